@@ -1,0 +1,46 @@
+import * as kplus from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+
+/** Props of {@link BasicAuth}. */
+export interface BasicAuthProps {
+  /** Secret (from {@link ExternalSecrets}) with `MLFLOW_FLASK_SERVER_SECRET_KEY` and `basic_auth.ini`. */
+  readonly secret: kplus.ISecret;
+}
+
+/**
+ * MLflow's basic-auth app wired into a container: `--app-name basic-auth` (it has no env-var form), the
+ * Flask secret key shared by every pod (without it workers crash-loop, DESIGN §4), and the auth ini whose
+ * `database_uri` points at the shared MySQL database (the default, a per-pod SQLite file, breaks with more
+ * than one replica).
+ * @see https://mlflow.org/docs/latest/self-hosting/security/basic-http-auth/
+ */
+export class BasicAuth extends Construct {
+  /** Directory the ini is mounted in. */
+  public static readonly CONFIG_DIR = '/etc/mlflow/auth';
+  /** Value of `MLFLOW_AUTH_CONFIG_PATH`. */
+  public readonly configPath = `${BasicAuth.CONFIG_DIR}/basic_auth.ini`;
+  /** Server arguments that turn the auth app on. */
+  public readonly serverArgs: readonly string[] = ['--app-name', 'basic-auth'];
+
+  private readonly secret: kplus.ISecret;
+  private readonly volume: kplus.Volume;
+
+  constructor(scope: Construct, id: string, props: BasicAuthProps) {
+    super(scope, id);
+    this.secret = props.secret;
+    this.volume = kplus.Volume.fromSecret(this, 'Volume', props.secret, {
+      name: 'auth-config',
+      items: { 'basic_auth.ini': { path: 'basic_auth.ini' } },
+    });
+  }
+
+  /** Mounts the ini read-only and sets the env the auth app reads. */
+  public mountInto(container: kplus.Container): void {
+    container.mount(BasicAuth.CONFIG_DIR, this.volume, { readOnly: true });
+    container.env.addVariable('MLFLOW_AUTH_CONFIG_PATH', kplus.EnvValue.fromValue(this.configPath));
+    container.env.addVariable(
+      'MLFLOW_FLASK_SERVER_SECRET_KEY',
+      kplus.EnvValue.fromSecretValue({ secret: this.secret, key: 'MLFLOW_FLASK_SERVER_SECRET_KEY' }),
+    );
+  }
+}

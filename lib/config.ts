@@ -1,0 +1,471 @@
+/**
+ * Environment configuration: the one schema (zod) every `config/<env>.yaml` is validated against, the
+ * cross-field guards (connection budget, memory footprint, engine/platform compatibility), and the loader
+ * that turns a file into a typed {@link EnvironmentConfig} or a complete list of problems.
+ *
+ * Validation happens once, here, at the edge. Constructs in `lib/` receive the typed object and never read
+ * files, `process.env`, the clock or the network.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import * as yaml from 'js-yaml';
+import { z } from 'zod';
+import { connectionBudget, memoryFootprintMiB, parseMemoryMiB, parseCpuMillis } from './sizing';
+
+// ---------------------------------------------------------------------------------------------------------
+// Field formats
+// ---------------------------------------------------------------------------------------------------------
+
+/** RFC 1123 label: lowercase alphanumerics and '-', 1..63 chars, alphanumeric at both ends. */
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+/** A fully qualified public host name (no wildcard: cert-manager HTTP-01 cannot issue wildcards). */
+const HOSTNAME = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)+$/;
+/** OCI image repository without tag or digest, e.g. `ghcr.io/mlflow/mlflow`. */
+const IMAGE_REPOSITORY = /^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-]+[a-z0-9]+)*)+$/;
+/** An exact release tag: `v3.17.0-full`, `3.17.0`, `2.14.1`. Floating tags (`latest`, `3`, `3.17`) are rejected. */
+const EXACT_VERSION_TAG = /^v?\d+\.\d+\.\d+(-[A-Za-z0-9][A-Za-z0-9._-]*)?$/;
+const SHA256_DIGEST = /^sha256:[a-f0-9]{64}$/;
+/** Kubernetes CPU quantity: `500m`, `1`, `1.5`. */
+const CPU_QUANTITY = /^(\d+m|\d+(\.\d+)?)$/;
+/** Kubernetes memory/storage quantity in binary units: `512Mi`, `1Gi`, `10Gi`. */
+const MEMORY_QUANTITY = /^\d+(Ki|Mi|Gi|Ti)$/;
+const GCP_PROJECT_ID = /^[a-z][-a-z0-9]{4,28}[a-z0-9]$/;
+const GCP_REGION = /^[a-z]+-[a-z]+\d+$/;
+/** Cloud SQL instance connection name `project:region:instance`. */
+const INSTANCE_CONNECTION_NAME = /^[a-z][-a-z0-9:.]*[a-z0-9]:[a-z]+-[a-z]+\d+:[a-z][-a-z0-9]{0,97}$/;
+/** Secret Manager secret id: letters, digits, '-' and '_', up to 255 chars. */
+const SECRET_ID = /^[A-Za-z0-9_-]{1,255}$/;
+const GSA_EMAIL = /^[a-z][-a-z0-9]{4,28}[a-z0-9]@[a-z][-a-z0-9]{4,28}[a-z0-9]\.iam\.gserviceaccount\.com$/;
+/** MySQL database name we accept: conservative, no quoting needed anywhere. */
+const DATABASE_NAME = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
+const GCS_BUCKET = /^[a-z0-9][-a-z0-9_.]{1,61}[a-z0-9]$/;
+const GCS_PREFIX = /^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/;
+
+function pattern(re: RegExp, expected: string) {
+  return z.string({ error: `expected a string: ${expected}` }).regex(re, { error: `expected ${expected}` });
+}
+
+const int = (min: number, max: number, what = 'an integer') =>
+  z
+    .number({ error: `expected ${what} from ${min} to ${max}` })
+    .int({ error: `expected ${what} from ${min} to ${max}` })
+    .min(min, { error: `expected ${what} from ${min} to ${max}` })
+    .max(max, { error: `expected ${what} from ${min} to ${max}` });
+
+const cpu = pattern(CPU_QUANTITY, "a CPU quantity such as '500m' or '2'");
+const memory = pattern(MEMORY_QUANTITY, "a memory quantity in binary units such as '512Mi' or '2Gi'");
+
+const resources = z
+  .strictObject({
+    requests: z.strictObject({ cpu, memory }),
+    limits: z.strictObject({ cpu, memory }),
+  })
+  .superRefine((r, ctx) => {
+    if (parseMemoryMiB(r.limits.memory) < parseMemoryMiB(r.requests.memory)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['limits', 'memory'],
+        message: `expected limits.memory (${r.limits.memory}) ≥ requests.memory (${r.requests.memory})`,
+      });
+    }
+    if (parseCpuMillis(r.limits.cpu) < parseCpuMillis(r.requests.cpu)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['limits', 'cpu'],
+        message: `expected limits.cpu (${r.limits.cpu}) ≥ requests.cpu (${r.requests.cpu})`,
+      });
+    }
+  });
+
+// ---------------------------------------------------------------------------------------------------------
+// Sections
+// ---------------------------------------------------------------------------------------------------------
+
+const gcpSchema = z.strictObject({
+  projectId: pattern(GCP_PROJECT_ID, 'a GCP project id (6-30 chars: lowercase letters, digits, hyphens)'),
+  region: pattern(GCP_REGION, "a GCP region such as 'europe-west1'"),
+  /** Google service account the MLflow KSA impersonates through Workload Identity. */
+  serviceAccountEmail: pattern(GSA_EMAIL, 'a Google service account email NAME@PROJECT.iam.gserviceaccount.com'),
+});
+
+const imageSchema = z.strictObject({
+  repository: pattern(IMAGE_REPOSITORY, "an image repository without tag, e.g. 'ghcr.io/mlflow/mlflow'"),
+  tag: z
+    .string({ error: "expected an exact version tag such as 'v3.17.0-full'" })
+    .refine((t) => t !== 'latest', { error: "'latest' is not allowed: pin an exact version tag such as 'v3.17.0-full'" })
+    .refine((t) => t === 'latest' || EXACT_VERSION_TAG.test(t), {
+      error: "expected an exact version tag such as 'v3.17.0-full' (floating tags are not allowed)",
+    }),
+  digest: pattern(SHA256_DIGEST, "a digest 'sha256:' followed by 64 lowercase hex digits").optional(),
+});
+
+const autoscalingSchema = z
+  .strictObject({
+    minReplicas: int(1, 100, 'a replica count'),
+    maxReplicas: int(1, 100, 'a replica count'),
+    targetCpuUtilizationPercent: int(10, 100, 'a CPU utilization percentage'),
+  })
+  .superRefine((a, ctx) => {
+    if (a.minReplicas > a.maxReplicas) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['minReplicas'],
+        message: `expected minReplicas (${a.minReplicas}) ≤ maxReplicas (${a.maxReplicas})`,
+      });
+    }
+  });
+
+const serverSchema = z.strictObject({
+  /** uvicorn workers per pod; set it close to the CPU request and let the HPA add pods (DESIGN §1). */
+  workers: int(1, 16, 'a worker count'),
+  resources,
+  /** Omitted: a single replica and no HPA (required for SQLite or a ReadWriteOnce volume). */
+  autoscaling: autoscalingSchema.optional(),
+});
+
+const mysqlSchema = z.strictObject({
+  engine: z.literal('mysql'),
+  /** Cloud SQL instance connection name `project:region:instance` (Terraform output). */
+  instanceConnectionName: pattern(INSTANCE_CONNECTION_NAME, "a Cloud SQL instance connection name 'project:region:instance'"),
+  /** Connect the Cloud SQL Auth Proxy over the instance's private IP (`--private-ip`). */
+  privateIp: z.boolean({ error: 'expected true or false' }),
+  name: pattern(DATABASE_NAME, 'a database name (letters, digits, underscores; starts with a letter)'),
+  userSecret: pattern(SECRET_ID, 'a Secret Manager secret id'),
+  passwordSecret: pattern(SECRET_ID, 'a Secret Manager secret id'),
+  pool: z.strictObject({
+    size: int(1, 100, 'a pool size'),
+    maxOverflow: int(0, 100, 'a pool overflow'),
+    recycleSeconds: int(60, 86400, 'a number of seconds'),
+  }),
+  /** The instance's `max_connections` (Terraform output), used for the connection budget. */
+  maxConnections: int(10, 100000, 'a connection count'),
+});
+
+const sqliteSchema = z.strictObject({
+  engine: z.literal('sqlite'),
+});
+
+const databaseSchema = z.discriminatedUnion('engine', [mysqlSchema, sqliteSchema], {
+  error: "expected database.engine 'mysql' (Cloud SQL) or 'sqlite' (file on the data volume)",
+});
+
+const artifactsSchema = z.discriminatedUnion(
+  'store',
+  [
+    z.strictObject({
+      store: z.literal('gcs'),
+      bucket: pattern(GCS_BUCKET, 'a GCS bucket name'),
+      prefix: pattern(GCS_PREFIX, "an object prefix such as 'mlflow' (no leading or trailing '/')"),
+    }),
+    z.strictObject({ store: z.literal('volume') }),
+  ],
+  { error: "expected artifacts.store 'gcs' or 'volume'" },
+);
+
+const volumeSchema = z.strictObject({
+  size: pattern(MEMORY_QUANTITY, "a storage size such as '10Gi'"),
+  /** Omitted: the cluster's default StorageClass. */
+  storageClassName: pattern(DNS_LABEL, 'a StorageClass name').optional(),
+});
+
+const exposureSchema = z.discriminatedUnion(
+  'mode',
+  [
+    z.strictObject({
+      mode: z.literal('ingress'),
+      hosts: z
+        .array(pattern(HOSTNAME, "a fully qualified lowercase host name such as 'mlflow.example.com'"), {
+          error: 'expected a list of host names',
+        })
+        .min(1, { error: 'expected at least one host name' })
+        .refine((h) => new Set(h).size === h.length, { error: 'expected distinct host names' }),
+      clusterIssuer: pattern(DNS_LABEL, 'a cert-manager ClusterIssuer name'),
+      /** Ingress class; GKE's external Application Load Balancer is `gce`. */
+      className: z.enum(['gce', 'gce-internal'], { error: "expected 'gce' or 'gce-internal'" }),
+      /** Load balancer backend timeout: long, for large artifact uploads through the proxied server. */
+      backendTimeoutSeconds: int(30, 86400, 'a number of seconds'),
+    }),
+    z.strictObject({ mode: z.literal('none') }),
+  ],
+  { error: "expected exposure.mode 'ingress' or 'none'" },
+);
+
+const authSchema = z.discriminatedUnion(
+  'enabled',
+  [
+    z.strictObject({
+      enabled: z.literal(true),
+      flaskSecretKeySecret: pattern(SECRET_ID, 'a Secret Manager secret id'),
+      adminUsernameSecret: pattern(SECRET_ID, 'a Secret Manager secret id'),
+      adminPasswordSecret: pattern(SECRET_ID, 'a Secret Manager secret id'),
+      defaultPermission: z.enum(['READ', 'EDIT', 'MANAGE', 'NO_PERMISSIONS'], {
+        error: "expected 'READ', 'EDIT', 'MANAGE' or 'NO_PERMISSIONS'",
+      }),
+      /** MLflow user the metrics collector logs in as (under basic-auth `/metrics` needs a logged-in user). */
+      metricsUsername: z
+        .string({ error: 'expected an MLflow user name' })
+        .regex(/^[A-Za-z0-9_.@-]{1,64}$/, { error: "expected an MLflow user name (letters, digits, '_', '.', '@', '-')" })
+        .optional(),
+      /** Secret Manager secret id of that user's password. */
+      metricsPasswordSecret: pattern(SECRET_ID, 'a Secret Manager secret id').optional(),
+    }),
+    z.strictObject({ enabled: z.literal(false) }),
+  ],
+  { error: 'expected auth.enabled true or false' },
+);
+
+const gitopsSchema = z.strictObject({
+  /** Git repository Argo CD reads `dist/` from. */
+  repoURL: z
+    .string({ error: 'expected a git URL' })
+    .regex(/^(https:\/\/|ssh:\/\/|git@)[^\s]+$/, { error: "expected an https://, ssh:// or git@ repository URL" }),
+  targetRevision: z.string({ error: 'expected a branch, tag or commit' }).regex(/^[A-Za-z0-9._/-]+$/, {
+    error: 'expected a branch, tag or commit',
+  }),
+  /** Destination cluster API server as registered in Argo CD (`https://kubernetes.default.svc` = in-cluster). */
+  destinationServer: z.string({ error: 'expected a cluster API URL' }).regex(/^https:\/\/[^\s]+$/, {
+    error: "expected a cluster API URL starting with 'https://'",
+  }),
+  addons: z
+    .strictObject({
+      externalSecrets: z.boolean({ error: 'expected true or false' }),
+      certManager: z.boolean({ error: 'expected true or false' }),
+      /** ACME account email for the ClusterIssuer (only with certManager). */
+      acmeEmail: z.email({ error: 'expected an email address' }).optional(),
+    })
+    .optional(),
+});
+
+export const environmentSchema = z.strictObject({
+  /** Optional GCP side (Terraform outputs); required by Cloud SQL, GCS, auth secrets and Workload Identity. */
+  gcp: gcpSchema.optional(),
+  namespace: pattern(DNS_LABEL, 'a namespace name (RFC 1123 label)'),
+  image: imageSchema,
+  server: serverSchema,
+  database: databaseSchema,
+  artifacts: artifactsSchema,
+  /** A ReadWriteOnce data volume for SQLite and/or volume artifacts. */
+  volume: volumeSchema.optional(),
+  exposure: exposureSchema,
+  auth: authSchema,
+  metrics: z.enum(['gmp', 'prometheus-operator', 'none'], { error: "expected 'gmp', 'prometheus-operator' or 'none'" }),
+  gitops: gitopsSchema.optional(),
+});
+
+type Schema = z.infer<typeof environmentSchema>;
+
+/** The validated configuration of one environment, as every construct receives it. */
+export interface EnvironmentConfig extends Schema {
+  /** Environment name: the config file's base name (`config/prod.yaml` → `prod`). */
+  readonly name: string;
+}
+export type MysqlDatabase = z.infer<typeof mysqlSchema>;
+export type ExposureConfig = z.infer<typeof exposureSchema>;
+export type AuthConfig = z.infer<typeof authSchema>;
+export type EnabledAuth = Extract<AuthConfig, { enabled: true }>;
+export type ServerConfig = z.infer<typeof serverSchema>;
+
+// ---------------------------------------------------------------------------------------------------------
+// Cross-field guards: run once every field they read is valid.
+// ---------------------------------------------------------------------------------------------------------
+
+/** A problem found in a config file: where, what was given, what is expected. */
+export interface ConfigProblem {
+  readonly file: string;
+  /** Dotted field path (`database.pool.size`), or '' for the whole document. */
+  readonly path: string;
+  readonly message: string;
+  /** The value found at `path`, when there is one. */
+  readonly value?: unknown;
+}
+
+type Guard = { path: string; message: string };
+
+/** Rules that relate fields of different sections. Each returns the problems it found. */
+export function crossFieldProblems(c: Schema): Guard[] {
+  const out: Guard[] = [];
+  const needsGcp = (what: string, p: string) => {
+    if (!c.gcp) out.push({ path: p, message: `${what} needs the 'gcp' section (project, region, service account)` });
+  };
+  if (c.database.engine === 'mysql') needsGcp("database.engine 'mysql' (Cloud SQL through Secret Manager)", 'database.engine');
+  if (c.artifacts.store === 'gcs') needsGcp("artifacts.store 'gcs' (Workload Identity)", 'artifacts.store');
+  if (c.auth.enabled) needsGcp('auth (secrets from Secret Manager)', 'auth.enabled');
+  if (c.auth.enabled && c.metrics !== 'none') {
+    for (const f of ['metricsUsername', 'metricsPasswordSecret'] as const) {
+      if (c.auth[f] === undefined) {
+        out.push({ path: `auth.${f}`, message: `required when metrics are scraped under basic-auth (/metrics answers 401 to anonymous requests)` });
+      }
+    }
+  }
+  if (c.auth.enabled && c.database.engine !== 'mysql') {
+    out.push({
+      path: 'auth.enabled',
+      message: "basic-auth needs a shared database: set database.engine 'mysql' (a per-pod SQLite auth store breaks with more than one pod)",
+    });
+  }
+
+  const usesVolume = c.database.engine === 'sqlite' || c.artifacts.store === 'volume';
+  if (usesVolume && !c.volume) {
+    out.push({ path: 'volume', message: "expected a 'volume' section (size) because SQLite or volume artifacts store data on it" });
+  }
+  if (!usesVolume && c.volume) {
+    out.push({ path: 'volume', message: "unused: remove 'volume' (only SQLite or artifacts.store 'volume' use it)" });
+  }
+  if (usesVolume && c.server.autoscaling) {
+    out.push({
+      path: 'server.autoscaling',
+      message: 'must be omitted with SQLite or volume artifacts: a ReadWriteOnce volume allows a single replica',
+    });
+  }
+  if (c.database.engine === 'mysql' && !c.server.autoscaling) {
+    out.push({ path: 'server.autoscaling', message: "expected autoscaling (min/max replicas, CPU target) with database.engine 'mysql'" });
+  }
+
+  const memLimit = parseMemoryMiB(c.server.resources.limits.memory);
+  const footprint = memoryFootprintMiB(c.server.workers);
+  if (memLimit < footprint) {
+    out.push({
+      path: 'server.resources.limits.memory',
+      message:
+        `memory limit ${c.server.resources.limits.memory} (${memLimit} MiB) is below the measured footprint of ` +
+        `${c.server.workers} workers: 256 MiB × (workers + 1) = ${footprint} MiB; raise the limit to at least ` +
+        `${footprint}Mi or lower server.workers`,
+    });
+  }
+
+  if (c.database.engine === 'mysql' && c.server.autoscaling) {
+    const b = connectionBudget({
+      maxReplicas: c.server.autoscaling.maxReplicas,
+      workers: c.server.workers,
+      authEnabled: c.auth.enabled,
+      poolSize: c.database.pool.size,
+      maxOverflow: c.database.pool.maxOverflow,
+      maxConnections: c.database.maxConnections,
+    });
+    if (!b.fits) {
+      out.push({
+        path: 'database.pool',
+        message:
+          `connection budget exceeded: (maxReplicas ${b.maxReplicas} + surge ${b.surge}) × workers ${b.workers} × ` +
+          `stores ${b.stores} × (pool.size ${b.poolSize} + pool.maxOverflow ${b.maxOverflow}) = ${b.peak} connections, ` +
+          `but max_connections ${b.maxConnections} − headroom ${b.headroom} leaves ${b.available}; lower the pool, ` +
+          `workers or maxReplicas, or raise database.maxConnections`,
+      });
+    }
+  }
+
+  if (c.gitops?.addons?.certManager && c.exposure.mode === 'ingress' && !c.gitops.addons.acmeEmail) {
+    out.push({ path: 'gitops.addons.acmeEmail', message: 'expected an ACME account email for the ClusterIssuer installed with certManager' });
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Loader
+// ---------------------------------------------------------------------------------------------------------
+
+/** Thrown when one or more config files are invalid; `problems` lists every one of them. */
+export class ConfigError extends Error {
+  constructor(public readonly problems: readonly ConfigProblem[]) {
+    super(problems.map(formatProblem).join('\n'));
+    this.name = 'ConfigError';
+  }
+}
+
+export function formatProblem(p: ConfigProblem): string {
+  const where = p.path === '' ? p.file : `${p.file}: ${p.path}`;
+  const got = p.value === undefined ? '' : ` (got ${JSON.stringify(p.value)})`;
+  return `${where}: ${p.message}${got}`;
+}
+
+const ENV_NAME = /^[a-z][a-z0-9-]{0,19}$/;
+
+function valueAt(doc: unknown, p: readonly PropertyKey[]): unknown {
+  let cur: unknown = doc;
+  for (const k of p) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<PropertyKey, unknown>)[k];
+  }
+  return cur;
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  if (issue.code === 'unrecognized_keys') {
+    return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `'${k}'`).join(', ')}: remove or fix the spelling`;
+  }
+  if (issue.code === 'invalid_type' && issue.input === undefined) {
+    return `required: ${issue.message}`;
+  }
+  return issue.message;
+}
+
+/** Validates an already-parsed document. `file` is used in messages only. */
+export function validateEnvironment(file: string, doc: unknown): { config?: EnvironmentConfig; problems: ConfigProblem[] } {
+  const name = path.basename(file).replace(/\.ya?ml$/, '');
+  const problems: ConfigProblem[] = [];
+  if (!ENV_NAME.test(name)) {
+    problems.push({ file, path: '', message: `the file name must be an environment name: lowercase letter first, then letters, digits or '-' (max 20)` });
+  }
+  const parsed = environmentSchema.safeParse(doc);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const keys = issue.code === 'unrecognized_keys' ? [] : issue.path;
+      problems.push({
+        file,
+        path: issue.path.map(String).join('.'),
+        message: describeIssue(issue),
+        value: keys.length > 0 || issue.code !== 'unrecognized_keys' ? valueAt(doc, issue.path) : undefined,
+      });
+    }
+    return { problems };
+  }
+  for (const g of crossFieldProblems(parsed.data)) {
+    problems.push({ file, path: g.path, message: g.message });
+  }
+  if (problems.length > 0) return { problems };
+  return { config: { name, ...parsed.data }, problems };
+}
+
+/** Reads and validates one config file. */
+export function loadEnvironmentFile(file: string): { config?: EnvironmentConfig; problems: ConfigProblem[] } {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    return { problems: [{ file, path: '', message: `cannot read the file: ${(e as Error).message}` }] };
+  }
+  let doc: unknown;
+  try {
+    doc = yaml.load(text, { filename: file, schema: yaml.CORE_SCHEMA });
+  } catch (e) {
+    const err = e as yaml.YAMLException;
+    const at = err.mark ? ` at line ${err.mark.line + 1}, column ${err.mark.column + 1}` : '';
+    return { problems: [{ file, path: '', message: `malformed YAML${at}: ${err.reason ?? err.message}` }] };
+  }
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) {
+    return { problems: [{ file, path: '', message: 'expected a YAML mapping at the top level', value: doc ?? undefined }] };
+  }
+  return validateEnvironment(file, doc);
+}
+
+/** Loads every `*.yaml` in a directory (sorted by name), collecting the problems of all files. */
+export function loadEnvironments(files: readonly string[]): EnvironmentConfig[] {
+  const configs: EnvironmentConfig[] = [];
+  const problems: ConfigProblem[] = [];
+  for (const f of files) {
+    const r = loadEnvironmentFile(f);
+    problems.push(...r.problems);
+    if (r.config) configs.push(r.config);
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return configs;
+}
+
+/** The config files of a directory: `*.yaml`, sorted, so output order never depends on the file system. */
+export function configFilesIn(dir: string): string[] {
+  return fs
+    .readdirSync(dir)
+    .filter((f) => /\.ya?ml$/.test(f))
+    .sort()
+    .map((f) => path.join(dir, f));
+}

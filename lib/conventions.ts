@@ -1,0 +1,136 @@
+/**
+ * Cross-cutting rules, each defined once and applied everywhere: the standard labels, the Argo CD sync wave
+ * of every kind, and the Pod Security `restricted` security contexts.
+ */
+import { ApiObject, JsonPatch } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-28';
+import { IConstruct } from 'constructs';
+
+/** `app.kubernetes.io/name` of everything this project renders. */
+export const APP_NAME = 'mlflow';
+/** `app.kubernetes.io/managed-by`: the renderer, so nobody mistakes the objects for a Helm release. */
+export const MANAGED_BY = 'mlflow-gitops';
+
+/** Labels on every object of an environment (set as chart labels). */
+export function standardLabels(environment: string, mlflowVersion: string): Record<string, string> {
+  return {
+    'app.kubernetes.io/name': APP_NAME,
+    'app.kubernetes.io/instance': `${APP_NAME}-${environment}`,
+    'app.kubernetes.io/version': mlflowVersion,
+    'app.kubernetes.io/part-of': APP_NAME,
+    'app.kubernetes.io/managed-by': MANAGED_BY,
+  };
+}
+
+/**
+ * Selector labels of a component's pods. Pinned explicitly: cdk8s-plus would derive them from the construct
+ * path, and a Deployment selector is immutable, so a refactor would break the next sync. Never includes the
+ * version (it changes on every upgrade).
+ */
+export function selectorLabels(environment: string, component: string): Record<string, string> {
+  return {
+    'app.kubernetes.io/name': APP_NAME,
+    'app.kubernetes.io/instance': `${APP_NAME}-${environment}`,
+    'app.kubernetes.io/component': component,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Sync waves (DESIGN §8)
+// ---------------------------------------------------------------------------------------------------------
+
+export const SYNC_WAVE_ANNOTATION = 'argocd.argoproj.io/sync-wave';
+
+/**
+ * The wave of every kind the MLflow app renders. Why this order: the namespace, identity and network rules
+ * exist first; the SecretStore before the ExternalSecrets that use it; the Secrets (ExternalSecret health)
+ * before the migration Job that reads them; the schema migrated before any server starts; the HPA, Ingress and
+ * monitors last (an HPA reports Degraded until its target has pods).
+ */
+export const SYNC_WAVES: Readonly<Record<string, number>> = {
+  Namespace: -3,
+  ServiceAccount: -3,
+  NetworkPolicy: -3,
+  Role: -3,
+  RoleBinding: -3,
+  SecretStore: -2,
+  ConfigMap: -2,
+  PersistentVolumeClaim: -2,
+  ExternalSecret: -1,
+  Job: 0,
+  Deployment: 1,
+  Service: 1,
+  PodDisruptionBudget: 1,
+  BackendConfig: 1,
+  FrontendConfig: 1,
+  HorizontalPodAutoscaler: 2,
+  Ingress: 2,
+  PodMonitoring: 2,
+  ServiceMonitor: 2,
+};
+
+/**
+ * Annotates every API object below `scope` with its kind's sync wave. A kind without a wave is an error: a
+ * new kind must be placed in the order deliberately, not land in wave 0 by accident.
+ */
+export function applySyncWaves(scope: IConstruct, waves: Readonly<Record<string, number>> = SYNC_WAVES): void {
+  for (const c of scope.node.findAll()) {
+    if (!(c instanceof ApiObject)) continue;
+    const wave = waves[c.kind];
+    if (wave === undefined) {
+      throw new Error(`${c.kind}/${c.name}: no sync wave is defined for kind ${c.kind} (add it to SYNC_WAVES in lib/conventions.ts)`);
+    }
+    c.metadata.addAnnotation(SYNC_WAVE_ANNOTATION, String(wave));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Pod Security Standards: restricted
+// ---------------------------------------------------------------------------------------------------------
+
+/** Numeric non-root user of the MLflow containers (the image runs as root and has no user of its own). */
+export const MLFLOW_UID = 1000;
+/** The Cloud SQL Auth Proxy's distroless `nonroot` user. */
+export const PROXY_UID = 65532;
+
+/** Pod-level context: non-root, seccomp RuntimeDefault, volumes group-owned by the MLflow group. */
+export function restrictedPodSecurityContext(): kplus.PodSecurityContextProps {
+  return {
+    ensureNonRoot: true,
+    user: MLFLOW_UID,
+    group: MLFLOW_UID,
+    fsGroup: MLFLOW_UID,
+    fsGroupChangePolicy: kplus.FsGroupChangePolicy.ON_ROOT_MISMATCH,
+  };
+}
+
+/** Container-level context meeting `restricted`: numeric user, drop ALL, no escalation, read-only root. */
+export function restrictedContainerSecurityContext(uid: number): kplus.ContainerSecurityContextProps {
+  return {
+    ensureNonRoot: true,
+    user: uid,
+    group: uid,
+    privileged: false,
+    readOnlyRootFilesystem: true,
+    allowPrivilegeEscalation: false,
+    capabilities: { drop: [kplus.Capability.ALL] },
+    seccompProfile: { type: kplus.SeccompProfileType.RUNTIME_DEFAULT },
+  };
+}
+
+/**
+ * Removes the construct-path-derived `cdk8s.io/metadata.addr` label cdk8s-plus adds to pod templates: pods are
+ * selected by the pinned {@link selectorLabels} only, so a refactor of construct ids changes nothing.
+ */
+export function removePathDerivedPodLabel(workload: kplus.Workload): void {
+  ApiObject.of(workload).addJsonPatch(JsonPatch.remove('/spec/template/metadata/labels/cdk8s.io~1metadata.addr'));
+}
+
+/**
+ * cdk8s-plus-28 cannot set the pod-level seccomp profile: add it with the escape hatch, so that every
+ * container (including ones a controller injects) inherits RuntimeDefault.
+ */
+export function addPodSeccomp(workload: kplus.AbstractPod | kplus.Workload, templatePath: string): void {
+  // The parent exists: cdk8s-plus always renders the pod securityContext.
+  ApiObject.of(workload).addJsonPatch(JsonPatch.add(`${templatePath}/securityContext/seccompProfile`, { type: 'RuntimeDefault' }));
+}

@@ -1,0 +1,110 @@
+import { Duration, Size } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import type { MysqlDatabase } from './config';
+import { PROXY_UID, restrictedContainerSecurityContext } from './conventions';
+import { DataVolume } from './data-volume';
+
+/** Props of {@link DatabaseAccess}. */
+export type DatabaseAccessProps =
+  | {
+      readonly engine: 'mysql';
+      readonly database: MysqlDatabase;
+      /** Secret (from {@link ExternalSecrets}) holding `MLFLOW_BACKEND_STORE_URI`. */
+      readonly uriSecret: kplus.ISecret;
+      /**
+       * Cloud SQL Auth Proxy image.
+       * @default 'gcr.io/cloud-sql-connectors/cloud-sql-proxy:2.23.0'
+       */
+      readonly proxyImage?: string;
+    }
+  | {
+      readonly engine: 'sqlite';
+      /** The volume holding the database file. */
+      readonly volume: DataVolume;
+    };
+
+/** Port of the Cloud SQL Auth Proxy's health endpoints (`/startup`, `/liveness`, `/readiness`). */
+const PROXY_HEALTH_PORT = 9801;
+
+/**
+ * How MLflow's processes reach the backend store. For Cloud SQL: the backend URI from the ExternalSecret and
+ * the Cloud SQL Auth Proxy v2 as a **native sidecar** (an init container with `restartPolicy: Always`), so it
+ * is up before MLflow starts and — unlike a plain sidecar — lets a Job complete. For SQLite: a file on the
+ * data volume, migrated inside the pod that owns the volume.
+ * @see https://cloud.google.com/sql/docs/mysql/connect-kubernetes-engine
+ */
+export class DatabaseAccess extends Construct {
+  /** The value of `MLFLOW_BACKEND_STORE_URI`. */
+  public readonly backendStoreUri: kplus.EnvValue;
+  /**
+   * Whether migrations must run inside the server pod (an init container) rather than in a separate Job: true
+   * when the database lives on the pod's ReadWriteOnce volume.
+   */
+  public readonly migratesInServerPod: boolean;
+
+  private readonly props: DatabaseAccessProps;
+
+  constructor(scope: Construct, id: string, props: DatabaseAccessProps) {
+    super(scope, id);
+    this.props = props;
+    if (props.engine === 'mysql') {
+      this.backendStoreUri = kplus.EnvValue.fromSecretValue({ secret: props.uriSecret, key: 'MLFLOW_BACKEND_STORE_URI' });
+      this.migratesInServerPod = false;
+    } else {
+      this.backendStoreUri = kplus.EnvValue.fromValue(`sqlite:///${DataVolume.MOUNT_PATH}/mlflow.db`);
+      this.migratesInServerPod = true;
+    }
+  }
+
+  /** SQLAlchemy pool sizing for MLflow's stores (none for SQLite). */
+  public poolEnv(): Record<string, kplus.EnvValue> {
+    if (this.props.engine !== 'mysql') return {};
+    const pool = this.props.database.pool;
+    return {
+      MLFLOW_SQLALCHEMYSTORE_POOL_SIZE: kplus.EnvValue.fromValue(String(pool.size)),
+      MLFLOW_SQLALCHEMYSTORE_MAX_OVERFLOW: kplus.EnvValue.fromValue(String(pool.maxOverflow)),
+      MLFLOW_SQLALCHEMYSTORE_POOL_RECYCLE: kplus.EnvValue.fromValue(String(pool.recycleSeconds)),
+    };
+  }
+
+  /** Gives a pod's MLflow container the database: the proxy native sidecar, or the volume mount. */
+  public connect(pod: kplus.AbstractPod, container: kplus.Container): void {
+    if (this.props.engine === 'sqlite') {
+      this.props.volume.mountInto(container);
+      return;
+    }
+    const db = this.props.database;
+    const healthProbe = (path: string, failureThreshold: number) =>
+      kplus.Probe.fromHttpGet(path, { port: PROXY_HEALTH_PORT, periodSeconds: Duration.seconds(2), failureThreshold });
+    pod.addInitContainer({
+      name: 'cloud-sql-proxy',
+      image: this.props.proxyImage ?? 'gcr.io/cloud-sql-connectors/cloud-sql-proxy:2.23.0',
+      imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
+      restartPolicy: kplus.ContainerRestartPolicy.ALWAYS,
+      args: [
+        db.instanceConnectionName,
+        '--address=127.0.0.1',
+        '--port=3306',
+        ...(db.privateIp ? ['--private-ip'] : []),
+        '--structured-logs',
+        '--health-check',
+        '--http-address=0.0.0.0',
+        `--http-port=${PROXY_HEALTH_PORT}`,
+        // Exit 0 on SIGTERM so a finished Job's pod and a rolled pod end cleanly.
+        '--exit-zero-on-sigterm',
+        // Keep serving the app's open connections while it drains (preStop + graceful shutdown).
+        '--max-sigterm-delay=30s',
+      ],
+      ports: [{ name: 'proxy-health', number: PROXY_HEALTH_PORT }],
+      // The proxy's own startup gate: MLflow starts only once the proxy has its certificates.
+      startup: healthProbe('/startup', 30),
+      liveness: healthProbe('/liveness', 3),
+      securityContext: restrictedContainerSecurityContext(PROXY_UID),
+      resources: {
+        cpu: { request: kplus.Cpu.millis(50), limit: kplus.Cpu.millis(500) },
+        memory: { request: Size.mebibytes(64), limit: Size.mebibytes(256) },
+      },
+    });
+  }
+}

@@ -1,0 +1,107 @@
+import * as kplus from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import { PodMonitoring, PodMonitoringSpecEndpointsPort } from '../imports/podmonitoring-monitoring.googleapis.com';
+import { ServiceMonitor } from '../imports/servicemonitor-monitoring.coreos.com';
+
+/** How metrics are collected. */
+export type MetricsMode = 'gmp' | 'prometheus-operator';
+
+/** Credentials the collector sends when basic-auth protects `/metrics`. */
+export interface ScrapeCredentials {
+  /** The MLflow user the collector logs in as (GMP takes the name inline; it is not a secret). */
+  readonly username: string;
+  /** Secret with keys `username` and `password` (from {@link ExternalSecrets}). */
+  readonly secret: kplus.ISecret;
+}
+
+/** Props of {@link Metrics}. */
+export interface MetricsProps {
+  readonly mode: MetricsMode;
+  /** Labels of the server pods (PodMonitoring) and of the Service (ServiceMonitor). */
+  readonly selectorLabels: Record<string, string>;
+  /** Name of the container/Service port serving `/metrics`. */
+  readonly portName: string;
+  /**
+   * Credentials, when basic-auth is on (MLflow then answers `/metrics` with 401 to anonymous requests).
+   * @default - anonymous scrape
+   */
+  readonly credentials?: ScrapeCredentials;
+  /**
+   * Scrape interval, in Prometheus duration form.
+   * @default '30s'
+   */
+  readonly interval?: string;
+}
+
+/** Namespace of GMP's managed collectors. */
+export const GMP_NAMESPACE = 'gmp-system';
+/** Namespace of the Prometheus that prometheus-operator runs (kube-prometheus' default). */
+export const PROMETHEUS_NAMESPACE = 'monitoring';
+
+/**
+ * Scrape configuration for MLflow's `/metrics` (`--expose-prometheus`): a GMP `PodMonitoring` on GKE managed
+ * collection, or a prometheus-operator `ServiceMonitor`. Under basic-auth, GMP reads the password Secret from
+ * this namespace, which needs a Role granting its collector `get` on exactly that Secret.
+ * @see https://cloud.google.com/stackdriver/docs/managed-prometheus/setup-managed
+ */
+export class Metrics extends Construct {
+  /** Namespace the collector scrapes from (admitted by the NetworkPolicy). */
+  public readonly collectorNamespace: string;
+
+  constructor(scope: Construct, id: string, props: MetricsProps) {
+    super(scope, id);
+    const interval = props.interval ?? '30s';
+    const creds = props.credentials;
+    if (props.mode === 'gmp') {
+      this.collectorNamespace = GMP_NAMESPACE;
+      new PodMonitoring(this, 'PodMonitoring', {
+        metadata: { name: 'mlflow' },
+        spec: {
+          selector: { matchLabels: props.selectorLabels },
+          endpoints: [
+            {
+              port: PodMonitoringSpecEndpointsPort.fromString(props.portName),
+              path: '/metrics',
+              interval,
+              ...(creds ? { basicAuth: { username: creds.username, password: { secret: { name: creds.secret.name, key: 'password' } } } } : {}),
+            },
+          ],
+        },
+      });
+      if (creds) {
+        const role = new kplus.k8s.KubeRole(this, 'SecretReader', {
+          metadata: { name: 'gmp-collector-read-mlflow-metrics-auth' },
+          rules: [{ apiGroups: [''], resources: ['secrets'], resourceNames: [creds.secret.name], verbs: ['get'] }],
+        });
+        new kplus.k8s.KubeRoleBinding(this, 'SecretReaderBinding', {
+          metadata: { name: 'gmp-collector-read-mlflow-metrics-auth' },
+          roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: role.name },
+          subjects: [{ kind: 'ServiceAccount', name: 'collector', namespace: GMP_NAMESPACE }],
+        });
+      }
+    } else {
+      this.collectorNamespace = PROMETHEUS_NAMESPACE;
+      new ServiceMonitor(this, 'ServiceMonitor', {
+        metadata: { name: 'mlflow' },
+        spec: {
+          selector: { matchLabels: props.selectorLabels },
+          endpoints: [
+            {
+              port: props.portName,
+              path: '/metrics',
+              interval,
+              ...(creds
+                ? {
+                    basicAuth: {
+                      username: { name: creds.secret.name, key: 'username' },
+                      password: { name: creds.secret.name, key: 'password' },
+                    },
+                  }
+                : {}),
+            },
+          ],
+        },
+      });
+    }
+  }
+}

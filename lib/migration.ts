@@ -1,0 +1,141 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { Duration, Size } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import {
+  MLFLOW_UID,
+  addPodSeccomp,
+  removePathDerivedPodLabel,
+  restrictedContainerSecurityContext,
+  restrictedPodSecurityContext,
+} from './conventions';
+import type { DatabaseAccess } from './database-access';
+import type { BasicAuth } from './basic-auth';
+
+/** The migration script, shipped in a ConfigMap (read from the repository at synth time). */
+const SCRIPT_FILE = path.join(__dirname, 'scripts', 'migrate.py');
+const SCRIPT_DIR = '/opt/mlflow-migrate';
+
+/** Props of {@link MigrationScript}. */
+export interface MigrationScriptProps {
+  /** The MLflow image (same tag and digest as the server: migrations must match the code that runs). */
+  readonly image: string;
+  readonly database: DatabaseAccess;
+  /**
+   * Basic-auth: the script also migrates (and on MySQL pre-creates) the auth tables.
+   * @default - no auth
+   */
+  readonly auth?: BasicAuth;
+  /**
+   * Seconds the script retries its first database connection (proxy and metadata server start-up).
+   * @default 120
+   */
+  readonly connectTimeoutSeconds?: number;
+}
+
+/**
+ * `lib/scripts/migrate.py` in a ConfigMap, and the container that runs it: empty database → initialize through
+ * MLflow's store (`mlflow db upgrade` fails there); otherwise `mlflow db upgrade`; on MySQL, check
+ * `log_bin_trust_function_creators` first; with auth, pre-create the auth tables MySQL rejects upstream
+ * (DESIGN §3–4). Used by {@link MigrationJob} and, for a database on the server's own volume, as the server
+ * pod's init container.
+ */
+export class MigrationScript extends Construct {
+  private readonly props: MigrationScriptProps;
+  private readonly scriptVolume: kplus.Volume;
+
+  constructor(scope: Construct, id: string, props: MigrationScriptProps) {
+    super(scope, id);
+    this.props = props;
+    const configMap = new kplus.ConfigMap(this, 'Script', {
+      metadata: { name: 'mlflow-migrate-script' },
+      data: { 'migrate.py': fs.readFileSync(SCRIPT_FILE, 'utf8') },
+    });
+    this.scriptVolume = kplus.Volume.fromConfigMap(this, 'ScriptVolume', configMap, { name: 'migrate-script' });
+  }
+
+  /** Adds the migration container to `pod` (as a regular or init container) and wires its database and auth. */
+  public addTo(pod: kplus.AbstractPod, as: 'container' | 'init-container'): kplus.Container {
+    const p = this.props;
+    const tmp = kplus.Volume.fromEmptyDir(this, `${pod.node.id}Tmp`, 'migrate-tmp', { sizeLimit: Size.mebibytes(256) });
+    const spec: kplus.ContainerProps = {
+      name: 'migrate',
+      image: p.image,
+      imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
+      command: ['python', `${SCRIPT_DIR}/migrate.py`],
+      envVariables: {
+        MLFLOW_BACKEND_STORE_URI: p.database.backendStoreUri,
+        MIGRATE_CONNECT_TIMEOUT_SECONDS: kplus.EnvValue.fromValue(String(p.connectTimeoutSeconds ?? 120)),
+        MLFLOW_DISABLE_TELEMETRY: kplus.EnvValue.fromValue('true'),
+        HOME: kplus.EnvValue.fromValue('/tmp'),
+      },
+      securityContext: restrictedContainerSecurityContext(MLFLOW_UID),
+      resources: {
+        cpu: { request: kplus.Cpu.millis(100), limit: kplus.Cpu.millis(1000) },
+        memory: { request: Size.mebibytes(384), limit: Size.mebibytes(768) },
+      },
+      volumeMounts: [
+        { path: SCRIPT_DIR, volume: this.scriptVolume, readOnly: true },
+        { path: '/tmp', volume: tmp },
+      ],
+    };
+    const container = as === 'container' ? pod.addContainer(spec) : pod.addInitContainer(spec);
+    p.database.connect(pod, container);
+    p.auth?.mountInto(container);
+    return container;
+  }
+}
+
+/** Props of {@link MigrationJob}. */
+export interface MigrationJobProps {
+  readonly script: MigrationScript;
+  readonly serviceAccount: kplus.ServiceAccount;
+  /** Labels of the Job's pod (selectable by the network policies). */
+  readonly podLabels: Record<string, string>;
+  /**
+   * Retries of a failed pod. Small: a failed migration usually needs a person (the script says what to fix).
+   * @default 2
+   */
+  readonly backoffLimit?: number;
+  /**
+   * Deadline for the whole Job. Generous: MySQL DDL on a large tracking database is slow, and an interrupted
+   * migration leaves half-created tables.
+   * @default Duration.minutes(60)
+   */
+  readonly activeDeadline?: Duration;
+}
+
+/**
+ * The schema migration as one Argo CD **Sync** hook Job (not PreSync: on a first install the namespace, KSA and
+ * ExternalSecret must exist first), re-created on every sync (`BeforeHookCreation`), never a plain Job with a
+ * TTL (Argo CD would re-create it forever). Same image, KSA and Cloud SQL proxy native sidecar as the server.
+ * @see https://argo-cd.readthedocs.io/en/stable/user-guide/resource_hooks/
+ */
+export class MigrationJob extends Construct {
+  public readonly job: kplus.Job;
+
+  constructor(scope: Construct, id: string, props: MigrationJobProps) {
+    super(scope, id);
+    this.job = new kplus.Job(this, 'Resource', {
+      metadata: {
+        name: 'mlflow-migrate',
+        annotations: {
+          'argocd.argoproj.io/hook': 'Sync',
+          'argocd.argoproj.io/hook-delete-policy': 'BeforeHookCreation',
+        },
+      },
+      podMetadata: { labels: props.podLabels },
+      backoffLimit: props.backoffLimit ?? 2,
+      activeDeadline: props.activeDeadline ?? Duration.minutes(60),
+      serviceAccount: props.serviceAccount,
+      automountServiceAccountToken: false,
+      securityContext: restrictedPodSecurityContext(),
+      restartPolicy: kplus.RestartPolicy.NEVER,
+      select: false,
+    });
+    props.script.addTo(this.job, 'container');
+    addPodSeccomp(this.job, '/spec/template/spec');
+    removePathDerivedPodLabel(this.job);
+  }
+}

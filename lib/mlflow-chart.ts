@@ -1,0 +1,161 @@
+import { Chart, Duration, Size } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import { BasicAuth } from './basic-auth';
+import type { EnvironmentConfig } from './config';
+import { applySyncWaves, selectorLabels, standardLabels } from './conventions';
+import { DataVolume } from './data-volume';
+import { DatabaseAccess } from './database-access';
+import { Exposure } from './exposure';
+import { ExternalSecrets } from './external-secrets';
+import { allowedHosts, corsOrigins } from './host-allow-list';
+import { Metrics } from './metrics';
+import { MigrationJob, MigrationScript } from './migration';
+import { NetworkPolicies } from './network-policies';
+import { RestrictedNamespace } from './restricted-namespace';
+import { parseCpuMillis, parseMemoryMiB } from './sizing';
+import { MLFLOW_PORT, TrackingServer } from './tracking-server';
+import { WorkloadIdentity } from './workload-identity';
+
+/** Props of {@link MlflowChart}. */
+export interface MlflowChartProps {
+  /** The validated environment. */
+  readonly config: EnvironmentConfig;
+}
+
+/** `repository:tag[@digest]`. */
+export function imageReference(image: EnvironmentConfig['image']): string {
+  return `${image.repository}:${image.tag}${image.digest !== undefined ? `@${image.digest}` : ''}`;
+}
+
+/** MLflow version of an image tag (`v3.17.0-full` → `3.17.0`), for the version label. */
+export function mlflowVersion(tag: string): string {
+  const m = /^v?(\d+\.\d+\.\d+)/.exec(tag);
+  if (!m) throw new Error(`not an exact version tag: ${tag}`);
+  return m[1];
+}
+
+/** A value the config schema's cross-field rules guarantee; its absence is a bug here, not a user error. */
+function guaranteed<T>(value: T | undefined, what: string): T {
+  if (value === undefined) throw new Error(`internal error: ${what} should have been guaranteed by config validation`);
+  return value;
+}
+
+/**
+ * The MLflow application of one environment: everything one Argo CD Application syncs, from the namespace to
+ * the monitors. Only wiring lives here; each concern is its own construct, and every difference between
+ * environments comes from the config.
+ */
+export class MlflowChart extends Chart {
+  constructor(scope: Construct, id: string, props: MlflowChartProps) {
+    const c = props.config;
+    const labels = standardLabels(c.name, mlflowVersion(c.image.tag));
+    super(scope, id, { namespace: c.namespace, labels });
+
+    const image = imageReference(c.image);
+    const serverLabels = selectorLabels(c.name, 'server');
+    const migrationLabels = selectorLabels(c.name, 'migration');
+    const mysql = c.database.engine === 'mysql' ? c.database : undefined;
+    const auth = c.auth.enabled ? c.auth : undefined;
+    const metricsMode = c.metrics === 'none' ? undefined : c.metrics;
+
+    new RestrictedNamespace(this, 'Namespace', { name: c.namespace });
+    const identity = new WorkloadIdentity(this, 'Identity', { name: 'mlflow', googleServiceAccountEmail: c.gcp?.serviceAccountEmail });
+
+    const secrets =
+      mysql || auth
+        ? new ExternalSecrets(this, 'Secrets', {
+            projectId: guaranteed(c.gcp, 'gcp').projectId,
+            serviceAccount: identity.serviceAccount,
+            database: mysql,
+            auth,
+            metricsCredentials:
+              auth && metricsMode
+                ? {
+                    username: guaranteed(auth.metricsUsername, 'auth.metricsUsername'),
+                    passwordSecret: guaranteed(auth.metricsPasswordSecret, 'auth.metricsPasswordSecret'),
+                  }
+                : undefined,
+          })
+        : undefined;
+
+    const dataVolume = c.volume
+      ? new DataVolume(this, 'Data', { size: Size.mebibytes(parseMemoryMiB(c.volume.size)), storageClassName: c.volume.storageClassName })
+      : undefined;
+
+    const database = mysql
+      ? new DatabaseAccess(this, 'Database', { engine: 'mysql', database: mysql, uriSecret: guaranteed(secrets?.databaseSecret, 'database secret') })
+      : new DatabaseAccess(this, 'Database', { engine: 'sqlite', volume: guaranteed(dataVolume, 'volume') });
+
+    const basicAuth = secrets?.authSecret ? new BasicAuth(this, 'Auth', { secret: secrets.authSecret }) : undefined;
+    const migration = new MigrationScript(this, 'Migration', { image, database, auth: basicAuth });
+
+    const server = new TrackingServer(this, 'Server', {
+      image,
+      workers: c.server.workers,
+      resources: {
+        cpuRequest: kplus.Cpu.millis(parseCpuMillis(c.server.resources.requests.cpu)),
+        cpuLimit: kplus.Cpu.millis(parseCpuMillis(c.server.resources.limits.cpu)),
+        memoryRequest: Size.mebibytes(parseMemoryMiB(c.server.resources.requests.memory)),
+        memoryLimit: Size.mebibytes(parseMemoryMiB(c.server.resources.limits.memory)),
+      },
+      autoscaling: c.server.autoscaling,
+      serviceAccount: identity.serviceAccount,
+      database,
+      artifactsDestination: c.artifacts.store === 'gcs' ? `gs://${c.artifacts.bucket}/${c.artifacts.prefix}` : `${DataVolume.MOUNT_PATH}/artifacts`,
+      dataVolume,
+      migrationScript: database.migratesInServerPod ? migration : undefined,
+      auth: basicAuth,
+      allowedHosts: allowedHosts({
+        publicHosts: c.exposure.mode === 'ingress' ? c.exposure.hosts : [],
+        serviceName: 'mlflow',
+        namespace: c.namespace,
+        port: MLFLOW_PORT,
+        scrapedByPodIp: metricsMode !== undefined,
+      }),
+      corsOrigins: corsOrigins(c.exposure.mode === 'ingress' ? c.exposure.hosts : [], MLFLOW_PORT),
+      metrics: metricsMode !== undefined,
+      selectorLabels: serverLabels,
+      podLabels: labels,
+    });
+
+    if (!database.migratesInServerPod) {
+      new MigrationJob(this, 'MigrationJob', { script: migration, serviceAccount: identity.serviceAccount, podLabels: { ...labels, ...migrationLabels } });
+    }
+
+    if (c.exposure.mode === 'ingress') {
+      new Exposure(this, 'Exposure', {
+        service: server.service,
+        port: MLFLOW_PORT,
+        hosts: c.exposure.hosts,
+        clusterIssuer: c.exposure.clusterIssuer,
+        className: c.exposure.className,
+        backendTimeout: Duration.seconds(c.exposure.backendTimeoutSeconds),
+      });
+    }
+
+    const metrics = metricsMode
+      ? new Metrics(this, 'Metrics', {
+          mode: metricsMode,
+          selectorLabels: serverLabels,
+          portName: 'http',
+          credentials:
+            auth && secrets?.metricsSecret
+              ? { username: guaranteed(auth.metricsUsername, 'auth.metricsUsername'), secret: secrets.metricsSecret }
+              : undefined,
+        })
+      : undefined;
+
+    new NetworkPolicies(this, 'NetworkPolicies', {
+      serverLabels,
+      egressComponents: ['server', 'migration'],
+      port: MLFLOW_PORT,
+      fromGoogleLoadBalancers: c.exposure.mode === 'ingress',
+      metricsNamespace: metrics?.collectorNamespace,
+      toGoogleApis: c.gcp !== undefined,
+      toCloudSql: mysql !== undefined,
+    });
+
+    applySyncWaves(this);
+  }
+}

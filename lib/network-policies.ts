@@ -1,0 +1,111 @@
+import * as kplus from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+
+type NetworkPolicyPeer = kplus.k8s.NetworkPolicyPeer;
+type NetworkPolicyPort = kplus.k8s.NetworkPolicyPort;
+
+/** Props of {@link NetworkPolicies}. */
+export interface NetworkPoliciesProps {
+  /** Labels of the MLflow server pods. */
+  readonly serverLabels: Record<string, string>;
+  /** `app.kubernetes.io/component` values of every MLflow pod that needs egress (server, migration). */
+  readonly egressComponents: readonly string[];
+  /** The serving port. */
+  readonly port: number;
+  /**
+   * Admit Google Cloud load balancers and health checkers (35.191.0.0/16, 130.211.0.0/22) to the port.
+   * @default false
+   */
+  readonly fromGoogleLoadBalancers?: boolean;
+  /**
+   * Namespace of the metrics collector to admit to the port (`gmp-system` for GMP managed collection).
+   * @default - no collector
+   */
+  readonly metricsNamespace?: string;
+  /**
+   * Egress to the GKE metadata server (Workload Identity tokens) and to Google APIs on 443 (GCS, Cloud SQL
+   * Admin API).
+   * @default false
+   */
+  readonly toGoogleApis?: boolean;
+  /**
+   * Egress to Cloud SQL instances (the proxy's port 3307).
+   * @default false
+   */
+  readonly toCloudSql?: boolean;
+}
+
+/** Google Front End ranges for load balancers and health checks. @see https://cloud.google.com/load-balancing/docs/health-check-concepts#ip-ranges */
+export const GOOGLE_LB_RANGES = ['35.191.0.0/16', '130.211.0.0/22'];
+const PRIVATE_RANGES = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16'];
+
+const tcp = (port: number): NetworkPolicyPort => ({ protocol: 'TCP', port: kplus.k8s.IntOrString.fromNumber(port) });
+const udp = (port: number): NetworkPolicyPort => ({ protocol: 'UDP', port: kplus.k8s.IntOrString.fromNumber(port) });
+const cidr = (c: string, except?: string[]): NetworkPolicyPeer => ({ ipBlock: { cidr: c, except } });
+const namespace = (name: string): NetworkPolicyPeer => ({
+  namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': name } },
+});
+
+/**
+ * Default deny for the namespace, then exact allows: who may reach the server (load balancers, the metrics
+ * collector), and where MLflow's pods may go (DNS; with GCP the metadata server and Google APIs on 443; with
+ * Cloud SQL port 3307). Rules are written as plain `networking.k8s.io/v1` data (the L1 types) so each
+ * CIDR/port pair reads exactly as it is enforced.
+ * @see https://cloud.google.com/kubernetes-engine/docs/how-to/network-policy
+ */
+export class NetworkPolicies extends Construct {
+  constructor(scope: Construct, id: string, props: NetworkPoliciesProps) {
+    super(scope, id);
+
+    new kplus.k8s.KubeNetworkPolicy(this, 'DefaultDeny', {
+      metadata: { name: 'default-deny' },
+      spec: { podSelector: {}, policyTypes: ['Ingress', 'Egress'] },
+    });
+
+    const ingressFrom: NetworkPolicyPeer[] = [
+      ...(props.fromGoogleLoadBalancers ? GOOGLE_LB_RANGES.map((c) => cidr(c)) : []),
+      ...(props.metricsNamespace !== undefined ? [namespace(props.metricsNamespace)] : []),
+    ];
+    if (ingressFrom.length > 0) {
+      new kplus.k8s.KubeNetworkPolicy(this, 'ServerIngress', {
+        metadata: { name: 'mlflow-server-ingress' },
+        spec: {
+          podSelector: { matchLabels: props.serverLabels },
+          policyTypes: ['Ingress'],
+          ingress: [{ from: ingressFrom, ports: [tcp(props.port)] }],
+        },
+      });
+    }
+
+    const egress: kplus.k8s.NetworkPolicyEgressRule[] = [
+      {
+        // kube-dns, NodeLocal DNSCache, and Cloud DNS for GKE (answered by the metadata server address).
+        to: [
+          { ...namespace('kube-system'), podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } } },
+          cidr('169.254.20.10/32'),
+          cidr('169.254.169.254/32'),
+        ],
+        ports: [udp(53), tcp(53)],
+      },
+    ];
+    if (props.toGoogleApis) {
+      // GKE metadata server: 169.254.169.254:80, and :988 on Dataplane V2 clusters.
+      egress.push({ to: [cidr('169.254.169.254/32')], ports: [tcp(80)] });
+      egress.push({ to: [cidr('169.254.169.252/32')], ports: [tcp(988)] });
+      egress.push({ to: [cidr('0.0.0.0/0', PRIVATE_RANGES)], ports: [tcp(443)] });
+    }
+    if (props.toCloudSql) {
+      egress.push({ to: [cidr('0.0.0.0/0')], ports: [tcp(3307)] });
+    }
+    new kplus.k8s.KubeNetworkPolicy(this, 'Egress', {
+      metadata: { name: 'mlflow-egress' },
+      spec: {
+        podSelector: {
+          matchExpressions: [{ key: 'app.kubernetes.io/component', operator: 'In', values: [...props.egressComponents] }],
+        },
+        policyTypes: ['Egress'],
+        egress,
+      },
+    });
+  }
+}

@@ -1,0 +1,53 @@
+/**
+ * Entry point: `npm run synth` (every config/*.yaml → dist/<env>/) or
+ * `npm run synth -- --config <file> --out <dir>` (one file → <dir>). Only wiring: parse arguments, load and
+ * validate configs, render, write atomically, report.
+ */
+import * as path from 'path';
+import { ConfigError, configFilesIn, loadEnvironments } from './lib/config';
+import { renderEnvironment, replaceDirectory, SynthError, type RenderedFile } from './lib/synth';
+
+function parseArgs(argv: readonly string[]): { config?: string; out?: string } {
+  const out: { config?: string; out?: string } = {};
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if ((a === '--config' || a === '--out') && argv[i + 1] !== undefined) {
+      out[a === '--config' ? 'config' : 'out'] = argv[++i];
+    } else {
+      throw new Error(`unknown argument '${a}'. Usage: synth [--config <file> --out <dir>]`);
+    }
+  }
+  if ((out.config === undefined) !== (out.out === undefined)) throw new Error('--config and --out go together');
+  return out;
+}
+
+function main(): number {
+  const root = __dirname;
+  const args = parseArgs(process.argv.slice(2));
+  if (args.config !== undefined && args.out !== undefined) {
+    const [config] = loadEnvironments([args.config]);
+    replaceDirectory(args.out, renderEnvironment(config));
+    console.log(`synthesized ${args.config} → ${args.out}`);
+    return 0;
+  }
+  const configs = loadEnvironments(configFilesIn(path.join(root, 'config')));
+  const dist: RenderedFile[] = configs.flatMap((c) =>
+    renderEnvironment(c).map((f) => ({ path: path.posix.join(c.name, f.path), content: f.content })),
+  );
+  replaceDirectory(path.join(root, 'dist'), dist);
+  console.log(`synthesized ${configs.map((c) => c.name).join(', ')} → dist/ (${dist.length} files)`);
+  return 0;
+}
+
+try {
+  process.exitCode = main();
+} catch (e) {
+  if (e instanceof ConfigError) {
+    console.error(`Invalid configuration (${e.problems.length} problem${e.problems.length > 1 ? 's' : ''}); nothing was written:\n${e.message}`);
+  } else if (e instanceof SynthError) {
+    console.error(`Synthesis refused (${e.problems.length} problem${e.problems.length > 1 ? 's' : ''}); nothing was written:\n${e.message}`);
+  } else {
+    console.error(`synth failed; nothing was written: ${(e as Error).stack ?? e}`);
+  }
+  process.exitCode = 1;
+}
