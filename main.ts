@@ -21,21 +21,32 @@ function parseArgs(argv: readonly string[]): { config?: string; out?: string } {
   return out;
 }
 
+function under(dir: string, files: readonly RenderedFile[]): RenderedFile[] {
+  return files.map((f) => ({ path: path.posix.join(dir, f.path), content: f.content }));
+}
+
 function main(): number {
   const root = __dirname;
   const args = parseArgs(process.argv.slice(2));
   if (args.config !== undefined && args.out !== undefined) {
     const [config] = loadEnvironments([args.config]);
-    replaceDirectory(args.out, renderEnvironment(config));
+    const out = renderEnvironment(config);
+    replaceDirectory(args.out, [...out.dist, ...out.bootstrap.map((f) => ({ ...f, path: path.posix.join('argocd', f.path) }))]);
     console.log(`synthesized ${args.config} → ${args.out}`);
     return 0;
   }
   const configs = loadEnvironments(configFilesIn(path.join(root, 'config')));
-  const dist: RenderedFile[] = configs.flatMap((c) =>
-    renderEnvironment(c).map((f) => ({ path: path.posix.join(c.name, f.path), content: f.content })),
-  );
+  // Render everything before writing anything: an error leaves both trees as they were.
+  const dist: RenderedFile[] = [];
+  const bootstrap: RenderedFile[] = [];
+  for (const c of configs) {
+    const out = renderEnvironment(c);
+    dist.push(...under(c.name, out.dist));
+    bootstrap.push(...under(c.name, out.bootstrap));
+  }
   replaceDirectory(path.join(root, 'dist'), dist);
-  console.log(`synthesized ${configs.map((c) => c.name).join(', ')} → dist/ (${dist.length} files)`);
+  replaceDirectory(path.join(root, 'argocd'), bootstrap);
+  console.log(`synthesized ${configs.map((c) => c.name).join(', ')} → dist/ (${dist.length} files), argocd/ (${bootstrap.length} files)`);
   return 0;
 }
 

@@ -232,6 +232,8 @@ const gitopsSchema = z.strictObject({
       certManager: z.boolean({ error: 'expected true or false' }),
       /** ACME account email for the ClusterIssuer (only with certManager). */
       acmeEmail: z.email({ error: 'expected an email address' }).optional(),
+      /** Let's Encrypt directory of the ClusterIssuer: 'staging' while testing (generous rate limits, untrusted). */
+      acmeServer: z.enum(['production', 'staging'], { error: "expected 'production' or 'staging'" }).optional(),
     })
     .optional(),
 });

@@ -70,6 +70,16 @@ export const SYNC_WAVES: Readonly<Record<string, number>> = {
 };
 
 /**
+ * Waves of the Argo CD Applications inside an environment's root app: the operators first (their CRDs and
+ * webhooks must exist), then the ClusterIssuer (needs cert-manager's webhook), then MLflow (needs both).
+ */
+export const APP_SYNC_WAVES = {
+  addons: -20,
+  clusterIssuer: -10,
+  mlflow: 0,
+} as const;
+
+/**
  * Annotates every API object below `scope` with its kind's sync wave. A kind without a wave is an error: a
  * new kind must be placed in the order deliberately, not land in wave 0 by accident.
  */

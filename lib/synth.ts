@@ -8,6 +8,7 @@ import * as path from 'path';
 import { App, Chart } from 'cdk8s';
 import * as yaml from 'js-yaml';
 import type { EnvironmentConfig } from './config';
+import { APP_PATHS, ApplicationsChart, BootstrapChart, ClusterIssuerChart, clusterKindsOf, gitOpsPlan } from './gitops';
 import { MlflowChart } from './mlflow-chart';
 import { containerResourceViolations, podSecurityViolations } from './pod-security';
 
@@ -56,12 +57,36 @@ export function mlflowManifests(config: EnvironmentConfig): Manifest[] {
   return manifestsOf(new MlflowChart(app, `mlflow-${config.name}`, { config }));
 }
 
-/** Every file of one environment, relative to its own directory (`mlflow/deployment-mlflow.yaml`, …). */
-export function renderEnvironment(config: EnvironmentConfig): RenderedFile[] {
-  const manifests = mlflowManifests(config);
-  const problems = policyProblems(manifests);
+/** The output of one environment. */
+export interface EnvironmentOutput {
+  /** Files under `dist/<env>/`, one folder per Argo CD Application path (`mlflow/…`, `apps/…`, …). */
+  readonly dist: RenderedFile[];
+  /** Files under `argocd/<env>/`: what a person applies once (none without a `gitops` section). */
+  readonly bootstrap: RenderedFile[];
+}
+
+/** Renders one environment: the MLflow app, and with `gitops` its Applications and bootstrap. */
+export function renderEnvironment(config: EnvironmentConfig): EnvironmentOutput {
+  const mlflow = mlflowManifests(config);
+  const problems = policyProblems(mlflow);
   if (problems.length > 0) throw new SynthError(problems.map((p) => `${config.name}: ${p}`));
-  return filesOf('mlflow', manifests);
+  const dist = filesOf(APP_PATHS.mlflow, mlflow);
+
+  const plan = gitOpsPlan(config);
+  if (!plan) return { dist, bootstrap: [] };
+  const app = new App();
+  const issuer = plan.clusterIssuer ? manifestsOf(new ClusterIssuerChart(app, 'cluster-issuer', plan.clusterIssuer)) : [];
+  dist.push(...filesOf(APP_PATHS.clusterIssuer, issuer));
+  dist.push(...filesOf(APP_PATHS.apps, manifestsOf(new ApplicationsChart(app, 'apps', plan))));
+  const boot = manifestsOf(new BootstrapChart(app, 'bootstrap', { plan, renderedClusterKinds: clusterKindsOf([...mlflow, ...issuer]) }));
+  const bootstrap = filesOf('', boot);
+  bootstrap.push({ path: 'kustomization.yaml', content: toYaml(kustomization(bootstrap.map((f) => f.path))) });
+  return { dist, bootstrap };
+}
+
+/** `kubectl apply --server-side -k argocd/<env>` entry point. */
+function kustomization(resources: readonly string[]) {
+  return { apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization', resources: [...resources] };
 }
 
 /** One file per object under `dir`, named by kind and name; refuses two objects with one file name. */

@@ -1,0 +1,181 @@
+import { Chart } from 'cdk8s';
+import { Construct } from 'constructs';
+import { CERT_MANAGER, EXTERNAL_SECRETS, type Addon } from './addons';
+import { ApplicationHealthCheck, ARGOCD_NAMESPACE, ArgoApplication, ArgoProject, IN_CLUSTER, type ClusterKind } from './argocd';
+import { AcmeClusterIssuer } from './cluster-issuer';
+import type { EnvironmentConfig } from './config';
+import { APP_SYNC_WAVES } from './conventions';
+
+/** Folders of an environment's output, each the `source.path` of one Argo CD Application (under `dist/<env>/`). */
+export const APP_PATHS = {
+  mlflow: 'mlflow',
+  apps: 'apps',
+  clusterIssuer: 'cluster-issuer',
+} as const;
+
+type GitOpsConfig = NonNullable<EnvironmentConfig['gitops']>;
+
+/** Everything the GitOps side of one environment derives from its config. */
+export interface GitOpsPlan {
+  readonly environment: string;
+  readonly project: string;
+  readonly gitops: GitOpsConfig;
+  readonly namespace: string;
+  /** Path of the environment inside the repository (`dist/<env>`). */
+  readonly distPath: string;
+  readonly addons: readonly Addon[];
+  /** ClusterIssuer to create (cert-manager add-on with an Ingress). */
+  readonly clusterIssuer?: { readonly name: string; readonly email: string; readonly server: 'production' | 'staging'; readonly ingressClass: string };
+  /** The MLflow Deployment is HPA-managed. */
+  readonly autoscaled: boolean;
+}
+
+/** Derives the GitOps plan of an environment, or undefined when it has no `gitops` section (e.g. `local`). */
+export function gitOpsPlan(config: EnvironmentConfig): GitOpsPlan | undefined {
+  const g = config.gitops;
+  if (!g) return undefined;
+  const addons = [...(g.addons?.externalSecrets ? [EXTERNAL_SECRETS] : []), ...(g.addons?.certManager ? [CERT_MANAGER] : [])];
+  const clusterIssuer =
+    g.addons?.certManager && config.exposure.mode === 'ingress' && g.addons.acmeEmail !== undefined
+      ? { name: config.exposure.clusterIssuer, email: g.addons.acmeEmail, server: g.addons.acmeServer ?? 'production', ingressClass: config.exposure.className }
+      : undefined;
+  return {
+    environment: config.name,
+    project: `mlflow-${config.name}`,
+    gitops: g,
+    namespace: config.namespace,
+    distPath: `dist/${config.name}`,
+    addons,
+    clusterIssuer,
+    autoscaled: config.server.autoscaling !== undefined,
+  };
+}
+
+/**
+ * The child Applications of an environment (the root app's path, `dist/<env>/apps`): MLflow, and the
+ * optional add-ons and ClusterIssuer, each in its wave.
+ */
+export class ApplicationsChart extends Chart {
+  constructor(scope: Construct, id: string, plan: GitOpsPlan) {
+    super(scope, id);
+    const g = plan.gitops;
+    const fromRepo = (path: string) => ({ repoURL: g.repoURL, targetRevision: g.targetRevision, path: `${plan.distPath}/${path}` });
+
+    for (const addon of plan.addons) {
+      new ArgoApplication(this, addon.name, {
+        name: `${plan.project}-${addon.name}`,
+        project: plan.project,
+        source: { repoURL: addon.repoURL, chart: addon.chart, targetRevision: addon.version, releaseName: addon.name, values: addon.values },
+        destination: { server: g.destinationServer, namespace: addon.namespace },
+        syncWave: APP_SYNC_WAVES.addons,
+        createNamespace: true,
+      });
+    }
+    if (plan.clusterIssuer) {
+      new ArgoApplication(this, 'ClusterIssuer', {
+        name: `${plan.project}-cluster-issuer`,
+        project: plan.project,
+        source: fromRepo(APP_PATHS.clusterIssuer),
+        destination: { server: g.destinationServer, namespace: CERT_MANAGER.namespace },
+        syncWave: APP_SYNC_WAVES.clusterIssuer,
+      });
+    }
+    new ArgoApplication(this, 'Mlflow', {
+      name: plan.project,
+      project: plan.project,
+      source: fromRepo(APP_PATHS.mlflow),
+      // The app owns its labelled Namespace object: CreateNamespace stays off.
+      destination: { server: g.destinationServer, namespace: plan.namespace },
+      syncWave: APP_SYNC_WAVES.mlflow,
+      hpaManaged: plan.autoscaled ? [{ name: 'mlflow', namespace: plan.namespace }] : [],
+    });
+  }
+}
+
+/** The ClusterIssuer application's objects (`dist/<env>/cluster-issuer`). */
+export class ClusterIssuerChart extends Chart {
+  constructor(scope: Construct, id: string, issuer: NonNullable<GitOpsPlan['clusterIssuer']>) {
+    super(scope, id);
+    new AcmeClusterIssuer(this, 'Issuer', issuer);
+  }
+}
+
+/** Props of {@link BootstrapChart}. */
+export interface BootstrapChartProps {
+  readonly plan: GitOpsPlan;
+  /** Cluster-scoped kinds the path-based applications render (from the synthesized objects). */
+  readonly renderedClusterKinds: readonly ClusterKind[];
+}
+
+/**
+ * What a person applies once per environment (`argocd/<env>`): the AppProject, the root Application
+ * (app-of-apps over `dist/<env>/apps`), and the argocd-cm health check the root app needs to wait for its
+ * children's waves.
+ */
+export class BootstrapChart extends Chart {
+  constructor(scope: Construct, id: string, props: BootstrapChartProps) {
+    super(scope, id);
+    const { plan } = props;
+    const g = plan.gitops;
+
+    const clusterKinds = dedupeKinds([...props.renderedClusterKinds, ...plan.addons.flatMap((a) => a.clusterKinds)]);
+    const project = new ArgoProject(this, 'Project', {
+      name: plan.project,
+      description: `MLflow ${plan.environment}: rendered manifests from ${plan.distPath}`,
+      sourceRepos: [g.repoURL, ...plan.addons.map((a) => a.repoURL)],
+      destinations: [
+        // The root app writes child Applications next to Argo CD.
+        { server: IN_CLUSTER, namespace: ARGOCD_NAMESPACE },
+        { server: g.destinationServer, namespace: plan.namespace },
+        // Add-on namespaces (the ClusterIssuer app targets cert-manager's, which it only exists with).
+        ...plan.addons.map((a) => ({ server: g.destinationServer, namespace: a.namespace })),
+      ],
+      clusterResourceWhitelist: clusterKinds,
+    });
+
+    new ArgoApplication(this, 'Root', {
+      name: `${plan.project}-root`,
+      project: project.name,
+      source: { repoURL: g.repoURL, targetRevision: g.targetRevision, path: `${plan.distPath}/${APP_PATHS.apps}` },
+      destination: { server: IN_CLUSTER, namespace: ARGOCD_NAMESPACE },
+      syncWave: 0,
+      cascadeDelete: false,
+    });
+    new ApplicationHealthCheck(this, 'ApplicationHealth');
+  }
+}
+
+/** Kinds that exist cluster-wide (no namespace), among those this project renders or its add-ons create. */
+export const CLUSTER_SCOPED_KINDS: ReadonlySet<string> = new Set([
+  'Namespace',
+  'ClusterIssuer',
+  'ClusterSecretStore',
+  'ClusterRole',
+  'ClusterRoleBinding',
+  'CustomResourceDefinition',
+  'ValidatingWebhookConfiguration',
+  'MutatingWebhookConfiguration',
+  'StorageClass',
+  'PersistentVolume',
+]);
+
+/** The cluster-scoped kinds among rendered objects, as AppProject entries. */
+export function clusterKindsOf(manifests: ReadonlyArray<{ apiVersion: string; kind: string }>): ClusterKind[] {
+  return dedupeKinds(
+    manifests
+      .filter((m) => CLUSTER_SCOPED_KINDS.has(m.kind))
+      .map((m) => ({ group: m.apiVersion.includes('/') ? m.apiVersion.split('/')[0] : '', kind: m.kind })),
+  );
+}
+
+function dedupeKinds(kinds: readonly ClusterKind[]): ClusterKind[] {
+  const seen = new Set<string>();
+  return kinds
+    .filter((k) => {
+      const key = `${k.group}/${k.kind}`;
+      if (seen.has(key)) return false;
+      seen.add(key);
+      return true;
+    })
+    .sort((a, b) => `${a.group}/${a.kind}`.localeCompare(`${b.group}/${b.kind}`));
+}
