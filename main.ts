@@ -11,13 +11,17 @@ function parseArgs(argv: readonly string[]): { config?: string; out?: string } {
   const out: { config?: string; out?: string } = {};
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
-    if ((a === '--config' || a === '--out') && argv[i + 1] !== undefined) {
+    if ((a === '--config' || a === '--out') && argv[i + 1]) {
       out[a === '--config' ? 'config' : 'out'] = argv[++i];
     } else {
       throw new Error(`unknown argument '${a}'. Usage: synth [--config <file> --out <dir>]`);
     }
   }
   if ((out.config === undefined) !== (out.out === undefined)) throw new Error('--config and --out go together');
+  // --out is replaced wholesale: never the repository itself or one of its parents.
+  if (out.out !== undefined && path.relative(path.resolve(out.out), __dirname).split(path.sep)[0] !== '..') {
+    throw new Error(`--out ${out.out} would replace this repository; choose a directory outside or below it`);
+  }
   return out;
 }
 

@@ -380,7 +380,7 @@ export function formatProblem(p: ConfigProblem): string {
   return `${where}: ${p.message}${got}`;
 }
 
-const ENV_NAME = /^[a-z][a-z0-9-]{0,19}$/;
+const ENV_NAME = /^[a-z][a-z0-9-]{0,29}$/;
 
 function valueAt(doc: unknown, p: readonly PropertyKey[]): unknown {
   let cur: unknown = doc;
@@ -406,7 +406,7 @@ export function validateEnvironment(file: string, doc: unknown): { config?: Envi
   const name = path.basename(file).replace(/\.ya?ml$/, '');
   const problems: ConfigProblem[] = [];
   if (!ENV_NAME.test(name)) {
-    problems.push({ file, path: '', message: `the file name must be an environment name: lowercase letter first, then letters, digits or '-' (max 20)` });
+    problems.push({ file, path: '', message: `the file name must be an environment name: lowercase letter first, then letters, digits or '-' (max 30)` });
   }
   const parsed = environmentSchema.safeParse(doc);
   if (!parsed.success) {
