@@ -61,14 +61,17 @@ const resources = z
     limits: z.strictObject({ cpu, memory }),
   })
   .superRefine((r, ctx) => {
-    if (parseMemoryMiB(r.limits.memory) < parseMemoryMiB(r.requests.memory)) {
+    // zod runs this even when a quantity above failed its own check: compare only well-formed values.
+    const mem = [r.requests?.memory, r.limits?.memory].every((q) => typeof q === 'string' && MEMORY_QUANTITY.test(q));
+    const cpus = [r.requests?.cpu, r.limits?.cpu].every((q) => typeof q === 'string' && CPU_QUANTITY.test(q));
+    if (mem && parseMemoryMiB(r.limits.memory) < parseMemoryMiB(r.requests.memory)) {
       ctx.addIssue({
         code: 'custom',
         path: ['limits', 'memory'],
         message: `expected limits.memory (${r.limits.memory}) ≥ requests.memory (${r.requests.memory})`,
       });
     }
-    if (parseCpuMillis(r.limits.cpu) < parseCpuMillis(r.requests.cpu)) {
+    if (cpus && parseCpuMillis(r.limits.cpu) < parseCpuMillis(r.requests.cpu)) {
       ctx.addIssue({
         code: 'custom',
         path: ['limits', 'cpu'],
@@ -106,7 +109,7 @@ const autoscalingSchema = z
     targetCpuUtilizationPercent: int(10, 100, 'a CPU utilization percentage'),
   })
   .superRefine((a, ctx) => {
-    if (a.minReplicas > a.maxReplicas) {
+    if (Number.isInteger(a.minReplicas) && Number.isInteger(a.maxReplicas) && a.minReplicas > a.maxReplicas) {
       ctx.addIssue({
         code: 'custom',
         path: ['minReplicas'],
@@ -391,13 +394,11 @@ function valueAt(doc: unknown, p: readonly PropertyKey[]): unknown {
   return cur;
 }
 
-function describeIssue(issue: z.core.$ZodIssue): string {
+function describeIssue(issue: z.core.$ZodIssue, value: unknown): string {
   if (issue.code === 'unrecognized_keys') {
     return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `'${k}'`).join(', ')}: remove or fix the spelling`;
   }
-  if (issue.code === 'invalid_type' && issue.input === undefined) {
-    return `required: ${issue.message}`;
-  }
+  if (value === undefined) return `required: ${issue.message}`;
   return issue.message;
 }
 
@@ -411,12 +412,12 @@ export function validateEnvironment(file: string, doc: unknown): { config?: Envi
   const parsed = environmentSchema.safeParse(doc);
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
-      const keys = issue.code === 'unrecognized_keys' ? [] : issue.path;
+      const value = issue.code === 'unrecognized_keys' ? undefined : valueAt(doc, issue.path);
       problems.push({
         file,
         path: issue.path.map(String).join('.'),
-        message: describeIssue(issue),
-        value: keys.length > 0 || issue.code !== 'unrecognized_keys' ? valueAt(doc, issue.path) : undefined,
+        message: issue.code === 'unrecognized_keys' ? describeIssue(issue, null) : describeIssue(issue, value),
+        value,
       });
     }
     return { problems };
@@ -435,6 +436,9 @@ export function loadEnvironmentFile(file: string): { config?: EnvironmentConfig;
     text = fs.readFileSync(file, 'utf8');
   } catch (e) {
     return { problems: [{ file, path: '', message: `cannot read the file: ${(e as Error).message}` }] };
+  }
+  if (text.split('\n').every((line) => /^\s*(#.*)?$/.test(line))) {
+    return { problems: [{ file, path: '', message: 'the file is empty: expected a YAML mapping at the top level' }] };
   }
   let doc: unknown;
   try {

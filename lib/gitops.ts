@@ -157,6 +157,7 @@ export const CLUSTER_SCOPED_KINDS: ReadonlySet<string> = new Set([
   'MutatingWebhookConfiguration',
   'StorageClass',
   'PersistentVolume',
+  'GatewayClass',
 ]);
 
 /** The cluster-scoped kinds among rendered objects, as AppProject entries. */

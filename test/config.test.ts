@@ -58,14 +58,23 @@ describe('field validation', () => {
 
   test('min > max replicas', () => {
     expect(messages(problems('dev', (d) => (d.server.autoscaling.minReplicas = 5)))).toEqual([
-      'config/dev.yaml: server.autoscaling.minReplicas: expected minReplicas (5) ≤ maxReplicas (3)',
+      'config/dev.yaml: server.autoscaling.minReplicas: expected minReplicas (5) ≤ maxReplicas (3) (got 5)',
     ]);
   });
 
   test('limits below requests', () => {
     expect(messages(problems('dev', (d) => (d.server.resources.limits.memory = '512Mi')))).toContain(
-      'config/dev.yaml: server.resources.limits.memory: expected limits.memory (512Mi) ≥ requests.memory (768Mi)',
+      'config/dev.yaml: server.resources.limits.memory: expected limits.memory (512Mi) ≥ requests.memory (768Mi) (got "512Mi")',
     );
+  });
+
+  test('a missing field is reported as required; a malformed quantity does not derail the other checks', () => {
+    expect(messages(problems('dev', (d) => delete d.namespace))).toEqual([
+      'config/dev.yaml: namespace: required: expected a string: a namespace name (RFC 1123 label)',
+    ]);
+    expect(messages(problems('dev', (d) => (d.server.resources.requests.memory = '768MB')))).toEqual([
+      `config/dev.yaml: server.resources.requests.memory: expected a memory quantity in binary units such as '512Mi' or '2Gi' (got "768MB")`,
+    ]);
   });
 
   test('unknown discriminator values say what is allowed', () => {

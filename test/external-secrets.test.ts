@@ -56,15 +56,20 @@ test('metrics scrape credentials: literal user name, password from Secret Manage
   expect(es.spec.target.template.data).toEqual({ username: 'metrics-scraper', password: '{{ .password }}' });
 });
 
-test('no Secret objects, no v1beta1, no credential-looking literals anywhere in any environment', () => {
+test('no Secret objects, no v1beta1, no literal credentials anywhere in any environment', () => {
   for (const c of shippedConfigs()) {
     const all = render(c).all;
     expect(ofKind(all, 'Secret')).toEqual([]);
     for (const m of all) {
       expect(m.apiVersion).not.toBe('external-secrets.io/v1beta1');
-      const text = JSON.stringify(m);
-      expect(text).not.toMatch(/mysql\+pymysql:\/\/[^{]/); // a URI with a literal user
-      expect(text).not.toMatch(/"(password|secretKey|token)":"[^{]/i);
+      expect(JSON.stringify(m)).not.toMatch(/(mysql|postgresql)(\+\w+)?:\/\/[^{]/); // a URI with a literal user
+    }
+    // Every templated value comes from a Secret Manager reference, except the scrape user's (public) name.
+    for (const es of ofKind(all, 'ExternalSecret')) {
+      for (const [key, value] of Object.entries<string>(es.spec.target.template.data)) {
+        if (es.metadata.name === 'mlflow-metrics-auth' && key === 'username') continue;
+        expect({ key, templated: /\{\{ \.\w+/.test(value) }).toEqual({ key, templated: true });
+      }
     }
   }
 });

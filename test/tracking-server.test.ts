@@ -191,7 +191,7 @@ describe('local: SQLite on a volume, one replica', () => {
     expect(spec.volumes.find((v: any) => v.name === 'data').persistentVolumeClaim.claimName).toBe('mlflow-data');
     expect(find(local, 'PersistentVolumeClaim', 'mlflow-data').spec).toMatchObject({
       accessModes: ['ReadWriteOnce'],
-      resources: { requests: { storage: '10240Mi' } },
+      resources: { requests: { storage: '10Gi' } },
     });
   });
 
@@ -204,7 +204,7 @@ describe('local: SQLite on a volume, one replica', () => {
   });
 
   test('no Workload Identity annotation', () => {
-    expect(find(local, 'ServiceAccount', 'mlflow').metadata.annotations).toBeUndefined();
+    expect(find(local, 'ServiceAccount', 'mlflow').metadata.annotations).not.toHaveProperty(['iam.gke.io/gcp-service-account']);
   });
 
   test('still restricted, with probes and resources', () => {
