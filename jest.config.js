@@ -1,8 +1,8 @@
-/** Jest: TypeScript through @swc/jest (type-checking is `tsc --noEmit`, run by `npm test` first). */
+/** Jest: TypeScript through esbuild (test/support/esbuild-jest.js); type-checking is `tsc --noEmit`, run by `npm test` first. */
 module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
-  transform: { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022' } }] },
+  transform: { '^.+\\.ts$': '<rootDir>/test/support/esbuild-jest.js' },
   testTimeout: 60000,
 };
