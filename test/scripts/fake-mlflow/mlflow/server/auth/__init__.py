@@ -1,0 +1,1 @@
+"""Fake `mlflow.server.auth`: only its `db upgrade` CLI (see __main__.py)."""
