@@ -5,4 +5,6 @@ module.exports = {
   testMatch: ['**/*.test.ts'],
   transform: { '^.+\\.ts$': '<rootDir>/test/support/esbuild-jest.js' },
   testTimeout: 60000,
+  // Two workers even on two cores: the slow suites mostly wait on child processes (node, python, MariaDB).
+  maxWorkers: 2,
 };

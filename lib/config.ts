@@ -437,6 +437,11 @@ export function loadEnvironmentFile(file: string): { config?: EnvironmentConfig;
   } catch (e) {
     return { problems: [{ file, path: '', message: `cannot read the file: ${(e as Error).message}` }] };
   }
+  return parseEnvironmentText(file, text);
+}
+
+/** Parses and validates the text of a config file (as read from `file`, named in every problem). */
+export function parseEnvironmentText(file: string, text: string): { config?: EnvironmentConfig; problems: ConfigProblem[] } {
   if (text.split('\n').every((line) => /^\s*(#.*)?$/.test(line))) {
     return { problems: [{ file, path: '', message: 'the file is empty: expected a YAML mapping at the top level' }] };
   }

@@ -8,15 +8,14 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { promisify } from 'util';
-import { ROOT } from './support/environments';
+import { ROOT, RUN_TS } from './support/environments';
 
 const run = promisify(execFile);
-const TSX = path.join(ROOT, 'node_modules', '.bin', 'tsx');
 const CORPUS = path.join(ROOT, 'test', 'fixtures', 'bad-configs');
 
 async function synth(config: string, out: string): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const r = await run(TSX, ['main.ts', '--config', config, '--out', out], { cwd: ROOT });
+    const r = await run(process.execPath, [...RUN_TS, 'main.ts', '--config', config, '--out', out], { cwd: ROOT });
     return { code: 0, stdout: r.stdout, stderr: r.stderr };
   } catch (e) {
     const err = e as { code: number; stdout: string; stderr: string };

@@ -1,6 +1,6 @@
 /**
  * lib/scripts/migrate.py as the migration Job runs it: a subprocess, against a REAL MariaDB (binary logging on,
- * like Cloud SQL; started by `bash .ci/mariadb.sh`) or a SQLite file. Only MLflow itself is faked
+ * like Cloud SQL; started by `bash scripts/test-mariadb.sh`) or a SQLite file. Only MLflow itself is faked
  * (test/scripts/fake-mlflow: same entry points, same MySQL failure modes: error 1419 for triggers, errno 121 for
  * upstream's duplicate auth FK names). Each case gets its own `mlflow_…` database, dropped afterwards.
  *
@@ -17,7 +17,7 @@ const SCRIPT = path.join(ROOT, 'lib', 'scripts', 'migrate.py');
 const FAKE_MLFLOW = path.join(__dirname, 'fake-mlflow');
 const PYTHON = process.env.MIGRATE_TEST_PYTHON ?? '/usr/bin/python3';
 
-// Defaults match .ci/mariadb.sh.
+// Defaults match scripts/test-mariadb.sh.
 const HOST = process.env.MARIADB_HOST ?? '127.0.0.1';
 const PORT = process.env.MARIADB_PORT ?? '33306';
 const SOCKET = process.env.MARIADB_SOCKET ?? '/tmp/mlflow-gitops-mariadb/mariadb.sock';
@@ -226,7 +226,7 @@ if (SKIP_MARIADB) {
       sql('SELECT 1');
     } catch (e) {
       throw new Error(
-        `MariaDB is not reachable on socket ${SOCKET} (${(e as Error).message}): run \`bash .ci/mariadb.sh\` first ` +
+        `MariaDB is not reachable on socket ${SOCKET} (${(e as Error).message}): run \`bash scripts/test-mariadb.sh\` first ` +
           '(or set MLFLOW_GITOPS_SKIP_MARIADB=1 to skip these cases)',
       );
     }

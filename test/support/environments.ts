@@ -7,6 +7,8 @@ import { renderEnvironment, type Manifest } from '../../lib/synth';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
 export const CONFIG_DIR = path.join(ROOT, 'config');
+/** How the npm scripts run a TypeScript entry point: node with tsx's CommonJS hook (one process, unlike the tsx CLI). */
+export const RUN_TS: readonly string[] = ['--require', 'tsx/cjs'];
 
 /** Every shipped environment, validated. */
 export function shippedConfigs(): EnvironmentConfig[] {

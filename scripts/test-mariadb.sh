@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# A throw-away MariaDB on loopback for test/scripts/migrate.test.ts (the migration script's tests run
+# A throw-away MariaDB on loopback for test/scripts/migrate.test.ts, started by `npm test` (pretest) (the migration script's tests run
 # against a real server, never a mock). Idempotent: installs from Debian only what is missing, starts
 # `mariadbd` directly (no systemd), and exits at once when the server already answers.
 #
@@ -9,6 +9,13 @@
 #   tests connect as  mlflow_test / mlflow_test  @ 127.0.0.1:${MARIADB_PORT}  (ALL on `mlflow\_%` databases)
 #   admin (SUPER)     mariadb --no-defaults --socket=${MARIADB_SOCKET} -uroot   (unix_socket auth, as root)
 set -euo pipefail
+
+# `npm test` runs this first (pretest). Where no MariaDB can be had, MLFLOW_GITOPS_SKIP_MARIADB=1 skips the
+# MariaDB cases (the test says so loudly); CI never sets it.
+if [ "${MLFLOW_GITOPS_SKIP_MARIADB:-}" = 1 ]; then
+  echo "mariadb.sh: MLFLOW_GITOPS_SKIP_MARIADB=1: not starting MariaDB" >&2
+  exit 0
+fi
 
 ROOT_DIR="${MARIADB_DIR:-/tmp/mlflow-gitops-mariadb}"
 PORT="${MARIADB_PORT:-33306}"
