@@ -30,30 +30,35 @@ def _create_trigger(conn):
 _STEPS = {"451aebb31d03": _add_metric_step, "fake_trigger": _create_trigger}
 
 
-def upgrade_tracking(engine):
-    """What alembic's `upgrade heads` does with MLflow's tracking migrations (mlflow/store/db/utils.py
-    _upgrade_db): create the version table, then run each pending migration and record it."""
+def run_migrations(engine, version_table, revisions, steps, label):
+    """What alembic's `upgrade heads` does: create the version table (alembic's shape; on MySQL, without
+    transactional DDL, it stays if a migration fails), then run each pending migration and record it."""
     with engine.begin() as conn:
         conn.execute(
             text(
-                "CREATE TABLE IF NOT EXISTS alembic_version (version_num VARCHAR(32) NOT NULL, "
-                "CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num))"
+                f"CREATE TABLE IF NOT EXISTS {version_table} (version_num VARCHAR(32) NOT NULL, "
+                f"CONSTRAINT {version_table}_pkc PRIMARY KEY (version_num))"
             )
         )
     with engine.connect() as conn:
-        current = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
-    pending = TRACKING_REVISIONS[TRACKING_REVISIONS.index(current) + 1 :] if current else TRACKING_REVISIONS
+        current = conn.execute(text(f"SELECT version_num FROM {version_table}")).scalar()
+    pending = revisions[revisions.index(current) + 1 :] if current else revisions
     if not pending:
-        print(f"fake mlflow: tracking schema already at head {current}", flush=True)
+        print(f"fake {label}: {label} schema already at head {current}", flush=True)
     for revision in pending:
         print(f"INFO  [alembic.runtime.migration] Running upgrade {current or ''} -> {revision}", flush=True)
         with engine.begin() as conn:
-            _STEPS[revision](conn)
+            steps[revision](conn)
             if current:
-                conn.execute(text("UPDATE alembic_version SET version_num = :v"), {"v": revision})
+                conn.execute(text(f"UPDATE {version_table} SET version_num = :v"), {"v": revision})
             else:
-                conn.execute(text("INSERT INTO alembic_version (version_num) VALUES (:v)"), {"v": revision})
+                conn.execute(text(f"INSERT INTO {version_table} (version_num) VALUES (:v)"), {"v": revision})
         current = revision
+
+
+def upgrade_tracking(engine):
+    """MLflow's tracking migrations (mlflow/store/db/utils.py _upgrade_db)."""
+    run_migrations(engine, "alembic_version", TRACKING_REVISIONS, _STEPS, "tracking")
 
 
 def create_engine(url):

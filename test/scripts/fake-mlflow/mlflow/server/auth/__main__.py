@@ -11,7 +11,7 @@ import sys
 import sqlalchemy
 from sqlalchemy import text
 
-from mlflow import create_engine
+from mlflow import create_engine, run_migrations
 
 VERSION_TABLE = "alembic_version_auth"  # db/migrations/env.py, MLflow >= 3.6
 INITIAL_REVISION = "8606fa83a998"
@@ -86,23 +86,7 @@ def migrate(engine):
             conn.execute(text(f"CREATE TABLE {VERSION_TABLE} (version_num VARCHAR(32) NOT NULL PRIMARY KEY)"))
             conn.execute(text(f"INSERT INTO {VERSION_TABLE} VALUES (:v)"), {"v": INITIAL_REVISION})
         return
-    # Alembic creates its version table first; on MySQL (no transactional DDL) it stays if a migration fails.
-    with engine.begin() as conn:
-        conn.execute(text(f"CREATE TABLE IF NOT EXISTS {VERSION_TABLE} (version_num VARCHAR(32) NOT NULL PRIMARY KEY)"))
-    with engine.connect() as conn:
-        current = conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar()
-    pending = REVISIONS[REVISIONS.index(current) + 1 :] if current else REVISIONS
-    if not pending:
-        print(f"fake auth: auth schema already at head {current}", flush=True)
-    for revision in pending:
-        print(f"INFO  [alembic.runtime.migration] Running upgrade {current or ''} -> {revision}", flush=True)
-        with engine.begin() as conn:
-            STEPS[revision](conn)
-            if current:
-                conn.execute(text(f"UPDATE {VERSION_TABLE} SET version_num = :v"), {"v": revision})
-            else:
-                conn.execute(text(f"INSERT INTO {VERSION_TABLE} VALUES (:v)"), {"v": revision})
-        current = revision
+    run_migrations(engine, VERSION_TABLE, REVISIONS, STEPS, "auth")
 
 
 def main(argv):
