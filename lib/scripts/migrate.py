@@ -289,26 +289,20 @@ def auth_initial_tables(metadata):
         sa.Column("is_admin", sa.Boolean(), nullable=True),
         sa.UniqueConstraint("username"),
     )
-    sa.Table(
-        "experiment_permissions",
-        metadata,
-        sa.Column("id", sa.Integer(), nullable=False, primary_key=True),
-        sa.Column("experiment_id", sa.String(length=255), nullable=False),
-        sa.Column("user_id", sa.Integer(), nullable=False),
-        sa.Column("permission", sa.String(length=255), nullable=True),
-        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name=AUTH_FK_NAMES["experiment_permissions"]),
-        sa.UniqueConstraint("experiment_id", "user_id", name="unique_experiment_user"),
-    )
-    sa.Table(
-        "registered_model_permissions",
-        metadata,
-        sa.Column("id", sa.Integer(), nullable=False, primary_key=True),
-        sa.Column("name", sa.String(length=255), nullable=False),
-        sa.Column("user_id", sa.Integer(), nullable=False),
-        sa.Column("permission", sa.String(length=255), nullable=True),
-        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name=AUTH_FK_NAMES["registered_model_permissions"]),
-        sa.UniqueConstraint("name", "user_id", name="unique_name_user"),
-    )
+    for name, resource_column, unique_name in (
+        ("experiment_permissions", "experiment_id", "unique_experiment_user"),
+        ("registered_model_permissions", "name", "unique_name_user"),
+    ):
+        sa.Table(
+            name,
+            metadata,
+            sa.Column("id", sa.Integer(), nullable=False, primary_key=True),
+            sa.Column(resource_column, sa.String(length=255), nullable=False),
+            sa.Column("user_id", sa.Integer(), nullable=False),
+            sa.Column("permission", sa.String(length=255), nullable=True),
+            sa.ForeignKeyConstraint(["user_id"], ["users.id"], name=AUTH_FK_NAMES[name]),
+            sa.UniqueConstraint(resource_column, "user_id", name=unique_name),
+        )
     # Alembic's own version table shape (alembic/runtime/migration.py): version_num VARCHAR(32), PK "<table>_pkc".
     return sa.Table(
         AUTH_VERSION_TABLE,

@@ -8,18 +8,17 @@
 const { createHash } = require('node:crypto');
 const { transformSync, version } = require('esbuild');
 
+const OPTIONS = { format: 'cjs', target: 'node20', sourcemap: 'inline' };
+
 module.exports = {
   process(source, filename) {
-    const result = transformSync(source, {
-      loader: filename.endsWith('.js') ? 'js' : 'ts',
-      format: 'cjs',
-      target: 'node20',
-      sourcefile: filename,
-      sourcemap: 'inline',
-    });
-    return { code: result.code };
+    const loader = filename.endsWith('.js') ? 'js' : 'ts';
+    return { code: transformSync(source, { ...OPTIONS, loader, sourcefile: filename }).code };
   },
+  /** Jest caches transformed files: the key covers everything that changes the output. */
   getCacheKey(source, filename) {
-    return createHash('sha256').update(version).update('\0').update(filename).update('\0').update(source).digest('hex');
+    return createHash('sha256')
+      .update([version, JSON.stringify(OPTIONS), filename, source].join('\0'))
+      .digest('hex');
   },
 };
