@@ -4,8 +4,8 @@
  * validate configs, render, write atomically, report.
  */
 import * as path from 'path';
-import { ConfigError, configFilesIn, loadEnvironments } from './lib/config';
-import { renderEnvironment, replaceDirectory, SynthError, type RenderedFile } from './lib/synth';
+import { ConfigError, configFilesIn, loadEnvironments } from './lib/config/config';
+import { renderEnvironment, replaceDirectory, SynthError, type RenderedFile } from './lib/synth/synth';
 
 function parseArgs(argv: readonly string[]): { config?: string; out?: string } {
   const out: { config?: string; out?: string } = {};

@@ -1,12 +1,12 @@
 /**
  * `npm run import-terraform -- --env <name> --outputs <file|->` — writes the Terraform outputs this project
- * reads (lib/terraform.ts, docs/terraform-contract.md) into `config/<name>.yaml`, keeping every other byte,
+ * reads (lib/terraform/contract.ts, docs/terraform-contract.md) into `config/<name>.yaml`, keeping every other byte,
  * validates the result with the config schema, and writes atomically. Any problem: exit 1, nothing written.
  * Only wiring lives here: arguments, file I/O, the atomic write, messages and exit codes.
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { importTerraformOutputs, parseTerraformOutputs, type TerraformOutput } from '../lib/terraform';
+import { importTerraformOutputs, parseTerraformOutputs, type TerraformOutput } from '../lib/terraform/contract';
 
 const EXIT_OK = 0;
 const EXIT_REFUSED = 1;

@@ -2,9 +2,9 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as yaml from 'js-yaml';
-import { configFilesIn, loadEnvironments } from '../lib/config';
-import { renderEnvironment, type Manifest } from '../lib/synth';
-import { waveDiagram } from '../lib/wave-diagram';
+import { configFilesIn, loadEnvironments } from '../lib/config/config';
+import { renderEnvironment, type Manifest } from '../lib/synth/synth';
+import { waveDiagram } from '../lib/gitops/wave-diagram';
 
 const root = path.resolve(__dirname, '..');
 const dev = loadEnvironments(configFilesIn(path.join(root, 'config'))).find((c) => c.name === 'dev');

@@ -2,8 +2,8 @@
  * The config schema and its guards. Each guard is asserted with its message; the malformed corpus (test/
  * fixtures/bad-configs) is checked through the CLI in dist.test.ts.
  */
-import { validateEnvironment, formatProblem, type ConfigProblem } from '../lib/config';
-import { connectionBudget, memoryFootprintMiB } from '../lib/sizing';
+import { validateEnvironment, formatProblem, type ConfigProblem } from '../lib/config/config';
+import { connectionBudget, memoryFootprintMiB } from '../lib/config/sizing';
 import { rawConfig, shippedConfigs } from './support/environments';
 
 function problems(name: string, mutate: (doc: any) => void): ConfigProblem[] {

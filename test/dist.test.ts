@@ -6,9 +6,9 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as yaml from 'js-yaml';
-import { podSecurityViolations } from '../lib/pod-security';
-import { validateManifest } from '../lib/schema-validation';
-import { renderEnvironment } from '../lib/synth';
+import { podSecurityViolations } from '../lib/policy/pod-security';
+import { validateManifest } from '../lib/policy/schema-validation';
+import { renderEnvironment } from '../lib/synth/synth';
 import { ROOT, shippedConfigs } from './support/environments';
 
 function fresh(): { dist: Record<string, string>; argocd: Record<string, string> } {

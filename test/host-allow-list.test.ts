@@ -1,5 +1,5 @@
 /** The Host-header and CORS allow-lists (DESIGN §1): every legitimate Host, exactly. */
-import { allowedHosts, corsOrigins } from '../lib/host-allow-list';
+import { allowedHosts, corsOrigins } from '../lib/mlflow/host-allow-list';
 
 test('public hosts, the Service in every DNS form with and without port, loopback with any port', () => {
   expect(allowedHosts({ publicHosts: ['mlflow.example.com'], serviceName: 'mlflow', namespace: 'ml', port: 5000, scrapedByPodIp: false })).toEqual([

@@ -43,7 +43,7 @@ test('runs the script from the ConfigMap with the backend URI and the auth ini',
   expect(envOf(migrate).MLFLOW_BACKEND_STORE_URI).toEqual({ secretKeyRef: { name: 'mlflow-database', key: 'MLFLOW_BACKEND_STORE_URI' } });
   expect(envOf(migrate).MLFLOW_AUTH_CONFIG_PATH).toBe('/etc/mlflow/auth/basic_auth.ini');
   const cm = find(dev, 'ConfigMap', 'mlflow-migrate-script');
-  expect(cm.data['migrate.py']).toBe(fs.readFileSync(path.join(ROOT, 'lib', 'scripts', 'migrate.py'), 'utf8'));
+  expect(cm.data['migrate.py']).toBe(fs.readFileSync(path.join(ROOT, 'lib', 'mlflow', 'scripts', 'migrate.py'), 'utf8'));
 });
 
 test('pods are labelled as the migration component (selected by the egress policy)', () => {

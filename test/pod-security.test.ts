@@ -1,5 +1,5 @@
 /** The Pod Security `restricted` checker and the resources rule: each rule can fail, and a compliant pod passes. */
-import { containerResourceViolations, podSecurityViolations } from '../lib/pod-security';
+import { containerResourceViolations, podSecurityViolations } from '../lib/policy/pod-security';
 
 /** A compliant Deployment; each case breaks one thing. */
 function deployment(mutate: (spec: any, template: any) => void = () => {}): any {

@@ -9,8 +9,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { isScalar, parseDocument } from 'yaml';
-import { loadEnvironmentFile } from '../lib/config';
-import { contractTable, TERRAFORM_CONTRACT, type TerraformOutput } from '../lib/terraform';
+import { loadEnvironmentFile } from '../lib/config/config';
+import { contractTable, TERRAFORM_CONTRACT, type TerraformOutput } from '../lib/terraform/contract';
 import { CONFIG_DIR, ROOT, RUN_TS } from './support/environments';
 
 const SCRIPT = path.join('scripts', 'import-terraform.ts');

@@ -4,11 +4,11 @@
  */
 import { App, Chart, Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
-import { BasicAuth } from '../lib/basic-auth';
-import { DataVolume } from '../lib/data-volume';
-import { DatabaseAccess } from '../lib/database-access';
-import { MigrationScript } from '../lib/migration';
-import { TrackingServer, type TrackingServerProps } from '../lib/tracking-server';
+import { BasicAuth } from '../lib/mlflow/basic-auth';
+import { DataVolume } from '../lib/mlflow/data-volume';
+import { DatabaseAccess } from '../lib/mlflow/database-access';
+import { MigrationScript } from '../lib/mlflow/migration';
+import { TrackingServer, type TrackingServerProps } from '../lib/mlflow/tracking-server';
 
 test('every prop reaches the rendered objects', () => {
   const chart = new Chart(new App(), 'all-props', { namespace: 'ns' });

@@ -1,5 +1,5 @@
 /**
- * lib/scripts/migrate.py as the migration Job runs it: a subprocess, against a REAL MariaDB (binary logging on,
+ * lib/mlflow/scripts/migrate.py as the migration Job runs it: a subprocess, against a REAL MariaDB (binary logging on,
  * like Cloud SQL; started by `bash scripts/test-mariadb.sh`) or a SQLite file. Only MLflow itself is faked
  * (test/scripts/fake-mlflow: same entry points, same MySQL failure modes: error 1419 for triggers, errno 121 for
  * upstream's duplicate auth FK names). Each case gets its own `mlflow_…` database, dropped afterwards.
@@ -13,7 +13,7 @@ import * as os from 'os';
 import * as path from 'path';
 
 const ROOT = path.resolve(__dirname, '..', '..');
-const SCRIPT = path.join(ROOT, 'lib', 'scripts', 'migrate.py');
+const SCRIPT = path.join(ROOT, 'lib', 'mlflow', 'scripts', 'migrate.py');
 const FAKE_MLFLOW = path.join(__dirname, 'fake-mlflow');
 const PYTHON = process.env.MIGRATE_TEST_PYTHON ?? '/usr/bin/python3';
 

@@ -2,8 +2,8 @@
 import * as path from 'path';
 import * as yaml from 'js-yaml';
 import * as fs from 'fs';
-import { configFilesIn, loadEnvironments, validateEnvironment, type EnvironmentConfig } from '../../lib/config';
-import { renderEnvironment, type Manifest } from '../../lib/synth';
+import { configFilesIn, loadEnvironments, validateEnvironment, type EnvironmentConfig } from '../../lib/config/config';
+import { renderEnvironment, type Manifest } from '../../lib/synth/synth';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
 export const CONFIG_DIR = path.join(ROOT, 'config');

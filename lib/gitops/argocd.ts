@@ -1,9 +1,9 @@
 import { ApiObject, JsonPatch } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { Application } from '../imports/argocd-application-argoproj.io';
-import { AppProject } from '../imports/argocd-appproject-argoproj.io';
-import { SYNC_WAVE_ANNOTATION } from './conventions';
+import { Application } from '../../imports/argocd-application-argoproj.io';
+import { AppProject } from '../../imports/argocd-appproject-argoproj.io';
+import { SYNC_WAVE_ANNOTATION } from '../conventions';
 
 /** Namespace Argo CD runs in (Applications and AppProjects live there). */
 export const ARGOCD_NAMESPACE = 'argocd';

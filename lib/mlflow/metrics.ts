@@ -1,7 +1,7 @@
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { PodMonitoring, PodMonitoringSpecEndpointsPort } from '../imports/podmonitoring-monitoring.googleapis.com';
-import { ServiceMonitor } from '../imports/servicemonitor-monitoring.coreos.com';
+import { PodMonitoring, PodMonitoringSpecEndpointsPort } from '../../imports/podmonitoring-monitoring.googleapis.com';
+import { ServiceMonitor } from '../../imports/servicemonitor-monitoring.coreos.com';
 
 /** How metrics are collected. */
 export type MetricsMode = 'gmp' | 'prometheus-operator';

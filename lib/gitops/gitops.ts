@@ -3,8 +3,8 @@ import { Construct } from 'constructs';
 import { CERT_MANAGER, EXTERNAL_SECRETS, type Addon } from './addons';
 import { ApplicationHealthCheck, ARGOCD_NAMESPACE, ArgoApplication, ArgoProject, IN_CLUSTER, type ClusterKind } from './argocd';
 import { AcmeClusterIssuer } from './cluster-issuer';
-import type { EnvironmentConfig } from './config';
-import { APP_SYNC_WAVES } from './conventions';
+import type { EnvironmentConfig } from '../config/config';
+import { APP_SYNC_WAVES } from '../conventions';
 
 /** Folders of an environment's output, each the `source.path` of one Argo CD Application (under `dist/<env>/`). */
 export const APP_PATHS = {

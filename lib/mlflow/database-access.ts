@@ -1,8 +1,8 @@
 import { Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import type { MysqlDatabase } from './config';
-import { PROXY_UID, restrictedContainerSecurityContext } from './conventions';
+import type { MysqlDatabase } from '../config/config';
+import { PROXY_UID, restrictedContainerSecurityContext } from '../conventions';
 import { DataVolume } from './data-volume';
 
 /** Props of {@link DatabaseAccess}. */

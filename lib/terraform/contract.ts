@@ -9,7 +9,7 @@
  */
 import { isDeepStrictEqual } from 'util';
 import { isMap, isScalar, parseDocument, stringify, type Scalar } from 'yaml';
-import { formatProblem, parseEnvironmentText, type EnvironmentConfig } from './config';
+import { formatProblem, parseEnvironmentText, type EnvironmentConfig } from '../config/config';
 
 // ---------------------------------------------------------------------------------------------------------
 // The contract

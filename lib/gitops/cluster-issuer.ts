@@ -1,5 +1,5 @@
 import { Construct } from 'constructs';
-import { ClusterIssuer } from '../imports/clusterissuer-cert-manager.io';
+import { ClusterIssuer } from '../../imports/clusterissuer-cert-manager.io';
 
 /** Let's Encrypt ACME directories. */
 export const ACME_SERVERS = {

@@ -8,11 +8,11 @@ import {
   removePathDerivedPodLabel,
   restrictedContainerSecurityContext,
   restrictedPodSecurityContext,
-} from './conventions';
+} from '../conventions';
 import { DataVolume } from './data-volume';
 import type { DatabaseAccess } from './database-access';
 import type { MigrationScript } from './migration';
-import { ROLLING_SURGE } from './sizing';
+import { ROLLING_SURGE } from '../config/sizing';
 
 /** Autoscaling bounds of the server. */
 export interface TrackingServerAutoscaling {

@@ -17,7 +17,7 @@ import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import * as yaml from 'js-yaml';
 
-const SCHEMA_ROOT = path.join(__dirname, '..', 'schemas');
+const SCHEMA_ROOT = path.join(__dirname, '..', '..', 'schemas');
 const K8S_DEFINITIONS = path.join(SCHEMA_ROOT, 'k8s', 'v1.28.0', '_definitions.json');
 const CRD_DIR = path.join(SCHEMA_ROOT, 'crds');
 const OBJECT_META = 'io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta';

@@ -1,8 +1,8 @@
 import { Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { BackendConfig } from '../imports/backendconfig-cloud.google.com';
-import { FrontendConfig } from '../imports/frontendconfig-networking.gke.io';
+import { BackendConfig } from '../../imports/backendconfig-cloud.google.com';
+import { FrontendConfig } from '../../imports/frontendconfig-networking.gke.io';
 
 /** Props of {@link Exposure}. */
 export interface ExposureProps {

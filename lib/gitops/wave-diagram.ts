@@ -2,8 +2,8 @@
  * A text picture of an environment's sync order, generated from the rendered objects (the README embeds it
  * and a test keeps the two equal).
  */
-import { SYNC_WAVE_ANNOTATION } from './conventions';
-import type { Manifest } from './synth';
+import { SYNC_WAVE_ANNOTATION } from '../conventions';
+import type { Manifest } from '../synth/synth';
 
 const waveOf = (m: Manifest): number => Number((m.metadata.annotations as Record<string, string> | undefined)?.[SYNC_WAVE_ANNOTATION] ?? 0);
 

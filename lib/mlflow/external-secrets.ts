@@ -6,9 +6,9 @@ import {
   ExternalSecretSpecTargetCreationPolicy,
   ExternalSecretSpecTargetDeletionPolicy,
   ExternalSecretSpecTargetTemplateEngineVersion,
-} from '../imports/externalsecret-external-secrets.io';
-import { SecretStore } from '../imports/secretstore-external-secrets.io';
-import type { EnabledAuth, MysqlDatabase } from './config';
+} from '../../imports/externalsecret-external-secrets.io';
+import { SecretStore } from '../../imports/secretstore-external-secrets.io';
+import type { EnabledAuth, MysqlDatabase } from '../config/config';
 
 /** Props of {@link ExternalSecrets}. */
 export interface ExternalSecretsProps {

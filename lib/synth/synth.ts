@@ -7,10 +7,10 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { App, Chart } from 'cdk8s';
 import * as yaml from 'js-yaml';
-import type { EnvironmentConfig } from './config';
-import { APP_PATHS, ApplicationsChart, BootstrapChart, ClusterIssuerChart, clusterKindsOf, gitOpsPlan } from './gitops';
-import { MlflowChart } from './mlflow-chart';
-import { containerResourceViolations, podSecurityViolations } from './pod-security';
+import type { EnvironmentConfig } from '../config/config';
+import { APP_PATHS, ApplicationsChart, BootstrapChart, ClusterIssuerChart, clusterKindsOf, gitOpsPlan } from '../gitops/gitops';
+import { MlflowChart } from '../mlflow/mlflow-chart';
+import { containerResourceViolations, podSecurityViolations } from '../policy/pod-security';
 
 /** A Kubernetes object as rendered. */
 export type Manifest = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; [k: string]: unknown }; [k: string]: unknown };
