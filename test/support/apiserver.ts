@@ -123,7 +123,7 @@ export async function startApiServer(): Promise<ApiServerState> {
     pids: { etcd: etcd.pid, apiserver: apiserver.pid, watchdog: watchdog.pid ?? 0 },
   };
   const cleanupOnError = async (e: unknown): Promise<never> => {
-    await stopApiServer({ ...state0, timings: { readyMs: 0, crdsEstablishedMs: 0, crdCount: 0 } });
+    await stopApiServer(state0);
     throw e;
   };
   const kube = new Kube(state0.server, state0.token, fs.readFileSync(state0.caFile));
@@ -281,6 +281,9 @@ export function parseWarnings(header: string | string[] | undefined): string[] {
   return lines.flatMap((l) => [...l.matchAll(/299 - "((?:[^"\\]|\\.)*)"/g)].map((m) => m[1].replace(/\\(.)/g, '$1')));
 }
 
+/** Finalizers of Kubernetes' own controllers, which do not run here (they would remove them at once on an idle object). */
+const CONTROLLER_FINALIZERS: readonly string[] = ['kubernetes.io/pvc-protection', 'kubernetes.io/pv-protection', 'foregroundDeletion', 'orphan'];
+
 interface Resource {
   readonly plural: string;
   readonly namespaced: boolean;
@@ -402,7 +405,9 @@ export class Kube {
 
   /**
    * Deletes an object (background propagation: there is no garbage collector to run a foreground deletion) and
-   * waits until it is gone (bounded: 10 s). An object that does not exist is fine.
+   * waits until it is gone (bounded: 10 s). The finalizers Kubernetes' own controllers would remove here (e.g.
+   * `kubernetes.io/pvc-protection` once no pod uses the claim) are removed as they would. An object that does not
+   * exist is fine.
    */
   async delete(o: Pick<Obj, 'apiVersion' | 'kind' | 'metadata'>): Promise<void> {
     const p = await this.pathOf(o);
@@ -410,10 +415,37 @@ export class Kube {
     if (r.status === 404) return;
     if (r.status !== 200 && r.status !== 202) throw refusal(`delete ${objectName(o)}`, r);
     for (let i = 0; i < 50; i++) {
-      if ((await this.request('GET', p)).status === 404) return;
+      const live = await this.request('GET', p);
+      if (live.status === 404) return;
+      const finalizers = (live.body?.metadata?.finalizers ?? []) as string[];
+      if (finalizers.length > 0 && finalizers.every((f) => CONTROLLER_FINALIZERS.includes(f))) {
+        await this.request('PATCH', p, { metadata: { finalizers: null } }, 'application/merge-patch+json');
+        continue;
+      }
       await sleep(200);
     }
     throw new Error(`${objectName(o)} still exists 10 s after its deletion (a finalizer nobody removes?)`);
+  }
+
+  /**
+   * Deletes a namespace and finalizes it by hand: without kube-controller-manager nothing empties a namespace
+   * and removes its `kubernetes` finalizer, so the caller deletes its objects first.
+   */
+  async deleteNamespace(name: string): Promise<void> {
+    const p = `/api/v1/namespaces/${encodeURIComponent(name)}`;
+    const r = await this.request('DELETE', p);
+    if (r.status === 404) return;
+    if (r.status !== 200 && r.status !== 202) throw refusal(`delete Namespace ${name}`, r);
+    const live = (await this.request('GET', p)).body as Obj;
+    if (live?.metadata) {
+      const f = await this.request('PUT', `${p}/finalize`, { ...live, spec: { finalizers: [] } });
+      if (f.status !== 200 && f.status !== 404) throw refusal(`finalize Namespace ${name}`, f);
+    }
+    for (let i = 0; i < 50; i++) {
+      if ((await this.request('GET', p)).status === 404) return;
+      await sleep(200);
+    }
+    throw new Error(`Namespace ${name} still exists 10 s after its deletion`);
   }
 
   /** Ends the client's keep-alive connections. */
