@@ -105,6 +105,8 @@ export async function startApiServer(): Promise<ApiServerState> {
     '--service-cluster-ip-range=10.96.0.0/16', '--authorization-mode=RBAC', `--token-auth-file=${path.join(pki, 'tokens.csv')}`,
     // PodSecurity judges workloads by their namespace's labels, as on GKE (where it is always on).
     '--enable-admission-plugins=NamespaceLifecycle,ServiceAccount,PodSecurity,LimitRanger,ResourceQuota',
+    // Privileged containers allowed cluster-wide, as on GKE: Pod Security admission is what refuses them.
+    '--allow-privileged=true',
     '--endpoint-reconciler-type=none', `--cert-dir=${pki}`,
   ], { detached: true, stdio: ['ignore', logFd('apiserver.log'), logFd('apiserver.log')] });
   etcd.unref();

@@ -94,8 +94,8 @@ export interface SyncOptions {
 }
 
 export interface SyncReport {
-  /** resourceVersion of every object after the sync, by {@link keyOf}. */
-  readonly resourceVersions: ReadonlyMap<string, string>;
+  /** Every object as the API server stored it after the sync, by {@link keyOf}. */
+  readonly live: ReadonlyMap<string, Obj>;
   /** Keys of the hooks deleted before re-creation. */
   readonly hooksRecreated: readonly string[];
   /** Keys of the objects pruned. */
@@ -112,7 +112,7 @@ export async function sync(kube: Kube, objects: readonly Obj[], opts: SyncOption
   const allowed = opts.allowedWarnings ?? ALLOWED_WARNINGS;
   const problems: string[] = [];
   const seenAllowed: string[] = [];
-  const resourceVersions = new Map<string, string>();
+  const live = new Map<string, Obj>();
   const hooksRecreated: string[] = [];
   for (const desired of syncOrder(objects)) {
     const o: Obj = structuredClone(desired);
@@ -129,7 +129,7 @@ export async function sync(kube: Kube, objects: readonly Obj[], opts: SyncOption
         }
       }
       const { object, warnings } = await kube.apply(o, { fieldManager: ARGOCD_FIELD_MANAGER });
-      resourceVersions.set(keyOf(o), object.metadata.resourceVersion);
+      live.set(keyOf(o), object);
       for (const w of warnings) {
         const line = `${objectName(o)}: warning: ${w}`;
         if (opts.strictWarnings === false || allowed.some((a) => a.kind === o.kind && a.text === w)) seenAllowed.push(line);
@@ -153,7 +153,7 @@ export async function sync(kube: Kube, objects: readonly Obj[], opts: SyncOption
     }
   }
   if (problems.length > 0) throw new SyncError(opts.app, problems);
-  return { resourceVersions, hooksRecreated, pruned, acceptedWarnings: seenAllowed };
+  return { live, hooksRecreated, pruned, acceptedWarnings: seenAllowed };
 }
 
 // --- an environment's output, as Argo CD sees it ------------------------------------------------------------
@@ -194,10 +194,12 @@ function loadDir(root: string, rel: string): Obj[] {
 export function readEnvironment(root: string, env: string): EnvironmentTree {
   const bootDir = path.join(root, 'argocd', env);
   const kustomization = path.join(bootDir, 'kustomization.yaml');
+  // The AppProject and root Application. (Older revisions also listed an argocd-cm fragment: argocd-cm is Argo CD's
+  // object, not this project's; test/apiserver/argocd-cm.test.ts covers how its key is added.)
   const bootstrap = fs.existsSync(kustomization)
-    ? ((yaml.load(fs.readFileSync(kustomization, 'utf8')) as { resources: string[] }).resources ?? []).flatMap(
-        (f) => yaml.loadAll(fs.readFileSync(path.join(bootDir, f), 'utf8')) as Obj[],
-      )
+    ? ((yaml.load(fs.readFileSync(kustomization, 'utf8')) as { resources: string[] }).resources ?? [])
+        .flatMap((f) => yaml.loadAll(fs.readFileSync(path.join(bootDir, f), 'utf8')) as Obj[])
+        .filter((o) => o.kind === 'AppProject' || o.kind === 'Application')
     : [];
   const apps = loadDir(root, path.join('dist', env, 'apps'));
   if (apps.length === 0) return { env, bootstrap, units: [{ app: `mlflow-${env}`, wave: 0, objects: loadDir(root, path.join('dist', env, 'mlflow')) }], chartApps: [] };
