@@ -64,7 +64,7 @@ test('a privileged container fails on the namespace’s Pod Security warning, na
   delete c.securityContext.allowPrivilegeEscalation; // privileged with allowPrivilegeEscalation=false is refused outright
   const message = await failure(objects, 'broken-privileged');
   expect(message).toContain(
-    'Deployment broken-privileged/mlflow: warning: would violate PodSecurity "restricted:v1.28": allowPrivilegeEscalation != false (container "mlflow" must set securityContext.allowPrivilegeEscalation=false), privileged (container "mlflow" must not set securityContext.privileged=true)',
+    'Deployment broken-privileged/mlflow: warning: would violate PodSecurity "restricted:v1.28": privileged (container "mlflow" must not set securityContext.privileged=true), allowPrivilegeEscalation != false (container "mlflow" must set securityContext.allowPrivilegeEscalation=false)',
   );
 });
 
