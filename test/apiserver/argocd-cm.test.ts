@@ -127,3 +127,18 @@ test('the -k step applies the AppProject and root Application only, never argocd
   expect(r.stdout).not.toContain('configmap');
   expect((await live()).metadata.resourceVersion).toBe(before.metadata.resourceVersion);
 });
+
+test('a later, different version of the check is refused naming this procedure’s own field manager (README: compare, then force)', async () => {
+  clientSideApplied(USER_KEYS);
+  expect(sh(healthCheckStep('prod')).status).toBe(0);
+  const newer = path.join(scratch, 'newer.patch.yaml');
+  const fragment = yaml.load(fs.readFileSync(path.join(ROOT, 'argocd', 'prod', 'argocd-cm-health.patch.yaml'), 'utf8')) as Obj;
+  fs.writeFileSync(newer, yaml.dump({ ...fragment, data: { [APPLICATION_HEALTH_KEY]: `${APPLICATION_HEALTH_LUA}-- v2\n` } }));
+  const step = healthCheckStep('prod').replaceAll('argocd/prod/argocd-cm-health.patch.yaml', newer);
+  const refused = sh(step);
+  expect(refused.status).not.toBe(0);
+  expect(refused.stderr).toContain(`conflict with "mlflow-gitops-health-check" using v1: .data.${APPLICATION_HEALTH_KEY}`);
+  const forced = sh(step.replace('--dry-run=server', '--dry-run=server --force-conflicts'));
+  expect(forced.stderr).toBe('');
+  expect((await live()).data).toEqual({ ...USER_KEYS, [APPLICATION_HEALTH_KEY]: `${APPLICATION_HEALTH_LUA}-- v2\n` });
+});
