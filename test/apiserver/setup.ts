@@ -9,6 +9,7 @@ export default async function setup(): Promise<void> {
   const sec = (ms: number) => (ms / 1000).toFixed(1);
   console.log(
     `\ntest API server: kube-apiserver ${s.kubeVersion} at ${s.server} (pids ${s.pids.apiserver}, etcd ${s.pids.etcd}); ` +
-      `ready after ${sec(s.timings.readyMs)} s, ${s.timings.crdCount} CRDs Established after ${sec(s.timings.crdsEstablishedMs)} s`,
+      `ready after ${sec(s.timings.readyMs)} s, ${s.timings.crdCount} CRDs Established after ${sec(s.timings.crdsEstablishedMs)} s ` +
+      `(${s.timings.cpuSeconds.toFixed(1)} CPU-seconds of etcd + kube-apiserver)`,
   );
 }
