@@ -92,3 +92,21 @@ test('a field another manager owns with a different value is a conflict, naming 
   const message = await failure(objects, 'broken-conflict');
   expect(message).toContain('apply Deployment broken-conflict/mlflow (field manager argocd-controller): HTTP 409 Conflict: Apply failed with 1 conflict: conflict with "kubectl-edit" using apps/v1: .metadata.labels.app.kubernetes.io/version');
 });
+
+test('replay mechanics: a hook Job with a new pod template is re-created (patching it is refused), a dropped object is pruned', async () => {
+  const v1 = inNamespace('replay-hooks', dev('job-mlflow-migrate.yaml'), dev('configmap-mlflow-migrate-script.yaml'));
+  await sync(kube, v1, { app: 'replay-hooks' });
+  const v2 = structuredClone(v1).filter((o) => o.kind !== 'ConfigMap');
+  const job = v2.find((o) => o.kind === 'Job')!;
+  container(job, 'migrate').image = 'ghcr.io/mlflow/mlflow:v3.18.0-full';
+
+  // What BeforeHookCreation avoids: the API server refuses a changed template on the existing Job.
+  await expect(kube.apply(job, { fieldManager: 'argocd-controller' })).rejects.toThrow(
+    /^apply Job replay-hooks\/mlflow-migrate \(field manager argocd-controller\): HTTP 422 Invalid: Job\.batch "mlflow-migrate" is invalid: spec\.template: Invalid value: .*: field is immutable/,
+  );
+  const report = await sync(kube, v2, { app: 'replay-hooks', previous: v1 });
+  expect(report.hooksRecreated).toEqual(['batch/Job:replay-hooks/mlflow-migrate']);
+  expect(report.pruned).toEqual(['/ConfigMap:replay-hooks/mlflow-migrate-script']);
+  expect(await kube.get(v1.find((o) => o.kind === 'ConfigMap')!)).toBeUndefined();
+  expect(container((await kube.get(job))!, 'migrate').image).toBe('ghcr.io/mlflow/mlflow:v3.18.0-full');
+});
