@@ -3,8 +3,8 @@
 # by test/support/apiserver.ts): etcd, kube-apiserver and kubectl of the pinned Kubernetes version. Idempotent and
 # offline when the binaries are already cached. It starts nothing.
 #
-#   etcd                    from PATH, else Debian's `etcd-server` package, installed here when missing (as root,
-#                           as on our build machines).
+#   etcd, openssl, xz       from PATH, else Debian's etcd-server, openssl and xz-utils, installed here when
+#                           missing (as root, as on our build machines).
 #   kube-apiserver, kubectl in this order:
 #     KUBE_APISERVER_BIN + KUBECTL_BIN   use these files as they are (only their version is checked);
 #     ENVTEST_BIN_DIR=DIR                a directory of prebuilt binaries (`kube-apiserver`, `kubectl`, each plain
@@ -25,20 +25,24 @@ die() { log "$*"; exit 1; }
 KUBE_VERSION=v1.32.13
 SUMS="$PWD/scripts/envtest/SHA256SUMS"
 
-# --- etcd ------------------------------------------------------------------------------------------------------
+# --- etcd, openssl, xz ------------------------------------------------------------------------------------------
 export PATH="$PATH:/usr/sbin:/sbin"
-if ! command -v etcd >/dev/null 2>&1; then
-  [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null || die "no etcd on PATH and cannot install it (not root, or no apt-get): install Debian's etcd-server"
-  log "installing etcd-server from Debian"
-  # The package's maintainer scripts may try to start a system-wide etcd on :2379; policy-rc.d exit 101 forbids it.
+packages=()
+command -v etcd >/dev/null 2>&1 || packages+=(etcd-server)
+command -v openssl >/dev/null 2>&1 || packages+=(openssl)   # the API server's certificates
+command -v xz >/dev/null 2>&1 || packages+=(xz-utils)       # .xz-compressed prebuilt binaries
+if [ "${#packages[@]}" -gt 0 ]; then
+  [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null || die "missing ${packages[*]} and cannot install them (not root, or no apt-get): install them first"
+  log "installing ${packages[*]} from Debian"
+  # etcd-server's maintainer scripts may try to start a system-wide etcd on :2379; policy-rc.d exit 101 forbids it.
   created_policy=
   if [ ! -e /usr/sbin/policy-rc.d ]; then
     printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && created_policy=1
   fi
   trap '[ -z "$created_policy" ] || rm -f /usr/sbin/policy-rc.d' EXIT
   export DEBIAN_FRONTEND=noninteractive
-  apt-get install -y -qq --no-install-recommends etcd-server >/dev/null 2>&1 || {
-    apt-get update -qq && apt-get install -y -qq --no-install-recommends etcd-server >/dev/null
+  apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null 2>&1 || {
+    apt-get update -qq && apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
   }
 fi
 ETCD_BIN=$(command -v etcd)
@@ -101,8 +105,6 @@ else
   check_version "$KUBE_APISERVER_BIN"
   check_version "$KUBECTL_BIN"
 fi
-
-command -v openssl >/dev/null 2>&1 || die "openssl is needed for the API server's certificates"
 
 echo "ETCD_BIN=$ETCD_BIN"
 echo "KUBE_APISERVER_BIN=$KUBE_APISERVER_BIN"
