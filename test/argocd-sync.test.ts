@@ -1,6 +1,6 @@
-/** The replay's sync order is Argo CD's: phase, then wave, then kind (Namespace first, unknown kinds last), then name. */
+/** The replay helpers without a server: Argo CD's sync order (phase, wave, kind, name), and the set-up's guidance. */
 import { syncOrder } from './support/argocd-sync';
-import type { Obj } from './support/apiserver';
+import { runningApiServer, STATE_ENV, type Obj } from './support/apiserver';
 
 const obj = (kind: string, name: string, annotations: Record<string, string> = {}): Obj => ({ apiVersion: 'v1', kind, metadata: { name, annotations } });
 const names = (os: Obj[]) => os.map((o) => `${o.kind}/${o.metadata.name}`);
@@ -28,4 +28,16 @@ test('phase before wave before kind before name', () => {
     'ConfigMap/late',
     'Job/post',
   ]);
+});
+
+test('outside the apiserver project, a suite asking for the test API server is told how to get one', () => {
+  const saved = process.env[STATE_ENV];
+  delete process.env[STATE_ENV];
+  try {
+    expect(() => runningApiServer()).toThrow(
+      'no test API server: MLFLOW_GITOPS_APISERVER is unset or stale. Run these suites through jest\'s apiserver project (npx jest test/apiserver).',
+    );
+  } finally {
+    if (saved !== undefined) process.env[STATE_ENV] = saved;
+  }
 });
