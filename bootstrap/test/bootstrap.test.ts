@@ -203,18 +203,22 @@ describe('reading argocd/<env>/: anything unexpected is refused, naming the file
     );
   });
 
+  /** The generated file holding the health check, whatever its name. */
+  const healthFile = (d: string) => fs.readdirSync(d).find((f) => fs.readFileSync(path.join(d, f), 'utf8').includes(HEALTH_KEY))!;
+
   test('no health check, or argocd-cm keys besides it', () => {
-    const without = copyOfDev((d) => fs.rmSync(path.join(d, 'configmap-argocd-cm.yaml')));
+    const without = copyOfDev((d) => fs.rmSync(path.join(d, healthFile(d))));
     assert.equal(refused(without), `<argocd>/dev: expected the argocd-cm health check (${HEALTH_KEY}) once, found it 0 times`);
+    let file = '';
     const extra = copyOfDev((d) => {
-      const f = path.join(d, 'configmap-argocd-cm.yaml');
-      const cm = yaml.load(fs.readFileSync(f, 'utf8')) as any;
+      file = healthFile(d);
+      const cm = yaml.load(fs.readFileSync(path.join(d, file), 'utf8')) as any;
       cm.data.url = 'https://argocd.example.com';
-      fs.writeFileSync(f, yaml.dump(cm));
+      fs.writeFileSync(path.join(d, file), yaml.dump(cm));
     });
     assert.equal(
       refused(extra),
-      '<argocd>/dev/configmap-argocd-cm.yaml: ConfigMap argocd-cm: carries argocd-cm keys besides the health check (url); set them in the chart values',
+      `<argocd>/dev/${file}: ConfigMap argocd-cm: carries argocd-cm keys besides the health check (url); set them in the chart values`,
     );
   });
 
