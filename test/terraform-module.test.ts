@@ -4,10 +4,12 @@
  * parser compiled to wasm). Checked here: the outputs are exactly the contract (names, types, sensitivity; a
  * rename on either side fails), no output exposes a secret value, the security properties of the key resources,
  * and the outputs go through `import-terraform` into valid config files — the examples' into exactly the shipped
- * config/<env>.yaml. Not checked here (no CLI, no provider schemas): `terraform validate`/`plan`, argument names
- * against the google provider's schema, and what GCP does with them.
+ * config/<env>.yaml; and `terraform fmt -check` where a CLI is on PATH. Not checked here (no provider can be
+ * downloaded): `terraform validate`/`plan`, argument names against the google provider's schema, and what GCP does
+ * with them.
  */
 import { parse } from '@cdktf/hcl2json';
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -338,6 +340,17 @@ describe('the module outputs exactly the contract', () => {
       expect({ env, google: pinned.google.version.split('.')[0], random: pinned.random.version.split('.')[0] }).toEqual({ env, google: '7', random: '3' });
     }
   });
+});
+
+/** The Terraform CLI, when this machine has one (it is not a project dependency: the other checks need none). */
+const TERRAFORM = (process.env.PATH ?? '').split(path.delimiter).map((d) => path.join(d, 'terraform')).find((f) => fs.existsSync(f));
+
+// `terraform fmt` is the one CLI check that needs no provider (validate and plan need the google provider, which
+// cannot be downloaded here). CHECKPOINT_DISABLE: no version check over the network.
+(TERRAFORM ? test : test.skip)(`terraform fmt -check: the HCL is in canonical form (${TERRAFORM ?? 'no terraform CLI on PATH: skipped'})`, () => {
+  const r = spawnSync(TERRAFORM!, ['fmt', '-check', '-recursive', '-diff', MODULE_DIR], { encoding: 'utf8', env: { ...process.env, CHECKPOINT_DISABLE: '1' }, timeout: 30000 });
+  // stdout lists each file not in canonical form, with the diff; stderr may carry CLI-configuration warnings.
+  expect({ status: r.status, stdout: r.stdout }).toEqual({ status: 0, stdout: '' });
 });
 
 describe('no output exposes a secret value', () => {
