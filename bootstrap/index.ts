@@ -10,4 +10,4 @@ const result = bootstrapArgoCd({ environment: config.require('environment') });
 
 export const argoCdChart = `${ARGO_CD_CHART.chart} ${ARGO_CD_CHART.version} (Argo CD ${ARGO_CD_CHART.appVersion})`;
 export const argoCdNamespace = result.release.namespace;
-export const rootApplications = result.applications.map((a) => a.metadata.name);
+export const rootApplications = pulumi.all(result.applications.map((a) => a.metadata.name));

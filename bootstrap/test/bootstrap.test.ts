@@ -28,8 +28,11 @@ interface Registration {
   readonly dependencyUrns: readonly string[];
 }
 
-/** Runs the bootstrap of `environment` under mocks and returns every resource registration. */
-async function graphOf(environment: string, argocdDir?: string): Promise<Registration[]> {
+/**
+ * Runs the bootstrap of `environment` under mocks and returns every resource registration. `program` builds the
+ * resources (default: the bootstrap of `environment`) and returns outputs resolved once all are registered.
+ */
+async function graphOf(environment: string, program?: () => pulumi.Output<unknown>[]): Promise<Registration[]> {
   const registered: Registration[] = [];
   // The mocks' newResource sees no dependencies: the wrapped monitor below reads them from the request.
   const pending = new Map<string, string[]>();
@@ -59,9 +62,13 @@ async function graphOf(environment: string, argocdDir?: string): Promise<Registr
     return register(req, callback);
   };
 
-  const b = bootstrapArgoCd({ environment, argocdDir });
-  const all = [b.release, b.project, ...b.applications];
-  await new Promise<void>((resolve) => pulumi.all(all.map((r) => r.urn)).apply(() => resolve()));
+  const build =
+    program ??
+    (() => {
+      const b = bootstrapArgoCd({ environment });
+      return [b.release, b.project, ...b.applications].map((r) => r.urn);
+    });
+  await new Promise<void>((resolve) => pulumi.all(build()).apply(() => resolve()));
   for (const r of registered) {
     r.dependsOn = r.dependencyUrns.map((u) => registered.find((x) => x.urn === u)?.name ?? u).sort();
   }
@@ -137,6 +144,21 @@ describe('the resource graph of each stack', () => {
       assert.deepEqual(credentialKeys, []);
       assert.deepEqual(Object.keys(one(graph, RELEASE, 'argo-cd').inputs.values), ['configs']);
     }
+  });
+});
+
+describe('the entry point (index.ts), as `pulumi up --stack <env>` runs it', () => {
+  test('builds the graph of the environment its stack config names', async () => {
+    pulumi.runtime.setAllConfig({ 'mlflow-gitops-bootstrap:environment': 'prod' });
+    let exported: Record<string, pulumi.Output<unknown>> = {};
+    const graph = await graphOf('prod', () => {
+      exported = require('../index');
+      return [exported.argoCdNamespace, exported.rootApplications];
+    });
+    assert.deepEqual(graph.map((r) => r.name).sort(), ['application-mlflow-prod-root', 'appproject-mlflow-prod', 'argo-cd']);
+    assert.equal(exported.argoCdChart, 'argo-cd 10.3.3 (Argo CD v3.5.1)');
+    const roots = await new Promise((resolve) => exported.rootApplications.apply(resolve));
+    assert.deepEqual(roots, ['mlflow-prod-root']);
   });
 });
 
