@@ -143,6 +143,20 @@ function contractProblems(
   return problems;
 }
 
+/**
+ * Problems of a root module (terraform/examples/<env>): `terraform output -json` prints the root module's outputs,
+ * so each must re-export the module's output of the same name, unchanged, and the set must be the contract.
+ */
+function rootModuleProblems(where: string, root: Module, mod: Module): string[] {
+  const problems: string[] = [];
+  const reexported = (name: string, body: Body) => expressionOf(body.value) === `module.mlflow.${name}`;
+  for (const [name, { file, body }] of root.outputs) {
+    if (!reexported(name, body)) problems.push(`${where}/${file}: output '${name}' must be exactly module.mlflow.${name}, found ${JSON.stringify(body.value)}`);
+  }
+  const typeOf = (name: string, body: Body) => (reexported(name, body) ? statedType(mod.outputs.get(name)?.body ?? {}) : undefined);
+  return [...problems, ...contractProblems(where, root.outputs, TERRAFORM_CONTRACT, typeOf).filter((p) => !p.includes('does not state its type'))];
+}
+
 /** References that hold secret material: generated passwords, secret versions, the SQL user's password. */
 const SECRET_REFERENCE = /\b(random_password\.|google_secret_manager_secret_version\.|google_sql_user\.[a-z0-9_]+(\[[^\]]*\])?\.password\b|local\.secret_values\b|\.secret_data\b|\.result\b)/;
 
@@ -317,14 +331,26 @@ describe('the module outputs exactly the contract', () => {
   test.each(ENVIRONMENTS)('examples/%s re-exports every module output unchanged, and pins the provider builds', (env) => {
     const ex = examples[env];
     expect(ex.modules.mlflow.source).toBe('../..');
-    const reexport = (name: string, body: Body) =>
-      expressionOf(body.value) === `module.mlflow.${name}` ? statedType(mod.outputs.get(name)?.body ?? {}) : undefined;
-    expect(contractProblems(`terraform/examples/${env}`, ex.outputs, TERRAFORM_CONTRACT, reexport)).toEqual([]);
+    expect(rootModuleProblems(`terraform/examples/${env}`, ex, mod)).toEqual([]);
     const providers = ex.terraform.flatMap((t) => t.required_providers ?? []).reduce((a: Body, p: Body) => ({ ...a, ...p }), {});
     expect(providers).toEqual({
       google: { source: 'hashicorp/google', version: expect.stringMatching(/^\d+\.\d+\.\d+$/) },
       random: { source: 'hashicorp/random', version: expect.stringMatching(/^\d+\.\d+\.\d+$/) },
     });
+  });
+
+  test('an example output renamed, or re-exporting another output, fails', () => {
+    const ex = examples.dev;
+    const outputs = new Map(ex.outputs);
+    outputs.set('bucket', outputs.get('artifact_bucket')!);
+    outputs.delete('artifact_bucket');
+    outputs.set('region', { file: 'outputs.tf', body: { value: '${module.mlflow.project_id}', sensitive: false } });
+    expect(rootModuleProblems('terraform/examples/dev', { ...ex, outputs }, mod)).toEqual([
+      'terraform/examples/dev/outputs.tf: output \'region\' must be exactly module.mlflow.region, found "${module.mlflow.project_id}"',
+      'terraform/examples/dev/outputs.tf: output \'bucket\' must be exactly module.mlflow.bucket, found "${module.mlflow.artifact_bucket}"',
+      "terraform/examples/dev: contract output 'artifact_bucket' (artifacts.bucket) is missing",
+      "terraform/examples/dev/outputs.tf: output 'bucket' is not in the contract (lib/terraform/contract.ts)",
+    ]);
   });
 
   test('the module constrains Terraform and both providers to one major version', () => {
