@@ -112,6 +112,9 @@ describe('the resource graph of each stack', () => {
       assert.equal(release.inputs.name, RELEASE_NAME);
       assert.equal(release.inputs.namespace, 'argocd');
       assert.equal(release.inputs.createNamespace, true);
+      // Ready before anything depends on it: Pulumi awaits the release's objects unless skipAwait is set.
+      assert.equal(release.inputs.skipAwait ?? false, false);
+      assert.equal(release.inputs.timeout, 600);
       // The values are exactly the health check, byte for byte the generated Lua: no argocd-cm patch on this path.
       assert.deepEqual(release.inputs.values, { configs: { cm: { [HEALTH_KEY]: cm.data[HEALTH_KEY] } } });
       assert.match(cm.data[HEALTH_KEY], /^hs = \{\}\n[\s\S]*obj\.status\.health\.status[\s\S]*return hs\n$/);
