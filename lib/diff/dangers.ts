@@ -273,7 +273,8 @@ function networkWidening(c: ObjectChange): string[] {
   }
   if (c.status === 'removed') {
     const denies = DIRECTIONS.filter((d) => policyTypes(was).includes(d.type) && ((was[d.name] as Obj[] | undefined) ?? []).length === 0);
-    return denies.length > 0 ? [`removes a deny-all for ${denies.map((d) => d.type).join(' and ')}: the pods it selected (${selector(was.podSelector)}) lose that isolation`] : [];
+    const pods = Object.keys(was.podSelector ?? {}).length === 0 ? `every pod in ${c.before?.metadata?.namespace ?? 'its namespace'} loses` : `the pods ${selector(was.podSelector)} lose`;
+    return denies.length > 0 ? [`removes a deny-all for ${denies.map((d) => d.type).join(' and ')}: ${pods} that isolation unless another policy selects them`] : [];
   }
   if (!deepEqual(was.podSelector, now.podSelector)) out.push(`podSelector ${selector(was.podSelector)} → ${selector(now.podSelector)}: the rules now apply to other pods`);
   for (const d of DIRECTIONS) {

@@ -85,11 +85,16 @@ export function fieldChanges(before: unknown, after: unknown, path: readonly Seg
     if (before.length !== after.length && [...before, ...after].every(isScalar)) {
       return [{ path, before, after, hasBefore: true, hasAfter: true }];
     }
+    if (before.length === after.length) return before.flatMap((x, i) => fieldChanges(x, after[i], [...path, i]));
+    // Items inserted or removed: runs of differing items (longest common subsequence); within a run, items
+    // pair up in order and the rest are whole additions or removals.
     const out: FieldChange[] = [];
-    for (let i = 0; i < Math.max(before.length, after.length); i++) {
-      if (i >= before.length) out.push({ path: [...path, i], after: after[i], hasBefore: false, hasAfter: true });
-      else if (i >= after.length) out.push({ path: [...path, i], before: before[i], hasBefore: true, hasAfter: false });
-      else out.push(...fieldChanges(before[i], after[i], [...path, i]));
+    const json = (l: readonly unknown[]) => l.map((x) => JSON.stringify(x));
+    for (const h of hunks(json(before), json(after))) {
+      const paired = Math.min(h.removed, h.added);
+      for (let k = 0; k < paired; k++) out.push(...fieldChanges(before[h.at + k], after[h.atNew + k], [...path, h.atNew + k]));
+      for (let k = paired; k < h.removed; k++) out.push({ path: [...path, h.at + k], before: before[h.at + k], hasBefore: true, hasAfter: false });
+      for (let k = paired; k < h.added; k++) out.push({ path: [...path, h.atNew + k], after: after[h.atNew + k], hasBefore: false, hasAfter: true });
     }
     return out;
   }
@@ -110,4 +115,38 @@ export function formatPath(path: readonly Segment[]): string {
 /** Whether `path` starts with the map keys `prefix`. */
 export function startsWith(path: readonly Segment[], ...prefix: readonly string[]): boolean {
   return prefix.every((p, i) => path[i] === p);
+}
+
+export interface Hunk {
+  /** Index in the old list. */
+  readonly at: number;
+  readonly removed: number;
+  /** Index in the new list. */
+  readonly atNew: number;
+  readonly added: number;
+}
+
+/** Runs of differing items between `a` and `b` (longest common subsequence). */
+export function hunks(a: readonly string[], b: readonly string[]): Hunk[] {
+  const lcs: number[][] = Array.from({ length: a.length + 1 }, () => new Array<number>(b.length + 1).fill(0));
+  for (let i = a.length - 1; i >= 0; i--) {
+    for (let j = b.length - 1; j >= 0; j--) lcs[i][j] = a[i] === b[j] ? lcs[i + 1][j + 1] + 1 : Math.max(lcs[i + 1][j], lcs[i][j + 1]);
+  }
+  const out: Hunk[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    if (i < a.length && j < b.length && a[i] === b[j]) {
+      i++;
+      j++;
+      continue;
+    }
+    const start = { i, j };
+    while ((i < a.length || j < b.length) && !(i < a.length && j < b.length && a[i] === b[j])) {
+      if (j < b.length && (i >= a.length || lcs[i][j + 1] >= lcs[i + 1][j])) j++;
+      else i++;
+    }
+    out.push({ at: start.i, removed: i - start.i, atNew: start.j, added: j - start.j });
+  }
+  return out;
 }

@@ -9,7 +9,7 @@
  */
 import { compareTrees, type EnvironmentDiff, type ObjectChange } from './compare';
 import { DANGER_TITLES, dangersOf, type Danger, type DangerKind } from './dangers';
-import { formatPath, type FieldChange } from './fields';
+import { formatPath, hunks, type FieldChange } from './fields';
 import { displayName, placementOf, treeOf, waveOf, type OutputFile } from './objects';
 
 /** First line of the Markdown form: CI finds its previous comment by it and updates that one. */
@@ -58,31 +58,15 @@ function value(v: unknown, present: boolean): string {
   return present ? JSON.stringify(v) : '(none)';
 }
 
-/** Changed lines of two texts (longest common subsequence), as `- old` / `+ new` lines under `@@ line N`. */
+/** Changed lines of two texts, as `- old` / `+ new` lines under `@@ line N` (N: the line in the new text). */
 export function lineDiff(before: string, after: string): string[] {
   const a = before.split('\n');
   const b = after.split('\n');
-  const lcs: number[][] = Array.from({ length: a.length + 1 }, () => new Array<number>(b.length + 1).fill(0));
-  for (let i = a.length - 1; i >= 0; i--) {
-    for (let j = b.length - 1; j >= 0; j--) lcs[i][j] = a[i] === b[j] ? lcs[i + 1][j + 1] + 1 : Math.max(lcs[i + 1][j], lcs[i][j + 1]);
-  }
-  const out: string[] = [];
-  let i = 0;
-  let j = 0;
-  let inHunk = false;
-  while (i < a.length || j < b.length) {
-    if (i < a.length && j < b.length && a[i] === b[j]) {
-      i++;
-      j++;
-      inHunk = false;
-      continue;
-    }
-    if (!inHunk) out.push(`@@ line ${j + 1}`);
-    inHunk = true;
-    if (j < b.length && (i >= a.length || lcs[i][j + 1] >= lcs[i + 1][j])) out.push(`+ ${b[j++]}`);
-    else out.push(`- ${a[i++]}`);
-  }
-  return out;
+  return hunks(a, b).flatMap((h) => [
+    `@@ line ${h.atNew + 1}`,
+    ...a.slice(h.at, h.at + h.removed).map((l) => `- ${l}`),
+    ...b.slice(h.atNew, h.atNew + h.added).map((l) => `+ ${l}`),
+  ]);
 }
 
 /** The lines of one field change, indented by the caller. */
@@ -93,7 +77,24 @@ function fieldLines(c: ObjectChange, f: FieldChange): string[] {
   if (f.hasBefore && f.hasAfter && typeof f.before === 'string' && typeof f.after === 'string' && (multiLine(f.before) || multiLine(f.after)) && f.before.length + f.after.length < 200000) {
     return [`${path}: text changed`, ...lineDiff(f.before, f.after).map((l) => `    ${l}`)];
   }
+  if (Array.isArray(f.before) && Array.isArray(f.after) && [...f.before, ...f.after].every((x) => x === null || typeof x !== 'object')) {
+    return listEdits(f.before, f.after).map((e) => `${path}${e}`);
+  }
   return [`${path}: ${value(f.before, f.hasBefore)} → ${value(f.after, f.hasAfter)}`];
+}
+
+/** Edits between two lists of plain values: `: inserts "a", "b" at [3]`, `: removes "x" from [5]`, `: replaces … at [1]`. */
+function listEdits(before: readonly unknown[], after: readonly unknown[]): string[] {
+  const items = (l: readonly unknown[]) => l.map((x) => JSON.stringify(x)).join(', ');
+  const out: string[] = [];
+  for (const h of hunks(before.map((x) => JSON.stringify(x)), after.map((x) => JSON.stringify(x)))) {
+    const removed = before.slice(h.at, h.at + h.removed);
+    const added = after.slice(h.atNew, h.atNew + h.added);
+    if (removed.length === 0) out.push(`: inserts ${items(added)} at [${h.atNew}]`);
+    else if (added.length === 0) out.push(`: removes ${items(removed)} from [${h.at}]`);
+    else out.push(`: replaces ${items(removed)} with ${items(added)} at [${h.at}]`);
+  }
+  return out;
 }
 
 const SIGN = { added: '+', removed: '-', changed: '~' } as const;
