@@ -17,10 +17,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { parseArgs } from 'util';
-import { ConfigError, configFilesIn, loadEnvironments } from '../lib/config/config';
 import type { OutputFile } from '../lib/diff/objects';
 import { diffReport, formatMarkdown, formatText, type DiffReport } from '../lib/diff/report';
-import { renderEnvironment, SynthError } from '../lib/synth/synth';
 
 export const USAGE = 'usage: npm run diff -- [--base <git-ref>] [--env <name>]... [--format text|markdown] [--fail-on danger]';
 
@@ -172,10 +170,20 @@ export async function renderCommit(root: string, base: Base): Promise<OutputFile
 }
 
 /** Renders the working tree's configs with this checkout's code, in memory (the same files `npm run synth` writes). */
-export function renderWorkingTree(root: string): OutputFile[] {
+/** Environments of the working tree: the names of its config files. */
+export function workingTreeEnvironments(root: string): string[] {
+  const dir = path.join(root, 'config');
+  return fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).map((f) => f.replace(/\.ya?ml$/, '')).sort() : [];
+}
+
+export function renderWorkingTree(root: string, envs?: readonly string[]): OutputFile[] {
+  // Loaded here, not at the top: a usage error is reported without loading cdk8s and every construct.
+  const { ConfigError, configFilesIn, loadEnvironments } = require('../lib/config/config') as typeof import('../lib/config/config');
+  const { renderEnvironment, SynthError } = require('../lib/synth/synth') as typeof import('../lib/synth/synth');
   try {
     const files: OutputFile[] = [];
-    for (const c of loadEnvironments(configFilesIn(path.join(root, 'config')))) {
+    const configs = configFilesIn(path.join(root, 'config')).filter((f) => envs === undefined || envs.includes(path.basename(f).replace(/\.ya?ml$/, '')));
+    for (const c of loadEnvironments(configs)) {
       const out = renderEnvironment(c);
       files.push(...out.dist.map((f) => ({ path: `dist/${c.name}/${f.path}`, content: f.content })));
       files.push(...out.bootstrap.map((f) => ({ path: `argocd/${c.name}/${f.path}`, content: f.content })));
@@ -216,14 +224,19 @@ export interface DiffIo {
 /** Builds the report (throws {@link DiffError}). */
 export async function buildReport(options: DiffOptions, root: string, renderBase = renderCommit): Promise<DiffReport> {
   const base = resolveBase(root, options.base);
-  const head = renderWorkingTree(root);
-  const baseFiles = await renderBase(root, base);
-  const envsOf = (files: readonly OutputFile[]) => [...new Set(files.map((f) => f.path.split('/')[1]))].sort();
+  const baseEnvs = (tryGit(root, ['ls-tree', '--name-only', `${base.commit}:${git(root, ['rev-parse', '--show-prefix'])}config`]) ?? '')
+    .split('\n')
+    .filter((f) => /\.ya?ml$/.test(f))
+    .map((f) => f.replace(/\.ya?ml$/, ''))
+    .sort();
+  const headEnvs = workingTreeEnvironments(root);
   for (const env of options.envs ?? []) {
-    if (!envsOf(baseFiles).includes(env) && !envsOf(head).includes(env)) {
-      throw new DiffError(`--env ${env}: no such environment (base: ${envsOf(baseFiles).join(', ')}; working tree: ${envsOf(head).join(', ')})`, true);
+    if (!baseEnvs.includes(env) && !headEnvs.includes(env)) {
+      throw new DiffError(`--env ${env}: no such environment (base: ${baseEnvs.join(', ') || 'none'}; working tree: ${headEnvs.join(', ') || 'none'})`, true);
     }
   }
+  const head = renderWorkingTree(root, options.envs);
+  const baseFiles = await renderBase(root, base);
   return diffReport({ baseLabel: base.label, headLabel: 'working tree', base: baseFiles, head, envs: options.envs, notes: notesFor(root, base) });
 }
 

@@ -339,10 +339,24 @@ function migrations(folderChanges: readonly ObjectChange[]): { objects: string[]
     return {
       objects,
       message: up
-        ? `MLflow ${crossing} crosses a minor version: the migration Job upgrades the database schema, forward only; rolling back needs a database restore (take a backup before merging)`
+        ? `MLflow ${crossing} crosses a minor version: the database schema is migrated on deploy, forward only; rolling back needs a database restore (take a backup before merging)`
         : `MLflow ${crossing} goes back a minor version: the older server refuses a newer schema; restore the database backup taken before the upgrade together with this change`,
     };
   });
+}
+
+/**
+ * NetworkPolicies that move to another namespace unchanged (removed there, added here with the same name
+ * and spec, e.g. when the environment's namespace is renamed): they allow nothing new.
+ */
+function movedPolicies(changes: readonly ObjectChange[]): Set<ObjectChange> {
+  const policies = changes.filter((c) => (c.after ?? c.before)?.kind === 'NetworkPolicy');
+  const moved = new Set<ObjectChange>();
+  for (const added of policies.filter((c) => c.status === 'added')) {
+    const twin = policies.find((r) => r.status === 'removed' && !moved.has(r) && r.before?.metadata?.name === added.after?.metadata?.name && deepEqual(r.before?.spec, added.after?.spec));
+    if (twin) moved.add(added).add(twin);
+  }
+  return moved;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -363,9 +377,11 @@ export function dangersOf(envs: readonly EnvironmentDiff[]): Danger[] {
   for (const e of envs) {
     for (const f of e.folders) {
       for (const m of migrations(f.changes)) out.push({ kind: 'migration', env: e.env, folder: f.folder, object: m.objects.join(', '), message: m.message });
+      const moved = movedPolicies(f.changes);
       for (const c of f.changes) {
         const object = displayName((c.after ?? c.before)!);
         for (const [kind, rule] of OBJECT_RULES) {
+          if (kind === 'network' && moved.has(c)) continue;
           for (const message of rule(c)) out.push({ kind, env: e.env, folder: f.folder, object, message });
         }
       }
