@@ -306,7 +306,7 @@ function imagesOf(o: KubeObject | undefined): Map<string, string> {
   return new Map(containers.filter((x) => typeof x.image === 'string').map((x) => [String(x.name), String(x.image)]));
 }
 
-/** `ghcr.io/mlflow/mlflow:v3.17.0-full` → `3.17.0`, when the image is MLflow's (its repository name contains `mlflow`). */
+/** `…/mlflow:v3.17.0-full` → `3.17.0`, when the image is MLflow's (its repository name contains `mlflow`). */
 export function mlflowVersionOf(image: string): { version: string; major: number; minor: number } | undefined {
   const at = image.indexOf('@');
   const ref = at === -1 ? image : image.slice(0, at);
