@@ -138,12 +138,27 @@ function firstProblem(stderr: string, dir: string): string {
 }
 
 /**
+ * A fresh directory for rendering `commit`: named after the commit when that name is free, so that tsx's
+ * transform cache (keyed by file path and content) is warm when the same base is rendered again; else a
+ * unique one. Removed after use.
+ */
+function workDirectory(commit: string): string {
+  const named = path.join(os.tmpdir(), `mlflow-gitops-diff-${commit.slice(0, 12)}`);
+  try {
+    fs.mkdirSync(named);
+    return named;
+  } catch {
+    return fs.mkdtempSync(path.join(os.tmpdir(), 'mlflow-gitops-diff-'));
+  }
+}
+
+/**
  * Renders a commit by its own code: `git archive` into a temporary directory, this checkout's node_modules
  * linked in, its committed output deleted, then its `main.ts` run there. Returns `dist/…` and `argocd/…`.
  */
 export async function renderCommit(root: string, base: Base): Promise<OutputFile[]> {
   const prefix = git(root, ['rev-parse', '--show-prefix']);
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mlflow-gitops-diff-'));
+  const tmp = workDirectory(base.commit);
   try {
     const tree = path.join(tmp, 'tree');
     fs.mkdirSync(tree);

@@ -24,6 +24,10 @@ const GIT_ENV = {
   GIT_COMMITTER_EMAIL: 'test@example.com',
   GIT_CONFIG_NOSYSTEM: '1',
   GIT_CONFIG_GLOBAL: '/dev/null',
+  // Fixed dates: the same files give the same commits on every run, so a base renders in the same directory
+  // and tsx's transform cache is warm.
+  GIT_AUTHOR_DATE: '2026-01-01T00:00:00Z',
+  GIT_COMMITTER_DATE: '2026-01-01T00:00:00Z',
 };
 
 let repo: string;
@@ -311,33 +315,6 @@ prod: 2 changed
 `);
   });
 
-  test('the Markdown form is one pull-request comment: marker, dangers, a collapsible section per environment', async () => {
-    branch('workers', () => editYaml('config/dev.yaml', (d) => (d.server.workers = 3)));
-    const r = await diff('--env', 'dev', '--format', 'markdown');
-    expect(r.code).toBe(0);
-    expect(r.stdout).toBe(`<!-- mlflow-gitops:diff -->
-### Rendered manifests: main (merge base ${short('main')}) → working tree
-
-> [!CAUTION]
-> **1 danger**: read it before merging.
-
-**rolls the pods**
-
-- \`dev\` \`Deployment mlflow/mlflow\`: the pod template changes (1 field): every pod is replaced, RollingUpdate (maxSurge 1, maxUnavailable 0)
-
-<details><summary><b>dev</b>: 1 changed</summary>
-
-\`dist/dev/mlflow\` (Application \`mlflow-dev\`)
-
-\`\`\`text
-~ Deployment mlflow/mlflow (wave 1)
-    spec.template.spec.containers[name=mlflow].command[7]: "2" → "3"
-\`\`\`
-
-</details>
-`);
-  });
-
   test('a code change (base: a commit whose selector labels and ConfigMap wave differ): immutable selector, wave move', async () => {
     const r = await diff('--base', 'code-change', '--env', 'local');
     expect(r.code).toBe(0);
@@ -361,13 +338,26 @@ local: 3 changed
   });
 });
 
+describe('the examples in the README', () => {
+  const examples = () => [...fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8').matchAll(/^````markdown\n([\s\S]*?)````$/gm)].map((m) => m[1]);
+  const withBase = (md: string) => md.replace(/merge base [0-9a-f]{7}/, `merge base ${short('main')}`);
+
+  test('are real output: a worker count change (rolls the pods) and a smaller volume (refused)', async () => {
+    expect(examples()).toHaveLength(2);
+    branch('readme-workers', () => edit('config/dev.yaml', '\n  workers: 2\n', '\n  workers: 3\n'));
+    expect((await diff('--env', 'dev', '--format', 'markdown')).stdout).toBe(withBase(examples()[0]));
+    branch('readme-volume', () => edit('config/local.yaml', '\n  size: 10Gi\n', '\n  size: 5Gi\n'));
+    expect((await diff('--format', 'markdown')).stdout).toBe(withBase(examples()[1]));
+  });
+});
+
 describe('exit codes', () => {
   test('--fail-on danger: exit 1 and a line on stderr when there are dangers, 0 when there are none', async () => {
-    const clean = await diff('--fail-on', 'danger');
+    const clean = await diff('--fail-on', 'danger', '--env', 'local');
     expect([clean.code, clean.stderr]).toEqual([0, '']);
-    expect(clean.stdout).toBe(`${header()}No dangers found.\n\nNo changes: dev, local, prod.\n`);
-    branch('workers', () => editYaml('config/dev.yaml', (d) => (d.server.workers = 3)));
-    const dangerous = await diff('--fail-on', 'danger', '--env', 'dev');
+    expect(clean.stdout).toBe(`${header()}No dangers found.\n\nNo changes: local.\n`);
+    branch('shrink', () => editYaml('config/local.yaml', (d) => (d.volume.size = '5Gi')));
+    const dangerous = await diff('--fail-on', 'danger', '--env', 'local');
     expect([dangerous.code, dangerous.stderr]).toEqual([1, 'diff: 1 danger found (--fail-on danger)\n']);
   });
 
@@ -386,7 +376,7 @@ describe('exit codes', () => {
   });
 
   test('a base whose configuration is invalid: exit 2, its first problem in one line', async () => {
-    const r = await diff('--base', 'invalid');
+    const r = await diff('--base', 'invalid', '--env', 'local');
     expect([r.code, r.stdout]).toEqual([2, '']);
     expect(r.stderr).toBe(`diff: base invalid (${short('invalid')}): its configuration is invalid: config/dev.yaml: server.workers: expected a worker count from 1 to 16 (got 0)\n`);
   });
