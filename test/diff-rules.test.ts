@@ -39,10 +39,12 @@ describe('Kubernetes will refuse', () => {
     ]);
   });
 
-  test('Service type transitions the API server accepts are flagged with their effect', () => {
+  test('Service type transitions the API server accepts are flagged with their effect (a new Service is no transition)', () => {
     expect(dangers([service({})], [service({ type: 'LoadBalancer' })])).toEqual([
       'service-type Service mlflow/mlflow: type ClusterIP → LoadBalancer: a cloud load balancer with a new external IP is created',
     ]);
+    expect(dangers([], [service({ type: 'LoadBalancer' })])).toEqual([]);
+    expect(dangers([], [service({ type: 'ExternalName', externalName: 'db.example.com' })])).toEqual([]);
     expect(dangers([service({ type: 'LoadBalancer' })], [service({ type: 'ClusterIP' })])).toEqual([
       'service-type Service mlflow/mlflow: type LoadBalancer → ClusterIP: the cloud load balancer and its external IP are released; the node ports are released',
     ]);

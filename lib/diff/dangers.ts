@@ -57,6 +57,7 @@ export function quantityBytes(q: unknown): number | undefined {
 }
 
 function immutable(c: ObjectChange): string[] {
+  if (c.status !== 'changed') return [];
   const before = spec(c.before);
   const after = spec(c.after);
   const out: string[] = [];
@@ -104,7 +105,7 @@ function immutable(c: ObjectChange): string[] {
 }
 
 function serviceType(c: ObjectChange): string[] {
-  if (c.after?.kind !== 'Service') return [];
+  if (c.status !== 'changed' || c.after?.kind !== 'Service') return [];
   const was: string = spec(c.before).type ?? 'ClusterIP';
   const now: string = spec(c.after).type ?? 'ClusterIP';
   if (was === now || now === 'ExternalName') return [];
