@@ -255,4 +255,19 @@ dev: 2 changed
     expect(md).toContain('~ ConfigMap mlflow/c99 (wave 1)\n```');
     expect(md.endsWith('</details>\n\nNo changes: `prod`.\n')).toBe(true);
   });
+
+  test('Markdown: when even the object lists are too long, a count per environment', () => {
+    const cm = (i: number, v: string): OutputFile => file({ apiVersion: 'v1', kind: 'ConfigMap', metadata: meta(`configmap-number-${i}`), data: { v } });
+    const many = (v: string) => Array.from({ length: 2000 }, (_, i) => cm(i, v));
+    const md = formatMarkdown(diffReport({ baseLabel: 'base', headLabel: 'head', base: many('a'), head: many('b') }));
+    expect(md).toBe(`${MARKDOWN_MARKER}
+### Rendered manifests: base → head
+
+No dangers found.
+
+- **dev**: 2000 changed
+
+Objects left out: the comment would be too long. Run \`npm run diff\` to see them.
+`);
+  });
 });

@@ -171,7 +171,10 @@ function fenced(lines: readonly string[]): string[] {
   return [`${fence}text`, ...lines, fence];
 }
 
-function markdown(r: DiffReport, withFields: boolean): string {
+/** How much of each environment the Markdown form shows: everything, the objects without their fields, or counts. */
+type Detail = 'fields' | 'objects' | 'summary';
+
+function markdown(r: DiffReport, detail: Detail): string {
   const out: string[] = [MARKDOWN_MARKER, `### Rendered manifests: ${escapeMd(r.baseLabel)} → ${escapeMd(r.headLabel)}`, ''];
   for (const n of r.notes) out.push(`> ${escapeMd(n)}`, '');
   if (r.dangers.length === 0) out.push('No dangers found.', '');
@@ -185,19 +188,29 @@ function markdown(r: DiffReport, withFields: boolean): string {
   }
   const unchanged = r.environments.filter((e) => e.folders.length === 0).map((e) => `\`${e.env}\``);
   for (const e of r.environments.filter((x) => x.folders.length > 0)) {
+    if (detail === 'summary') {
+      out.push(`- **${e.env}**: ${escapeMd(summary(e))}`);
+      continue;
+    }
     out.push(`<details><summary><b>${e.env}</b>: ${escapeMd(summary(e))}</summary>`, '');
     for (const f of e.folders) {
-      out.push(folderTitle(f.folder, f.application).md, '', ...fenced(f.changes.flatMap((c) => objectLines(c, withFields))), '');
+      out.push(folderTitle(f.folder, f.application).md, '', ...fenced(f.changes.flatMap((c) => objectLines(c, detail === 'fields'))), '');
     }
-    if (!withFields) out.push('Field changes left out: the comment would be too long. Run `npm run diff` to see them.', '');
+    if (detail === 'objects') out.push('Field changes left out: the comment would be too long. Run `npm run diff` to see them.', '');
     out.push('</details>', '');
   }
+  if (detail === 'summary') out.push('', 'Objects left out: the comment would be too long. Run `npm run diff` to see them.', '');
   if (unchanged.length > 0) out.push(`No changes: ${unchanged.join(', ')}.`, '');
   return `${out.join('\n').trimEnd()}\n`;
 }
 
-/** The Markdown form; when too long for a comment, the field lines are left out (the dangers never are). */
+/**
+ * The Markdown form. When too long for a comment, the field lines are left out, then the object lists; the
+ * dangers never are.
+ */
 export function formatMarkdown(r: DiffReport): string {
-  const full = markdown(r, true);
-  return full.length <= MARKDOWN_LIMIT ? full : markdown(r, false);
+  const fields = markdown(r, 'fields');
+  if (fields.length <= MARKDOWN_LIMIT) return fields;
+  const objects = markdown(r, 'objects');
+  return objects.length <= MARKDOWN_LIMIT ? objects : markdown(r, 'summary');
 }
