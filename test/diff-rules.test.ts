@@ -154,7 +154,7 @@ describe('NetworkPolicy allows more', () => {
       'network NetworkPolicy mlflow/mlflow-egress: egress rule to namespaceSelector {kubernetes.io/metadata.name=kube-system} on UDP/53: the port restriction is removed (any port)',
     ]);
     expect(dangers([policy([dns])], [policy([{ ports: dns.ports }])])).toEqual([
-      'network NetworkPolicy mlflow/mlflow-egress: egress rule to namespaceSelector {kubernetes.io/metadata.name=kube-system} on UDP/53: the to restriction is removed (to anywhere)',
+      'network NetworkPolicy mlflow/mlflow-egress: egress rule to namespaceSelector {kubernetes.io/metadata.name=kube-system} on UDP/53: the peer restriction is removed (to anywhere)',
     ]);
     expect(dangers([policy([dns])], [policy([{ ...dns, ports: [...dns.ports, { port: 53, protocol: 'TCP' }] }])])).toEqual([
       'network NetworkPolicy mlflow/mlflow-egress: egress rule to namespaceSelector {kubernetes.io/metadata.name=kube-system} on UDP/53: adds port TCP/53',

@@ -238,15 +238,16 @@ function policyTypes(s: Obj): string[] {
 
 function widenedRule(d: Direction, was: Obj, now: Obj): string[] {
   const out: string[] = [];
-  const peersWas = ((was[d.peers] as Obj[] | undefined) ?? []).map((p) => JSON.stringify(p));
+  const peersWas = (was[d.peers] as Obj[] | undefined) ?? [];
   const peersNow = (now[d.peers] as Obj[] | undefined) ?? [];
-  const portsWas = ((was.ports as Obj[] | undefined) ?? []).map((p) => JSON.stringify(p));
+  const portsWas = (was.ports as Obj[] | undefined) ?? [];
   const portsNow = (now.ports as Obj[] | undefined) ?? [];
+  const among = (list: readonly Obj[], x: Obj) => list.some((y) => deepEqual(x, y));
   const where = `${d.name} rule ${ruleText(d, was)}`;
-  if (peersWas.length > 0 && peersNow.length === 0) out.push(`${where}: the ${d.peers} restriction is removed (${d.word} anywhere)`);
+  if (peersWas.length > 0 && peersNow.length === 0) out.push(`${where}: the peer restriction is removed (${d.word} anywhere)`);
   for (const p of peersNow) {
-    if (peersWas.includes(JSON.stringify(p)) || peersWas.length === 0) continue;
-    const sameCidr = p.ipBlock && ((was[d.peers] as Obj[]) ?? []).find((q) => q.ipBlock?.cidr === p.ipBlock.cidr);
+    if (peersWas.length === 0 || among(peersWas, p)) continue;
+    const sameCidr = p.ipBlock && peersWas.find((q) => q.ipBlock?.cidr === p.ipBlock.cidr);
     if (sameCidr) {
       const dropped = ((sameCidr.ipBlock.except as string[]) ?? []).filter((e) => !((p.ipBlock.except as string[]) ?? []).includes(e));
       if (dropped.length > 0) out.push(`${where}: ipBlock ${p.ipBlock.cidr} no longer excepts ${dropped.join(',')}`);
@@ -255,7 +256,7 @@ function widenedRule(d: Direction, was: Obj, now: Obj): string[] {
     out.push(`${where}: adds peer ${peer(p)}`);
   }
   if (portsWas.length > 0 && portsNow.length === 0) out.push(`${where}: the port restriction is removed (any port)`);
-  const added = portsNow.filter((p) => portsWas.length > 0 && !portsWas.includes(JSON.stringify(p)));
+  const added = portsWas.length > 0 ? portsNow.filter((p) => !among(portsWas, p)) : [];
   if (added.length > 0) out.push(`${where}: adds port ${added.map(port).join(', ')}`);
   return out;
 }
