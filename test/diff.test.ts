@@ -351,6 +351,14 @@ describe('the examples in the README', () => {
   });
 });
 
+test('a base with other locked dependencies is rendered with this checkout\'s, and the report says so', async () => {
+  edit('package-lock.json', '"name": "mlflow-gitops",', '"name": "mlflow-gitops", "_changed": true,');
+  const r = await diff('--env', 'local');
+  expect(r.stdout).toBe(
+    `Rendered manifests: main (merge base ${short('main')}) → working tree\nNote: package-lock.json differs from the base's: the base was rendered with this checkout's node_modules\n\nNo dangers found.\n\nNo changes: local.\n`,
+  );
+});
+
 describe('exit codes', () => {
   test('--fail-on danger: exit 1 and a line on stderr when there are dangers, 0 when there are none', async () => {
     const clean = await diff('--fail-on', 'danger', '--env', 'local');
