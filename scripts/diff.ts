@@ -250,9 +250,11 @@ export async function buildReport(options: DiffOptions, root: string, renderBase
       throw new DiffError(`--env ${env}: no such environment (base: ${baseEnvs.join(', ') || 'none'}; working tree: ${headEnvs.join(', ') || 'none'})`, true);
     }
   }
+  // The base renders in a child process while this one renders the working tree.
+  const baseFiles = renderBase(root, base);
+  baseFiles.catch(() => undefined); // awaited below, after the working tree (whose error would come first)
   const head = renderWorkingTree(root, options.envs);
-  const baseFiles = await renderBase(root, base);
-  return diffReport({ baseLabel: base.label, headLabel: 'working tree', base: baseFiles, head, envs: options.envs, notes: notesFor(root, base) });
+  return diffReport({ baseLabel: base.label, headLabel: 'working tree', base: await baseFiles, head, envs: options.envs, notes: notesFor(root, base) });
 }
 
 export async function runDiff(argv: readonly string[], io: DiffIo): Promise<number> {
