@@ -246,10 +246,10 @@ dev: 2 changed
 
   test('Markdown: an environment without changes is listed in one line; the body stays under the comment limit', () => {
     const cm = (i: number, v: string): Obj => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: meta(`c${i}`), data: { v } });
-    const many = (v: string) => Array.from({ length: 400 }, (_, i) => file(cm(i, v.repeat(100))));
+    const many = (v: string) => Array.from({ length: 100 }, (_, i) => file(cm(i, v.repeat(700))));
     const unchanged = { path: 'dist/prod/mlflow/configmap-x.yaml', content: yaml.dump(cm(0, 'same')) };
     const md = formatMarkdown(diffReport({ baseLabel: 'base', headLabel: 'head', base: [...many('a'), unchanged], head: [...many('b'), unchanged] }));
-    expect(md.startsWith(`${MARKDOWN_MARKER}\n### Rendered manifests: base → head\n\nNo dangers found.\n\n<details><summary><b>dev</b>: 400 changed</summary>\n`)).toBe(true);
+    expect(md.startsWith(`${MARKDOWN_MARKER}\n### Rendered manifests: base → head\n\nNo dangers found.\n\n<details><summary><b>dev</b>: 100 changed</summary>\n`)).toBe(true);
     expect(md.length).toBeLessThanOrEqual(MARKDOWN_LIMIT);
     expect(md).toContain('Field changes left out: the comment would be too long. Run `npm run diff` to see them.');
     expect(md).toContain('~ ConfigMap mlflow/c99 (wave 1)\n```');
@@ -257,15 +257,15 @@ dev: 2 changed
   });
 
   test('Markdown: when even the object lists are too long, a count per environment', () => {
-    const cm = (i: number, v: string): OutputFile => file({ apiVersion: 'v1', kind: 'ConfigMap', metadata: meta(`configmap-number-${i}`), data: { v } });
-    const many = (v: string) => Array.from({ length: 2000 }, (_, i) => cm(i, v));
+    const cm = (i: number, v: string): OutputFile => file({ apiVersion: 'v1', kind: 'ConfigMap', metadata: meta(`${'x'.repeat(240)}-${i}`), data: { v } });
+    const many = (v: string) => Array.from({ length: 300 }, (_, i) => cm(i, v));
     const md = formatMarkdown(diffReport({ baseLabel: 'base', headLabel: 'head', base: many('a'), head: many('b') }));
     expect(md).toBe(`${MARKDOWN_MARKER}
 ### Rendered manifests: base → head
 
 No dangers found.
 
-- **dev**: 2000 changed
+- **dev**: 300 changed
 
 Objects left out: the comment would be too long. Run \`npm run diff\` to see them.
 `);
