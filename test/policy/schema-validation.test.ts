@@ -1,5 +1,5 @@
 /** The schema validator: it accepts valid objects and can fail in every way the dist test relies on. */
-import { knownKinds, validateManifest } from '../lib/policy/schema-validation';
+import { knownKinds, validateManifest } from '../../lib/policy/schema-validation';
 
 const service = (spec: Record<string, unknown>, metadata: Record<string, unknown> = { name: 's' }) =>
   ({ apiVersion: 'v1', kind: 'Service', metadata, spec });
