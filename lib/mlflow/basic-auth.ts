@@ -1,9 +1,11 @@
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
+import type { EnabledAuth, MysqlDatabase } from '../config/config';
+import { DatabaseAccess } from './database-access';
 
 /** Props of {@link BasicAuth}. */
 export interface BasicAuthProps {
-  /** Secret (from {@link ExternalSecrets}) with `MLFLOW_FLASK_SERVER_SECRET_KEY` and `basic_auth.ini`. */
+  /** Secret (from {@link ExternalSecrets}) with `MLFLOW_FLASK_SERVER_SECRET_KEY` and `basic_auth.ini` ({@link BasicAuth.iniTemplate}). */
   readonly secret: kplus.ISecret;
 }
 
@@ -15,6 +17,23 @@ export interface BasicAuthProps {
  * @see https://mlflow.org/docs/latest/self-hosting/security/basic-http-auth/
  */
 export class BasicAuth extends Construct {
+  /**
+   * The auth app's ini (`basic_auth.ini`) as an External Secrets template over the keys `.user`, `.password`,
+   * `.adminUsername` and `.adminPassword`. Every value taken from a secret has each `%` doubled: configparser
+   * interpolates `%`, and a single one makes the server exit at start.
+   */
+  public static iniTemplate(auth: EnabledAuth, database: MysqlDatabase): string {
+    return [
+      '[mlflow]',
+      `default_permission = ${auth.defaultPermission}`,
+      `database_uri = ${DatabaseAccess.mysqlUriTemplate(database, ' | replace "%" "%%"')}`,
+      'admin_username = {{ .adminUsername | replace "%" "%%" }}',
+      'admin_password = {{ .adminPassword | replace "%" "%%" }}',
+      'authorization_function = mlflow.server.auth:authenticate_request_basic_auth',
+      '',
+    ].join('\n');
+  }
+
   /** Directory the ini is mounted in. */
   public static readonly CONFIG_DIR = '/etc/mlflow/auth';
   /** Value of `MLFLOW_AUTH_CONFIG_PATH`. */

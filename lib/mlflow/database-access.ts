@@ -10,13 +10,8 @@ export type DatabaseAccessProps =
   | {
       readonly engine: 'mysql';
       readonly database: MysqlDatabase;
-      /** Secret (from {@link ExternalSecrets}) holding `MLFLOW_BACKEND_STORE_URI`. */
+      /** Secret (from {@link ExternalSecrets}) holding `MLFLOW_BACKEND_STORE_URI` ({@link DatabaseAccess.mysqlUriTemplate}). */
       readonly uriSecret: kplus.ISecret;
-      /**
-       * Cloud SQL Auth Proxy image.
-       * @default 'gcr.io/cloud-sql-connectors/cloud-sql-proxy:2.23.0'
-       */
-      readonly proxyImage?: string;
     }
   | {
       readonly engine: 'sqlite';
@@ -24,6 +19,11 @@ export type DatabaseAccessProps =
       readonly volume: DataVolume;
     };
 
+/** The Cloud SQL Auth Proxy image (v2, distroless, runs as {@link PROXY_UID}). */
+const PROXY_IMAGE = 'gcr.io/cloud-sql-connectors/cloud-sql-proxy:2.23.0';
+/** Where the proxy listens inside every pod that reaches the database: loopback, so only that pod can use it. */
+const PROXY_HOST = '127.0.0.1';
+const PROXY_PORT = 3306;
 /** Port of the Cloud SQL Auth Proxy's health endpoints (`/startup`, `/liveness`, `/readiness`). */
 const PROXY_HEALTH_PORT = 9801;
 
@@ -35,6 +35,16 @@ const PROXY_HEALTH_PORT = 9801;
  * @see https://cloud.google.com/sql/docs/mysql/connect-kubernetes-engine
  */
 export class DatabaseAccess extends Construct {
+  /**
+   * The MySQL backend store URI as an External Secrets template over the keys `.user` and `.password`, each
+   * percent-encoded (`urlquery`), through the proxy on loopback. `credentialPipe` is appended to each
+   * credential's pipeline, for formats that escape further (the basic-auth ini doubles every `%`).
+   */
+  public static mysqlUriTemplate(database: MysqlDatabase, credentialPipe = ''): string {
+    const credential = (key: string) => `{{ .${key} | urlquery${credentialPipe} }}`;
+    return `mysql+pymysql://${credential('user')}:${credential('password')}@${PROXY_HOST}:${PROXY_PORT}/${database.name}`;
+  }
+
   /** The value of `MLFLOW_BACKEND_STORE_URI`. */
   public readonly backendStoreUri: kplus.EnvValue;
   /**
@@ -79,13 +89,13 @@ export class DatabaseAccess extends Construct {
       kplus.Probe.fromHttpGet(path, { port: PROXY_HEALTH_PORT, periodSeconds: Duration.seconds(2), failureThreshold });
     pod.addInitContainer({
       name: 'cloud-sql-proxy',
-      image: this.props.proxyImage ?? 'gcr.io/cloud-sql-connectors/cloud-sql-proxy:2.23.0',
+      image: PROXY_IMAGE,
       imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
       restartPolicy: kplus.ContainerRestartPolicy.ALWAYS,
       args: [
         db.instanceConnectionName,
-        '--address=127.0.0.1',
-        '--port=3306',
+        `--address=${PROXY_HOST}`,
+        `--port=${PROXY_PORT}`,
         ...(db.privateIp ? ['--private-ip'] : []),
         '--structured-logs',
         '--health-check',

@@ -18,3 +18,27 @@ test('mounts the ini read-only, points MLflow at it, and passes the shared Flask
   });
   expect(auth.serverArgs).toEqual(['--app-name', 'basic-auth']);
 });
+
+test('the ini template: permission, MySQL database_uri through the proxy, admin credentials, every secret value %-doubled', () => {
+  const ini = BasicAuth.iniTemplate(
+    { enabled: true, flaskSecretKeySecret: 'k', adminUsernameSecret: 'u', adminPasswordSecret: 'p', defaultPermission: 'EDIT' },
+    {
+      engine: 'mysql',
+      instanceConnectionName: 'proj-123456:europe-west1:db',
+      privateIp: false,
+      name: 'tracking',
+      userSecret: 'db-user',
+      passwordSecret: 'db-password',
+      pool: { size: 1, maxOverflow: 0, recycleSeconds: 60 },
+      maxConnections: 10,
+    },
+  );
+  expect(ini).toBe(
+    '[mlflow]\n' +
+      'default_permission = EDIT\n' +
+      'database_uri = mysql+pymysql://{{ .user | urlquery | replace "%" "%%" }}:{{ .password | urlquery | replace "%" "%%" }}@127.0.0.1:3306/tracking\n' +
+      'admin_username = {{ .adminUsername | replace "%" "%%" }}\n' +
+      'admin_password = {{ .adminPassword | replace "%" "%%" }}\n' +
+      'authorization_function = mlflow.server.auth:authenticate_request_basic_auth\n',
+  );
+});

@@ -79,6 +79,11 @@ describe('Cloud SQL', () => {
   });
 });
 
+test('the MySQL URI template: percent-encoded credentials, the proxy on loopback, the database; an extra pipe per credential', () => {
+  expect(DatabaseAccess.mysqlUriTemplate(MYSQL)).toBe('mysql+pymysql://{{ .user | urlquery }}:{{ .password | urlquery }}@127.0.0.1:3306/tracking');
+  expect(DatabaseAccess.mysqlUriTemplate(MYSQL, ' | upper')).toBe('mysql+pymysql://{{ .user | urlquery | upper }}:{{ .password | urlquery | upper }}@127.0.0.1:3306/tracking');
+});
+
 describe('SQLite', () => {
   test('a file on the data volume, mounted once however often a pod connects; no proxy; migrated in the server pod', () => {
     const { db, spec } = connected('sqlite');
