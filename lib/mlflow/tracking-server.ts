@@ -232,7 +232,8 @@ export class TrackingServer extends Construct {
     }
 
     this.service = new kplus.Service(this, 'Service', {
-      metadata: { name: 'mlflow' },
+      // Labelled like the pods, so a ServiceMonitor can select the Service by the same labels.
+      metadata: { name: 'mlflow', labels: props.selectorLabels },
       type: kplus.ServiceType.CLUSTER_IP,
       ports: [{ name: 'http', port: MLFLOW_PORT, targetPort: MLFLOW_PORT, protocol: kplus.Protocol.TCP }],
     });

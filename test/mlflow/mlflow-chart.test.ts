@@ -117,6 +117,20 @@ describe('metrics modes', () => {
     expect(hostsOf(ms)).toEqual(expect.arrayContaining(POD_IP_HOSTS));
   });
 
+  test('the monitors find what they scrape: the ServiceMonitor matches the Service, the PodMonitoring the server pods, both a named port', () => {
+    const ms = variant('prod', (d) => (d.metrics = 'prometheus-operator'));
+    const service = find(ms, 'Service', 'mlflow');
+    const sm = find(ms, 'ServiceMonitor', 'mlflow');
+    expect(service.metadata.labels).toMatchObject(sm.spec.selector.matchLabels);
+    expect(service.spec.ports.map((p: any) => p.name)).toContain(sm.spec.endpoints[0].port);
+
+    const dev = mlflowManifests(shippedConfig('dev'));
+    const pm = find(dev, 'PodMonitoring', 'mlflow');
+    const pod = find(dev, 'Deployment', 'mlflow').spec.template;
+    expect(pod.metadata.labels).toMatchObject(pm.spec.selector.matchLabels);
+    expect(containerNamed(pod.spec, 'mlflow').ports.map((p: any) => p.name)).toContain(pm.spec.endpoints[0].port);
+  });
+
   test('none: no monitor, no scrape credentials, no --expose-prometheus, no pod-IP hosts, no collector admitted', () => {
     const ms = variant('prod', (d) => {
       d.metrics = 'none';

@@ -213,6 +213,7 @@ describe('selection', () => {
     expect(deployment.spec.selector).toEqual({ matchLabels: { 'app.kubernetes.io/component': 'server' } });
     expect(deployment.spec.template.metadata.labels).toEqual({ 'app.kubernetes.io/component': 'server', team: 'ml' });
     const service = find(objects, 'Service', 'mlflow');
+    expect(service.metadata.labels).toEqual({ 'app.kubernetes.io/component': 'server' });
     expect(service.spec).toEqual({
       type: 'ClusterIP',
       externalIPs: [],
