@@ -101,10 +101,10 @@ export class DatabaseAccess extends Construct {
         '--health-check',
         '--http-address=0.0.0.0',
         `--http-port=${PROXY_HEALTH_PORT}`,
-        // Exit 0 on SIGTERM so a finished Job's pod and a rolled pod end cleanly.
+        // Exit 0, not 143, when the kubelet stops it: the container ends Completed, not Error. No
+        // --max-sigterm-delay: a native sidecar is stopped only after the app has exited, so there are no open
+        // connections left to wait for (docs/design.md#database-and-proxy).
         '--exit-zero-on-sigterm',
-        // Keep serving the app's open connections while it drains (preStop + graceful shutdown).
-        '--max-sigterm-delay=30s',
       ],
       ports: [{ name: 'proxy-health', number: PROXY_HEALTH_PORT }],
       // The proxy's own startup gate: MLflow starts only once the proxy has its certificates.

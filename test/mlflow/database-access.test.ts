@@ -36,7 +36,7 @@ function connected(database: MysqlDatabase | 'sqlite') {
 }
 
 describe('Cloud SQL', () => {
-  test('the proxy: a native sidecar on loopback 3306, private IP, health checks, clean exit, drain delay', () => {
+  test('the proxy: a native sidecar on loopback 3306, private IP, health checks, clean exit', () => {
     const { spec } = connected(MYSQL);
     const proxy = containerNamed(spec, 'cloud-sql-proxy');
     expect(proxy.restartPolicy).toBe('Always');
@@ -51,7 +51,6 @@ describe('Cloud SQL', () => {
       '--http-address=0.0.0.0',
       '--http-port=9801',
       '--exit-zero-on-sigterm',
-      '--max-sigterm-delay=30s',
     ]);
     expect(proxy.ports).toEqual([{ name: 'proxy-health', containerPort: 9801 }]);
     expect(proxy.startupProbe).toMatchObject({ httpGet: { path: '/startup', port: 9801 }, periodSeconds: 2, failureThreshold: 30 });
