@@ -11,9 +11,9 @@ export interface BasicAuthProps {
 
 /**
  * MLflow's basic-auth app wired into a container: `--app-name basic-auth` (it has no env-var form), the
- * Flask secret key shared by every pod (without it workers crash-loop, DESIGN §4), and the auth ini whose
- * `database_uri` points at the shared MySQL database (the default, a per-pod SQLite file, breaks with more
- * than one replica).
+ * Flask secret key shared by every pod (without it workers crash-loop), and the auth ini whose `database_uri`
+ * points at the shared MySQL database (the default, a per-pod SQLite file, breaks with more than one replica).
+ * Why: docs/design.md#auth.
  * @see https://mlflow.org/docs/latest/self-hosting/security/basic-http-auth/
  */
 export class BasicAuth extends Construct {

@@ -32,6 +32,7 @@ const PROXY_HEALTH_PORT = 9801;
  * the Cloud SQL Auth Proxy v2 as a **native sidecar** (an init container with `restartPolicy: Always`), so it
  * is up before MLflow starts and — unlike a plain sidecar — lets a Job complete. For SQLite: a file on the
  * data volume, migrated inside the pod that owns the volume.
+ * Why: docs/design.md#database-and-proxy.
  * @see https://cloud.google.com/sql/docs/mysql/connect-kubernetes-engine
  */
 export class DatabaseAccess extends Construct {

@@ -32,6 +32,7 @@ const TLS_SECRET_NAME = 'mlflow-tls';
  *
  * GKE picks the controller from the `kubernetes.io/ingress.class` annotation; it ignores
  * `spec.ingressClassName`, so the annotation is the one to set.
+ * Why: docs/design.md#exposure.
  * @see https://cloud.google.com/kubernetes-engine/docs/how-to/ingress-configuration
  * @see https://cert-manager.io/docs/usage/ingress/
  */

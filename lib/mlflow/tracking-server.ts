@@ -114,6 +114,7 @@ const METRICS_DIR = '/mlflow/metrics';
  * `--default-artifact-root`, so clients need no GCP credentials); job execution off (it spawns ~7 processes
  * per pod and re-queues other pods' jobs); `/health` for every probe (static, exempt from auth and Host
  * checks); read-only root with sized emptyDirs.
+ * Why, in full: docs/design.md#server-flags and docs/design.md#security-and-availability.
  * @see https://mlflow.org/docs/latest/self-hosting/architecture/tracking-server/
  */
 export class TrackingServer extends Construct {
