@@ -68,7 +68,7 @@ describe('Cloud SQL', () => {
     const chart = testChart();
     const pod = new kplus.Pod(chart, 'Pod', { metadata: { name: 'p' } });
     pod.addContainer({ name: 'app', image: 'example/app:1', envVariables: { MLFLOW_BACKEND_STORE_URI: db.backendStoreUri, ...db.poolEnv() } });
-    expect(find(objectsOf(chart), 'Pod', 'p').spec.containers[0].env).toEqual([
+    expect(containerNamed(find(objectsOf(chart), 'Pod', 'p').spec, 'app').env).toEqual([
       { name: 'MLFLOW_BACKEND_STORE_URI', valueFrom: { secretKeyRef: { name: 'db-uri', key: 'MLFLOW_BACKEND_STORE_URI' } } },
       { name: 'MLFLOW_SQLALCHEMYSTORE_POOL_SIZE', value: '4' },
       { name: 'MLFLOW_SQLALCHEMYSTORE_MAX_OVERFLOW', value: '3' },

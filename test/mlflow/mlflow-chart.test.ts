@@ -19,6 +19,11 @@ function variant(name: string, mutate: (doc: any) => void) {
 const serverContainer = (ms: any[]) => containerNamed(find(ms, 'Deployment', 'mlflow').spec.template.spec, 'mlflow');
 const hostsOf = (ms: any[]) => envOf(serverContainer(ms)).MLFLOW_SERVER_ALLOWED_HOSTS.split(',');
 const corsOf = (ms: any[]) => envOf(serverContainer(ms)).MLFLOW_SERVER_CORS_ALLOWED_ORIGINS.split(',');
+/** The single entry of a one-entry list (a policy's one rule, a monitor's one endpoint); fails on any other length. */
+function only(list: any[]): any {
+  expect(list).toHaveLength(1);
+  return list.find(() => true);
+}
 const names = (ms: any[]) => ms.map((m) => `${m.kind}/${m.metadata.name}`).sort();
 
 const SERVICE_HOSTS = [
@@ -72,7 +77,7 @@ describe('exposure', () => {
       'cloud.google.com/backend-config': '{"default":"mlflow"}',
       'argocd.argoproj.io/sync-wave': '1',
     });
-    expect(find(ms, 'NetworkPolicy', 'mlflow-server-ingress').spec.ingress[0].from).toEqual([
+    expect(only(find(ms, 'NetworkPolicy', 'mlflow-server-ingress').spec.ingress).from).toEqual([
       { ipBlock: { cidr: '35.191.0.0/16' } },
       { ipBlock: { cidr: '130.211.0.0/22' } },
       { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'gmp-system' } } },
@@ -85,7 +90,7 @@ describe('exposure', () => {
     expect(find(ms, 'Service', 'mlflow').metadata.annotations).toEqual({ 'argocd.argoproj.io/sync-wave': '1' });
     expect(hostsOf(ms)).toEqual([...SERVICE_HOSTS, ...POD_IP_HOSTS]);
     expect(corsOf(ms)).toEqual(['http://localhost:5000', 'http://127.0.0.1:5000']);
-    expect(find(ms, 'NetworkPolicy', 'mlflow-server-ingress').spec.ingress[0].from).toEqual([
+    expect(only(find(ms, 'NetworkPolicy', 'mlflow-server-ingress').spec.ingress).from).toEqual([
       { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'gmp-system' } } },
     ]);
   });
@@ -94,24 +99,24 @@ describe('exposure', () => {
 describe('metrics modes', () => {
   test('gmp with auth: PodMonitoring with credentials, the Role that lets GMP read them, the metrics ExternalSecret', () => {
     const ms = mlflowManifests(shippedConfig('dev'));
-    expect(find(ms, 'PodMonitoring', 'mlflow').spec.endpoints[0].basicAuth).toEqual({
+    expect(only(find(ms, 'PodMonitoring', 'mlflow').spec.endpoints).basicAuth).toEqual({
       username: 'metrics-scraper',
       password: { secret: { name: 'mlflow-metrics-auth', key: 'password' } },
     });
-    expect(find(ms, 'Role', 'gmp-collector-read-mlflow-metrics-auth').rules[0].resourceNames).toEqual(['mlflow-metrics-auth']);
+    expect(only(find(ms, 'Role', 'gmp-collector-read-mlflow-metrics-auth').rules).resourceNames).toEqual(['mlflow-metrics-auth']);
     expect(find(ms, 'ExternalSecret', 'mlflow-metrics-auth').spec.data).toEqual([{ secretKey: 'password', remoteRef: { key: 'mlflow-dev-metrics-password' } }]);
     expect(flagValue(serverContainer(ms).command, '--expose-prometheus')).toBe('/mlflow/metrics');
   });
 
   test('prometheus-operator with auth: ServiceMonitor with credentials, the monitoring namespace admitted, no Role', () => {
     const ms = variant('prod', (d) => (d.metrics = 'prometheus-operator'));
-    expect(find(ms, 'ServiceMonitor', 'mlflow').spec.endpoints[0].basicAuth).toEqual({
+    expect(only(find(ms, 'ServiceMonitor', 'mlflow').spec.endpoints).basicAuth).toEqual({
       username: { name: 'mlflow-metrics-auth', key: 'username' },
       password: { name: 'mlflow-metrics-auth', key: 'password' },
     });
     expect(ofKind(ms, 'PodMonitoring')).toEqual([]);
     expect(ofKind(ms, 'Role')).toEqual([]);
-    expect(find(ms, 'NetworkPolicy', 'mlflow-server-ingress').spec.ingress[0].from).toContainEqual({
+    expect(only(find(ms, 'NetworkPolicy', 'mlflow-server-ingress').spec.ingress).from).toContainEqual({
       namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } },
     });
     expect(hostsOf(ms)).toEqual(expect.arrayContaining(POD_IP_HOSTS));
@@ -122,13 +127,13 @@ describe('metrics modes', () => {
     const service = find(ms, 'Service', 'mlflow');
     const sm = find(ms, 'ServiceMonitor', 'mlflow');
     expect(service.metadata.labels).toMatchObject(sm.spec.selector.matchLabels);
-    expect(service.spec.ports.map((p: any) => p.name)).toContain(sm.spec.endpoints[0].port);
+    expect(service.spec.ports.map((p: any) => p.name)).toContain(only(sm.spec.endpoints).port);
 
     const dev = mlflowManifests(shippedConfig('dev'));
     const pm = find(dev, 'PodMonitoring', 'mlflow');
     const pod = find(dev, 'Deployment', 'mlflow').spec.template;
     expect(pod.metadata.labels).toMatchObject(pm.spec.selector.matchLabels);
-    expect(containerNamed(pod.spec, 'mlflow').ports.map((p: any) => p.name)).toContain(pm.spec.endpoints[0].port);
+    expect(containerNamed(pod.spec, 'mlflow').ports.map((p: any) => p.name)).toContain(only(pm.spec.endpoints).port);
   });
 
   test('none: no monitor, no scrape credentials, no --expose-prometheus, no pod-IP hosts, no collector admitted', () => {
@@ -141,7 +146,7 @@ describe('metrics modes', () => {
     expect(ofKind(ms, 'ExternalSecret').map((e) => e.metadata.name).sort()).toEqual(['mlflow-auth', 'mlflow-database']);
     expect(serverContainer(ms).command).not.toContain('--expose-prometheus');
     expect(hostsOf(ms)).toEqual(['mlflow.example.com', ...SERVICE_HOSTS]);
-    expect(find(ms, 'NetworkPolicy', 'mlflow-server-ingress').spec.ingress[0].from).toEqual([
+    expect(only(find(ms, 'NetworkPolicy', 'mlflow-server-ingress').spec.ingress).from).toEqual([
       { ipBlock: { cidr: '35.191.0.0/16' } },
       { ipBlock: { cidr: '130.211.0.0/22' } },
     ]);
