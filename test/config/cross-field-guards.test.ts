@@ -15,6 +15,7 @@ import {
   parseEnvironmentText,
   validateEnvironment,
 } from '../../lib/config/config';
+import { connectionBudget, parseCpuMillis, parseMemoryMiB } from '../../lib/config/sizing';
 import { rawConfig } from '../support/environments';
 
 function messages(name: string, mutate: (doc: any) => void): string[] {
@@ -188,5 +189,26 @@ describe('the loader', () => {
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('sizing', () => {
+  test('quantities: binary memory units and CPU in millicores; anything else is refused', () => {
+    expect([parseMemoryMiB('512Ki'), parseMemoryMiB('768Mi'), parseMemoryMiB('2Gi'), parseMemoryMiB('1Ti')]).toEqual([0.5, 768, 2048, 1048576]);
+    expect(() => parseMemoryMiB('1G')).toThrow(new Error('not a binary memory quantity: 1G'));
+    expect([parseCpuMillis('250m'), parseCpuMillis('2'), parseCpuMillis('1.5')]).toEqual([250, 2000, 1500]);
+  });
+
+  test('the connection budget fits exactly at max_connections − headroom, and not one connection above', () => {
+    // (1 + 1) × 1 × 2 × (5 + 0) = 20 connections; headroom max(10, 10 %).
+    expect(connectionBudget({ maxReplicas: 1, workers: 1, authEnabled: false, poolSize: 5, maxOverflow: 0, maxConnections: 30 })).toMatchObject({
+      peak: 20,
+      headroom: 10,
+      available: 20,
+      fits: true,
+    });
+    expect(connectionBudget({ maxReplicas: 1, workers: 1, authEnabled: false, poolSize: 5, maxOverflow: 0, maxConnections: 29 }).fits).toBe(false);
+    // Above 100 connections the headroom is 10 %, rounded up.
+    expect(connectionBudget({ maxReplicas: 1, workers: 1, authEnabled: true, poolSize: 1, maxOverflow: 0, maxConnections: 101 }).headroom).toBe(11);
   });
 });

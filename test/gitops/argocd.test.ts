@@ -110,3 +110,10 @@ describe('AcmeClusterIssuer', () => {
     expect(issuer('staging').server).toBe('https://acme-staging-v02.api.letsencrypt.org/directory');
   });
 });
+
+test('snapshot: a Helm-sourced Application and an HPA-managed one', () => {
+  expect([
+    application({ source: { repoURL: 'https://charts.example.com', chart: 'thing', targetRevision: '1.2.3', releaseName: 'thing', values: {} }, createNamespace: true }),
+    application({ hpaManaged: [{ name: 'web', namespace: 'team' }], cascadeDelete: false }),
+  ]).toMatchSnapshot();
+});
