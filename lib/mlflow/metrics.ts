@@ -71,8 +71,9 @@ export class Metrics extends Construct {
         role.allow(['get'], creds.secret);
         const binding = new kplus.RoleBinding(this, 'SecretReaderBinding', { metadata: { name: 'gmp-collector-read-mlflow-metrics-auth' }, role });
         binding.addSubjects(kplus.ServiceAccount.fromServiceAccountName(this, 'Collector', 'collector', { namespaceName: GMP_NAMESPACE }));
-        // cdk8s-plus writes the core group as `apiGroup: ""`; the API server stores it omitted, so Argo CD would
-        // show a permanent diff.
+        // cdk8s-plus writes the core group as `apiGroup: ""`, which the API server drops (empty is the core
+        // group): omit it, so the desired object equals the live one (Argo CD has shown such empty fields as a
+        // diff, argoproj/argo-cd#620).
         ApiObject.of(binding).addJsonPatch(JsonPatch.remove('/subjects/0/apiGroup'));
       }
     } else {
