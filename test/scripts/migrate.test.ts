@@ -141,8 +141,6 @@ print(json.dumps({
 function authUsers(databaseUri: string, ini: string, pairs: Array<[string, string]>): { accepted: string[]; admins: string[]; users: string[] } {
   return pythonJson(USERS_PY, [databaseUri, JSON.stringify(pairs)], { MLFLOW_AUTH_CONFIG_PATH: ini });
 }
-/** `user:password` labels without the password, for readable assertions. */
-const label = (user: string, password: string): string => `${user}:${password}`;
 
 /** The MLflow the suite runs against, and the heads of its own alembic scripts (not of migrate.py). */
 let mlflow: { version: string; trackingHead: string[]; authHead: string[] };
@@ -559,7 +557,7 @@ print(json.dumps("ok"))
         ['metrics-scraper', METRICS_ROTATED],
       ]);
       expect(users).toEqual({
-        accepted: [label('admin', ADMIN_ROTATED), label('metrics-scraper', METRICS_ROTATED)],
+        accepted: [`admin:${ADMIN_ROTATED}`, `metrics-scraper:${METRICS_ROTATED}`],
         admins: ['admin'],
         users: ['admin', 'metrics-scraper'],
       });

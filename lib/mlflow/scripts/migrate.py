@@ -511,9 +511,15 @@ def migrate_auth_store(engine, uri):
 def reconcile_user(store, username, password, is_admin, role):
     """Creates the user, or brings its password and admin flag to what the configuration says."""
     if not store.has_user(username):
-        store.create_user(username, password, is_admin=is_admin)
-        log(f"{role} user '{username}': created ({'admin' if is_admin else 'not admin'})")
-        return
+        try:
+            store.create_user(username, password, is_admin=is_admin)
+            log(f"{role} user '{username}': created ({'admin' if is_admin else 'not admin'})")
+            return
+        except Exception:
+            # A server pod starting at the same moment may have just created the admin (MLflow does at start):
+            # then it exists now, and is reconciled below like any existing user.
+            if not store.has_user(username):
+                raise
     changed = []
     if not store.authenticate_user(username, password):
         store.update_user(username, password=password)
