@@ -190,6 +190,12 @@ if (SKIP_MLFLOW) console.warn('MLFLOW_GITOPS_SKIP_MLFLOW=1: test/scripts/migrate
       expectExit(missing, 2);
       expect(missing.output).toContain(`migrate: ERROR: bad auth config ${noAdminPassword}: [mlflow] admin_password is missing`);
 
+      const emptyUser = path.join(dir, 'empty-user.ini');
+      fs.writeFileSync(emptyUser, `[mlflow]\ndatabase_uri = ${sqlite}\nadmin_username =\nadmin_password = ${ADMIN_PASSWORD}\n`);
+      const empty = migrate({ MLFLOW_BACKEND_STORE_URI: sqlite, MLFLOW_AUTH_CONFIG_PATH: emptyUser });
+      expectExit(empty, 2);
+      expect(empty.output).toContain(`migrate: ERROR: bad auth config ${emptyUser}: [mlflow] admin_username is empty`);
+
       const shortAdmin = migrate({ MLFLOW_BACKEND_STORE_URI: sqlite, MLFLOW_AUTH_CONFIG_PATH: authIni(sqlite, 'short') });
       expectExit(shortAdmin, 2);
       expect(shortAdmin.output).toMatch(/ERROR: \[mlflow\] admin_password of \S+basic_auth\.ini has 5 characters; MLflow's auth store needs at least 12/);
@@ -250,6 +256,32 @@ if (SKIP_MLFLOW) console.warn('MLFLOW_GITOPS_SKIP_MLFLOW=1: test/scripts/migrate
           'Use an image that installs mlflow[auth] (see docs/migration.md).',
       );
       expect(fs.existsSync(path.join(dir, 'mlflow.db'))).toBe(false);
+
+      // No shim: an ini the auth app cannot read (no default_permission) makes MLflow's own import fail, as the
+      // server's would at start.
+      const noDefault = path.join(tmpDir(), 'basic_auth.ini');
+      fs.writeFileSync(noDefault, `[mlflow]\ndatabase_uri = ${sqlite}\nadmin_username = admin\nadmin_password = ${ADMIN_PASSWORD}\n`);
+      const unreadable = migrate({ MLFLOW_BACKEND_STORE_URI: sqlite, MLFLOW_AUTH_CONFIG_PATH: noDefault });
+      expectExit(unreadable, 7);
+      expect(unreadable.output).toContain(
+        "migrate: ERROR: this image cannot load MLflow's basic-auth app (import mlflow.server.auth: KeyError: 'default_permission'): " +
+          'the server could not start. Nothing was changed.',
+      );
+      expect(fs.existsSync(path.join(dir, 'mlflow.db'))).toBe(false);
+    });
+
+    test('a python without MLflow (not the MLflow image) is refused (exit 6) before any change', () => {
+      // Debian's python3 has SQLAlchemy (scripts/test-mariadb.sh installs it) but no MLflow.
+      const file = path.join(tmpDir(), 'mlflow.db');
+      spawnSync('/usr/bin/python3', ['-c', 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute("CREATE TABLE alembic_version (version_num VARCHAR(32) PRIMARY KEY)"); c.execute("INSERT INTO alembic_version VALUES (\'bf29a5ff90ea\')"); c.commit()', file]);
+      const r = spawnSync('/usr/bin/python3', [SCRIPT], {
+        encoding: 'utf8',
+        timeout: 30_000,
+        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', PYTHONDONTWRITEBYTECODE: '1', MLFLOW_BACKEND_STORE_URI: `sqlite:///${file}` },
+      });
+      const run: Run = { status: r.status, output: `${r.stdout}${r.stderr}`, stdout: r.stdout, ms: 0 };
+      expectExit(run, 6);
+      expect(run.output).toContain('migrate: ERROR: MLflow is not installed for /usr/bin/python3: is this the MLflow image?');
     });
 
     test('SQLite: an empty file is initialized through the store (no log_bin query); a second run changes nothing', () => {

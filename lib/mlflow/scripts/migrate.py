@@ -258,11 +258,11 @@ def script_heads(parts):
     """Head revisions of the installed MLflow's alembic scripts under mlflow/<parts...>, and the ScriptDirectory."""
     import importlib.util
 
-    from alembic.script import ScriptDirectory
-
     spec = importlib.util.find_spec("mlflow")
     if spec is None or not spec.submodule_search_locations:
-        raise MigrateError(EXIT_FAILED, "MLflow is not installed in this image")
+        raise MigrateError(EXIT_FAILED, f"MLflow is not installed for {sys.executable}: is this the MLflow image?")
+    from alembic.script import ScriptDirectory
+
     scripts = ScriptDirectory(os.path.join(spec.submodule_search_locations[0], *parts))
     return set(scripts.get_heads()), scripts
 
