@@ -595,6 +595,18 @@ print(json.dumps("ok"))
         admins: ['admin'],
         users: ['admin', 'metrics-scraper'],
       });
+
+      // A user MLflow's store cannot write (a name longer than its column) fails the hook with the database's reason.
+      const tooLong = migrate({
+        MLFLOW_BACKEND_STORE_URI: uri,
+        MLFLOW_AUTH_CONFIG_PATH: ini,
+        MLFLOW_METRICS_USERNAME: 'm'.repeat(300),
+        MLFLOW_METRICS_PASSWORD: METRICS_ROTATED,
+      });
+      expectExit(tooLong, 6);
+      expect(tooLong.output).toContain(
+        `migrate: ERROR: reconciling the basic-auth users failed: MlflowException: (pymysql.err.DataError) (1406, "Data too long for column 'username' at row 1")`,
+      );
     });
 
     test("MySQL auth workaround still needed: MLflow's own auth upgrade fails with errno 121; migrate.py repairs what it leaves", () => {

@@ -43,7 +43,8 @@ Exit codes:
      database flag; nothing changed
   4  could not connect within MIGRATE_CONNECT_TIMEOUT_SECONDS
   5  half-initialized database (MLflow tables without a version, or an empty version table): refused
-  6  a step failed (store initialization, `mlflow db upgrade`, auth pre-create or upgrade, user reconciliation)
+  6  a step failed (store initialization, `mlflow db upgrade`, auth pre-create or upgrade, user reconciliation),
+     or this python has no MLflow (not the MLflow image)
   7  basic-auth is on but this image cannot run MLflow's auth app (e.g. no Flask-WTF): nothing changed
   8  the database is at a revision this image's MLflow does not know (migrated by a newer MLflow): nothing changed
 
