@@ -90,7 +90,15 @@ export class MlflowChart extends Chart {
       : new DatabaseAccess(this, 'Database', { engine: 'sqlite', volume: guaranteed(dataVolume, 'volume') });
 
     const basicAuth = secrets?.authSecret ? new BasicAuth(this, 'Auth', { secret: secrets.authSecret }) : undefined;
-    const migration = new MigrationScript(this, 'Migration', { image, database, auth: basicAuth });
+    const migration = new MigrationScript(this, 'Migration', {
+      image,
+      database,
+      auth: basicAuth,
+      metricsUser:
+        auth && secrets?.metricsSecret
+          ? { username: guaranteed(auth.metricsUsername, 'auth.metricsUsername'), secret: secrets.metricsSecret }
+          : undefined,
+    });
 
     const server = new TrackingServer(this, 'Server', {
       image,
