@@ -257,13 +257,16 @@ local: 8 added, 8 removed
   rolls the pods:
     ! dev Deployment mlflow/mlflow: the pod template changes (4 fields): every pod is replaced, RollingUpdate (maxSurge 1, maxUnavailable 0)
 
-dev: 2 changed, 4 removed
+dev: 3 changed, 4 removed
   dist/dev/mlflow (Application mlflow-dev)
     ~ NetworkPolicy mlflow/mlflow-server-ingress (wave -3)
         spec.ingress[0].from[2]: {"namespaceSelector":{"matchLabels":{"kubernetes.io/metadata.name":"gmp-system"}}} → (none)
     - Role mlflow/gmp-collector-read-mlflow-metrics-auth (wave -3)
     - RoleBinding mlflow/gmp-collector-read-mlflow-metrics-auth (wave -3)
     - ExternalSecret mlflow/mlflow-metrics-auth (wave -1)
+    ~ Job mlflow/mlflow-migrate (wave 0, Sync hook)
+        spec.template.spec.containers[name=migrate].env[name=MLFLOW_METRICS_USERNAME]: {"name":"MLFLOW_METRICS_USERNAME","value":"metrics-scraper"} → (none)
+        spec.template.spec.containers[name=migrate].env[name=MLFLOW_METRICS_PASSWORD]: {"name":"MLFLOW_METRICS_PASSWORD","valueFrom":{"secretKeyRef":{"key":"password","name":"mlflow-metrics-auth"}}} → (none)
     ~ Deployment mlflow/mlflow (wave 1)
         spec.template.spec.containers[name=mlflow].command: removes "--expose-prometheus", "/mlflow/metrics" from [12]
         spec.template.spec.containers[name=mlflow].env[name=MLFLOW_SERVER_ALLOWED_HOSTS].value: "mlflow.dev.example.com,mlflow,mlflow:5000,mlflow.mlflow,mlflow.mlflow:5000,mlflow.mlflow.svc,mlflow.mlflow.svc:5000,mlflow.mlflow.svc.cluster.local,mlflow.mlflow.svc.cluster.local:5000,localhost,localhost:*,127.0.0.1,127.0.0.1:*,10.*:5000,172.*:5000,192.168.*:5000" → "mlflow.dev.example.com,mlflow,mlflow:5000,mlflow.mlflow,mlflow.mlflow:5000,mlflow.mlflow.svc,mlflow.mlflow.svc:5000,mlflow.mlflow.svc.cluster.local,mlflow.mlflow.svc.cluster.local:5000,localhost,localhost:*,127.0.0.1,127.0.0.1:*"
