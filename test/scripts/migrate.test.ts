@@ -234,7 +234,8 @@ if (SKIP_MLFLOW) console.warn('MLFLOW_GITOPS_SKIP_MLFLOW=1: test/scripts/migrate
       expect(run.output).toContain('database not reachable yet (attempt 1)');
       expect(run.output).toMatch(/could not connect to mysql\+pymysql:\/\/mlflow:\*\*\*@127\.0\.0\.1:\d+\/mlflow within 2s/);
       expect(run.output).toContain("Can't connect to MySQL server");
-      expect(run.ms).toBeLessThan(8_000);
+      // Far below the 120 s default, so the 2 s timeout was honoured (generous: the suite may share the CPU).
+      expect(run.ms).toBeLessThan(30_000);
     });
 
     test('an image without Flask-WTF fails the hook before any change (exit 7), naming the cause', () => {
