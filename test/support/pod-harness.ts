@@ -703,7 +703,8 @@ export function runContainer(p: PreparedContainer, opts: RunOptions = {}): Runni
   };
 }
 
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+/** A timer that does not keep the process alive (races against exits would otherwise hold jest open). */
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
 
 /** Runs a container to completion (bounded by `timeoutMs`), returning its exit code and output. */
 export async function runToCompletion(p: PreparedContainer, timeoutMs: number): Promise<{ code: number; output: string; ms: number }> {
