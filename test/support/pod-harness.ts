@@ -515,7 +515,6 @@ export async function prepareContainer(rendered: RenderedPod, sel: ContainerSele
       const fr = opts.secretFileRewrite;
       if (fr && fr.secret === v.secret.secretName && fr.key in files) {
         const to = fr.apply(files[fr.key]);
-        if (to === files[fr.key]) throw new Error(`secret file rewrite "${fr.description}" changed nothing in Secret ${fr.secret} key ${fr.key}`);
         log.push({ rule: 'secret-file', where: `Secret/${fr.secret}[${fr.key}] (${fr.description})`, from: files[fr.key], to });
         files = { ...files, [fr.key]: to };
       }
@@ -843,8 +842,16 @@ export interface StartPodOptions {
   /** Area for the test database name (`mlflow_<area>_<random>`). @default 'harness' */
   readonly area?: string;
   readonly secretFileRewrite?: PrepareOptions['secretFileRewrite'];
-  /** Skip the migration (it ran already against `database`). */
+  /**
+   * Use this (already created) database instead of a fresh one; the caller drops it.
+   * @default - a fresh `mlflow_<area>_<random>`, dropped by `stop()`
+   */
   readonly database?: { readonly name: string; drop(): void };
+  /**
+   * Run the migration container first.
+   * @default true
+   */
+  readonly migrate?: boolean;
 }
 
 /** A whole environment as it runs: migration first (Job, or init container), then the server. */
@@ -891,7 +898,7 @@ export async function startPod(env: string | EnvironmentConfig, opts: StartPodOp
       const prepared = await prepareContainer(rendered, migSel, { pod: root, secretValues: secrets.values, database: database?.name });
       return runToCompletion(prepared, 120_000);
     };
-    const migration = await migrateOnce();
+    const migration = (opts.migrate ?? true) ? await migrateOnce() : { code: 0, output: '(migration not run: StartPodOptions.migrate false)', ms: 0 };
     if (migration.code !== 0) throw new Error(`migration exited ${migration.code}; output:\n${migration.output}`);
     const serverContainer = await prepareContainer(rendered, SERVER, {
       pod: podRoot,
@@ -964,3 +971,13 @@ export function memoryOf(pid: number): { pid: number; cmd: string; pssKiB: numbe
 
 /** Parses a YAML document (for tests that read a rendered file's content). */
 export const parseYaml = (s: string) => yaml.load(s);
+
+/** CPU time (user + system) a process has used so far, in milliseconds (/proc/<pid>/stat). */
+export function cpuMsOf(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15 of proc(5))
+  return (ticks * 1000) / CLOCK_TICKS;
+}
+
+const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim() || '100');
