@@ -141,9 +141,9 @@ function memoryTable(pod: StartedPod): string[] {
   });
 }
 
-async function measure(mode: 'off' | 'on', ttl: number, database: { name: string; drop(): void }, migrate: boolean) {
+async function measure(mode: 'off' | 'on', ttl: number, database: { name: string; drop(): void }, migrate: boolean, secrets: ReturnType<typeof testSecretValues>) {
   const t0 = Date.now();
-  const pod = await startPod(ENV, { database, migrate, secretFileRewrite: cacheRewrite(ttl) });
+  const pod = await startPod(ENV, { database, migrate, secrets, secretFileRewrite: cacheRewrite(ttl) });
   try {
     console.log(`cache ${mode}: server ready after ${Date.now() - t0} ms (start ${pod.server.startMs} ms)`);
     const exp = await api(pod, '/api/2.0/mlflow/experiments/create', { name: `bench-${mode}-${Date.now()}` });
@@ -173,8 +173,10 @@ async function main() {
   const database = createTestDatabase('bench');
   try {
     const onTtl = renderedTtl() ?? CACHE_ON_DEFAULT;
-    const off = await measure('off', 0, database, true);
-    const on = await measure('on', onTtl, database, false);
+    // One set of Secret Manager values for both runs: MLflow creates the admin once, from the first run's password.
+    const secrets = testSecretValues(renderPod(ENV).config);
+    const off = await measure('off', 0, database, true, secrets);
+    const on = await measure('on', onTtl, database, false, secrets);
     const row = (name: string, a: LoadResult, b: LoadResult) =>
       `${name.padEnd(22)} off ${a.perSecond.toFixed(1).padStart(6)} req/s ${a.serverCpuMsPerRequest.toFixed(0).padStart(4)} ms CPU/req (${a.requests} req, ${a.errors} err) | ` +
       `on ${b.perSecond.toFixed(1).padStart(6)} req/s ${b.serverCpuMsPerRequest.toFixed(0).padStart(4)} ms CPU/req (${b.requests} req, ${b.errors} err) | ` +

@@ -171,6 +171,20 @@ for (const c of CASES) {
       expect(pod.rendered.config.database.engine).toBe(c.mysql ? 'mysql' : 'sqlite');
     });
 
+    test("runs as the pod's runAsUser/runAsGroup, as PID 1 of its own PID namespace (root here) or as the current user", () => {
+      const pid = pod.server.running.commandPid();
+      const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+      const sc = { ...pod.serverContainer.pod.securityContext, ...pod.serverContainer.container.securityContext };
+      const uid = process.getuid!() === 0 ? sc.runAsUser : process.getuid!();
+      expect(/^Uid:\s+(\d+)/m.exec(status)![1]).toBe(String(uid));
+      if (process.getuid!() === 0) {
+        expect(/^Gid:\s+(\d+)/m.exec(status)![1]).toBe(String(sc.runAsGroup));
+        expect(/^NSpid:\s+\d+\s+(\d+)$/m.exec(status)![1]).toBe('1');
+        expect(/^NoNewPrivs:\s+(\d)/m.exec(status)![1]).toBe('1');
+        expect(/^CapBnd:\s+(\w+)/m.exec(status)![1]).toBe('0000000000000000');
+      }
+    });
+
     test('startup, readiness and liveness probes answer as defined (path, port, within timeoutSeconds, kubelet Host)', async () => {
       const probes = probesOf(pod.serverContainer);
       expect(probes.map((p) => p.kind).sort()).toEqual(['livenessProbe', 'readinessProbe', 'startupProbe']);

@@ -18,7 +18,8 @@
  * Plus, not a rewrite of the spec but of the image: the venv's bin/ first on PATH (the image has `mlflow` there).
  *
  * Process model: run as root (as on the build machines), each container gets its own PID namespace (`unshare
- * --pid --fork`) and runs as the container's `runAsUser`/`runAsGroup` (`setpriv`), so the command is PID 1 with the
+ * --pid --fork`) and runs as the container's `runAsUser`/`runAsGroup` with no capabilities and no-new-privs
+ * (`setpriv`, as `capabilities.drop: [ALL]` and `allowPrivilegeEscalation: false`), so the command is PID 1 with the
  * kernel's init semantics — a SIGTERM to a PID 1 that installed no handler is ignored, as in the pod — and killing
  * the namespace's init kills every process in it. Not as root: a plain process group as the current user (said
  * in the printed plan). Either way the process group is killed by pid in `stop()` and at exit.
@@ -588,7 +589,14 @@ export function describeRewrites(p: PreparedContainer): string {
   const lines = [`${p.selector.kind}/${p.selector.name} container ${p.selector.container}, run ${who}; rewrites:`];
   for (const r of p.rewrites) {
     const secretish = /PASSWORD|SECRET|URI|\.ini/i.test(r.where);
-    lines.push(`  [${r.rule}] ${r.where}: ${secretish ? redact(r.from) : r.from} → ${secretish ? redact(r.to) : r.to}`);
+    const show = (x: string) => (secretish ? redact(x) : x);
+    if (r.from.includes('\n') || r.to.includes('\n')) {
+      // A file: only the lines that changed.
+      const a = r.from.split('\n');
+      const b = r.to.split('\n');
+      const changed = [...a.filter((l) => !b.includes(l)).map((l) => `- ${l}`), ...b.filter((l) => !a.includes(l)).map((l) => `+ ${l}`)];
+      lines.push(`  [${r.rule}] ${r.where}:${changed.length ? '' : ' (unchanged)'}`, ...changed.map((l) => `      ${show(l)}`));
+    } else lines.push(`  [${r.rule}] ${r.where}: ${show(r.from)} → ${show(r.to)}`);
   }
   lines.push(`  PATH=${p.env.PATH} (the venv's bin/ first: the image has mlflow on PATH)`);
   return lines.join('\n');
@@ -653,7 +661,7 @@ export function runContainer(p: PreparedContainer, opts: RunOptions = {}): Runni
   let args: string[];
   if (p.uid !== undefined) {
     cmd = 'unshare';
-    args = ['--pid', '--fork', '--kill-child=SIGKILL', '--', 'setpriv', `--reuid=${p.uid}`, `--regid=${p.gid}`, '--clear-groups', '--no-new-privs', '--', ...p.argv];
+    args = ['--pid', '--fork', '--kill-child=SIGKILL', '--', 'setpriv', `--reuid=${p.uid}`, `--regid=${p.gid}`, '--clear-groups', '--no-new-privs', '--inh-caps=-all', '--bounding-set=-all', '--', ...p.argv];
     if (p.pod.securityContext?.fsGroup !== undefined) args.splice(args.indexOf('--clear-groups'), 1, `--groups=${p.pod.securityContext.fsGroup}`);
   } else {
     cmd = p.argv[0];
