@@ -134,11 +134,23 @@ function serverPids(pod: StartedPod): number[] {
 
 function memoryTable(pod: StartedPod): string[] {
   const parent = pod.server.running.commandPid();
-  return serverPids(pod).map((pid) => {
+  let total = 0;
+  const rows = serverPids(pod).map((pid) => {
     const m = memoryOf(pid);
-    const role = pid === parent ? 'mlflow server (parent)' : /multiprocessing|spawn_main/.test(m.cmd) ? 'uvicorn worker' : /uvicorn/.test(m.cmd) ? 'uvicorn supervisor' : m.cmd.slice(0, 40);
+    total += m.pssKiB;
+    const role =
+      pid === parent
+        ? 'mlflow server (parent)'
+        : /resource_tracker/.test(m.cmd)
+          ? 'multiprocessing tracker'
+          : /spawn_main|multiprocessing/.test(m.cmd)
+            ? 'uvicorn worker'
+            : /uvicorn/.test(m.cmd)
+              ? 'uvicorn supervisor'
+              : m.cmd.slice(0, 40);
     return `${role.padEnd(24)} pid ${String(pid).padEnd(7)} PSS ${(m.pssKiB / 1024).toFixed(0).padStart(4)} MiB  RSS ${(m.rssKiB / 1024).toFixed(0).padStart(4)} MiB`;
   });
+  return [...rows, `${'total (the pod)'.padEnd(24)}             PSS ${(total / 1024).toFixed(0).padStart(4)} MiB`];
 }
 
 async function measure(mode: 'off' | 'on', ttl: number, database: { name: string; drop(): void }, migrate: boolean, secrets: ReturnType<typeof testSecretValues>) {
