@@ -22,7 +22,6 @@ import {
   mlflowVersion,
   renderPod,
   renderSecrets,
-  setCloudSqlFlags,
   startPod,
   testSecretValues,
   type StartedPod,
@@ -181,7 +180,6 @@ async function measure(mode: 'off' | 'on', ttl: number, database: { name: string
 async function main() {
   console.log(`bench:server — MLflow ${mlflowVersion()} as rendered for ${ENV}; ${os.cpus().length} CPUs, load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
   console.log(`bounds per workload: ${MAX_REQUESTS} requests or ${MAX_SECONDS} s, ${CONCURRENCY} concurrent keep-alive connections, loopback`);
-  const flags = setCloudSqlFlags();
   const database = createTestDatabase('bench');
   try {
     const onTtl = renderedTtl() ?? CACHE_ON_DEFAULT;
@@ -204,7 +202,6 @@ async function main() {
     if (off.logging.errors + off.search.errors + on.logging.errors + on.search.errors > 0) process.exitCode = 1;
   } finally {
     database.drop();
-    flags.restore();
   }
 }
 

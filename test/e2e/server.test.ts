@@ -21,7 +21,6 @@ import {
   mlflowVersion,
   probeOnce,
   probesOf,
-  setCloudSqlFlags,
   sleep,
   startPod,
   type StartedPod,
@@ -42,7 +41,6 @@ interface EnvCase {
 }
 
 const timings: string[] = [];
-let cloudSqlFlags: { restore(): void } | undefined;
 
 const CASES: EnvCase[] = [
   { env: 'local', auth: false, mysql: false },
@@ -61,7 +59,6 @@ beforeAll(() => {
   if (SKIP_MLFLOW) return;
   if (!mlflowPython()) throw new Error('no real MLflow venv (.mlflow-python): run `bash scripts/test-mlflow.sh`, or set MLFLOW_GITOPS_SKIP_MLFLOW=1');
   console.log(`real-server suites run against MLflow ${mlflowVersion()} (the images pin ${shippedConfig('prod').image.tag})`);
-  if (CASES.some((c) => c.mysql && !skipped(c))) cloudSqlFlags = setCloudSqlFlags();
   for (const c of CASES.filter((x) => !skipped(x))) {
     const t0 = Date.now();
     const p = startPod(c.env, { area: `e2e_${c.env}` }).then((pod) => {
@@ -75,7 +72,6 @@ beforeAll(() => {
 
 afterAll(async () => {
   await Promise.all([...starting.values()].map((p) => p.then((pod) => pod.stop(), () => undefined)));
-  cloudSqlFlags?.restore();
   if (timings.length) console.log(`real-server timings:\n  ${timings.join('\n  ')}`);
 }, 60_000);
 

@@ -84,13 +84,14 @@ export function mariadbRoot(statements: string, database?: string): string {
 
 /**
  * The instance flag the Terraform contract requires on Cloud SQL (`log_bin_trust_function_creators=on`), set on the
- * shared test MariaDB (whose default is off, to show the failure). Returns the previous value; `restore()` it at the
- * end of a suite. Global and shared: other suites that flip it restore it too.
+ * shared test MariaDB (whose start-up default is off, to show the failure). Returns the value it found. It is not
+ * restored: the global is shared by suites running at the same time, and setting it back to off under another
+ * suite's migration would fail that suite; a suite that needs it off sets it off itself.
  */
-export function setCloudSqlFlags(): { readonly before: string; restore(): void } {
+export function setCloudSqlFlags(): { readonly before: string } {
   const before = mariadbRoot('SELECT @@GLOBAL.log_bin_trust_function_creators').trim();
   mariadbRoot('SET GLOBAL log_bin_trust_function_creators = 1');
-  return { before, restore: () => mariadbRoot(`SET GLOBAL log_bin_trust_function_creators = ${before === '1' ? 1 : 0}`) };
+  return { before };
 }
 
 /** A fresh, empty database `mlflow_<area>_<random>` (the test user has ALL on `mlflow\_%`). Drop it with `drop()`. */
@@ -634,7 +635,7 @@ process.on('exit', () => {
 /** A started container. */
 export interface RunningContainer {
   readonly prepared: PreparedContainer;
-  /** pid of the process group leader (`unshare` as root, else the command itself). */
+  /** pid of the process group leader (`unshare` as root — exec'd by setpriv, same pid — else the command itself). */
   readonly pid: number;
   /** Output so far (stdout and stderr interleaved). */
   output(): string;
@@ -660,8 +661,10 @@ export function runContainer(p: PreparedContainer, opts: RunOptions = {}): Runni
   let cmd: string;
   let args: string[];
   if (p.uid !== undefined) {
-    cmd = 'unshare';
-    args = ['--pid', '--fork', '--kill-child=SIGKILL', '--', 'setpriv', `--reuid=${p.uid}`, `--regid=${p.gid}`, '--clear-groups', '--no-new-privs', '--inh-caps=-all', '--bounding-set=-all', '--', ...p.argv];
+    // Outer setpriv: the namespace dies with this process even when it is killed without running exit handlers
+    // (parent-death signal on unshare; unshare's --kill-child takes the namespace's init with it).
+    cmd = 'setpriv';
+    args = ['--pdeathsig=SIGKILL', '--', 'unshare', '--pid', '--fork', '--kill-child=SIGKILL', '--', 'setpriv', '--pdeathsig=SIGKILL', `--reuid=${p.uid}`, `--regid=${p.gid}`, '--clear-groups', '--no-new-privs', '--inh-caps=-all', '--bounding-set=-all', '--', ...p.argv];
     if (p.pod.securityContext?.fsGroup !== undefined) args.splice(args.indexOf('--clear-groups'), 1, `--groups=${p.pod.securityContext.fsGroup}`);
   } else {
     cmd = p.argv[0];
@@ -892,7 +895,7 @@ export async function startPod(env: string | EnvironmentConfig, opts: StartPodOp
   const rendered = renderPod(env);
   const config = rendered.config;
   const secrets = opts.secrets ?? testSecretValues(config);
-  if (config.database.engine === 'mysql') mariadbRoot('SET GLOBAL log_bin_trust_function_creators = 1'); // see setCloudSqlFlags
+  if (config.database.engine === 'mysql') setCloudSqlFlags();
   const database = config.database.engine === 'mysql' ? (opts.database ?? createTestDatabase(opts.area ?? 'harness')) : undefined;
   const podRoot = new PodRoot(config.name);
   const jobRoots: PodRoot[] = [];
