@@ -15,6 +15,7 @@ import {
   renderSecrets,
   rewriteRules,
   selectContainer,
+  serviceUrls,
   testSecretValues,
 } from '../support/pod-harness';
 
@@ -84,6 +85,23 @@ describe('rewrite rules', () => {
     expect(apply('/opt/tmp/x')).toBe('/opt/tmp/x');
     expect(apply('mysql+pymysql://u:p@10.0.0.1:3306/mlflow')).toBe('mysql+pymysql://u:p@10.0.0.1:3306/mlflow');
     expect(rules.map((r) => r.name)).toEqual(['database-address', 'artifacts-gcs', 'port', 'mount-path']);
+  });
+
+  test("the Service's in-cluster URLs → the started server, only when a client asks for it", () => {
+    const urls = serviceUrls(renderPod('dev').manifests);
+    expect(urls).toEqual([
+      'http://mlflow:5000',
+      'http://mlflow.mlflow:5000',
+      'http://mlflow.mlflow.svc:5000',
+      'http://mlflow.mlflow.svc.cluster.local:5000',
+    ]);
+    const [svc] = rewriteRules({ ports: new Map(), gcsRoot: '/g', mounts: new Map(), service: { urls, to: 'http://127.0.0.1:41000' } }).filter(
+      (r) => r.name === 'service-address',
+    );
+    expect(svc.apply('http://mlflow.mlflow.svc.cluster.local:5000')).toBe('http://127.0.0.1:41000');
+    expect(svc.apply('http://mlflow:5000/api')).toBe('http://127.0.0.1:41000/api');
+    expect(svc.apply('http://mlflow:50001')).toBe('http://mlflow:50001');
+    expect(svc.apply('https://mlflow.dev.example.com')).toBe('https://mlflow.dev.example.com');
   });
 });
 

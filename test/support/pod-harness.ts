@@ -13,7 +13,9 @@
  *      root-owned system paths, no collision between pods of different environments mounting the same path
  *      (dev and prod both mount /etc/mlflow/auth), and two containers of one pod share a volume exactly when they
  *      mount the same volume, whatever the paths (local's init container and server both see `data`).
- *   5. only where a caller asks (the benchmark toggling the auth ini's credential cache): one named edit of one
+ *   5. only where a caller passes `serverUrl` (a client container such as a smoke-test Job): the Service's in-cluster
+ *      URLs → the started server's loopback URL (there is no cluster DNS here);
+ *   6. only where a caller asks (the benchmark toggling the auth ini's credential cache): one named edit of one
  *      rendered Secret file (`PrepareOptions.secretFileRewrite`), recorded and printed like the others.
  * Plus, not a rewrite of the spec but of the image: the venv's bin/ first on PATH (the image has `mlflow` there).
  *
@@ -264,7 +266,7 @@ export interface AppliedRewrite {
 
 /** A rewrite rule; `apply` returns the new string (or the same one). */
 export interface RewriteRule {
-  readonly name: 'database-address' | 'artifacts-gcs' | 'port' | 'mount-path' | 'secret-file';
+  readonly name: 'database-address' | 'artifacts-gcs' | 'port' | 'mount-path' | 'service-address' | 'secret-file';
   readonly description: string;
   readonly apply: (s: string) => string;
 }
@@ -279,6 +281,12 @@ export interface RewriteTargets {
   readonly gcsRoot: string;
   /** Container mountPath → local directory. */
   readonly mounts: ReadonlyMap<string, string>;
+  /**
+   * In-cluster URLs of the server's Service (`http://mlflow.mlflow.svc.cluster.local:5000`, shorter forms) → the
+   * started server's loopback URL, for clients run by the harness (e.g. a smoke-test Job).
+   * @default - no service rewrite
+   */
+  readonly service?: { readonly urls: readonly string[]; readonly to: string };
 }
 
 const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -304,6 +312,21 @@ export function rewriteRules(t: RewriteTargets): RewriteRule[] {
     description: `--port <containerPort> → a free loopback port (${[...t.ports].map(([c, h]) => `${c}→${h}`).join(', ')})`,
     apply: (s) => s, // argv-aware: see rewriteArgv
   });
+  if (t.service) {
+    const svc = t.service;
+    const urls = [...svc.urls].sort((a, b) => b.length - a.length);
+    rules.push({
+      name: 'service-address',
+      description: `Service URL (${urls.join(', ')}) → ${svc.to}`,
+      apply: (s) => {
+        for (const u of urls) {
+          const re = new RegExp(`${escapeRe(u)}(?=/|$|[^\\w.:-])`, 'g');
+          if (re.test(s)) return s.replace(re, svc.to);
+        }
+        return s;
+      },
+    });
+  }
   // Longest mount paths first, so that /a/b wins over /a. A path matches as a whole path segment sequence.
   const mounts = [...t.mounts].sort((a, b) => b[0].length - a[0].length);
   rules.push({
@@ -355,7 +378,7 @@ function rewriteArgv(rules: readonly RewriteRule[], argv: readonly string[], por
       out[i] = to;
       continue;
     }
-    out[i] = rewrite(rules, out[i], `argv[${i}]`, log, ['artifacts-gcs', 'mount-path', 'database-address']);
+    out[i] = rewrite(rules, out[i], `argv[${i}]`, log, ['artifacts-gcs', 'mount-path', 'database-address', 'service-address']);
   }
   return out;
 }
@@ -454,6 +477,12 @@ export interface PrepareOptions {
    * @default - none
    */
   readonly secretFileRewrite?: { readonly secret: string; readonly key: string; readonly description: string; readonly apply: (s: string) => string };
+  /**
+   * The started server's loopback URL: the rendered Service's in-cluster URLs in argv/env are rewritten to it
+   * (rule `service-address`), for clients run from the synthesized objects (a smoke-test Job).
+   * @default - no service rewrite
+   */
+  readonly serverUrl?: string;
 }
 
 const DEFAULT_MODE = 0o644;
@@ -538,7 +567,7 @@ export async function prepareContainer(rendered: RenderedPod, sel: ContainerSele
   fs.mkdirSync(opts.pod.gcsRoot, { recursive: true });
   if (uid !== undefined) fs.chownSync(opts.pod.gcsRoot, uid, gid ?? uid);
 
-  const rules = rewriteRules({ database: opts.database, ports, gcsRoot: opts.pod.gcsRoot, mounts });
+  const rules = rewriteRules({ database: opts.database, ports, gcsRoot: opts.pod.gcsRoot, mounts, service: opts.serverUrl ? { urls: serviceUrls(rendered.manifests), to: opts.serverUrl } : undefined });
 
   // Env: in order, as the kubelet builds it (later entries may refer to earlier ones with $(VAR)).
   if (container.envFrom) throw new Error(`${where}: envFrom is not supported by the harness`);
@@ -569,7 +598,7 @@ export async function prepareContainer(rendered: RenderedPod, sel: ContainerSele
       else throw new Error(`${where}: env ${e.name}: fieldRef ${f} is not supported by the harness`);
     } else throw new Error(`${where}: env ${e.name}: unsupported source ${JSON.stringify(e.valueFrom)}`);
     // (database addresses in Secret values were rewritten above, and are logged there)
-    env[e.name] = rewrite(rules, value, `env ${e.name}`, log, e.value !== undefined ? ['database-address', 'artifacts-gcs', 'mount-path'] : ['artifacts-gcs', 'mount-path']);
+    env[e.name] = rewrite(rules, value, `env ${e.name}`, log, e.value !== undefined ? ['database-address', 'artifacts-gcs', 'mount-path', 'service-address'] : ['artifacts-gcs', 'mount-path', 'service-address']);
   }
   if (env.PATH !== undefined) throw new Error(`${where}: the container sets PATH; the harness prepends the venv's bin/ to it`);
   const python = requireMlflowPython();
@@ -577,6 +606,15 @@ export async function prepareContainer(rendered: RenderedPod, sel: ContainerSele
 
   const argv = rewriteArgv(rules, argvRaw.map((a) => expandVars(a, env)), ports, log);
   return { selector: sel, container, pod, argv, env, ports, mounts, rewrites: log, rules, uid, gid };
+}
+
+/** In-cluster URLs of every rendered Service port: `http://<name>[.<ns>[.svc[.cluster.local]]]:<port>`. */
+export function serviceUrls(manifests: readonly Manifest[]): string[] {
+  return (manifests.filter((m) => m.kind === 'Service') as any[]).flatMap((svc) => {
+    const n = svc.metadata.name;
+    const ns = svc.metadata.namespace;
+    return (svc.spec.ports as any[]).flatMap((p) => [n, `${n}.${ns}`, `${n}.${ns}.svc`, `${n}.${ns}.svc.cluster.local`].map((h) => `http://${h}:${p.port}`));
+  });
 }
 
 /** `$(VAR)` → the value of an earlier env var; `$$(` → `$(`; unknown references stay as they are (kubelet rules). */
