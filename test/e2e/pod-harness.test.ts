@@ -133,3 +133,51 @@ describe('rewrite rules', () => {
     }
   });
 });
+
+(mlflowPython() ? describe : describe.skip)('what the harness cannot reproduce fails loudly, naming the container', () => {
+  const roots: PodRoot[] = [];
+  afterAll(() => roots.forEach((r) => r.remove()));
+  const SERVER = { kind: 'Deployment', name: 'mlflow', container: 'mlflow' } as const;
+  const WHERE = 'Deployment/mlflow container mlflow';
+
+  /** local's objects with the server container (or its pod) changed by `edit`. */
+  async function prepareEdited(edit: (container: any, pod: any) => void) {
+    const rendered = renderPod('local');
+    const manifests = structuredClone(rendered.manifests) as any[];
+    const pod = find(manifests, 'Deployment', 'mlflow').spec.template.spec;
+    edit(pod.containers.find((c: any) => c.name === 'mlflow'), pod);
+    const root = new PodRoot('unit-guard');
+    roots.push(root);
+    return prepareContainer({ config: rendered.config, manifests }, SERVER, { pod: root, secretValues: {} });
+  }
+
+  test.each([
+    ['envFrom', (c: any) => (c.envFrom = [{ secretRef: { name: 'x' } }]), `${WHERE}: envFrom is not supported by the harness`],
+    ['a fieldRef other than name/namespace', (c: any) => c.env.push({ name: 'IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } }), `${WHERE}: env IP: fieldRef status.podIP is not supported by the harness`],
+    ['a Secret no ExternalSecret renders', (c: any) => c.env.push({ name: 'S', valueFrom: { secretKeyRef: { name: 'nope', key: 'k' } } }), `${WHERE}: env S: Secret nope key k is not rendered`],
+    ['a subPath mount', (c: any) => (c.volumeMounts[0].subPath = 'x'), `${WHERE}: volumeMount tmp uses subPath (not supported by the harness)`],
+    [
+      'a hostPath volume',
+      (_c: any, p: any) => {
+        const tmp = p.volumes.find((v: any) => v.name === 'tmp');
+        delete tmp.emptyDir;
+        tmp.hostPath = { path: '/x' };
+      },
+      `${WHERE}: volume tmp of an unsupported type (hostPath)`,
+    ],
+    ['a PATH set by the container', (c: any) => c.env.push({ name: 'PATH', value: '/x' }), `${WHERE}: the container sets PATH; the harness prepends the venv's bin/ to it`],
+    ['no command', (c: any) => delete c.command, `${WHERE}: no command/args (the image's entrypoint is not known to the harness)`],
+  ])('%s', async (_what, edit, message) => {
+    await expect(prepareEdited(edit)).rejects.toThrow(message);
+  });
+
+  // Only as root does the harness switch users.
+  (process.getuid?.() === 0 ? test : test.skip)('a pod without runAsUser is not run as root', async () => {
+    await expect(
+      prepareEdited((c, p) => {
+        delete c.securityContext.runAsUser;
+        delete p.securityContext.runAsUser;
+      }),
+    ).rejects.toThrow(`${WHERE}: no runAsUser; the harness will not run a container as root`);
+  });
+});
