@@ -14,6 +14,7 @@ import {
   renderPod,
   renderSecrets,
   rewriteRules,
+  proxyAddress,
   selectContainer,
   serviceUrls,
   testSecretValues,
@@ -67,6 +68,7 @@ describe('ESO v2 templates: exactly the functions the project uses', () => {
 describe('rewrite rules', () => {
   const rules = rewriteRules({
     database: 'mlflow_t',
+    proxyAddress: '127.0.0.1:3306',
     ports: new Map([[5000, 41000]]),
     gcsRoot: '/r/gcs',
     mounts: new Map([
@@ -85,6 +87,16 @@ describe('rewrite rules', () => {
     expect(apply('/opt/tmp/x')).toBe('/opt/tmp/x');
     expect(apply('mysql+pymysql://u:p@10.0.0.1:3306/mlflow')).toBe('mysql+pymysql://u:p@10.0.0.1:3306/mlflow');
     expect(rules.map((r) => r.name)).toEqual(['database-address', 'artifacts-gcs', 'port', 'mount-path']);
+  });
+
+  test("the database address is the rendered Cloud SQL proxy's (--address, --port of its sidecar)", () => {
+    expect(proxyAddress(renderPod('dev').manifests)).toBe('127.0.0.1:3306');
+    expect(proxyAddress(renderPod('local').manifests)).toBeUndefined();
+    const manifests = structuredClone(renderPod('dev').manifests) as any[];
+    const job = find(manifests, 'Job', 'mlflow-migrate').spec.template.spec;
+    const proxy = job.initContainers.find((c: any) => c.name === 'cloud-sql-proxy');
+    proxy.args = proxy.args.map((a: string) => (a === '--port=3306' ? '--port=3307' : a));
+    expect(() => proxyAddress(manifests)).toThrow('Cloud SQL proxies listen on different addresses: 127.0.0.1:3306, 127.0.0.1:3307');
   });
 
   test("the Service's in-cluster URLs → the started server, only when a client asks for it", () => {

@@ -34,7 +34,6 @@ import * as os from 'os';
 import * as path from 'path';
 import * as yaml from 'js-yaml';
 import type { EnvironmentConfig } from '../../lib/config/config';
-import { PROXY_ADDRESS } from '../../lib/mlflow/external-secrets';
 import type { Manifest } from '../../lib/synth/synth';
 import { ROOT, find, render, shippedConfig } from './environments';
 
@@ -275,6 +274,12 @@ export interface RewriteRule {
 export interface RewriteTargets {
   /** Test database name; with `undefined` the database rewrite is off (SQLite configs). */
   readonly database?: string;
+  /**
+   * Where the pods reach the database: the Cloud SQL proxy's `host:port`, read from the rendered sidecar
+   * ({@link proxyAddress}).
+   * @default - no database rewrite
+   */
+  readonly proxyAddress?: string;
   /** Host port for each container port. */
   readonly ports: ReadonlyMap<number, number>;
   /** Local folder standing in for `gs://` (per bucket/prefix below it). */
@@ -294,11 +299,11 @@ const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 /** Every rewrite the harness may apply. Nothing else about a container is changed. */
 export function rewriteRules(t: RewriteTargets): RewriteRule[] {
   const rules: RewriteRule[] = [];
-  if (t.database) {
-    const re = new RegExp(`@${escapeRe(PROXY_ADDRESS)}/[A-Za-z][A-Za-z0-9_]*`, 'g');
+  if (t.database && t.proxyAddress) {
+    const re = new RegExp(`@${escapeRe(t.proxyAddress)}/[A-Za-z][A-Za-z0-9_]*`, 'g');
     rules.push({
       name: 'database-address',
-      description: `Cloud SQL proxy ${PROXY_ADDRESS}/<db> → test MariaDB ${TEST_MARIADB.host}:${TEST_MARIADB.port}/${t.database}`,
+      description: `Cloud SQL proxy ${t.proxyAddress}/<db> → test MariaDB ${TEST_MARIADB.host}:${TEST_MARIADB.port}/${t.database}`,
       apply: (s) => s.replace(re, `@${TEST_MARIADB.host}:${TEST_MARIADB.port}/${t.database}`),
     });
   }
@@ -341,6 +346,25 @@ export function rewriteRules(t: RewriteTargets): RewriteRule[] {
     },
   });
   return rules;
+}
+
+/**
+ * The address the Cloud SQL Auth Proxy sidecars listen on (`--address`, `--port` of every rendered
+ * `cloud-sql-proxy` container), or `undefined` without one; two different addresses are refused.
+ */
+export function proxyAddress(manifests: readonly Manifest[]): string | undefined {
+  const found = new Set<string>();
+  for (const m of manifests as any[]) {
+    const pod = m.spec?.template?.spec;
+    for (const c of [...(pod?.initContainers ?? []), ...(pod?.containers ?? [])]) {
+      if (!/cloud-sql-proxy/.test(c.image ?? '')) continue;
+      const args: string[] = c.args ?? [];
+      const flag = (name: string, dflt: string) => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? dflt;
+      found.add(`${flag('address', '127.0.0.1')}:${flag('port', '5432')}`);
+    }
+  }
+  if (found.size > 1) throw new Error(`Cloud SQL proxies listen on different addresses: ${[...found].join(', ')}`);
+  return [...found][0];
 }
 
 /** Applies every rule to a string, recording hits. */
@@ -493,7 +517,8 @@ export async function prepareContainer(rendered: RenderedPod, sel: ContainerSele
   const where = `${sel.kind}/${sel.name} container ${sel.container}`;
   const log: AppliedRewrite[] = [];
   // The database address is rewritten wherever a Secret carries it (the URI env and the auth ini's database_uri).
-  const dbRules = opts.database ? rewriteRules({ database: opts.database, ports: new Map(), gcsRoot: '', mounts: new Map() }) : [];
+  const proxy = proxyAddress(rendered.manifests);
+  const dbRules = opts.database ? rewriteRules({ database: opts.database, proxyAddress: proxy, ports: new Map(), gcsRoot: '', mounts: new Map() }) : [];
   const secrets = new Map<string, Record<string, string>>();
   for (const [name, data] of renderSecrets(rendered.manifests, opts.secretValues)) {
     secrets.set(name, Object.fromEntries(Object.entries(data).map(([k, v]) => [k, rewrite(dbRules, v, `Secret/${name}[${k}]`, log, ['database-address'])])));
@@ -567,7 +592,7 @@ export async function prepareContainer(rendered: RenderedPod, sel: ContainerSele
   fs.mkdirSync(opts.pod.gcsRoot, { recursive: true });
   if (uid !== undefined) fs.chownSync(opts.pod.gcsRoot, uid, gid ?? uid);
 
-  const rules = rewriteRules({ database: opts.database, ports, gcsRoot: opts.pod.gcsRoot, mounts, service: opts.serverUrl ? { urls: serviceUrls(rendered.manifests), to: opts.serverUrl } : undefined });
+  const rules = rewriteRules({ database: opts.database, proxyAddress: proxy, ports, gcsRoot: opts.pod.gcsRoot, mounts, service: opts.serverUrl ? { urls: serviceUrls(rendered.manifests), to: opts.serverUrl } : undefined });
 
   // Env: in order, as the kubelet builds it (later entries may refer to earlier ones with $(VAR)).
   if (container.envFrom) throw new Error(`${where}: envFrom is not supported by the harness`);
