@@ -5,8 +5,9 @@
  * run on the real test MariaDB (binary logging on) with basic-auth on; local on SQLite.
  *
  * Every expectation is read from the synthesized objects (probes, Ingress hosts, Service, PodMonitoring, grace
- * period), never restated here. One server per environment, reused by every check; environments run one after
- * the other (two cores). Without the venv (`MLFLOW_GITOPS_SKIP_MLFLOW=1`) or MariaDB (`MLFLOW_GITOPS_SKIP_MARIADB=1`)
+ * period), never restated here. One server per environment, reused by every check; the three pods start at once
+ * (their migrations wait on the database and their start-ups on imports, so they overlap), then each environment's
+ * checks run in order. Without the venv (`MLFLOW_GITOPS_SKIP_MLFLOW=1`) or MariaDB (`MLFLOW_GITOPS_SKIP_MARIADB=1`)
  * the affected environments are skipped and say so; otherwise a missing part fails.
  */
 import { spawn } from 'child_process';
