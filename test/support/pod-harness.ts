@@ -32,7 +32,6 @@ import * as http from 'http';
 import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
-import * as yaml from 'js-yaml';
 import type { EnvironmentConfig } from '../../lib/config/config';
 import type { Manifest } from '../../lib/synth/synth';
 import { ROOT, find, render, shippedConfig } from './environments';
@@ -569,7 +568,8 @@ export async function prepareContainer(rendered: RenderedPod, sel: ContainerSele
       let files = secrets.get(v.secret.secretName);
       if (!files) throw new Error(`${where}: Secret ${v.secret.secretName} is not rendered by any ExternalSecret`);
       const fr = opts.secretFileRewrite;
-      if (fr && fr.secret === v.secret.secretName && fr.key in files) {
+      if (fr && fr.secret === v.secret.secretName) {
+        if (!(fr.key in files)) throw new Error(`${where}: secret file rewrite "${fr.description}": Secret ${fr.secret} has no key ${fr.key}`);
         const to = fr.apply(files[fr.key]);
         log.push({ rule: 'secret-file', where: `Secret/${fr.secret}[${fr.key}] (${fr.description})`, from: files[fr.key], to });
         files = { ...files, [fr.key]: to };
@@ -713,7 +713,10 @@ export interface RunningContainer {
 }
 
 export interface RunOptions {
-  /** Print the plan and output on failure (default true). */
+  /**
+   * Do not print the container's plan (user, rewrites, PATH) when it starts.
+   * @default false
+   */
   readonly quiet?: boolean;
 }
 
@@ -1042,9 +1045,6 @@ export function memoryOf(pid: number): { pid: number; cmd: string; pssKiB: numbe
   const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ');
   return { pid, cmd, pssKiB: field('Pss'), rssKiB: field('Rss') };
 }
-
-/** Parses a YAML document (for tests that read a rendered file's content). */
-export const parseYaml = (s: string) => yaml.load(s);
 
 /** CPU time (user + system) a process has used so far, in milliseconds (/proc/<pid>/stat). */
 export function cpuMsOf(pid: number): number {
