@@ -183,6 +183,20 @@ describe('rewrite rules', () => {
     await expect(prepareEdited(edit)).rejects.toThrow(message);
   });
 
+  test('a secret file rewrite of a key the Secret lacks', async () => {
+    const rendered = renderPod('dev');
+    const root = new PodRoot('unit-guard');
+    roots.push(root);
+    const secretFileRewrite = { secret: 'mlflow-auth', key: 'nope.ini', description: 'bench: x', apply: (x: string) => x };
+    await expect(prepareContainer(rendered, SERVER, { pod: root, secretValues: testSecretValues(rendered.config).values, secretFileRewrite })).rejects.toThrow(
+      `${WHERE}: secret file rewrite "bench: x": Secret mlflow-auth has no key nope.ini`,
+    );
+  });
+
+  test('two volumes at one mount path', async () => {
+    await expect(prepareEdited((c) => c.volumeMounts.push({ name: 'data', mountPath: '/tmp' }))).rejects.toThrow(`${WHERE}: two volumes at /tmp`);
+  });
+
   // Only as root does the harness switch users.
   (process.getuid?.() === 0 ? test : test.skip)('a pod without runAsUser is not run as root', async () => {
     await expect(
