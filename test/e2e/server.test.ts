@@ -287,9 +287,9 @@ for (const c of CASES) {
         expect(pod.serverContainer.argv).not.toContain('--expose-prometheus');
       });
     } else {
-      // NEEDS the `migrate` branch: migrate.py creates the metrics user from MLFLOW_METRICS_USERNAME/PASSWORD (Secret
-      // mlflow-metrics-auth). Until that is merged nothing creates the user and this FAILS with 401 (issue 7, defect 1).
-      test('[needs migrate branch: metrics user] /metrics answers 200 to the PodMonitoring credentials', async () => {
+      // The user exists only because the migration run above created it from MLFLOW_METRICS_USERNAME/PASSWORD (Secret
+      // mlflow-metrics-auth): before migrate.py did that, every scrape got 401 (issue 7, defect 1).
+      test('/metrics answers 200 to the PodMonitoring credentials (the user the migration created)', async () => {
         const [mon] = monitors();
         const ep = mon.spec.endpoints[0];
         const secret = find(pod.rendered.manifests, 'ExternalSecret', ep.basicAuth.password.secret.name);
