@@ -32,12 +32,20 @@ export interface ExternalSecretsProps {
    */
   readonly metricsCredentials?: { readonly username: string; readonly passwordSecret: string };
   /**
+   * The smoke test user's credentials (the PostSync smoke Job logs in with them; the migration Job creates the user).
+   * @default - no smoke Secret
+   */
+  readonly smokeCredentials?: { readonly username: string; readonly passwordSecret: string };
+  /**
    * How often ESO re-reads Secret Manager, in Go's normalized duration form (Argo CD would otherwise show
    * perpetual drift against the API server's normalized value).
    * @default '1h0m0s'
    */
   readonly refreshInterval?: string;
 }
+
+/** Seconds a worker caches a successful basic-auth login when `auth.credentialCacheTtlSeconds` is omitted. */
+export const DEFAULT_CREDENTIAL_CACHE_TTL_SECONDS = 60;
 
 /** Where the Cloud SQL Auth Proxy listens inside every pod that reaches the database. */
 export const PROXY_ADDRESS = '127.0.0.1:3306';
@@ -59,6 +67,8 @@ export class ExternalSecrets extends Construct {
   public readonly authSecret?: kplus.ISecret;
   /** Secret with keys `username` and `password` for the metrics scraper. */
   public readonly metricsSecret?: kplus.ISecret;
+  /** Secret with keys `username` and `password` of the smoke test user. */
+  public readonly smokeSecret?: kplus.ISecret;
 
   private readonly storeName = 'gcp-secret-manager';
   private readonly refreshInterval: string;
@@ -96,6 +106,9 @@ export class ExternalSecrets extends Construct {
           'admin_username = {{ .adminUsername | replace "%" "%%" }}',
           'admin_password = {{ .adminPassword | replace "%" "%%" }}',
           'authorization_function = mlflow.server.auth:authenticate_request_basic_auth',
+          // A successful login is cached per worker for this long (0: off, MLflow's default), so a request
+          // does not pay a PBKDF2 hash each time; the price is that a revoked password works until expiry.
+          `auth_cache_ttl_seconds = ${a.credentialCacheTtlSeconds ?? DEFAULT_CREDENTIAL_CACHE_TTL_SECONDS}`,
           '',
         ].join('\n');
         this.authSecret = this.secret(
@@ -115,6 +128,13 @@ export class ExternalSecrets extends Construct {
     if (props.metricsCredentials) {
       const m = props.metricsCredentials;
       this.metricsSecret = this.secret('Metrics', 'mlflow-metrics-auth', { password: m.passwordSecret }, {
+        username: m.username,
+        password: '{{ .password }}',
+      });
+    }
+    if (props.smokeCredentials) {
+      const m = props.smokeCredentials;
+      this.smokeSecret = this.secret('Smoke', 'mlflow-smoke-auth', { password: m.passwordSecret }, {
         username: m.username,
         password: '{{ .password }}',
       });

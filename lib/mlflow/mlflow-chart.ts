@@ -13,6 +13,7 @@ import { Metrics } from './metrics';
 import { MigrationJob, MigrationScript } from './migration';
 import { NetworkPolicies } from './network-policies';
 import { RestrictedNamespace } from './restricted-namespace';
+import { SmokeTest } from './smoke-test';
 import { parseCpuMillis, parseMemoryMiB } from '../config/sizing';
 import { MLFLOW_PORT, TrackingServer } from './tracking-server';
 import { WorkloadIdentity } from './workload-identity';
@@ -55,6 +56,7 @@ export class MlflowChart extends Chart {
     const image = imageReference(c.image);
     const serverLabels = selectorLabels(c.name, 'server');
     const migrationLabels = selectorLabels(c.name, 'migration');
+    const smokeLabels = selectorLabels(c.name, 'smoke');
     const mysql = c.database.engine === 'mysql' ? c.database : undefined;
     const auth = c.auth.enabled ? c.auth : undefined;
     const metricsMode = c.metrics === 'none' ? undefined : c.metrics;
@@ -75,6 +77,10 @@ export class MlflowChart extends Chart {
                     username: guaranteed(auth.metricsUsername, 'auth.metricsUsername'),
                     passwordSecret: guaranteed(auth.metricsPasswordSecret, 'auth.metricsPasswordSecret'),
                   }
+                : undefined,
+            smokeCredentials:
+              auth?.smokeUsername !== undefined
+                ? { username: auth.smokeUsername, passwordSecret: guaranteed(auth.smokePasswordSecret, 'auth.smokePasswordSecret') }
                 : undefined,
           })
         : undefined;
@@ -123,6 +129,18 @@ export class MlflowChart extends Chart {
       new MigrationJob(this, 'MigrationJob', { script: migration, serviceAccount: identity.serviceAccount, podLabels: { ...labels, ...migrationLabels } });
     }
 
+    // Argo CD runs the PostSync hook; without Argo CD (kubectl apply) the Job would race the rollout, so an
+    // environment without `gitops` runs the same script by hand: `npm run smoke -- --url ...`.
+    const smokeTest = c.gitops
+      ? new SmokeTest(this, 'SmokeTest', {
+          image,
+          serviceAccount: identity.serviceAccount,
+          serverUrl: `http://${server.service.name}.${c.namespace}.svc.cluster.local:${MLFLOW_PORT}`,
+          credentials: auth ? guaranteed(secrets?.smokeSecret, 'smoke credentials secret') : undefined,
+          podLabels: { ...labels, ...smokeLabels },
+        })
+      : undefined;
+
     if (c.exposure.mode === 'ingress') {
       new Exposure(this, 'Exposure', {
         service: server.service,
@@ -154,6 +172,7 @@ export class MlflowChart extends Chart {
       metricsNamespace: metrics?.collectorNamespace,
       toGoogleApis: c.gcp !== undefined,
       toCloudSql: mysql !== undefined,
+      smokeTestLabels: smokeTest ? smokeLabels : undefined,
     });
 
     applySyncWaves(this);
