@@ -12,7 +12,7 @@ import * as fs from 'fs';
 import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
-import { ROOT, RUN_TS } from './support/environments';
+import { ROOT, RUN_TS, find, render, shippedConfig } from './support/environments';
 
 const PYTHON_FILE = path.join(ROOT, '.mlflow-python');
 const PYTHON = fs.existsSync(PYTHON_FILE) ? fs.readFileSync(PYTHON_FILE, 'utf8').trim() : undefined;
@@ -52,6 +52,11 @@ async function freePort(): Promise<number> {
   await new Promise<void>((r) => s.close(() => r()));
   return port;
 }
+
+/** The auth ini lines of dev's rendered ExternalSecret template that hold no template expression. */
+const RENDERED_INI_LITERALS: string[] = find(render(shippedConfig('dev')).byPath.mlflow, 'ExternalSecret', 'mlflow-auth')
+  .spec.target.template.data['basic_auth.ini'].split('\n')
+  .filter((l: string) => l !== '' && !l.includes('{{'));
 
 const auth = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 
@@ -99,16 +104,16 @@ describe('usage (no server needed)', () => {
     work = fs.mkdtempSync(path.join(os.tmpdir(), 'smoke-test-'));
     artifacts = path.join(work, 'artifacts');
     fs.mkdirSync(artifacts);
+    // The ini as dev's ExternalSecret renders it: its literal lines (section, default permission, authorization
+    // function, credential cache) as they are, the templated ones (database URI, admin) with this suite's values.
+    expect(RENDERED_INI_LITERALS).toContain('auth_cache_ttl_seconds = 60');
     fs.writeFileSync(
       path.join(work, 'basic_auth.ini'),
       [
-        '[mlflow]',
-        'default_permission = READ',
+        ...RENDERED_INI_LITERALS,
         `database_uri = sqlite:///${path.join(work, 'auth.db')}`,
         `admin_username = ${ADMIN}`,
         `admin_password = ${ADMIN_PASSWORD}`,
-        'authorization_function = mlflow.server.auth:authenticate_request_basic_auth',
-        'auth_cache_ttl_seconds = 60',
         '',
       ].join('\n'),
     );
@@ -243,6 +248,35 @@ describe('usage (no server needed)', () => {
     const r = smoke(['--url', `http://127.0.0.1:${await freePort()}`, '--health-timeout', '2'], asSmokeUser);
     expectExit(r, 1);
     expect(r.stderr).toMatch(/^smoke: FAILED at step 'health': http:\/\/127\.0\.0\.1:\d+\/health did not answer 200 within 2 s \(last: .*refused.*\)\n$/);
+  }, 60_000);
+
+  test("the rendered credential cache is on in the real server: a login is served from it, the trade-off included", async () => {
+    // A user logs in once; its password then changes out of band (in the auth database, as a rotation by the
+    // migration Job does). Within the TTL the old password still works on this worker — the staleness the README
+    // states — and the new one works at once. Without auth_cache_ttl_seconds the old password would get 401.
+    const user = 'cache-probe';
+    const [oldPassword, newPassword] = [crypto.randomBytes(12).toString('hex'), crypto.randomBytes(12).toString('hex')];
+    await api('POST', '/api/2.0/mlflow/users/create', { username: user, password: oldPassword });
+    const status = async (password: string) =>
+      (await fetch(`${url}/api/2.0/mlflow/users/get?username=${user}`, { headers: { Authorization: auth(user, password) } })).status;
+    expect(await status(oldPassword)).toBe(200);
+    const change = spawnSync(
+      PYTHON!,
+      [
+        '-c',
+        'import sqlite3, sys; from werkzeug.security import generate_password_hash as h; ' +
+          'c = sqlite3.connect(sys.argv[1]); c.execute("UPDATE users SET password_hash = ? WHERE username = ?", (h(sys.argv[3]), sys.argv[2])); ' +
+          'c.commit(); print(c.total_changes)',
+        path.join(work, 'auth.db'),
+        user,
+        newPassword,
+      ],
+      { encoding: 'utf8' },
+    );
+    expect(change.stdout.trim()).toBe('1');
+    expect(await status(newPassword)).toBe(200);
+    expect(await status(oldPassword)).toBe(200);
+    expect(await status('neither-password')).toBe(401);
   }, 60_000);
 
   test('only one of username and password: exit 2, bad configuration', () => {
