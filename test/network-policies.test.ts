@@ -8,7 +8,7 @@ test('default deny of ingress and egress for every pod of the namespace', () => 
   expect(find(dev, 'NetworkPolicy', 'default-deny').spec).toEqual({ podSelector: {}, policyTypes: ['Ingress', 'Egress'] });
 });
 
-test('ingress to the serving port only, from Google load balancers and the GMP collectors', () => {
+test('ingress to the serving port only, from Google load balancers, the GMP collectors and the smoke test', () => {
   const p = find(dev, 'NetworkPolicy', 'mlflow-server-ingress');
   expect(p.spec.podSelector.matchLabels['app.kubernetes.io/component']).toBe('server');
   expect(p.spec.ingress).toEqual([
@@ -17,6 +17,7 @@ test('ingress to the serving port only, from Google load balancers and the GMP c
         { ipBlock: { cidr: '35.191.0.0/16' } },
         { ipBlock: { cidr: '130.211.0.0/22' } },
         { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'gmp-system' } } },
+        { podSelector: { matchLabels: { 'app.kubernetes.io/name': 'mlflow', 'app.kubernetes.io/instance': 'mlflow-dev', 'app.kubernetes.io/component': 'smoke' } } },
       ],
       ports: [{ protocol: 'TCP', port: 5000 }],
     },
