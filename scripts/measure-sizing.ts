@@ -1,88 +1,73 @@
 /**
  * `npm run measure:sizing`: the figures behind lib/config/sizing.ts, measured on the real server.
  *
- * Starts the real `mlflow server` (the venv of `.mlflow-python`) with basic-auth against the test MariaDB
- * (scripts/test-mariadb.sh), the pool settings and worker count of a shipped config, puts it under bounded load
- * (C clients for S seconds, each as a non-admin MLflow user: log-batch of metrics, run search, a small proxied
- * artifact upload + download every few iterations), and samples once a second:
+ * Starts an environment's server as synthesized (test/support/pod-harness.ts: the migration Job, then the
+ * Deployment's exact argv, env and Secret files — basic-auth, pool settings, credential cache — on the test MariaDB
+ * of scripts/test-mariadb.sh; the harness prints its rewrites), puts it under bounded load (C clients for S seconds,
+ * each logged in as a plain MLflow user: a log-batch of 50 metrics and a run search per iteration, and with
+ * --artifact-kib a proxied artifact upload + download every 5th), and samples once a second:
  *   - PSS (`/proc/PID/smaps_rollup`) of every process of the server: the `mlflow server` parent, the uvicorn
  *     supervisor, multiprocessing's resource tracker, and each worker — PSS splits shared pages between the
  *     processes that map them, so the sum is what the pod's memory cgroup is charged;
  *   - the database connections each process holds: MariaDB's PROCESSLIST (client host:port) mapped to the pid
  *     that owns the socket (`/proc/net/tcp` local port → socket inode → `/proc/PID/fd`).
- * It prints the idle and peak figure per process role, and exits non-zero when the run itself failed.
+ * It prints the idle, peak and after-load figure per process, and exits non-zero when a request failed.
  *
- * What differs from a pod, stated: no google-cloud-storage here (artifacts go to a local folder, so the GCS
- * client libraries are not loaded; sizing.ts adds a margin for them), and the schema is created as MariaDB's
- * root (SUPER may create triggers with binary logging on; the test user cannot, exactly like Cloud SQL without
- * `log_bin_trust_function_creators`), so the migration's log_bin precheck is skipped for that one step.
+ * What differs from a pod: the harness's rewrites, and no google-cloud-storage here (artifacts go to a local folder,
+ * so the GCS client libraries are not loaded; sizing.ts adds a margin for them).
  *
- *   npm run measure:sizing -- [--workers 2] [--clients 8] [--seconds 60] [--auth-cache-ttl 60] [--pool 5 --overflow 5]
- *                              [--artifact-kib 256]   (0: metric logging and search only)
+ *   npm run measure:sizing -- [--env dev] [--workers N] [--clients 8] [--seconds 60] [--artifact-kib 256]
  *
- * Traffic goes to 127.0.0.1 only. Every process started here is stopped by its process group, also on failure.
+ * Traffic goes to 127.0.0.1 only. The server is stopped and its database dropped, also on failure.
  */
-import { execFileSync, spawn, type ChildProcess } from 'child_process';
 import * as crypto from 'crypto';
 import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
 import { parseArgs } from 'util';
-
-const ROOT = path.join(__dirname, '..');
-const MARIADB_SOCKET = process.env.MARIADB_SOCKET ?? '/tmp/mlflow-gitops-mariadb/mariadb.sock';
-const MARIADB_PORT = Number(process.env.MARIADB_PORT ?? '33306');
-const DB_USER = 'mlflow_test';
-const DB_PASSWORD = 'mlflow_test';
+import { configFrom, rawConfig } from '../test/support/environments';
+import { TEST_MARIADB, mariadbRoot, mlflowPython, mlflowVersion, startPod, type StartedPod } from '../test/support/pod-harness';
 
 const USAGE =
-  'usage: npm run measure:sizing -- [--workers N] [--clients N] [--seconds N] [--auth-cache-ttl SECONDS] [--pool N] [--overflow N] [--artifact-kib N] [--malloc-arena-max N] [--port N]';
+  'usage: npm run measure:sizing -- [--env dev|prod] [--workers N] [--clients N] [--seconds N] [--artifact-kib N]';
 
 interface Options {
-  workers: number;
+  env: string;
+  /** undefined: the environment's own `server.workers`. */
+  workers?: number;
   clients: number;
   seconds: number;
-  authCacheTtl: number;
-  pool: number;
-  overflow: number;
-  port: number;
   /** Size of the proxied artifact each client uploads and downloads every 5th iteration; 0: none. */
   artifactKiB: number;
-  /** `MALLOC_ARENA_MAX` for the server (glibc's per-thread malloc arenas); undefined: glibc's default. */
-  mallocArenaMax?: number;
 }
 
 function parseOptions(argv: string[]): Options {
-  const { values } = parseArgs({
-    args: argv,
-    strict: true,
-    options: {
-      workers: { type: 'string', default: '2' },
-      clients: { type: 'string', default: '8' },
-      seconds: { type: 'string', default: '60' },
-      'auth-cache-ttl': { type: 'string', default: '60' },
-      pool: { type: 'string', default: '5' },
-      overflow: { type: 'string', default: '5' },
-      port: { type: 'string', default: '5931' },
-      'artifact-kib': { type: 'string', default: '256' },
-      'malloc-arena-max': { type: 'string' },
-    },
-  });
+  let values: Record<string, string | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      options: {
+        env: { type: 'string', default: 'dev' },
+        workers: { type: 'string' },
+        clients: { type: 'string', default: '8' },
+        seconds: { type: 'string', default: '60' },
+        'artifact-kib': { type: 'string', default: '256' },
+      },
+    }));
+  } catch (e) {
+    throw new UsageError((e as Error).message.split(/\. /)[0]);
+  }
   const num = (name: string, v: string, min: number, max: number): number => {
     const n = Number(v);
     if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`--${name}: expected an integer from ${min} to ${max}, got '${v}'`);
     return n;
   };
+  if (values.env !== 'dev' && values.env !== 'prod') throw new UsageError(`--env: expected dev or prod (basic-auth on MySQL), got '${values.env}'`);
   return {
-    workers: num('workers', values.workers, 1, 8),
-    clients: num('clients', values.clients, 1, 64),
-    seconds: num('seconds', values.seconds, 5, 600),
-    authCacheTtl: num('auth-cache-ttl', values['auth-cache-ttl'], 0, 86400),
-    pool: num('pool', values.pool, 1, 50),
-    overflow: num('overflow', values.overflow, 0, 50),
-    port: num('port', values.port, 1024, 65535),
-    artifactKiB: num('artifact-kib', values['artifact-kib'], 0, 65536),
-    mallocArenaMax: values['malloc-arena-max'] === undefined ? undefined : num('malloc-arena-max', values['malloc-arena-max'], 1, 64),
+    env: values.env,
+    workers: values.workers === undefined ? undefined : num('workers', values.workers, 1, 8),
+    clients: num('clients', values.clients!, 1, 64),
+    seconds: num('seconds', values.seconds!, 5, 600),
+    artifactKiB: num('artifact-kib', values['artifact-kib']!, 0, 65536),
   };
 }
 
@@ -180,20 +165,13 @@ function localPortsTo(remotePort: number): Map<number, string> {
   return out;
 }
 
-function mariadb(sql: string): string[][] {
-  const out = execFileSync('mariadb', ['--no-defaults', `--socket=${MARIADB_SOCKET}`, '-uroot', '-N', '-B', '-e', sql], { encoding: 'utf8' });
-  return out
-    .split('\n')
-    .filter((l) => l !== '')
-    .map((l) => l.split('\t'));
-}
-
 /** Database connections per pid: MariaDB's view of the clients of `database`, mapped to the owning process. */
 export function connectionsByPid(database: string, pids: readonly number[]): Map<number, number> {
-  const clientPorts = mariadb(`SELECT HOST FROM information_schema.PROCESSLIST WHERE DB = '${database}'`).map((r) =>
-    Number(r[0].split(':')[1]),
-  );
-  const inodeOfPort = localPortsTo(MARIADB_PORT);
+  const clientPorts = mariadbRoot(`SELECT HOST FROM information_schema.PROCESSLIST WHERE DB = '${database}'`)
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => Number(l.split(':')[1]));
+  const inodeOfPort = localPortsTo(TEST_MARIADB.port);
   const owner = new Map<string, number>();
   for (const pid of pids) for (const inode of socketInodes(pid)) owner.set(inode, pid);
   const out = new Map<number, number>(pids.map((p) => [p, 0]));
@@ -202,49 +180,6 @@ export function connectionsByPid(database: string, pids: readonly number[]): Map
     if (pid !== undefined) out.set(pid, (out.get(pid) ?? 0) + 1);
   }
   return out;
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// The server
-// ---------------------------------------------------------------------------------------------------------
-
-function mlflowPython(): string {
-  const file = path.join(ROOT, '.mlflow-python');
-  if (!fs.existsSync(file)) throw new Error(`${file} is missing: run 'bash scripts/test-mlflow.sh' first`);
-  return fs.readFileSync(file, 'utf8').trim();
-}
-
-async function waitForHealth(base: string, server: ChildProcess, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (server.exitCode !== null) throw new Error(`mlflow server exited with ${server.exitCode} before /health answered`);
-    try {
-      const r = await fetch(`${base}/health`);
-      if (r.ok) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  throw new Error(`/health did not answer within ${timeoutMs / 1000} s`);
-}
-
-async function stopGroup(child: ChildProcess): Promise<void> {
-  if (child.pid === undefined || child.exitCode !== null) return;
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  try {
-    process.kill(-child.pid, 'SIGTERM');
-  } catch {
-    return;
-  }
-  const timer = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 45_000));
-  if ((await Promise.race([exited, timer])) === 'timeout') {
-    try {
-      process.kill(-child.pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -324,93 +259,35 @@ const mib = (kib: number) => (kib / 1024).toFixed(0);
 async function main(): Promise<number> {
   const o = parseOptions(process.argv.slice(2));
   const python = mlflowPython();
-  const bin = path.dirname(python);
-  const version = execFileSync(python, ['-c', 'import mlflow; print(mlflow.__version__)'], { encoding: 'utf8' }).trim();
-  const database = `mlflow_sizing_${crypto.randomBytes(4).toString('hex')}`;
-  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'mlflow-sizing-'));
-  const adminUser = 'admin';
-  const adminPassword = crypto.randomBytes(12).toString('hex');
-  const loadUser = 'sizing-load';
-  const loadPassword = crypto.randomBytes(12).toString('hex');
-  const tcpUri = `mysql+pymysql://${DB_USER}:${DB_PASSWORD}@127.0.0.1:${MARIADB_PORT}/${database}`;
-  const rootUri = `mysql+pymysql://root@localhost/${database}?unix_socket=${encodeURIComponent(MARIADB_SOCKET)}`;
-  const ini = (uri: string) =>
-    [
-      '[mlflow]',
-      'default_permission = READ',
-      `database_uri = ${uri.replace(/%/g, '%%')}`,
-      `admin_username = ${adminUser}`,
-      `admin_password = ${adminPassword}`,
-      'authorization_function = mlflow.server.auth:authenticate_request_basic_auth',
-      `auth_cache_ttl_seconds = ${o.authCacheTtl}`,
-      '',
-    ].join('\n');
-  fs.writeFileSync(path.join(work, 'auth.ini'), ini(tcpUri), { mode: 0o600 });
-  fs.writeFileSync(path.join(work, 'auth-root.ini'), ini(rootUri), { mode: 0o600 });
-  fs.mkdirSync(path.join(work, 'artifacts'));
+  if (!python) throw new Error("no MLflow venv: run 'bash scripts/test-mlflow.sh' first (writes .mlflow-python)");
+  const doc = rawConfig(o.env);
+  if (o.workers !== undefined) doc.server.workers = o.workers;
+  // The memory guard would refuse a worker count the limit does not cover; this measures, so give it room.
+  if (o.workers !== undefined) doc.server.resources.limits.memory = '64Gi';
+  const config = configFrom(o.env, doc);
+  if (config.database.engine !== 'mysql' || !config.auth.enabled) throw new Error(`${o.env}: expected basic-auth on MySQL`);
+  const pool = config.database.pool;
+  console.log(
+    `MLflow ${mlflowVersion(python)}; ${o.env} as synthesized, ${config.server.workers} workers, pool ${pool.size}+${pool.maxOverflow}, ` +
+      `credential cache ${config.auth.credentialCacheTtlSeconds ?? 60} s`,
+  );
 
-  console.log(`MLflow ${version} (${python}); MariaDB database ${database}; ${o.workers} workers, pool ${o.pool}+${o.overflow}, auth cache TTL ${o.authCacheTtl} s, MALLOC_ARENA_MAX ${o.mallocArenaMax ?? '(glibc default)'}`);
-  mariadb(`CREATE DATABASE \`${database}\``);
-  let server: ChildProcess | undefined;
+  let pod: StartedPod | undefined;
   try {
-    // Schema as root (SUPER: triggers allowed with binary logging on), through the shipped migration script.
-    execFileSync(
-      python,
-      [
-        '-c',
-        'import sys; sys.path.insert(0, sys.argv[1]); import migrate; migrate.check_log_bin = lambda engine: None; sys.exit(migrate.run())',
-        path.join(ROOT, 'lib/mlflow/scripts'),
-      ],
-      {
-        env: { ...process.env, MLFLOW_BACKEND_STORE_URI: rootUri, MLFLOW_AUTH_CONFIG_PATH: path.join(work, 'auth-root.ini'), HOME: work },
-        stdio: ['ignore', 'ignore', 'inherit'],
-      },
-    );
+    pod = await startPod(config, { area: 'sizing' });
+    const database = pod.database!.name;
+    const base = pod.server.url;
+    console.log(`/health answered after ${(pod.server.startMs / 1000).toFixed(1)} s; database ${database}`);
+    const root = pod.server.running.commandPid(); // the `mlflow server` parent (PID 1 of the pod's namespace)
 
-    const base = `http://127.0.0.1:${o.port}`;
-    server = spawn(
-      path.join(bin, 'mlflow'),
-      [
-        'server',
-        '--host',
-        '127.0.0.1',
-        '--port',
-        String(o.port),
-        '--workers',
-        String(o.workers),
-        '--artifacts-destination',
-        path.join(work, 'artifacts'),
-        '--app-name',
-        'basic-auth',
-        '--uvicorn-opts',
-        '--timeout-graceful-shutdown 30 --timeout-keep-alive 620',
-      ],
-      {
-        detached: true, // own process group: stopped as a whole
-        stdio: ['ignore', fs.openSync(path.join(work, 'server.log'), 'a'), fs.openSync(path.join(work, 'server.log'), 'a')],
-        env: {
-          PATH: `${bin}:${process.env.PATH ?? ''}`,
-          HOME: work,
-          MLFLOW_BACKEND_STORE_URI: tcpUri,
-          MLFLOW_AUTH_CONFIG_PATH: path.join(work, 'auth.ini'),
-          MLFLOW_FLASK_SERVER_SECRET_KEY: crypto.randomBytes(16).toString('hex'),
-          MLFLOW_SQLALCHEMYSTORE_POOL_SIZE: String(o.pool),
-          MLFLOW_SQLALCHEMYSTORE_MAX_OVERFLOW: String(o.overflow),
-          MLFLOW_SQLALCHEMYSTORE_POOL_RECYCLE: '1800',
-          MLFLOW_SERVER_ENABLE_JOB_EXECUTION: 'false',
-          MLFLOW_DISABLE_TELEMETRY: 'true',
-          ...(o.mallocArenaMax !== undefined ? { MALLOC_ARENA_MAX: String(o.mallocArenaMax) } : {}),
-        },
-      },
-    );
-    const started = Date.now();
-    await waitForHealth(base, server, 120_000);
-    console.log(`/health answered after ${((Date.now() - started) / 1000).toFixed(1)} s`);
-
-    const admin = basic(adminUser, adminPassword);
-    await call(base, admin, 'POST', '/api/2.0/mlflow/users/create', { username: loadUser, password: loadPassword });
+    const loadUser = 'sizing-load';
+    const loadPassword = crypto.randomBytes(12).toString('hex');
+    await call(base, basic(pod.credentials.adminUsername, pod.credentials.adminPassword), 'POST', '/api/2.0/mlflow/users/create', {
+      username: loadUser,
+      password: loadPassword,
+    });
     await new Promise((r) => setTimeout(r, 2000));
-    const idle = sample(server.pid!, database);
+    const idle = sample(root, database);
 
     const peakPss = new Map<number, number>();
     const peakConn = new Map<number, number>();
@@ -423,7 +300,7 @@ async function main(): Promise<number> {
     let done = false;
     void clients.finally(() => (done = true));
     while (!done && Date.now() < deadline + 30_000) {
-      const { procs: p, s } = sample(server.pid!, database);
+      const { procs: p, s } = sample(root, database);
       procs = p;
       let total = 0;
       for (const [pid, v] of s.pss) {
@@ -436,9 +313,12 @@ async function main(): Promise<number> {
     }
     await clients;
     await new Promise((r) => setTimeout(r, 2000));
-    const after = sample(server.pid!, database);
+    const after = sample(root, database);
 
-    console.log(`\nload: ${o.clients} clients × ${o.seconds} s as a non-admin user (artifacts ${o.artifactKiB} KiB): ${result.requests} requests (${(result.requests / o.seconds).toFixed(1)}/s), ${result.errors} errors`);
+    console.log(
+      `\nload: ${o.clients} clients × ${o.seconds} s as a plain user (artifacts ${o.artifactKiB} KiB): ` +
+        `${result.requests} requests (${(result.requests / o.seconds).toFixed(1)}/s), ${result.errors} errors`,
+    );
     console.log('\nrole              pid     PSS MiB idle / peak / after    DB connections idle / peak / after');
     for (const p of procs) {
       const row = [
@@ -447,7 +327,7 @@ async function main(): Promise<number> {
         `${mib(idle.s.pss.get(p.pid) ?? 0)} / ${mib(peakPss.get(p.pid) ?? 0)} / ${mib(after.s.pss.get(p.pid) ?? 0)}`.padEnd(30),
         `${idle.s.connections.get(p.pid) ?? 0} / ${peakConn.get(p.pid) ?? 0} / ${after.s.connections.get(p.pid) ?? 0}`,
       ];
-      console.log(`${row.join(' ')}`);
+      console.log(row.join(' '));
     }
     const idleTotal = [...idle.s.pss.values()].reduce((a, b) => a + b, 0);
     console.log(`\npod total PSS: idle ${mib(idleTotal)} MiB, peak ${mib(peakTotalKiB)} MiB`);
@@ -457,9 +337,7 @@ async function main(): Promise<number> {
     }
     return 0;
   } finally {
-    if (server) await stopGroup(server);
-    mariadb(`DROP DATABASE IF EXISTS \`${database}\``);
-    fs.rmSync(work, { recursive: true, force: true });
+    await pod?.stop();
   }
 }
 

@@ -4,6 +4,9 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import { Chart, Duration, Testing } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-28';
+import { SMOKE_USER_ENV, SmokeTest, smokeUserEnv, type SmokeTestProps } from '../lib/mlflow/smoke-test';
 import { ROOT, configFrom, envOf, find, ofKind, rawConfig, render, shippedConfig } from './support/environments';
 
 const SCRIPT = fs.readFileSync(path.join(ROOT, 'lib', 'mlflow', 'scripts', 'smoke.py'), 'utf8');
@@ -105,4 +108,44 @@ test('without basic-auth the Job runs with no credentials', () => {
   const env = envOf(find(app, 'Job', 'mlflow-smoke').spec.template.spec.containers[0]);
   expect(Object.keys(env)).toEqual(['MLFLOW_TRACKING_URI', 'MLFLOW_DISABLE_TELEMETRY', 'HOME']);
   expect(ofKind(app, 'ExternalSecret').map((e) => e.metadata.name)).not.toContain('mlflow-smoke-auth');
+});
+
+test('all props: backoff, deadline and credentials as given', () => {
+  const all: Required<SmokeTestProps> = {
+    image: 'registry.example.com/mlflow:v3.17.0',
+    serviceAccount: undefined as never, // set below, in the chart's scope
+    serverUrl: 'http://mlflow.ml.svc.cluster.local:5000',
+    credentials: undefined as never,
+    podLabels: { 'app.kubernetes.io/component': 'smoke' },
+    backoffLimit: 1,
+    activeDeadline: Duration.minutes(3),
+  };
+  const app = Testing.app();
+  const chart = new Chart(app, 'c', { namespace: 'ml' });
+  new SmokeTest(chart, 'Smoke', {
+    ...all,
+    serviceAccount: new kplus.ServiceAccount(chart, 'Sa', { metadata: { name: 'runner' } }),
+    credentials: kplus.Secret.fromSecretName(chart, 'Creds', 'smoke-creds'),
+  });
+  const job = Testing.synth(chart).find((m: any) => m.kind === 'Job' && m.metadata.name === 'mlflow-smoke');
+  expect(job.spec).toMatchObject({ backoffLimit: 1, activeDeadlineSeconds: 180 });
+  const pod = job.spec.template.spec;
+  expect(pod.serviceAccountName).toBe('runner');
+  expect(job.spec.template.metadata.labels['app.kubernetes.io/component']).toBe('smoke');
+  const c = pod.containers[0];
+  expect(c.image).toBe('registry.example.com/mlflow:v3.17.0');
+  expect(envOf(c)).toMatchObject({
+    MLFLOW_TRACKING_URI: 'http://mlflow.ml.svc.cluster.local:5000',
+    MLFLOW_TRACKING_USERNAME: { secretKeyRef: { name: 'smoke-creds', key: 'username' } },
+    MLFLOW_TRACKING_PASSWORD: { secretKeyRef: { name: 'smoke-creds', key: 'password' } },
+  });
+});
+
+test('the smoke user env for the migration Job: the contract with migrate.py', () => {
+  const chart = new Chart(Testing.app(), 'c');
+  const env = smokeUserEnv(kplus.Secret.fromSecretName(chart, 'Creds', 'mlflow-smoke-auth'));
+  expect(Object.keys(env)).toEqual(['MLFLOW_SMOKE_USERNAME', 'MLFLOW_SMOKE_PASSWORD']);
+  expect(env.MLFLOW_SMOKE_USERNAME.valueFrom).toEqual({ secretKeyRef: { name: 'mlflow-smoke-auth', key: 'username' } });
+  expect(env.MLFLOW_SMOKE_PASSWORD.valueFrom).toEqual({ secretKeyRef: { name: 'mlflow-smoke-auth', key: 'password' } });
+  expect(SMOKE_USER_ENV).toEqual({ username: 'MLFLOW_SMOKE_USERNAME', password: 'MLFLOW_SMOKE_PASSWORD' });
 });
