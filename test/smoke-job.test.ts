@@ -53,6 +53,14 @@ describe.each(['dev', 'prod'])('%s', (name) => {
     expect(es.spec.target.template.data).toEqual({ username: 'smoke-test', password: '{{ .password }}' });
   });
 
+  test('the migration Job gets the smoke user to create, from the same Secret', () => {
+    const migrate = find(app, 'Job', 'mlflow-migrate').spec.template.spec.containers.find((c: any) => c.name === 'migrate');
+    expect(envOf(migrate)).toMatchObject({
+      MLFLOW_SMOKE_USERNAME: { secretKeyRef: { name: 'mlflow-smoke-auth', key: 'username' } },
+      MLFLOW_SMOKE_PASSWORD: { secretKeyRef: { name: 'mlflow-smoke-auth', key: 'password' } },
+    });
+  });
+
   test('restricted, with requests and limits and a bounded /tmp', () => {
     expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
     expect(container.securityContext).toMatchObject({

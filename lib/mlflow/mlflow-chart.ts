@@ -13,7 +13,7 @@ import { Metrics } from './metrics';
 import { MigrationJob, MigrationScript } from './migration';
 import { NetworkPolicies } from './network-policies';
 import { RestrictedNamespace } from './restricted-namespace';
-import { SmokeTest } from './smoke-test';
+import { SmokeTest, smokeUserEnv } from './smoke-test';
 import { parseCpuMillis, parseMemoryMiB } from '../config/sizing';
 import { MLFLOW_PORT, TrackingServer } from './tracking-server';
 import { WorkloadIdentity } from './workload-identity';
@@ -126,7 +126,12 @@ export class MlflowChart extends Chart {
     });
 
     if (!database.migratesInServerPod) {
-      new MigrationJob(this, 'MigrationJob', { script: migration, serviceAccount: identity.serviceAccount, podLabels: { ...labels, ...migrationLabels } });
+      const job = new MigrationJob(this, 'MigrationJob', { script: migration, serviceAccount: identity.serviceAccount, podLabels: { ...labels, ...migrationLabels } });
+      // The migration creates (or updates) the smoke test's plain user from these.
+      const migrate = job.job.containers.find((x) => x.name === 'migrate');
+      if (secrets?.smokeSecret && migrate) {
+        for (const [k, v] of Object.entries(smokeUserEnv(secrets.smokeSecret))) migrate.env.addVariable(k, v);
+      }
     }
 
     // Argo CD runs the PostSync hook; without Argo CD (kubectl apply) the Job would race the rollout, so an
