@@ -74,6 +74,17 @@ describe('usage (no server needed)', () => {
   });
 });
 
+const PYTHON_WITHOUT_MLFLOW = spawnSync('/usr/bin/python3', ['-c', 'import mlflow'], { encoding: 'utf8' }).status === 1 ? '/usr/bin/python3' : undefined;
+
+(PYTHON_WITHOUT_MLFLOW ? test : test.skip)('a Python without MLflow (--python): exit 2 before any step, saying so', () => {
+  const r = smoke(['--url', 'http://127.0.0.1:1', '--python', PYTHON_WITHOUT_MLFLOW!]);
+  expectExit(r, 2);
+  expect(r.stderr).toBe(
+    `smoke: ERROR: this Python (${PYTHON_WITHOUT_MLFLOW}) cannot import MLflow (No module named 'mlflow'): use one with mlflow installed\n`,
+  );
+  expect(r.stdout).not.toContain('ok ');
+});
+
 (PYTHON && !SKIP ? describe : describe.skip)('against the real MLflow server (dev as synthesized, basic-auth on MariaDB)', () => {
   let pod: StartedPod | undefined;
   let url = '';

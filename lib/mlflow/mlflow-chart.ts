@@ -127,9 +127,9 @@ export class MlflowChart extends Chart {
 
     if (!database.migratesInServerPod) {
       const job = new MigrationJob(this, 'MigrationJob', { script: migration, serviceAccount: identity.serviceAccount, podLabels: { ...labels, ...migrationLabels } });
-      // The migration creates (or updates) the smoke test's plain user from these.
-      const migrate = job.job.containers.find((x) => x.name === 'migrate');
-      if (secrets?.smokeSecret && migrate) {
+      if (secrets?.smokeSecret) {
+        // The migration creates (or updates) the smoke test's plain user from these.
+        const migrate = guaranteed(job.job.containers.find((x) => x.name === 'migrate'), "the migration Job's container 'migrate'");
         for (const [k, v] of Object.entries(smokeUserEnv(secrets.smokeSecret))) migrate.env.addVariable(k, v);
       }
     }

@@ -174,15 +174,17 @@ def check_login(uri, user, password):
 def main():
     uri, user, password, health_timeout = read_config()
     log(f"server {uri}, user {user or '(none: no basic-auth)'}")
+    try:
+        import mlflow
+        from mlflow import MlflowClient
+        from mlflow.artifacts import download_artifacts
+    except ImportError as e:
+        raise ConfigError(f"this Python ({sys.executable}) cannot import MLflow ({e}): use one with mlflow installed") from None
 
     with Step("health"):
         wait_for_health(uri, health_timeout)
     with Step("login"):
         check_login(uri, user, password)
-
-    import mlflow
-    from mlflow import MlflowClient
-    from mlflow.artifacts import download_artifacts
 
     log(f"MLflow client {mlflow.__version__}")
     mlflow.set_tracking_uri(uri)
