@@ -8,10 +8,11 @@ export interface BasicAuthProps {
 }
 
 /**
- * MLflow's basic-auth app wired into a container: `--app-name basic-auth` (it has no env-var form), the
- * Flask secret key shared by every pod (without it workers crash-loop, DESIGN §4), and the auth ini whose
- * `database_uri` points at the shared MySQL database (the default, a per-pod SQLite file, breaks with more
- * than one replica).
+ * MLflow's basic-auth app wired into a container: `--app-name basic-auth` (it has no env-var form), the Flask
+ * secret key shared by every pod (without it the workers crash in a loop and `/health` never answers), and the
+ * auth ini (rendered by `ExternalSecrets`) whose `database_uri` points at the shared MySQL database (the
+ * default, a per-pod SQLite file, breaks with more than one replica) and whose `auth_cache_ttl_seconds` turns on
+ * the per-worker credential cache (without it every request pays a PBKDF2 password hash).
  * @see https://mlflow.org/docs/latest/self-hosting/security/basic-http-auth/
  */
 export class BasicAuth extends Construct {

@@ -57,7 +57,7 @@ export const PROXY_ADDRESS = '127.0.0.1:3306';
  *
  * User and password are percent-encoded in the URI (`urlquery`; it encodes a space as `+`, hence the
  * Terraform contract's alphanumeric passwords). In the auth ini a `%` must be written `%%` (configparser
- * interpolation; a single `%` makes the server exit at start, DESIGN §4).
+ * interpolation; a single `%` makes the server exit at start).
  * @see https://external-secrets.io/latest/provider/google-secrets-manager/
  */
 export class ExternalSecrets extends Construct {
