@@ -14,7 +14,7 @@ import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
 import { ROOT, RUN_TS, configFrom, rawConfig } from './support/environments';
-import { mariadbRoot, mlflowPython, mlflowVersion, renderSecrets, startPod, type StartedPod } from './support/pod-harness';
+import { PodRoot, describeRewrites, mariadbRoot, mlflowPython, mlflowVersion, prepareContainer, renderSecrets, runToCompletion, startPod, type StartedPod } from './support/pod-harness';
 
 const PYTHON = mlflowPython();
 const SKIP = process.env.MLFLOW_GITOPS_SKIP_MLFLOW === '1' || process.env.MLFLOW_GITOPS_SKIP_MARIADB === '1';
@@ -148,11 +148,30 @@ const PYTHON_WITHOUT_MLFLOW = spawnSync('/usr/bin/python3', ['-c', 'import mlflo
     // Cleaned up: its experiment deleted, no registered model, no artifact file on the server's store.
     const exps = await api('GET', '/api/2.0/mlflow/experiments/search?max_results=100&view_type=ALL');
     const mine = exps.experiments.filter((e: any) => e.name.startsWith(`smoke/${smokeUser}/`));
-    expect(mine.map((e: any) => e.lifecycle_stage)).toEqual(['deleted']);
+    expect(mine.length).toBeGreaterThan(0);
+    expect(mine.filter((e: any) => e.lifecycle_stage !== 'deleted')).toEqual([]);
     expect(mine[0].artifact_location).toMatch(/^mlflow-artifacts:\//);
     expect((await api('GET', '/api/2.0/mlflow/registered-models/search')).registered_models ?? []).toEqual([]);
     expect(filesUnder(artifacts)).toEqual([]);
   }, 120_000);
+
+  test("the PostSync Job's own container as synthesized passes: its argv, env, Secret and the ConfigMap's script", async () => {
+    // The harness prepares Job/mlflow-smoke like a pod (uid, mounts, the mlflow-smoke-auth Secret from its
+    // ExternalSecret); one more rewrite, made here and printed: the Service URL → the test server.
+    const jobPod = new PodRoot('dev-smoke-job');
+    try {
+      const prepared = await prepareContainer(pod!.rendered, { kind: 'Job', name: 'mlflow-smoke', container: 'smoke' }, { pod: jobPod, secretValues: pod!.secretValues });
+      expect(prepared.env.MLFLOW_TRACKING_URI).toBe('http://mlflow.mlflow.svc.cluster.local:5000');
+      expect(prepared.env.MLFLOW_TRACKING_USERNAME).toBe(smokeUser);
+      console.log(`${describeRewrites(prepared)}\n  [service-address, this test] env MLFLOW_TRACKING_URI: ${prepared.env.MLFLOW_TRACKING_URI} → ${url}`);
+      const r = await runToCompletion({ ...prepared, env: { ...prepared.env, MLFLOW_TRACKING_URI: url } }, 120_000);
+      if (r.code !== 0) throw new Error(`the smoke Job's container exited ${r.code}:\n${r.output}`);
+      expect(r.output).toMatch(/^smoke: PASSED$/m);
+      expect(r.output).not.toContain(smokePassword);
+    } finally {
+      jobPod.remove();
+    }
+  }, 180_000);
 
   test('a wrong password fails at login, exit 1, and prints no password', () => {
     const r = smoke(['--url', url], { MLFLOW_TRACKING_USERNAME: smokeUser, MLFLOW_TRACKING_PASSWORD: 'not-the-password' });
