@@ -1,7 +1,7 @@
-/** MigrationJob: one Argo CD Sync hook Job with the proxy as a native sidecar (DESIGN §3). */
+/** MigrationJob: one Argo CD Sync hook Job with the proxy as a native sidecar; the metrics user it reconciles. */
 import * as fs from 'fs';
 import * as path from 'path';
-import { envOf, find, render, shippedConfig, ROOT } from './support/environments';
+import { configFrom, envOf, find, rawConfig, render, shippedConfig, ROOT } from './support/environments';
 
 const dev = render(shippedConfig('dev')).byPath.mlflow;
 const job = find(dev, 'Job', 'mlflow-migrate');
@@ -48,4 +48,44 @@ test('runs the script from the ConfigMap with the backend URI and the auth ini',
 
 test('pods are labelled as the migration component (selected by the egress policy)', () => {
   expect(job.spec.template.metadata.labels['app.kubernetes.io/component']).toBe('migration');
+});
+
+describe('the metrics user: the Job creates exactly the user the collector logs in as', () => {
+  const migrate = spec.containers.find((c: any) => c.name === 'migrate');
+
+  test('name from auth.metricsUsername, password from the metrics Secret that ESO renders', () => {
+    expect(envOf(migrate).MLFLOW_METRICS_USERNAME).toBe('metrics-scraper'); // config/dev.yaml auth.metricsUsername
+    expect(envOf(migrate).MLFLOW_METRICS_PASSWORD).toEqual({ secretKeyRef: { name: 'mlflow-metrics-auth', key: 'password' } });
+    const es = find(dev, 'ExternalSecret', 'mlflow-metrics-auth');
+    expect(es.spec.target.name).toBe('mlflow-metrics-auth');
+    expect(Object.keys(es.spec.target.template.data)).toContain('password');
+    const wave = (m: any) => Number(m.metadata.annotations['argocd.argoproj.io/sync-wave']);
+    expect(wave(job)).toBeGreaterThan(wave(es)); // the Secret exists when the Job starts
+  });
+
+  test.each(['dev', 'prod'])('%s: wired wherever metrics are scraped under basic-auth', (name) => {
+    const c = shippedConfig(name);
+    expect(c.auth.enabled && c.metrics !== 'none').toBe(true);
+    const m = find(render(c).byPath.mlflow, 'Job', 'mlflow-migrate').spec.template.spec.containers.find((x: any) => x.name === 'migrate');
+    expect(envOf(m).MLFLOW_METRICS_USERNAME).toBe(c.auth.enabled ? c.auth.metricsUsername : undefined);
+    expect(envOf(m).MLFLOW_METRICS_PASSWORD).toEqual({ secretKeyRef: { name: 'mlflow-metrics-auth', key: 'password' } });
+  });
+
+  test("the PodMonitoring's basic-auth credentials are that user and that Secret key", () => {
+    const endpoint = find(dev, 'PodMonitoring', 'mlflow').spec.endpoints[0];
+    expect(endpoint.basicAuth).toEqual({
+      username: envOf(migrate).MLFLOW_METRICS_USERNAME,
+      password: { secret: { name: 'mlflow-metrics-auth', key: 'password' } },
+    });
+  });
+
+  test('no metrics scraped: no metrics user, no reference to a metrics Secret', () => {
+    const raw = rawConfig('dev');
+    raw.metrics = 'none';
+    const noMetrics = render(configFrom('dev', raw)).byPath.mlflow;
+    const c = find(noMetrics, 'Job', 'mlflow-migrate').spec.template.spec.containers.find((x: any) => x.name === 'migrate');
+    expect(envOf(c).MLFLOW_METRICS_USERNAME).toBeUndefined();
+    expect(envOf(c).MLFLOW_METRICS_PASSWORD).toBeUndefined();
+    expect(envOf(c).MLFLOW_AUTH_CONFIG_PATH).toBe('/etc/mlflow/auth/basic_auth.ini'); // the admin is still reconciled
+  });
 });

@@ -119,7 +119,7 @@ const autoscalingSchema = z
   });
 
 const serverSchema = z.strictObject({
-  /** uvicorn workers per pod; set it close to the CPU request and let the HPA add pods (memory per worker: README "Sizing"). */
+  /** uvicorn workers per pod; set it close to the CPU request and let the HPA add pods (memory per worker: README "Sizing", docs/design.md#sizing). */
   workers: int(1, 16, 'a worker count'),
   resources,
   /** Omitted: a single replica and no HPA (required for SQLite or a ReadWriteOnce volume). */
@@ -218,7 +218,7 @@ const authSchema = z.discriminatedUnion(
        * Seconds each server worker caches a successful login (`auth_cache_ttl_seconds` in the auth ini); 0 turns
        * the cache off. Without it every request pays a PBKDF2 password hash (≈ 270 ms of CPU); with it a changed
        * or deleted password keeps working for up to this long on workers that did not handle the change.
-       * @default 60 (DEFAULT_CREDENTIAL_CACHE_TTL_SECONDS, applied in ExternalSecrets)
+       * @default 60 (DEFAULT_CREDENTIAL_CACHE_TTL_SECONDS, applied in BasicAuth.iniTemplate)
        */
       credentialCacheTtlSeconds: z
         .number({ error: `expected a number of seconds from 0 (cache off) to ${MAX_CREDENTIAL_CACHE_TTL_SECONDS}` })

@@ -8,7 +8,7 @@ export const ROLLING_SURGE = 1;
 
 /**
  * Memory of an MLflow server pod, per process, from `npm run measure:sizing` on the real server (basic-auth, MariaDB,
- * job execution off, 2 workers; README "Sizing"): PSS — the share of pages the memory cgroup is charged for.
+ * job execution off, 2 workers; README "Sizing", docs/design.md#sizing): PSS — the share of pages the memory cgroup is charged for.
  * Measured: the `mlflow server` parent 170–184 MiB; uvicorn's supervisor + multiprocessing's resource tracker
  * 23 MiB; each worker 165–180 MiB idle and 272–496 MiB at the peak of a saturating load (16 clients). The GCS client
  * libraries, absent from the measuring machine, load into the workers on the first artifact request.

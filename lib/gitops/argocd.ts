@@ -1,5 +1,4 @@
-import { ApiObject, JsonPatch } from 'cdk8s';
-import * as kplus from 'cdk8s-plus-28';
+import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
 import { Application } from '../../imports/argocd-application-argoproj.io';
 import { AppProject } from '../../imports/argocd-appproject-argoproj.io';
@@ -73,7 +72,9 @@ export class ArgoApplication extends Construct {
         name: props.name,
         namespace: ARGOCD_NAMESPACE,
         annotations: { [SYNC_WAVE_ANNOTATION]: String(props.syncWave) },
-        ...((props.cascadeDelete ?? true) ? { finalizers: ['resources-finalizer.argocd.argoproj.io'] } : {}),
+        // The path-qualified name of Argo CD's cascade finalizer (foreground, like the bare name): Kubernetes warns
+        // on finalizer names without a `/`.
+        ...((props.cascadeDelete ?? true) ? { finalizers: ['resources-finalizer.argocd.argoproj.io/foreground'] } : {}),
       },
       spec: {
         project: props.project,
@@ -174,22 +175,25 @@ end
 return hs
 `;
 
+/** The `argocd-cm` key holding {@link APPLICATION_HEALTH_LUA}. */
+export const APPLICATION_HEALTH_KEY = 'resource.customizations.health.argoproj.io_Application';
+
 /**
- * The `argocd-cm` patch carrying {@link APPLICATION_HEALTH_LUA}: only that key, meant for
- * `kubectl apply --server-side`, which merges it into the existing ConfigMap and leaves every other key alone.
+ * The `argocd-cm` fragment carrying {@link APPLICATION_HEALTH_LUA}: name, namespace and that one key, nothing
+ * else (no labels: a field in it is a field its applier claims). It is not part of the kustomization: the README
+ * applies it in two steps, a server-side-apply dry run that refuses when another manager owns a different value
+ * for the key, then a merge patch that adds only that key. A server-side apply of it would not be safe: on an
+ * `argocd-cm` last written by a client-side `kubectl apply`, kubectl hands every field that apply owned to the
+ * new manager, and the keys missing from this fragment are deleted.
  */
 export class ApplicationHealthCheck extends Construct {
   constructor(scope: Construct, id: string) {
     super(scope, id);
-    const cm = new kplus.ConfigMap(this, 'Resource', {
-      metadata: {
-        name: 'argocd-cm',
-        namespace: ARGOCD_NAMESPACE,
-        labels: { 'app.kubernetes.io/name': 'argocd-cm', 'app.kubernetes.io/part-of': 'argocd' },
-      },
-      data: { 'resource.customizations.health.argoproj.io_Application': APPLICATION_HEALTH_LUA },
+    new ApiObject(this, 'Resource', {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'argocd-cm', namespace: ARGOCD_NAMESPACE },
+      data: { [APPLICATION_HEALTH_KEY]: APPLICATION_HEALTH_LUA },
     });
-    // A field in a server-side-applied patch is a field this manager owns: claim only the health key.
-    ApiObject.of(cm).addJsonPatch(JsonPatch.remove('/immutable'));
   }
 }

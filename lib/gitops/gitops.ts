@@ -108,9 +108,8 @@ export interface BootstrapChartProps {
 }
 
 /**
- * What a person applies once per environment (`argocd/<env>`): the AppProject, the root Application
- * (app-of-apps over `dist/<env>/apps`), and the argocd-cm health check the root app needs to wait for its
- * children's waves.
+ * What a person applies once per environment (`argocd/<env>`, its kustomization): the AppProject and the root
+ * Application (app-of-apps over `dist/<env>/apps`). The argocd-cm health check is {@link HealthCheckChart}.
  */
 export class BootstrapChart extends Chart {
   constructor(scope: Construct, id: string, props: BootstrapChartProps) {
@@ -141,6 +140,16 @@ export class BootstrapChart extends Chart {
       syncWave: 0,
       cascadeDelete: false,
     });
+  }
+}
+
+/**
+ * The argocd-cm health check the root app needs to wait for its children's waves (`argocd/<env>/`, outside the
+ * kustomization: see {@link ApplicationHealthCheck} for how it is applied).
+ */
+export class HealthCheckChart extends Chart {
+  constructor(scope: Construct, id: string) {
+    super(scope, id);
     new ApplicationHealthCheck(this, 'ApplicationHealth');
   }
 }

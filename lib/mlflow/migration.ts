@@ -17,6 +17,14 @@ import type { BasicAuth } from './basic-auth';
 const SCRIPT_FILE = path.join(__dirname, 'scripts', 'migrate.py');
 const SCRIPT_DIR = '/opt/mlflow-migrate';
 
+/** The metrics collector's MLflow user, as {@link MigrationScript} reconciles it. */
+export interface MetricsUser {
+  /** Its name (not a secret: the PodMonitoring carries it inline). */
+  readonly username: string;
+  /** Secret with key `password`. */
+  readonly secret: kplus.ISecret;
+}
+
 /** Props of {@link MigrationScript}. */
 export interface MigrationScriptProps {
   /** The MLflow image (same tag and digest as the server: migrations must match the code that runs). */
@@ -28,6 +36,12 @@ export interface MigrationScriptProps {
    */
   readonly auth?: BasicAuth;
   /**
+   * Basic-auth with scraped metrics: the non-admin MLflow user the collector logs in as, which the script creates
+   * or updates on every run (its password from `secret`, key `password`: the ExternalSecret `mlflow-metrics-auth`).
+   * @default - no metrics user
+   */
+  readonly metricsUser?: MetricsUser;
+  /**
    * Seconds the script retries its first database connection (proxy and metadata server start-up).
    * @default 120
    */
@@ -36,10 +50,11 @@ export interface MigrationScriptProps {
 
 /**
  * `lib/mlflow/scripts/migrate.py` in a ConfigMap, and the container that runs it: empty database → initialize through
- * MLflow's store (`mlflow db upgrade` fails there); otherwise `mlflow db upgrade`; on MySQL, check
- * `log_bin_trust_function_creators` first; with auth, pre-create the auth tables MySQL rejects upstream
- * (DESIGN §3–4). Used by {@link MigrationJob} and, for a database on the server's own volume, as the server
- * pod's init container.
+ * MLflow's store (`mlflow db upgrade` fails there); behind head → `mlflow db upgrade`, on MySQL only after checking
+ * `log_bin_trust_function_creators`; at head → nothing. With auth: first check that the image can run the auth
+ * app, pre-create the auth tables MySQL rejects upstream, then reconcile the admin (password from the auth ini)
+ * and the metrics user. Exit codes and reasons: docs/migration.md; why: docs/design.md#migrations. Used by {@link MigrationJob} and, for a
+ * database on the server's own volume, as the server pod's init container.
  */
 export class MigrationScript extends Construct {
   private readonly props: MigrationScriptProps;
@@ -83,6 +98,10 @@ export class MigrationScript extends Construct {
     const container = as === 'container' ? pod.addContainer(spec) : pod.addInitContainer(spec);
     p.database.connect(pod, container);
     p.auth?.mountInto(container);
+    if (p.metricsUser) {
+      container.env.addVariable('MLFLOW_METRICS_USERNAME', kplus.EnvValue.fromValue(p.metricsUser.username));
+      container.env.addVariable('MLFLOW_METRICS_PASSWORD', kplus.EnvValue.fromSecretValue({ secret: p.metricsUser.secret, key: 'password' }));
+    }
     return container;
   }
 }

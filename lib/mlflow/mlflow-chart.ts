@@ -15,7 +15,7 @@ import { NetworkPolicies } from './network-policies';
 import { RestrictedNamespace } from './restricted-namespace';
 import { SmokeTest, smokeUserEnv } from './smoke-test';
 import { parseCpuMillis, parseMemoryMiB } from '../config/sizing';
-import { MLFLOW_PORT, TrackingServer } from './tracking-server';
+import { MLFLOW_PORT, MLFLOW_PORT_NAME, MLFLOW_SERVICE_NAME, TrackingServer } from './tracking-server';
 import { WorkloadIdentity } from './workload-identity';
 
 /** Props of {@link MlflowChart}. */
@@ -54,9 +54,11 @@ export class MlflowChart extends Chart {
     super(scope, id, { namespace: c.namespace, labels });
 
     const image = imageReference(c.image);
-    const serverLabels = selectorLabels(c.name, 'server');
-    const migrationLabels = selectorLabels(c.name, 'migration');
-    const smokeLabels = selectorLabels(c.name, 'smoke');
+    // `app.kubernetes.io/component` of the pods: selected by the workloads, monitors and network policies.
+    const components = { server: 'server', migration: 'migration', smoke: 'smoke' } as const;
+    const serverLabels = selectorLabels(c.name, components.server);
+    const migrationLabels = selectorLabels(c.name, components.migration);
+    const smokeLabels = selectorLabels(c.name, components.smoke);
     const mysql = c.database.engine === 'mysql' ? c.database : undefined;
     const auth = c.auth.enabled ? c.auth : undefined;
     const metricsMode = c.metrics === 'none' ? undefined : c.metrics;
@@ -94,7 +96,15 @@ export class MlflowChart extends Chart {
       : new DatabaseAccess(this, 'Database', { engine: 'sqlite', volume: guaranteed(dataVolume, 'volume') });
 
     const basicAuth = secrets?.authSecret ? new BasicAuth(this, 'Auth', { secret: secrets.authSecret }) : undefined;
-    const migration = new MigrationScript(this, 'Migration', { image, database, auth: basicAuth });
+    const migration = new MigrationScript(this, 'Migration', {
+      image,
+      database,
+      auth: basicAuth,
+      metricsUser:
+        auth && secrets?.metricsSecret
+          ? { username: guaranteed(auth.metricsUsername, 'auth.metricsUsername'), secret: secrets.metricsSecret }
+          : undefined,
+    });
 
     const server = new TrackingServer(this, 'Server', {
       image,
@@ -114,7 +124,7 @@ export class MlflowChart extends Chart {
       auth: basicAuth,
       allowedHosts: allowedHosts({
         publicHosts: c.exposure.mode === 'ingress' ? c.exposure.hosts : [],
-        serviceName: 'mlflow',
+        serviceName: MLFLOW_SERVICE_NAME,
         namespace: c.namespace,
         port: MLFLOW_PORT,
         scrapedByPodIp: metricsMode !== undefined,
@@ -161,7 +171,7 @@ export class MlflowChart extends Chart {
       ? new Metrics(this, 'Metrics', {
           mode: metricsMode,
           selectorLabels: serverLabels,
-          portName: 'http',
+          portName: MLFLOW_PORT_NAME,
           credentials:
             auth && secrets?.metricsSecret
               ? { username: guaranteed(auth.metricsUsername, 'auth.metricsUsername'), secret: secrets.metricsSecret }
@@ -171,7 +181,7 @@ export class MlflowChart extends Chart {
 
     new NetworkPolicies(this, 'NetworkPolicies', {
       serverLabels,
-      egressComponents: ['server', 'migration'],
+      egressComponents: [components.server, components.migration],
       port: MLFLOW_PORT,
       fromGoogleLoadBalancers: c.exposure.mode === 'ingress',
       metricsNamespace: metrics?.collectorNamespace,

@@ -8,7 +8,7 @@ import * as path from 'path';
 import { App, Chart } from 'cdk8s';
 import * as yaml from 'js-yaml';
 import type { EnvironmentConfig } from '../config/config';
-import { APP_PATHS, ApplicationsChart, BootstrapChart, ClusterIssuerChart, clusterKindsOf, gitOpsPlan } from '../gitops/gitops';
+import { APP_PATHS, ApplicationsChart, BootstrapChart, ClusterIssuerChart, clusterKindsOf, gitOpsPlan, HealthCheckChart } from '../gitops/gitops';
 import { MlflowChart } from '../mlflow/mlflow-chart';
 import { containerResourceViolations, podSecurityViolations } from '../policy/pod-security';
 
@@ -81,8 +81,13 @@ export function renderEnvironment(config: EnvironmentConfig): EnvironmentOutput 
   const boot = manifestsOf(new BootstrapChart(app, 'bootstrap', { plan, renderedClusterKinds: clusterKindsOf([...mlflow, ...issuer]) }));
   const bootstrap = filesOf('', boot);
   bootstrap.push({ path: 'kustomization.yaml', content: toYaml(kustomization(bootstrap.map((f) => f.path))) });
+  // Not in the kustomization: applied key by key (README), never by a server-side apply of the object.
+  for (const m of manifestsOf(new HealthCheckChart(app, 'argocd-cm'))) bootstrap.push({ path: HEALTH_CHECK_FILE, content: toYaml(m) });
   return { dist, bootstrap };
 }
+
+/** The argocd-cm health-check fragment under `argocd/<env>/`. */
+export const HEALTH_CHECK_FILE = 'argocd-cm-health.patch.yaml';
 
 /** `kubectl apply --server-side -k argocd/<env>` entry point. */
 function kustomization(resources: readonly string[]) {

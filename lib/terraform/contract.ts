@@ -358,7 +358,9 @@ export function importTerraformOutputs(args: {
     .filter((c) => !isDeepStrictEqual(c.from, c.to));
   if (changes.length === 0) return { ok: true, text: configText, changes: [], checked: resolved.length, notes: [] };
 
-  const expected = structuredClone(before) as Record<string, Record<string, unknown>>;
+  // A fresh copy from the parsed document, not structuredClone: isDeepStrictEqual compares prototypes, and under
+  // jest structuredClone's objects come from another realm than the YAML library's.
+  const expected = doc.toJS() as Record<string, Record<string, unknown>>;
   for (const c of changes) (expected[c.at[0]] ??= {})[c.at[1]] = c.to;
 
   const notes: string[] = [];

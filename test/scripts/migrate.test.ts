@@ -1,10 +1,16 @@
 /**
- * lib/mlflow/scripts/migrate.py as the migration Job runs it: a subprocess, against a REAL MariaDB (binary logging on,
- * like Cloud SQL; started by `bash scripts/test-mariadb.sh`) or a SQLite file. Only MLflow itself is faked
- * (test/scripts/fake-mlflow: same entry points, same MySQL failure modes: error 1419 for triggers, errno 121 for
- * upstream's duplicate auth FK names). Each case gets its own `mlflow_…` database, dropped afterwards.
+ * lib/mlflow/scripts/migrate.py as the migration Job runs it: a subprocess of the REAL MLflow's python (the venv that
+ * `scripts/test-mlflow.sh` prepares, path in `.mlflow-python`), against SQLite files and a REAL MariaDB with binary
+ * logging on and a user without SUPER, as on Cloud SQL. No fake anywhere, except one named shim: a `flask_wtf`
+ * module that raises ImportError, to stand for an image without Flask-WTF.
  *
- * Without a reachable MariaDB the MariaDB cases FAIL, unless MLFLOW_GITOPS_SKIP_MARIADB=1 skips them (loudly).
+ * The MariaDB cases start their OWN throw-away MariaDB (scripts/test-mariadb.sh with a private directory and port,
+ * stopped by pid afterwards), not the shared one on :33306: they need to flip the global
+ * log_bin_trust_function_creators, and flipping it on the shared server would break other suites migrating there
+ * at the same moment. Cases in this file run one after another, so flipping it on the private server is safe.
+ *
+ * Without the venv the whole file FAILS (run `bash scripts/test-mlflow.sh`), unless MLFLOW_GITOPS_SKIP_MLFLOW=1;
+ * without MariaDB the MariaDB cases fail unless MLFLOW_GITOPS_SKIP_MARIADB=1 (both skip loudly).
  */
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
@@ -14,52 +20,69 @@ import * as path from 'path';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const SCRIPT = path.join(ROOT, 'lib', 'mlflow', 'scripts', 'migrate.py');
-const FAKE_MLFLOW = path.join(__dirname, 'fake-mlflow');
-const PYTHON = process.env.MIGRATE_TEST_PYTHON ?? '/usr/bin/python3';
+const PYTHON_FILE = path.join(ROOT, '.mlflow-python');
+const SKIP_MLFLOW = process.env.MLFLOW_GITOPS_SKIP_MLFLOW === '1';
+const SKIP_MARIADB = SKIP_MLFLOW || process.env.MLFLOW_GITOPS_SKIP_MARIADB === '1';
+const PYTHON = fs.existsSync(PYTHON_FILE) ? fs.readFileSync(PYTHON_FILE, 'utf8').trim() : '';
 
-// Defaults match scripts/test-mariadb.sh.
-const HOST = process.env.MARIADB_HOST ?? '127.0.0.1';
-const PORT = process.env.MARIADB_PORT ?? '33306';
-const SOCKET = process.env.MARIADB_SOCKET ?? '/tmp/mlflow-gitops-mariadb/mariadb.sock';
-const USER = 'mlflow_test';
-const PASSWORD = 'mlflow_test';
-const SKIP_MARIADB = process.env.MLFLOW_GITOPS_SKIP_MARIADB === '1';
-
-const TRACKING_HEAD = 'fake_trigger'; // test/scripts/fake-mlflow/mlflow/__init__.py
+/** Revisions that exist in every MLflow this project can run (3.11 to 3.17): the auth schema's first one, and the
+ * tracking revision just before the migration that creates a trigger (1bd49d398cd23, "add secrets tables"). */
 const AUTH_INITIAL = '8606fa83a998';
-const AUTH_HEAD = 'e6c5d2f7a8b9';
+const TRACKING_BEFORE_TRIGGER = 'bf29a5ff90ea';
+
+// Every secret any case uses: no output may ever contain one of them (checked by expectExit on every run).
+const DB_USER = 'mlflow_migrate';
+const DB_PASSWORD = 'Db_Pa55/word%x'; // `/` and `%` exercise the URL encoding and the ini's `%%`
+const ADMIN_PASSWORD = 'admin-first-Pa55word';
+const ADMIN_ROTATED = 'admin-rotated-Pa55word';
+const METRICS_PASSWORD = 'metrics-first-Pa55word';
+const METRICS_ROTATED = 'metrics-rotated-Pa55word';
+const SECRETS = [DB_PASSWORD, encodeURIComponent(DB_PASSWORD), ADMIN_PASSWORD, ADMIN_ROTATED, METRICS_PASSWORD, METRICS_ROTATED, 'S3cr3t'];
 
 interface Run {
   status: number | null;
+  /** stdout and stderr, as a log shows them. */
   output: string;
+  stdout: string;
   ms: number;
 }
 
-function runPython(args: string[], env: Record<string, string>): Run {
+function runPython(args: string[], env: Record<string, string>, extraPythonPath?: string): Run {
   const started = Date.now();
   const r = spawnSync(PYTHON, args, {
     cwd: ROOT,
     encoding: 'utf8',
-    timeout: 30_000,
+    timeout: 120_000,
     env: {
       PATH: process.env.PATH ?? '/usr/bin:/bin',
       HOME: os.tmpdir(),
-      PYTHONPATH: FAKE_MLFLOW,
       MLFLOW_DISABLE_TELEMETRY: 'true',
       PYTHONDONTWRITEBYTECODE: '1', // no __pycache__ in the work tree
       MIGRATE_CONNECT_TIMEOUT_SECONDS: '10',
+      ...(extraPythonPath ? { PYTHONPATH: extraPythonPath } : {}),
       ...env,
     },
   });
   if (r.error) throw r.error;
-  return { status: r.status, output: `${r.stdout}${r.stderr}`, ms: Date.now() - started };
+  return { status: r.status, output: `${r.stdout}${r.stderr}`, stdout: r.stdout, ms: Date.now() - started };
 }
 
-const migrate = (env: Record<string, string>): Run => runPython([SCRIPT], env);
+const migrate = (env: Record<string, string>, extraPythonPath?: string): Run => runPython([SCRIPT], env, extraPythonPath);
 
-/** Fails with the script's whole output, not just two numbers. */
+/** Fails with the script's whole output, not just two numbers; and no run may ever print a secret. */
 function expectExit(run: Run, code: number): void {
   if (run.status !== code) throw new Error(`expected exit ${code}, got ${run.status}; output:\n${run.output}`);
+  for (const secret of SECRETS) {
+    if (run.output.includes(secret)) throw new Error(`output contains the secret ${JSON.stringify(secret)}:\n${run.output}`);
+  }
+}
+
+/** Runs a python snippet with the real MLflow; its last stdout line parsed as JSON. */
+function pythonJson(code: string, args: string[], env: Record<string, string> = {}): any {
+  const r = runPython(['-c', code, ...args], env);
+  if (r.status !== 0) throw new Error(`python helper failed (exit ${r.status}):\n${r.output}`);
+  const lines = r.stdout.trim().split('\n');
+  return JSON.parse(lines[lines.length - 1]);
 }
 
 const tmpDirs: string[] = [];
@@ -80,306 +103,546 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
-describe('migrate.py without a database server', () => {
-  test('a missing URI or an unreadable auth config is a configuration error (exit 2)', () => {
-    const noUri = migrate({});
-    expectExit(noUri, 2);
-    expect(noUri.output).toContain('migrate: ERROR: MLFLOW_BACKEND_STORE_URI is not set');
+/**
+ * The basic-auth ini as the ExternalSecret template renders it (`%` doubled), for `databaseUri`.
+ * Written to a fresh file each time: the rotation case rewrites the password as Secret Manager would.
+ */
+function authIni(databaseUri: string, adminPassword: string, dir = tmpDir()): string {
+  const ini = path.join(dir, 'basic_auth.ini');
+  const d = (s: string) => s.replace(/%/g, '%%');
+  fs.writeFileSync(
+    ini,
+    [
+      '[mlflow]',
+      'default_permission = READ',
+      `database_uri = ${d(databaseUri)}`,
+      'admin_username = admin',
+      `admin_password = ${d(adminPassword)}`,
+      'authorization_function = mlflow.server.auth:authenticate_request_basic_auth',
+      '',
+    ].join('\n'),
+  );
+  return ini;
+}
 
-    const dir = tmpDir();
-    const ini = path.join(dir, 'auth.ini');
-    fs.writeFileSync(ini, '[mlflow]\ndatabase_uri = mysql+pymysql://u:50%off@127.0.0.1/mlflow_x\n');
-    const badIni = migrate({ MLFLOW_BACKEND_STORE_URI: `sqlite:///${dir}/mlflow.db`, MLFLOW_AUTH_CONFIG_PATH: ini });
-    expectExit(badIni, 2);
-    expect(badIni.output).toContain("InterpolationSyntaxError section='mlflow' option='database_uri'");
-    expect(badIni.output).toContain('write a literal % as %%');
-    expect(badIni.output).not.toContain('off@'); // the value (with its password) is not echoed
-    expect(fs.existsSync(path.join(dir, 'mlflow.db'))).toBe(false); // nothing touched
+/** Which (user, password) pairs MLflow's own auth store accepts, and who is an admin. */
+const USERS_PY = `
+import json, sys
+from mlflow.server.auth.sqlalchemy_store import SqlAlchemyStore
+store = SqlAlchemyStore()
+store.init_db(sys.argv[1])
+pairs = json.loads(sys.argv[2])
+print(json.dumps({
+    "accepted": [user + ":" + pw for user, pw in pairs if store.authenticate_user(user, pw)],
+    "admins": sorted(u.username for u in store.list_users() if u.is_admin),
+    "users": sorted(u.username for u in store.list_users()),
+}))
+`;
+function authUsers(databaseUri: string, ini: string, pairs: Array<[string, string]>): { accepted: string[]; admins: string[]; users: string[] } {
+  return pythonJson(USERS_PY, [databaseUri, JSON.stringify(pairs)], { MLFLOW_AUTH_CONFIG_PATH: ini });
+}
+
+/** The MLflow the suite runs against, and the heads of its own alembic scripts (not of migrate.py). */
+let mlflow: { version: string; trackingHead: string[]; authHead: string[] };
+const FACTS_PY = `
+import importlib.metadata, json, os
+import mlflow
+from alembic.script import ScriptDirectory
+base = os.path.dirname(mlflow.__file__)
+heads = lambda *p: sorted(ScriptDirectory(os.path.join(base, *p)).get_heads())
+print(json.dumps({"version": importlib.metadata.version("mlflow"),
+                  "trackingHead": heads("store", "db_migrations"),
+                  "authHead": heads("server", "auth", "db", "migrations")}))
+`;
+
+if (SKIP_MLFLOW) console.warn('MLFLOW_GITOPS_SKIP_MLFLOW=1: test/scripts/migrate.test.ts (the real-MLflow migration suite) is SKIPPED.');
+
+(SKIP_MLFLOW ? describe.skip : describe)('migrate.py with the real MLflow', () => {
+  beforeAll(() => {
+    if (!PYTHON || !fs.existsSync(PYTHON)) {
+      throw new Error(`no MLflow venv (${PYTHON_FILE} missing or stale): run \`bash scripts/test-mlflow.sh\` first (npm test's pretest does)`);
+    }
+    mlflow = pythonJson(FACTS_PY, []);
+    console.log(
+      `migrate.test.ts runs against MLflow ${mlflow.version} (${PYTHON}); tracking head ${mlflow.trackingHead}, auth head ${mlflow.authHead}`,
+    );
   });
 
-  test('an unreachable database: retried, then exit 4 within the timeout, password never printed', async () => {
-    const port = await closedPort();
-    const run = migrate({
-      MLFLOW_BACKEND_STORE_URI: `mysql+pymysql://mlflow:S3cr3t%2FPa55@127.0.0.1:${port}/mlflow`,
-      MIGRATE_CONNECT_TIMEOUT_SECONDS: '2',
+  describe('without a database server', () => {
+    test('configuration errors exit 2 before anything is touched, naming the place, never the value', () => {
+      const noUri = migrate({});
+      expectExit(noUri, 2);
+      expect(noUri.output).toContain('migrate: ERROR: MLFLOW_BACKEND_STORE_URI is not set');
+
+      const dir = tmpDir();
+      const sqlite = `sqlite:///${dir}/mlflow.db`;
+      const badPercent = path.join(dir, 'percent.ini');
+      fs.writeFileSync(badPercent, '[mlflow]\ndatabase_uri = mysql+pymysql://u:50%off@127.0.0.1/mlflow_x\n');
+      const interpolation = migrate({ MLFLOW_BACKEND_STORE_URI: sqlite, MLFLOW_AUTH_CONFIG_PATH: badPercent });
+      expectExit(interpolation, 2);
+      expect(interpolation.output).toContain("InterpolationSyntaxError section='mlflow' option='database_uri'");
+      expect(interpolation.output).toContain('write a literal % as %%');
+      expect(interpolation.output).not.toContain('off@'); // the value (with its password) is not echoed
+
+      const noAdminPassword = path.join(dir, 'no-admin.ini');
+      fs.writeFileSync(noAdminPassword, `[mlflow]\ndatabase_uri = ${sqlite}\nadmin_username = admin\n`);
+      const missing = migrate({ MLFLOW_BACKEND_STORE_URI: sqlite, MLFLOW_AUTH_CONFIG_PATH: noAdminPassword });
+      expectExit(missing, 2);
+      expect(missing.output).toContain(`migrate: ERROR: bad auth config ${noAdminPassword}: [mlflow] admin_password is missing`);
+
+      const emptyUser = path.join(dir, 'empty-user.ini');
+      fs.writeFileSync(emptyUser, `[mlflow]\ndatabase_uri = ${sqlite}\nadmin_username =\nadmin_password = ${ADMIN_PASSWORD}\n`);
+      const empty = migrate({ MLFLOW_BACKEND_STORE_URI: sqlite, MLFLOW_AUTH_CONFIG_PATH: emptyUser });
+      expectExit(empty, 2);
+      expect(empty.output).toContain(`migrate: ERROR: bad auth config ${emptyUser}: [mlflow] admin_username is empty`);
+
+      const shortAdmin = migrate({ MLFLOW_BACKEND_STORE_URI: sqlite, MLFLOW_AUTH_CONFIG_PATH: authIni(sqlite, 'short') });
+      expectExit(shortAdmin, 2);
+      expect(shortAdmin.output).toMatch(/ERROR: \[mlflow\] admin_password of \S+basic_auth\.ini has 5 characters; MLflow's auth store needs at least 12/);
+
+      const ini = authIni(sqlite, ADMIN_PASSWORD);
+      const cases: Array<[Record<string, string>, string]> = [
+        [{ MLFLOW_METRICS_USERNAME: 'metrics-scraper' }, 'MLFLOW_METRICS_PASSWORD is not set: the metrics user needs both a name and a password'],
+        [{ MLFLOW_METRICS_PASSWORD: METRICS_PASSWORD }, 'MLFLOW_METRICS_USERNAME is not set: the metrics user needs both a name and a password'],
+        [
+          { MLFLOW_METRICS_USERNAME: 'admin', MLFLOW_METRICS_PASSWORD: METRICS_PASSWORD },
+          "MLFLOW_METRICS_USERNAME is the admin user 'admin': the scraper must be a separate, non-admin user",
+        ],
+        [
+          { MLFLOW_METRICS_USERNAME: 'metrics-scraper', MLFLOW_METRICS_PASSWORD: 'tiny-pw' },
+          "MLFLOW_METRICS_PASSWORD has 7 characters; MLflow's auth store needs at least 12",
+        ],
+      ];
+      for (const [env, message] of cases) {
+        const run = migrate({ MLFLOW_BACKEND_STORE_URI: sqlite, MLFLOW_AUTH_CONFIG_PATH: ini, ...env });
+        expectExit(run, 2);
+        expect(run.output).toContain(`migrate: ERROR: ${message}`);
+      }
+      const withoutAuth = migrate({ MLFLOW_BACKEND_STORE_URI: sqlite, MLFLOW_METRICS_USERNAME: 'm', MLFLOW_METRICS_PASSWORD: METRICS_PASSWORD });
+      expectExit(withoutAuth, 2);
+      expect(withoutAuth.output).toContain('migrate: ERROR: MLFLOW_METRICS_USERNAME is set but basic-auth is not (no MLFLOW_AUTH_CONFIG_PATH)');
+      expect(fs.existsSync(path.join(dir, 'mlflow.db'))).toBe(false); // nothing touched
     });
-    expectExit(run, 4);
-    expect(run.output).toContain('database not reachable yet (attempt 1)');
-    expect(run.output).toMatch(/could not connect to mysql\+pymysql:\/\/mlflow:\*\*\*@127\.0\.0\.1:\d+\/mlflow within 2s/);
-    expect(run.output).toContain("Can't connect to MySQL server");
-    expect(run.output).not.toContain('S3cr3t');
-    expect(run.ms).toBeLessThan(8_000);
-  });
 
-  test('SQLite: an empty file is initialized through the store (no log_bin query), then upgraded', () => {
-    const file = path.join(tmpDir(), 'mlflow.db');
-    const env = { MLFLOW_BACKEND_STORE_URI: `sqlite:///${file}` };
-    const first = migrate(env);
-    expectExit(first, 0);
-    expect(first.output).toContain("initializing it through MLflow's SqlAlchemyStore");
-    expect(first.output).not.toContain('log_bin');
-    const query = (sql: string): unknown =>
-      JSON.parse(
-        runPython(['-c', 'import json,sqlite3,sys; print(json.dumps(sqlite3.connect(sys.argv[1]).execute(sys.argv[2]).fetchall()))', file, sql], {})
-          .output,
+    test('an unreachable database: retried, then exit 4 within the timeout, password never printed', async () => {
+      const port = await closedPort();
+      const run = migrate({
+        MLFLOW_BACKEND_STORE_URI: `mysql+pymysql://mlflow:S3cr3t%2FPa55@127.0.0.1:${port}/mlflow`,
+        MIGRATE_CONNECT_TIMEOUT_SECONDS: '2',
+      });
+      expectExit(run, 4);
+      expect(run.output).toContain('database not reachable yet (attempt 1)');
+      expect(run.output).toMatch(/could not connect to mysql\+pymysql:\/\/mlflow:\*\*\*@127\.0\.0\.1:\d+\/mlflow within 2s/);
+      expect(run.output).toContain("Can't connect to MySQL server");
+      // Far below the 120 s default, so the 2 s timeout was honoured (generous: the suite may share the CPU).
+      expect(run.ms).toBeLessThan(30_000);
+    });
+
+    test('an image without Flask-WTF fails the hook before any change (exit 7), naming the cause', () => {
+      // SHIM, not MLflow: a `flask_wtf` package first on PYTHONPATH that raises ImportError, standing for an
+      // image whose MLflow was installed without the `auth` extra. Everything else is the real venv.
+      const shim = tmpDir();
+      fs.mkdirSync(path.join(shim, 'flask_wtf'));
+      fs.writeFileSync(
+        path.join(shim, 'flask_wtf', '__init__.py'),
+        'raise ModuleNotFoundError("No module named \'flask_wtf\' (test shim)", name="flask_wtf")\n',
       );
-    expect(query('SELECT experiment_id, artifact_location FROM experiments')).toEqual([[0, 'mlflow-artifacts:/0']]);
-    expect(query('SELECT version_num FROM alembic_version')).toEqual([[TRACKING_HEAD]]);
+      const dir = tmpDir();
+      const sqlite = `sqlite:///${dir}/mlflow.db`;
+      const run = migrate({ MLFLOW_BACKEND_STORE_URI: sqlite, MLFLOW_AUTH_CONFIG_PATH: authIni(sqlite, ADMIN_PASSWORD) }, shim);
+      expectExit(run, 7);
+      expect(run.output).toContain(
+        "migrate: ERROR: this image lacks Flask-WTF (ModuleNotFoundError: No module named 'flask_wtf' (test shim)), " +
+          "which MLflow's basic-auth app (--app-name basic-auth) needs: the server could not start. Nothing was changed. " +
+          'Use an image that installs mlflow[auth] (see docs/migration.md).',
+      );
+      expect(fs.existsSync(path.join(dir, 'mlflow.db'))).toBe(false);
 
-    const second = migrate(env);
-    expectExit(second, 0);
-    expect(second.output).toContain('running: python -m mlflow db upgrade sqlite:///');
-    expect(second.output).toContain('already at head');
+      // No shim: an ini the auth app cannot read (no default_permission) makes MLflow's own import fail, as the
+      // server's would at start.
+      const noDefault = path.join(tmpDir(), 'basic_auth.ini');
+      fs.writeFileSync(noDefault, `[mlflow]\ndatabase_uri = ${sqlite}\nadmin_username = admin\nadmin_password = ${ADMIN_PASSWORD}\n`);
+      const unreadable = migrate({ MLFLOW_BACKEND_STORE_URI: sqlite, MLFLOW_AUTH_CONFIG_PATH: noDefault });
+      expectExit(unreadable, 7);
+      expect(unreadable.output).toContain(
+        "migrate: ERROR: this image cannot load MLflow's basic-auth app (import mlflow.server.auth: KeyError: 'default_permission'): " +
+          'the server could not start. Nothing was changed.',
+      );
+      expect(fs.existsSync(path.join(dir, 'mlflow.db'))).toBe(false);
+    });
+
+    test('a python without MLflow (not the MLflow image) is refused (exit 6) before any change', () => {
+      // Debian's python3 has SQLAlchemy (scripts/test-mariadb.sh installs it) but no MLflow.
+      const file = path.join(tmpDir(), 'mlflow.db');
+      spawnSync('/usr/bin/python3', ['-c', 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute("CREATE TABLE alembic_version (version_num VARCHAR(32) PRIMARY KEY)"); c.execute("INSERT INTO alembic_version VALUES (\'bf29a5ff90ea\')"); c.commit()', file]);
+      const r = spawnSync('/usr/bin/python3', [SCRIPT], {
+        encoding: 'utf8',
+        timeout: 30_000,
+        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', PYTHONDONTWRITEBYTECODE: '1', MLFLOW_BACKEND_STORE_URI: `sqlite:///${file}` },
+      });
+      const run: Run = { status: r.status, output: `${r.stdout}${r.stderr}`, stdout: r.stdout, ms: 0 };
+      expectExit(run, 6);
+      expect(run.output).toContain('migrate: ERROR: MLflow is not installed for /usr/bin/python3: is this the MLflow image?');
+    });
+
+    test('SQLite: an empty file is initialized through the store (no log_bin query); a second run changes nothing', () => {
+      const file = path.join(tmpDir(), 'mlflow.db');
+      const env = { MLFLOW_BACKEND_STORE_URI: `sqlite:///${file}` };
+      const first = migrate(env);
+      expectExit(first, 0);
+      expect(first.output).toContain("empty database: initializing it through MLflow's SqlAlchemyStore (artifact root mlflow-artifacts:/)");
+      expect(first.output).not.toContain('log_bin');
+      const query = (sql: string): unknown =>
+        pythonJson('import json,sqlite3,sys; print(json.dumps(sqlite3.connect(sys.argv[1]).execute(sys.argv[2]).fetchall()))', [file, sql]);
+      expect(query('SELECT experiment_id, artifact_location FROM experiments')).toEqual([[0, 'mlflow-artifacts:/0']]);
+      expect(query('SELECT version_num FROM alembic_version')).toEqual([mlflow.trackingHead]);
+
+      const before = fs.statSync(file).mtimeMs;
+      const second = migrate(env);
+      expectExit(second, 0);
+      expect(second.output).toContain(`tracking schema at revision ${mlflow.trackingHead}, head of this MLflow ${mlflow.trackingHead}: at head`);
+      expect(second.output).toContain('nothing to migrate: every schema is at this MLflow\'s head (no log_bin check needed)');
+      expect(second.output).not.toContain('running: python -m mlflow db upgrade');
+      expect(fs.statSync(file).mtimeMs).toBe(before);
+    });
   });
-});
 
-// ---- MariaDB --------------------------------------------------------------------------------------------------
+  // ---- MariaDB (a private instance) -----------------------------------------------------------------------
 
-/** Runs SQL as root over the unix socket (SUPER: can set globals); rows of tab-separated columns. */
-function sql(statements: string, database?: string): string[][] {
-  const r = spawnSync(
-    'mariadb',
-    ['--no-defaults', `--socket=${SOCKET}`, '-uroot', '-N', '-B', ...(database ? [database] : []), '-e', statements],
-    { encoding: 'utf8', timeout: 10_000 },
-  );
-  if (r.error) throw r.error;
-  if (r.status !== 0) throw new Error(`mariadb: ${r.stderr.trim()}`);
-  return r.stdout
-    .split('\n')
-    .filter((line) => line !== '')
-    .map((line) => line.split('\t'));
-}
+  if (SKIP_MARIADB && !SKIP_MLFLOW) console.warn('MLFLOW_GITOPS_SKIP_MARIADB=1: the MariaDB cases of test/scripts/migrate.test.ts are SKIPPED.');
 
-const created: string[] = [];
-let counter = 0;
+  (SKIP_MARIADB ? describe.skip : describe)('against MariaDB (log_bin on, a user without SUPER)', () => {
+    let dir = '';
+    let port = 0;
+    const socket = () => path.join(dir, 'mariadb.sock');
 
-function newDatabase(): string {
-  const name = `mlflow_t${process.pid}_${++counter}`;
-  sql(`DROP DATABASE IF EXISTS ${name}; CREATE DATABASE ${name}`);
-  created.push(name);
-  return name;
-}
-
-const mysqlUri = (db: string, password = PASSWORD): string => `mysql+pymysql://${USER}:${password}@${HOST}:${PORT}/${db}`;
-const tables = (db: string): string[] => sql('SHOW TABLES', db).map(([t]) => t);
-const versions = (db: string, table: string): string[] => sql(`SELECT version_num FROM ${table}`, db).map(([v]) => v);
-const foreignKeys = (db: string): string[][] =>
-  sql(
-    `SELECT TABLE_NAME, CONSTRAINT_NAME, DELETE_RULE FROM information_schema.REFERENTIAL_CONSTRAINTS
-     WHERE CONSTRAINT_SCHEMA = '${db}' ORDER BY TABLE_NAME`,
-  );
-/** Columns and non-FK constraints of `names`: what must equal upstream's initial auth migration. */
-const shape = (db: string, names: string[]): string[][] => {
-  const list = names.map((n) => `'${n}'`).join(',');
-  return [
-    ...sql(
-      `SELECT TABLE_NAME, COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE, EXTRA FROM information_schema.COLUMNS
-       WHERE TABLE_SCHEMA = '${db}' AND TABLE_NAME IN (${list}) ORDER BY TABLE_NAME, ORDINAL_POSITION`,
-    ),
-    ...sql(
-      `SELECT TABLE_NAME, CONSTRAINT_NAME, CONSTRAINT_TYPE FROM information_schema.TABLE_CONSTRAINTS
-       WHERE CONSTRAINT_SCHEMA = '${db}' AND TABLE_NAME IN (${list}) AND CONSTRAINT_TYPE <> 'FOREIGN KEY'
-       ORDER BY TABLE_NAME, CONSTRAINT_NAME`,
-    ),
-  ];
-};
-
-/** Another run of this file (a second checkout on the machine) must not flip the global flag under us. */
-const LOCK = path.join(os.tmpdir(), 'mlflow-gitops-migrate-test.lock');
-let haveLock = false;
-
-async function acquireLock(): Promise<void> {
-  const deadline = Date.now() + 40_000;
-  for (;;) {
-    try {
-      fs.writeFileSync(LOCK, String(process.pid), { flag: 'wx' });
-      haveLock = true;
-      return;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    /** Runs SQL as root over the private server's socket (SUPER: can set globals); rows of tab-separated columns. */
+    function sql(statements: string, database?: string): string[][] {
+      const r = spawnSync(
+        'mariadb',
+        ['--no-defaults', `--socket=${socket()}`, '-uroot', '-N', '-B', ...(database ? [database] : []), '-e', statements],
+        { encoding: 'utf8', timeout: 20_000 },
+      );
+      if (r.error) throw r.error;
+      if (r.status !== 0) throw new Error(`mariadb: ${r.stderr.trim()}`);
+      return r.stdout
+        .split('\n')
+        .filter((line) => line !== '')
+        .map((line) => line.split('\t'));
     }
-    const owner = Number(fs.readFileSync(LOCK, 'utf8').trim());
-    let ownerAlive = true;
-    try {
-      if (owner > 0) process.kill(owner, 0);
-    } catch (e) {
-      ownerAlive = (e as NodeJS.ErrnoException).code === 'EPERM';
+    const setTrust = (on: boolean) => sql(`SET GLOBAL log_bin_trust_function_creators = ${on ? 1 : 0}`);
+
+    beforeAll(async () => {
+      dir = fs.mkdtempSync('/tmp/mlflow-gitops-migrate-db-');
+      port = await closedPort();
+      const start = spawnSync('bash', [path.join(ROOT, 'scripts', 'test-mariadb.sh')], {
+        encoding: 'utf8',
+        timeout: 90_000,
+        env: { ...process.env, MARIADB_DIR: dir, MARIADB_PORT: String(port), MARIADB_SOCKET: path.join(dir, 'mariadb.sock') },
+      });
+      if (start.status !== 0) throw new Error(`could not start a private MariaDB (exit ${start.status}):\n${start.stdout}${start.stderr}`);
+      sql(
+        `CREATE USER '${DB_USER}'@'127.0.0.1' IDENTIFIED BY '${DB_PASSWORD}'; ` +
+          `GRANT ALL PRIVILEGES ON \`mlflow\\_%\`.* TO '${DB_USER}'@'127.0.0.1'`,
+      );
+      // As on Cloud SQL: binary logging on, and the migrating user has no SUPER.
+      expect(sql('SELECT @@log_bin')).toEqual([['1']]);
+      expect(sql(`SHOW GRANTS FOR '${DB_USER}'@'127.0.0.1'`).flat().join('\n')).not.toContain('SUPER');
+      setTrust(true); // the migrating cases need it; the ones that test it set it themselves
+    }, 100_000);
+
+    afterAll(async () => {
+      if (!dir) return;
+      const pidFile = path.join(dir, 'mariadb.pid');
+      const pid = fs.existsSync(pidFile) ? Number(fs.readFileSync(pidFile, 'utf8').trim()) : 0;
+      if (pid > 0) {
+        process.kill(pid, 'SIGTERM');
+        const deadline = Date.now() + 20_000;
+        for (;;) {
+          try {
+            process.kill(pid, 0);
+          } catch {
+            break; // exited
+          }
+          if (Date.now() > deadline) {
+            process.kill(pid, 'SIGKILL');
+            break;
+          }
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+      }
+      fs.rmSync(dir, { recursive: true, force: true });
+    }, 30_000);
+
+    let counter = 0;
+    function newDatabase(): string {
+      const name = `mlflow_m${++counter}`;
+      sql(`CREATE DATABASE ${name}`);
+      return name;
     }
-    if (!ownerAlive) {
-      fs.rmSync(LOCK, { force: true });
-      continue;
-    }
-    if (Date.now() > deadline) throw new Error(`${LOCK} is held by pid ${owner} (another run of this test?)`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-}
 
-if (SKIP_MARIADB) {
-  console.warn('MLFLOW_GITOPS_SKIP_MARIADB=1: the MariaDB cases of test/scripts/migrate.test.ts are SKIPPED.');
-}
+    const mysqlUri = (db: string): string => `mysql+pymysql://${DB_USER}:${encodeURIComponent(DB_PASSWORD)}@127.0.0.1:${port}/${db}`;
+    const tables = (db: string): string[] => sql('SHOW TABLES', db).map(([t]) => t);
+    const versions = (db: string, table: string): string[] => sql(`SELECT version_num FROM ${table}`, db).map(([v]) => v);
+    const triggers = (db: string): string[] => sql(`SELECT TRIGGER_NAME FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = '${db}'`).map(([t]) => t);
+    const foreignKeys = (db: string): string[][] =>
+      sql(
+        `SELECT TABLE_NAME, CONSTRAINT_NAME FROM information_schema.REFERENTIAL_CONSTRAINTS
+         WHERE CONSTRAINT_SCHEMA = '${db}' AND TABLE_NAME IN ('experiment_permissions', 'registered_model_permissions')
+         ORDER BY TABLE_NAME`,
+      );
+    /** Whether each (user, password) verifies against the stored hash, with the function MLflow's store uses. */
+    const passwordChecks = (db: string, pairs: Array<[string, string]>): boolean[] => {
+      const hashes = Object.fromEntries(sql('SELECT username, password_hash FROM users', db));
+      return pythonJson(
+        'import json,sys; from werkzeug.security import check_password_hash as c; print(json.dumps([c(h, p) for h, p in json.loads(sys.argv[1])]))',
+        [JSON.stringify(pairs.map(([user, password]) => [hashes[user], password]))],
+      );
+    };
+    /** Columns and non-FK constraints of `names`: what must equal upstream's initial auth migration. */
+    const shape = (db: string, names: string[]): string[][] => {
+      const list = names.map((n) => `'${n}'`).join(',');
+      return [
+        ...sql(
+          `SELECT TABLE_NAME, COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE, EXTRA FROM information_schema.COLUMNS
+           WHERE TABLE_SCHEMA = '${db}' AND TABLE_NAME IN (${list}) ORDER BY TABLE_NAME, ORDINAL_POSITION`,
+        ),
+        ...sql(
+          `SELECT TABLE_NAME, CONSTRAINT_NAME, CONSTRAINT_TYPE FROM information_schema.TABLE_CONSTRAINTS
+           WHERE CONSTRAINT_SCHEMA = '${db}' AND TABLE_NAME IN (${list}) AND CONSTRAINT_TYPE <> 'FOREIGN KEY'
+           ORDER BY TABLE_NAME, CONSTRAINT_NAME`,
+        ),
+      ];
+    };
 
-(SKIP_MARIADB ? describe.skip : describe)('migrate.py against MariaDB (log_bin on, user without SUPER)', () => {
-  let trustBefore: string | undefined;
-
-  beforeAll(async () => {
-    try {
-      sql('SELECT 1');
-    } catch (e) {
-      throw new Error(
-        `MariaDB is not reachable on socket ${SOCKET} (${(e as Error).message}): run \`bash scripts/test-mariadb.sh\` first ` +
-          '(or set MLFLOW_GITOPS_SKIP_MARIADB=1 to skip these cases)',
+    /** A tracking schema of an older MLflow, made by MLflow's own migrations: its first tables, then alembic up to `revision`. */
+    function olderSchema(db: string, revision: string): void {
+      pythonJson(
+        `
+import json, sys
+import sqlalchemy
+from alembic import command
+from mlflow.store.db.utils import _get_alembic_config
+from mlflow.store.tracking.dbmodels.initial_models import Base
+engine = sqlalchemy.create_engine(sys.argv[1])
+Base.metadata.create_all(engine)
+config = _get_alembic_config(str(engine.url.render_as_string(hide_password=False)))
+with engine.begin() as conn:
+    config.attributes["connection"] = conn
+    command.upgrade(config, sys.argv[2])
+print(json.dumps("ok"))
+`,
+        [mysqlUri(db), revision],
       );
     }
-    await acquireLock();
-    trustBefore = sql('SELECT @@GLOBAL.log_bin_trust_function_creators')[0][0];
-    sql('SET GLOBAL log_bin_trust_function_creators = 1'); // the cases below migrate; one turns it off itself
-  });
 
-  afterAll(() => {
-    try {
-      for (const db of created) sql(`DROP DATABASE IF EXISTS ${db}`);
-      if (trustBefore !== undefined) sql(`SET GLOBAL log_bin_trust_function_creators = ${trustBefore}`);
-    } finally {
-      if (haveLock) fs.rmSync(LOCK, { force: true });
-    }
-  });
-
-  test('empty database: initialized through the store (experiment 0 in mlflow-artifacts:/), then idempotent', () => {
-    const db = newDatabase();
-    const first = migrate({ MLFLOW_BACKEND_STORE_URI: mysqlUri(db) });
-    expectExit(first, 0);
-    expect(first.output).toContain('@@log_bin=1 @@log_bin_trust_function_creators=1');
-    expect(first.output).toContain("empty database: initializing it through MLflow's SqlAlchemyStore");
-    expect(first.output).not.toContain('running: python -m mlflow db upgrade');
-    expect(sql('SELECT experiment_id, artifact_location FROM experiments', db)).toEqual([['0', 'mlflow-artifacts:/0']]);
-    expect(versions(db, 'alembic_version')).toEqual([TRACKING_HEAD]);
-
-    const second = migrate({ MLFLOW_BACKEND_STORE_URI: mysqlUri(db) });
-    expectExit(second, 0);
-    expect(second.output).toContain(`schema at revision ${TRACKING_HEAD}: running \`mlflow db upgrade\``);
-    expect(second.output).toContain('already at head');
-    expect(sql('SELECT COUNT(*) FROM experiments', db)).toEqual([['1']]);
-  });
-
-  test('database at an older revision: `mlflow db upgrade` brings it to head', () => {
-    const db = newDatabase();
-    expectExit(migrate({ MLFLOW_BACKEND_STORE_URI: mysqlUri(db) }), 0);
-    sql(`DROP TRIGGER metrics_fake_trigger; UPDATE alembic_version SET version_num = '451aebb31d03'`, db);
-
-    const run = migrate({ MLFLOW_BACKEND_STORE_URI: mysqlUri(db) });
-    expectExit(run, 0);
-    expect(run.output).toContain('schema at revision 451aebb31d03: running `mlflow db upgrade`');
-    expect(run.output).toContain('Running upgrade 451aebb31d03 -> fake_trigger');
-    expect(versions(db, 'alembic_version')).toEqual([TRACKING_HEAD]);
-    expect(sql(`SHOW TRIGGERS LIKE 'metrics'`, db).map((row) => row[0])).toEqual(['metrics_fake_trigger']);
-  });
-
-  test('half-initialized database: refused (exit 5), nothing changed', () => {
-    const noVersion = newDatabase();
-    sql('CREATE TABLE experiments (experiment_id INT PRIMARY KEY)', noVersion);
-    const run = migrate({ MLFLOW_BACKEND_STORE_URI: mysqlUri(noVersion) });
-    expectExit(run, 5);
-    expect(run.output).toContain('half-initialized database: MLflow tables exist (experiments) but there is no alembic_version');
-    expect(tables(noVersion)).toEqual(['experiments']);
-
-    const emptyVersion = newDatabase();
-    sql('CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY)', emptyVersion);
-    const run2 = migrate({ MLFLOW_BACKEND_STORE_URI: mysqlUri(emptyVersion) });
-    expectExit(run2, 5);
-    expect(run2.output).toContain('table alembic_version exists but is empty');
-    expect(run2.output).toContain('drop the empty alembic_version table');
-    expect(tables(emptyVersion)).toEqual(['alembic_version']);
-  });
-
-  /** The basic-auth ini as the chart writes it: `%` doubled. `mlflow%%5Ftest` must be read as `mlflow%5Ftest`. */
-  function authIni(db: string): string {
-    const ini = path.join(tmpDir(), 'basic_auth.ini');
-    const uri = mysqlUri(db, 'mlflow%5Ftest').replace(/%/g, '%%');
-    fs.writeFileSync(
-      ini,
-      `[mlflow]\ndefault_permission = READ\ndatabase_uri = ${uri}\nadmin_username = admin\nadmin_password = not%%used\n`,
-    );
-    return ini;
-  }
-
-  test('auth on MySQL: tables pre-created with distinct FK names, stamped, upgraded by MLflow; idempotent', () => {
-    const db = newDatabase();
-    const env = { MLFLOW_BACKEND_STORE_URI: mysqlUri(db), MLFLOW_AUTH_CONFIG_PATH: authIni(db) };
-    const first = migrate(env);
-    expectExit(first, 0);
-    expect(first.output).toContain(
-      `pre-creating auth tables users, experiment_permissions, registered_model_permissions with distinct FK names; stamping alembic_version_auth with ${AUTH_INITIAL}`,
-    );
-    expect(first.output).toMatch(/running: python -m mlflow\.server\.auth db upgrade --url mysql\+pymysql:\/\/[^:\s]+:\*\*\*@127/);
-    // The later migration found (by introspection) the names migrate.py gave the FKs.
-    expect(first.output).toContain('replacing FK fk_experiment_permissions_user_id on experiment_permissions');
-    expect(first.output).toContain('replacing FK fk_registered_model_permissions_user_id on registered_model_permissions');
-    expect(versions(db, 'alembic_version_auth')).toEqual([AUTH_HEAD]);
-    expect(versions(db, 'alembic_version')).toEqual([TRACKING_HEAD]); // tracking and auth share the database
-    expect(foreignKeys(db)).toEqual([
-      ['experiment_permissions', 'fk_experiment_permissions_user_id_users', 'CASCADE'],
-      ['registered_model_permissions', 'fk_registered_model_permissions_user_id_users', 'CASCADE'],
-    ]);
-    expect(shape(db, ['registered_model_permissions'])).toEqual([
-      ['registered_model_permissions', 'id', 'int(11)', 'NO', 'auto_increment'],
-      ['registered_model_permissions', 'name', 'varchar(255)', 'NO', ''],
-      ['registered_model_permissions', 'user_id', 'int(11)', 'NO', ''],
-      ['registered_model_permissions', 'permission', 'varchar(255)', 'YES', ''],
-      ['registered_model_permissions', 'PRIMARY', 'PRIMARY KEY'],
-      ['registered_model_permissions', 'unique_name_user', 'UNIQUE'],
-    ]);
-
-    const second = migrate(env);
-    expectExit(second, 0);
-    expect(second.output).toContain(`auth schema at revision ${AUTH_HEAD}: no pre-create needed`);
-    expect(second.output).toContain('auth schema already at head');
-    expect(versions(db, 'alembic_version_auth')).toEqual([AUTH_HEAD]);
-  });
-
-  test("control: without the pre-create MLflow's auth upgrade fails with errno 121; migrate.py then repairs it", () => {
-    const db = newDatabase();
-    const upstream = runPython(['-m', 'mlflow.server.auth', 'db', 'upgrade', '--url', mysqlUri(db)], {});
-    expect(upstream.status).not.toBe(0);
-    expect(upstream.output).toMatch(/create table `[^`]+`\.`registered_model_permissions` \(errno: 121 "Duplicate key/);
-    expect(tables(db)).toEqual(['alembic_version_auth', 'experiment_permissions', 'users']);
-    expect(versions(db, 'alembic_version_auth')).toEqual([]);
-
-    // What upstream's migration managed to create has exactly the shape migrate.py pre-creates.
-    const reference = newDatabase();
-    expectExit(migrate({ MLFLOW_BACKEND_STORE_URI: mysqlUri(reference), MLFLOW_AUTH_CONFIG_PATH: authIni(reference) }), 0);
-    const upstreamShape = shape(db, ['users', 'experiment_permissions']);
-    expect(upstreamShape.length).toBeGreaterThan(8);
-    expect(shape(reference, ['users', 'experiment_permissions'])).toEqual(upstreamShape);
-
-    // The state upstream's failure leaves is repaired: the missing table is added, then MLflow migrates on.
-    const repair = migrate({ MLFLOW_BACKEND_STORE_URI: mysqlUri(db), MLFLOW_AUTH_CONFIG_PATH: authIni(db) });
-    expectExit(repair, 0);
-    expect(repair.output).toContain('pre-creating auth tables registered_model_permissions (keeping existing');
-    expect(versions(db, 'alembic_version_auth')).toEqual([AUTH_HEAD]);
-    expect(foreignKeys(db).map(([table, name]) => `${table}.${name}`)).toEqual([
-      'experiment_permissions.fk_experiment_permissions_user_id_users',
-      'registered_model_permissions.fk_registered_model_permissions_user_id_users',
-    ]);
-  });
-
-  describe('log_bin_trust_function_creators off (the global flag: cases here run one at a time)', () => {
-    afterEach(() => sql('SET GLOBAL log_bin_trust_function_creators = 1'));
-
-    test('refused before any change (exit 3, names the flag); succeeds once the flag is on', () => {
+    test('empty database: initialized through the store (experiment 0 in mlflow-artifacts:/); a schema newer than the image is refused (exit 8)', () => {
       const db = newDatabase();
-      sql('SET GLOBAL log_bin_trust_function_creators = 0');
-      const refused = migrate({ MLFLOW_BACKEND_STORE_URI: mysqlUri(db) });
-      expectExit(refused, 3);
-      expect(refused.output).toContain('@@log_bin=1 @@log_bin_trust_function_creators=0');
-      expect(refused.output).toContain('--database-flags=log_bin_trust_function_creators=on');
-      expect(refused.output).toContain('REPLACES the instance');
-      expect(tables(db)).toEqual([]);
+      const first = migrate({ MLFLOW_BACKEND_STORE_URI: mysqlUri(db) });
+      expectExit(first, 0);
+      expect(first.output).toContain('@@log_bin=1 @@log_bin_trust_function_creators=1');
+      expect(first.output).toContain("empty database: initializing it through MLflow's SqlAlchemyStore");
+      expect(sql('SELECT experiment_id, artifact_location FROM experiments', db)).toEqual([['0', 'mlflow-artifacts:/0']]);
+      expect(versions(db, 'alembic_version')).toEqual(mlflow.trackingHead);
+      expect(triggers(db).length).toBeGreaterThan(0); // the trigger migration ran (it needs the flag)
 
-      sql('SET GLOBAL log_bin_trust_function_creators = 1');
-      const run = migrate({ MLFLOW_BACKEND_STORE_URI: mysqlUri(db) });
-      expectExit(run, 0);
-      expect(versions(db, 'alembic_version')).toEqual([TRACKING_HEAD]);
-      expect(sql(`SHOW TRIGGERS LIKE 'metrics'`, db).map((row) => row[0])).toEqual(['metrics_fake_trigger']);
+      // (A second run at head is the last step of the log_bin case below, and of the basic-auth cases.)
+
+      // An image older than the schema: refused before anything runs.
+      sql(`UPDATE alembic_version SET version_num = 'ffffffffffff'`, db);
+      const newer = migrate({ MLFLOW_BACKEND_STORE_URI: mysqlUri(db) });
+      expectExit(newer, 8);
+      expect(newer.output).toContain(
+        `migrate: ERROR: the tracking schema is at revision ffffffffffff, which the MLflow in this image does not know ` +
+          `(its head: ${mlflow.trackingHead}): a newer MLflow migrated this database. Nothing was changed.`,
+      );
+      expect(versions(db, 'alembic_version')).toEqual(['ffffffffffff']);
+    });
+
+    test('log_bin precheck only when a migration is pending: older schema refused with the flag off (exit 3), upgraded with it on, then at head the flag no longer matters', () => {
+      const db = newDatabase();
+      olderSchema(db, TRACKING_BEFORE_TRIGGER);
+      expect(versions(db, 'alembic_version')).toEqual([TRACKING_BEFORE_TRIGGER]);
+      const env = { MLFLOW_BACKEND_STORE_URI: mysqlUri(db) };
+      try {
+        setTrust(false);
+        const refused = migrate(env);
+        expectExit(refused, 3);
+        expect(refused.output).toContain(`tracking schema at revision ${TRACKING_BEFORE_TRIGGER}, head of this MLflow ${mlflow.trackingHead}: migration pending`);
+        expect(refused.output).toContain('@@log_bin=1 @@log_bin_trust_function_creators=0');
+        expect(refused.output).toContain(
+          "migrate: ERROR: MySQL has binary logging on and log_bin_trust_function_creators off: MLflow's trigger migration would fail " +
+            'with error 1419 and leave the schema half-migrated. Nothing was changed.',
+        );
+        expect(refused.output).toContain('--database-flags=log_bin_trust_function_creators=on` -- that REPLACES the instance');
+        expect(versions(db, 'alembic_version')).toEqual([TRACKING_BEFORE_TRIGGER]);
+        expect(triggers(db)).toEqual([]);
+        // An empty database is a pending migration too (its initialization runs the trigger migration).
+        const empty = newDatabase();
+        const emptyRefused = migrate({ MLFLOW_BACKEND_STORE_URI: mysqlUri(empty) });
+        expectExit(emptyRefused, 3);
+        expect(emptyRefused.output).toContain('migrate: tracking store: empty database, to be initialized');
+        expect(emptyRefused.output).toContain('migrate: ERROR: MySQL has binary logging on and log_bin_trust_function_creators off');
+        expect(tables(empty)).toEqual([]);
+
+        setTrust(true);
+        const upgraded = migrate(env);
+        expectExit(upgraded, 0);
+        expect(upgraded.output).toContain(`schema at revision ${TRACKING_BEFORE_TRIGGER}: running \`mlflow db upgrade\``);
+        expect(versions(db, 'alembic_version')).toEqual(mlflow.trackingHead);
+        expect(triggers(db).length).toBeGreaterThan(0);
+
+        // Defect 3: the flag flipped off again, nothing pending -> exit 0, no retries for nothing.
+        setTrust(false);
+        const atHead = migrate(env);
+        expectExit(atHead, 0);
+        expect(atHead.output).toContain("migrate: nothing to migrate: every schema is at this MLflow's head (no log_bin check needed)");
+        expect(atHead.output).not.toContain('@@log_bin');
+      } finally {
+        setTrust(true);
+      }
+    });
+
+    test('half-initialized database: refused (exit 5), nothing changed', () => {
+      const noVersion = newDatabase();
+      sql('CREATE TABLE experiments (experiment_id INT PRIMARY KEY)', noVersion);
+      const run = migrate({ MLFLOW_BACKEND_STORE_URI: mysqlUri(noVersion) });
+      expectExit(run, 5);
+      expect(run.output).toContain('half-initialized database: MLflow tables exist (experiments) but there is no alembic_version');
+      expect(tables(noVersion)).toEqual(['experiments']);
+
+      const emptyVersion = newDatabase();
+      sql('CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY)', emptyVersion);
+      const run2 = migrate({ MLFLOW_BACKEND_STORE_URI: mysqlUri(emptyVersion) });
+      expectExit(run2, 5);
+      expect(run2.output).toContain('table alembic_version exists but is empty');
+      expect(run2.output).toContain('drop the empty alembic_version table');
+      expect(tables(emptyVersion)).toEqual(['alembic_version']);
+    });
+
+    let authDb = '';
+
+    test('basic-auth: auth tables pre-created with distinct FK names and migrated to head; admin and metrics users created, least privilege; a second run changes nothing', () => {
+      authDb = newDatabase();
+      const uri = mysqlUri(authDb);
+      const ini = authIni(uri, ADMIN_PASSWORD);
+      const env = {
+        MLFLOW_BACKEND_STORE_URI: uri,
+        MLFLOW_AUTH_CONFIG_PATH: ini,
+        MLFLOW_METRICS_USERNAME: 'metrics-scraper',
+        MLFLOW_METRICS_PASSWORD: METRICS_PASSWORD,
+      };
+      const first = migrate(env);
+      expectExit(first, 0);
+      expect(first.output).toContain(
+        `pre-creating auth tables users, experiment_permissions, registered_model_permissions with distinct FK names; stamping alembic_version_auth with ${AUTH_INITIAL}`,
+      );
+      expect(first.output).toMatch(/running: python -m mlflow\.server\.auth db upgrade --url mysql\+pymysql:\/\/mlflow_migrate:\*\*\*@127/);
+      expect(first.output).toContain("migrate: admin user 'admin': created (admin)");
+      expect(first.output).toContain("migrate: metrics user 'metrics-scraper': created (not admin)");
+      expect(versions(authDb, 'alembic_version_auth')).toEqual(mlflow.authHead);
+      expect(versions(authDb, 'alembic_version')).toEqual(mlflow.trackingHead); // tracking and auth share the database
+      expect(foreignKeys(authDb)).toEqual([
+        ['experiment_permissions', 'fk_experiment_permissions_user_id'],
+        ['registered_model_permissions', 'fk_registered_model_permissions_user_id'],
+      ]);
+      // Checked the way MLflow's store checks (werkzeug's check_password_hash on the stored hash); the rotation
+      // case below asks the store itself.
+      expect(passwordChecks(authDb, [
+        ['admin', ADMIN_PASSWORD],
+        ['metrics-scraper', METRICS_PASSWORD],
+        ['metrics-scraper', ADMIN_PASSWORD],
+      ])).toEqual([true, true, false]);
+      expect(sql('SELECT username, is_admin FROM users ORDER BY username', authDb)).toEqual([
+        ['admin', '1'],
+        ['metrics-scraper', '0'],
+      ]);
+      expect(first.output).toContain('migrate: basic-auth app loads in this image (flask_wtf, mlflow.server.auth)');
+      // Least privilege: no permission rows for the scraper (default_permission is all it gets).
+      expect(sql("SELECT COUNT(*) FROM experiment_permissions p JOIN users u ON u.id = p.user_id WHERE u.username = 'metrics-scraper'", authDb)).toEqual([['0']]);
+
+      const hashes = sql('SELECT username, password_hash FROM users ORDER BY username', authDb);
+      const second = migrate(env);
+      expectExit(second, 0);
+      expect(second.output).toContain(`auth schema at revision ${mlflow.authHead}, head of this MLflow ${mlflow.authHead}: at head`);
+      expect(second.output).toContain("migrate: admin user 'admin': unchanged");
+      expect(second.output).toContain("migrate: metrics user 'metrics-scraper': unchanged");
+      expect(second.output).not.toContain('running: python -m mlflow');
+      expect(sql('SELECT username, password_hash FROM users ORDER BY username', authDb)).toEqual(hashes);
+    });
+
+    test('password rotation: the new admin and metrics passwords authenticate, the old ones no longer; a promoted scraper is demoted', () => {
+      expect(authDb).not.toBe(''); // needs the database of the case above
+      const uri = mysqlUri(authDb);
+      sql("UPDATE users SET is_admin = 1 WHERE username = 'metrics-scraper'", authDb); // someone promoted it by hand
+      const ini = authIni(uri, ADMIN_ROTATED); // what ESO renders after a rotation in Secret Manager
+      const rotated = migrate({
+        MLFLOW_BACKEND_STORE_URI: uri,
+        MLFLOW_AUTH_CONFIG_PATH: ini,
+        MLFLOW_METRICS_USERNAME: 'metrics-scraper',
+        MLFLOW_METRICS_PASSWORD: METRICS_ROTATED,
+      });
+      expectExit(rotated, 0);
+      expect(rotated.output).toContain("migrate: admin user 'admin': password reset to the configured one");
+      expect(rotated.output).toContain("migrate: metrics user 'metrics-scraper': password reset to the configured one; is_admin set to False");
+      const users = authUsers(uri, ini, [
+        ['admin', ADMIN_PASSWORD],
+        ['admin', ADMIN_ROTATED],
+        ['metrics-scraper', METRICS_PASSWORD],
+        ['metrics-scraper', METRICS_ROTATED],
+      ]);
+      expect(users).toEqual({
+        accepted: [`admin:${ADMIN_ROTATED}`, `metrics-scraper:${METRICS_ROTATED}`],
+        admins: ['admin'],
+        users: ['admin', 'metrics-scraper'],
+      });
+
+      // A user MLflow's store cannot write (a name longer than its column) fails the hook with the database's reason.
+      const tooLong = migrate({
+        MLFLOW_BACKEND_STORE_URI: uri,
+        MLFLOW_AUTH_CONFIG_PATH: ini,
+        MLFLOW_METRICS_USERNAME: 'm'.repeat(300),
+        MLFLOW_METRICS_PASSWORD: METRICS_ROTATED,
+      });
+      expectExit(tooLong, 6);
+      expect(tooLong.output).toContain(
+        `migrate: ERROR: reconciling the basic-auth users failed: MlflowException: (pymysql.err.DataError) (1406, "Data too long for column 'username' at row 1")`,
+      );
+    });
+
+    test("MySQL auth workaround still needed: MLflow's own auth upgrade fails with errno 121; migrate.py repairs what it leaves", () => {
+      const db = newDatabase();
+      const upstream = runPython(['-m', 'mlflow.server.auth', 'db', 'upgrade', '--url', mysqlUri(db)], {});
+      expect(upstream.status).not.toBe(0);
+      expect(upstream.output).toMatch(/create table `[^`]+`\.`registered_model_permissions` \(errno: 121 "Duplicate key/);
+      expect(tables(db)).toEqual(['alembic_version_auth', 'experiment_permissions', 'users']);
+      expect(versions(db, 'alembic_version_auth')).toEqual([]);
+
+      // What upstream's migration managed to create has exactly the shape migrate.py pre-creates (before the later
+      // migrations change it: compare with a database at the initial revision, pre-created by migrate.py's own code).
+      const reference = newDatabase();
+      pythonJson(
+        `
+import importlib.util, json, sys
+spec = importlib.util.spec_from_file_location("migrate", sys.argv[1]); m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m)
+m.precreate_auth_tables(m.make_engine(sys.argv[2]))
+print(json.dumps("ok"))
+`,
+        [SCRIPT, mysqlUri(reference)],
+      );
+      const upstreamShape = shape(db, ['users', 'experiment_permissions']);
+      expect(upstreamShape.length).toBeGreaterThan(8);
+      expect(shape(reference, ['users', 'experiment_permissions'])).toEqual(upstreamShape);
+
+      // The state upstream's failure leaves is repaired: the missing table is added, then MLflow migrates on.
+      // (The tracking store of this run is one already at head, so that only the auth store migrates.)
+      expect(authDb).not.toBe('');
+      const repair = migrate({ MLFLOW_BACKEND_STORE_URI: mysqlUri(authDb), MLFLOW_AUTH_CONFIG_PATH: authIni(mysqlUri(db), ADMIN_PASSWORD) });
+      expectExit(repair, 0);
+      expect(repair.output).toContain('auth store: no revision yet, to be migrated');
+      expect(repair.output).toContain('pre-creating auth tables registered_model_permissions (keeping existing');
+      expect(versions(db, 'alembic_version_auth')).toEqual(mlflow.authHead);
+      expect(foreignKeys(db).map(([table]) => table)).toEqual(['experiment_permissions', 'registered_model_permissions']);
     });
   });
 });

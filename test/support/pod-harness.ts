@@ -31,7 +31,6 @@ import * as os from 'os';
 import * as path from 'path';
 import * as yaml from 'js-yaml';
 import type { EnvironmentConfig } from '../../lib/config/config';
-import { PROXY_ADDRESS } from '../../lib/mlflow/external-secrets';
 import type { Manifest } from '../../lib/synth/synth';
 import { ROOT, find, render, shippedConfig } from './environments';
 
@@ -289,6 +288,7 @@ const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 export function rewriteRules(t: RewriteTargets): RewriteRule[] {
   const rules: RewriteRule[] = [];
   if (t.database) {
+    const PROXY_ADDRESS = '127.0.0.1:3306';
     const re = new RegExp(`@${escapeRe(PROXY_ADDRESS)}/[A-Za-z][A-Za-z0-9_]*`, 'g');
     rules.push({
       name: 'database-address',

@@ -1,34 +1,52 @@
-"""Bring MLflow's database schema to the image's version, safely.
+"""Bring MLflow's database schema to the image's version, safely, and reconcile the basic-auth users.
 
 Runs inside the MLflow image (same tag as the server) as `python /opt/mlflow-migrate/migrate.py`: as the
 migration Job (Argo CD Sync hook) for a MySQL store behind the Cloud SQL proxy, or as the server pod's init
-container for a SQLite store on the pod's volume.
+container for a SQLite store on the pod's volume. Why each step exists: docs/migration.md.
 
 Environment:
   MLFLOW_BACKEND_STORE_URI         required: a mysql+pymysql URL (Cloud SQL proxy on 127.0.0.1) or sqlite:////PATH
   MIGRATE_CONNECT_TIMEOUT_SECONDS  default 120: how long to retry the first connection (proxy start-up)
-  MLFLOW_AUTH_CONFIG_PATH          optional, basic-auth only: ini with [mlflow] database_uri (`%` written `%%`)
+  MLFLOW_AUTH_CONFIG_PATH          optional, basic-auth only: the server's ini ([mlflow] database_uri,
+                                   admin_username, admin_password; `%` written `%%`)
+  MLFLOW_METRICS_USERNAME          optional, basic-auth only, with MLFLOW_METRICS_PASSWORD: the non-admin user
+  MLFLOW_METRICS_PASSWORD          the metrics collector logs in as to scrape /metrics
 
-Steps:
-  1. Connect, retrying until the timeout.
-  2. MySQL: refuse (nothing changed) when binary logging is on and log_bin_trust_function_creators is off;
-     MLflow's trigger migration would fail there with error 1419 and leave the schema half-migrated.
-  3. Tracking store: an empty database is initialized through MLflow's store (`mlflow db upgrade` fails on an
+Steps (every check before any change):
+  1. Basic-auth: the image must be able to run the auth app (`import flask_wtf`, `import mlflow.server.auth`);
+     otherwise the server would exit at start, so stop here, before anything is migrated.
+  2. Connect, retrying until the timeout.
+  3. Compare each store's revision with the head of the installed MLflow's own alembic scripts
+     (mlflow/store/db_migrations, mlflow/server/auth/db/migrations). A revision this MLflow does not know
+     (a newer MLflow migrated the database) is refused. At head: nothing to migrate, and no further check.
+  4. MySQL, only when a migration is pending: refuse (nothing changed) when binary logging is on and
+     log_bin_trust_function_creators is off; MLflow's trigger migration would fail there with error 1419 and
+     leave the schema half-migrated.
+  5. Tracking store: an empty database is initialized through MLflow's store (`mlflow db upgrade` fails on an
      empty database in some 3.x releases, and the store also writes experiment 0 with the artifact root); a
-     database with a version in `alembic_version` gets `python -m mlflow db upgrade`; anything in between is
-     refused for a human to repair.
-  4. Basic-auth on MySQL: MLflow's first auth migration names two foreign keys `fk_user_id`, which MySQL
+     database behind head gets `python -m mlflow db upgrade`; MLflow tables without a version are refused for
+     a human to repair.
+  6. Basic-auth on MySQL: MLflow's first auth migration names two foreign keys `fk_user_id`, which MySQL
      rejects (errno 121; mlflow/mlflow#9642, #10964). Unless the auth version table already holds a revision,
      create the initial auth tables as that migration does but with distinct FK names, and stamp the initial
      revision. Then `python -m mlflow.server.auth db upgrade --url ...` applies the later auth migrations.
+  7. Basic-auth users, through MLflow's auth store: the admin of the ini is created if absent, and its
+     password is reset whenever the ini's no longer verifies (MLflow itself reads admin_password only when it
+     first creates the admin, so a rotation in Secret Manager would otherwise change nothing); it is kept an
+     admin. The metrics user likewise, kept a non-admin (it needs no permission: /metrics only needs a
+     logged-in user). Idempotent: a second run changes nothing.
 
 Exit codes:
-  0  schema is current
-  2  bad configuration (missing or invalid URI, timeout or auth ini)
-  3  MySQL log_bin is on and log_bin_trust_function_creators is off: set the database flag; nothing changed
+  0  schema is current, users reconciled
+  2  bad configuration (missing or invalid URI, timeout, auth ini, metrics user or password)
+  3  MySQL log_bin is on and log_bin_trust_function_creators is off while a migration is pending: set the
+     database flag; nothing changed
   4  could not connect within MIGRATE_CONNECT_TIMEOUT_SECONDS
   5  half-initialized database (MLflow tables without a version, or an empty version table): refused
-  6  a migration step failed (store initialization, `mlflow db upgrade`, auth pre-create or auth upgrade)
+  6  a step failed (store initialization, `mlflow db upgrade`, auth pre-create or upgrade, user reconciliation),
+     or this python has no MLflow (not the MLflow image)
+  7  basic-auth is on but this image cannot run MLflow's auth app (e.g. no Flask-WTF): nothing changed
+  8  the database is at a revision this image's MLflow does not know (migrated by a newer MLflow): nothing changed
 
 Passwords are never printed: URLs are shown masked, and MLflow's output is filtered.
 """
@@ -52,14 +70,21 @@ EXIT_LOG_BIN = 3
 EXIT_CONNECT = 4
 EXIT_HALF_INITIALIZED = 5
 EXIT_FAILED = 6
+EXIT_AUTH_APP = 7
+EXIT_UNKNOWN_REVISION = 8
 
 # Where experiment 0's artifacts go: the server proxies artifacts (`--serve-artifacts`).
 DEFAULT_ARTIFACT_ROOT = "mlflow-artifacts:/"
 RETRY_SLEEP_SECONDS = 2.0
+# MLflow's auth store refuses to create a user with a shorter password (mlflow/utils/validation.py,
+# _validate_password); the same rule is applied here before anything changes, to updates too.
+MIN_PASSWORD_LENGTH = 12
 
 # Tracking store. The tables of MLflow's first schema: mlflow/store/tracking/dbmodels/initial_models.py.
+# Its alembic scripts: mlflow/store/db_migrations (mlflow/store/db/utils.py, _get_alembic_config).
 TRACKING_VERSION_TABLE = "alembic_version"
 TRACKING_TABLES = ("experiments", "runs", "tags", "metrics", "params")
+TRACKING_SCRIPTS = ("store", "db_migrations")
 
 # Basic-auth store, from upstream mlflow/mlflow:
 #  - mlflow/server/auth/db/migrations/versions/8606fa83a998_initial_migration.py (revision, tables), also
@@ -67,9 +92,14 @@ TRACKING_TABLES = ("experiments", "runs", "tags", "metrics", "params")
 #  - mlflow/server/auth/db/migrations/env.py and db/utils.py: version_table="alembic_version_auth" (MLflow >= 3.6;
 #    distinct from the tracking store's `alembic_version`, so both fit in one database);
 #  - mlflow/server/auth/cli.py + db/cli.py: `python -m mlflow.server.auth db upgrade --url URL [--revision head]`.
-# Later migrations find these FKs by introspection, not by name (e6c5d2f7a8b9_add_cascade_delete_to_user_fks.py).
+# The auth migrations after the initial one in MLflow 3.11 (0965eb92f5f0 scorer, a1b2c3d4e5f6 gateway,
+# 2ed73881770d workspace, c3d4e5f6a7b8 RBAC) create tables with their own FK names and never address the
+# initial FKs, so the distinct names below are invisible to them. Newer upstream code adds e6c5d2f7a8b9
+# ("add ON DELETE CASCADE to all FKs referencing users.id", after c3d4e5f6a7b8), which replaces each of these
+# FKs: see docs/migration.md for what that means here.
 AUTH_INITIAL_REVISION = "8606fa83a998"
 AUTH_VERSION_TABLE = "alembic_version_auth"
+AUTH_SCRIPTS = ("server", "auth", "db", "migrations")
 AUTH_FK_NAMES = {
     "experiment_permissions": "fk_experiment_permissions_user_id",
     "registered_model_permissions": "fk_registered_model_permissions_user_id",
@@ -109,6 +139,11 @@ def remember_secrets(uri):
         except Exception:  # an unparseable URI is reported by make_engine()
             pass
     _secrets.update(str(secret) for secret in candidates if secret)
+
+
+def remember_secret(secret):
+    if secret:
+        _secrets.add(secret)
 
 
 def log(message):
@@ -220,6 +255,44 @@ def tracking_state(engine):
     return "empty", None
 
 
+def script_heads(parts):
+    """Head revisions of the installed MLflow's alembic scripts under mlflow/<parts...>, and the ScriptDirectory."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("mlflow")
+    if spec is None or not spec.submodule_search_locations:
+        raise MigrateError(EXIT_FAILED, f"MLflow is not installed for {sys.executable}: is this the MLflow image?")
+    from alembic.script import ScriptDirectory
+
+    scripts = ScriptDirectory(os.path.join(spec.submodule_search_locations[0], *parts))
+    return set(scripts.get_heads()), scripts
+
+
+def is_pending(store, current, parts):
+    """True when `current` (revisions in the version table) is behind the installed MLflow's head; refuses a
+    revision this MLflow does not know."""
+    heads, scripts = script_heads(parts)
+    for revision in current:
+        try:
+            known = scripts.get_revision(revision)
+        except Exception:
+            known = None
+        if known is None:
+            raise MigrateError(
+                EXIT_UNKNOWN_REVISION,
+                f"the {store} schema is at revision {revision}, which the MLflow in this image does not know "
+                f"(its head: {', '.join(sorted(heads))}): a newer MLflow migrated this database. Nothing was "
+                "changed. Use an image at least as new as the one that migrated it, or restore the backup taken "
+                "before that upgrade.",
+            )
+    pending = set(current) != heads
+    log(
+        f"{store} schema at revision {','.join(current)}, head of this MLflow {','.join(sorted(heads))}: "
+        f"{'migration pending' if pending else 'at head'}"
+    )
+    return pending
+
+
 def run_mlflow(module, args, display_args):
     """`python -m module args...` with MLflow's output passed through (passwords filtered); its exit code."""
     command = [sys.executable, "-m", module, *args]
@@ -253,28 +326,107 @@ def upgrade_tracking_store(uri, revision):
         )
 
 
-def migrate_tracking_store(engine, uri):
+def tracking_plan(engine):
+    """What the tracking store needs: 'initialize', 'upgrade' (with the revision) or None (at head)."""
     state, revision = tracking_state(engine)
     if state == "empty":
+        log("tracking store: empty database, to be initialized")
+        return "initialize", None
+    if is_pending("tracking", revision.split(","), TRACKING_SCRIPTS):
+        return "upgrade", revision
+    return None, revision
+
+
+def migrate_tracking_store(engine, uri, plan, revision):
+    if plan == "initialize":
         initialize_tracking_store(uri)
     else:
         upgrade_tracking_store(uri, revision)
     log(f"tracking schema at revision {','.join(versions_in(engine, TRACKING_VERSION_TABLE))}")
 
 
-def read_auth_database_uri(path):
-    """`database_uri` of the [mlflow] section, read the way MLflow reads it (ConfigParser, so `%%` is `%`)."""
+class AuthIni:
+    """The [mlflow] options of the server's auth ini this script uses."""
+
+    def __init__(self, database_uri, admin_username, admin_password):
+        self.database_uri = database_uri
+        self.admin_username = admin_username
+        self.admin_password = admin_password
+
+
+def read_auth_ini(path):
+    """Read the way MLflow reads it (mlflow/server/auth/config.py: ConfigParser, so `%%` is `%`)."""
     parser = configparser.ConfigParser()
     try:
         if not parser.read(path):
             raise MigrateError(EXIT_CONFIG, f"cannot read MLFLOW_AUTH_CONFIG_PATH={path}")
-        uri = parser.get("mlflow", "database_uri").strip()
+        values = {}
+        for option in ("database_uri", "admin_username", "admin_password"):
+            if not parser.has_option("mlflow", option):
+                raise MigrateError(EXIT_CONFIG, f"bad auth config {path}: [mlflow] {option} is missing")
+            values[option] = parser.get("mlflow", option).strip()
+            if option == "admin_password":
+                remember_secret(values[option])
     except configparser.Error as e:  # its message may quote the value (a password): name the place only
         where = "".join(f" {name}={getattr(e, name)!r}" for name in ("section", "option") if getattr(e, name, None))
         raise MigrateError(EXIT_CONFIG, f"bad auth config {path}: {type(e).__name__}{where} (write a literal % as %%)")
-    if not uri:
-        raise MigrateError(EXIT_CONFIG, f"bad auth config {path}: [mlflow] database_uri is empty")
-    return uri
+    for option, value in values.items():
+        if not value:
+            raise MigrateError(EXIT_CONFIG, f"bad auth config {path}: [mlflow] {option} is empty")
+    check_password_length(values["admin_password"], f"[mlflow] admin_password of {path}")
+    return AuthIni(values["database_uri"], values["admin_username"], values["admin_password"])
+
+
+def check_password_length(password, what):
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise MigrateError(
+            EXIT_CONFIG,
+            f"{what} has {len(password)} characters; MLflow's auth store needs at least {MIN_PASSWORD_LENGTH}",
+        )
+
+
+def read_metrics_user(auth_ini):
+    """(username, password) of the metrics scraper from MLFLOW_METRICS_USERNAME/PASSWORD, or None."""
+    username = os.environ.get("MLFLOW_METRICS_USERNAME", "").strip()
+    password = os.environ.get("MLFLOW_METRICS_PASSWORD", "")
+    remember_secret(password)
+    if not username and not password:
+        return None
+    if not username or not password:
+        missing = "MLFLOW_METRICS_USERNAME" if not username else "MLFLOW_METRICS_PASSWORD"
+        raise MigrateError(EXIT_CONFIG, f"{missing} is not set: the metrics user needs both a name and a password")
+    if auth_ini is None:
+        raise MigrateError(EXIT_CONFIG, "MLFLOW_METRICS_USERNAME is set but basic-auth is not (no MLFLOW_AUTH_CONFIG_PATH)")
+    if username == auth_ini.admin_username:
+        raise MigrateError(
+            EXIT_CONFIG,
+            f"MLFLOW_METRICS_USERNAME is the admin user '{username}': the scraper must be a separate, non-admin user",
+        )
+    check_password_length(password, "MLFLOW_METRICS_PASSWORD")
+    return username, password
+
+
+def check_auth_app():
+    """Basic-auth: the server runs `--app-name basic-auth`, which imports mlflow.server.auth, which needs
+    Flask-WTF (MLflow's `auth` extra). Without it every server pod would exit at start."""
+    try:
+        import flask_wtf  # noqa: F401
+    except ImportError as e:
+        raise MigrateError(
+            EXIT_AUTH_APP,
+            f"this image lacks Flask-WTF ({type(e).__name__}: {e}), which MLflow's basic-auth app "
+            "(--app-name basic-auth) needs: the server could not start. Nothing was changed. Use an image that "
+            "installs mlflow[auth] (see docs/migration.md).",
+        )
+    try:
+        import mlflow.server.auth  # noqa: F401
+    except Exception as e:
+        raise MigrateError(
+            EXIT_AUTH_APP,
+            f"this image cannot load MLflow's basic-auth app (import mlflow.server.auth: {short_error(e)}): "
+            "the server could not start. Nothing was changed.",
+        )
+    log("basic-auth app loads in this image (flask_wtf, mlflow.server.auth)")
 
 
 def auth_initial_tables(metadata):
@@ -337,6 +489,16 @@ def precreate_auth_tables(engine):
         raise MigrateError(EXIT_FAILED, f"pre-creating the auth tables failed: {short_error(e)}")
 
 
+def auth_plan(engine):
+    """True when the auth store needs a migration (no revision yet, or behind this MLflow's head)."""
+    tables = table_names(engine)
+    current = versions_in(engine, AUTH_VERSION_TABLE) if AUTH_VERSION_TABLE in tables else []
+    if not current:
+        log("auth store: no revision yet, to be migrated")
+        return True
+    return is_pending("auth", current, AUTH_SCRIPTS)
+
+
 def migrate_auth_store(engine, uri):
     if is_mysql(engine):
         precreate_auth_tables(engine)
@@ -345,6 +507,44 @@ def migrate_auth_store(engine, uri):
         raise MigrateError(EXIT_FAILED, f"`mlflow.server.auth db upgrade` failed (exit {code}, output above)")
     if AUTH_VERSION_TABLE in table_names(engine):
         log(f"auth schema at revision {','.join(versions_in(engine, AUTH_VERSION_TABLE))}")
+
+
+def reconcile_user(store, username, password, is_admin, role):
+    """Creates the user, or brings its password and admin flag to what the configuration says."""
+    if not store.has_user(username):
+        try:
+            store.create_user(username, password, is_admin=is_admin)
+            log(f"{role} user '{username}': created ({'admin' if is_admin else 'not admin'})")
+            return
+        except Exception:
+            # A server pod starting at the same moment may have just created the admin (MLflow does at start):
+            # then it exists now, and is reconciled below like any existing user.
+            if not store.has_user(username):
+                raise
+    changed = []
+    if not store.authenticate_user(username, password):
+        store.update_user(username, password=password)
+        changed.append("password reset to the configured one")
+    if bool(store.get_user(username).is_admin) != is_admin:
+        store.update_user(username, is_admin=is_admin)
+        changed.append(f"is_admin set to {is_admin}")
+    log(f"{role} user '{username}': {'; '.join(changed) if changed else 'unchanged'}")
+
+
+def reconcile_users(auth_ini, metrics_user):
+    """Through MLflow's own auth store (the server's code path: werkzeug password hashes, its validation)."""
+    try:
+        from mlflow.server.auth.sqlalchemy_store import SqlAlchemyStore
+
+        store = SqlAlchemyStore()
+        store.init_db(auth_ini.database_uri)  # at head by now: MLflow's own migrate_if_needed does nothing
+        reconcile_user(store, auth_ini.admin_username, auth_ini.admin_password, True, "admin")
+        if metrics_user:
+            reconcile_user(store, metrics_user[0], metrics_user[1], False, "metrics")
+    except MigrateError:
+        raise
+    except Exception as e:  # MLflow's messages name users, never passwords; scrubbed all the same
+        raise MigrateError(EXIT_FAILED, f"reconciling the basic-auth users failed: {short_error(e)}")
 
 
 def read_timeout():
@@ -365,25 +565,36 @@ def main():
     remember_secrets(uri)
     timeout = read_timeout()
     auth_config = os.environ.get("MLFLOW_AUTH_CONFIG_PATH", "").strip()
-    auth_uri = read_auth_database_uri(auth_config) if auth_config else None
-    if auth_uri:
-        remember_secrets(auth_uri)
+    auth_ini = read_auth_ini(auth_config) if auth_config else None
+    if auth_ini:
+        remember_secrets(auth_ini.database_uri)
+    metrics_user = read_metrics_user(auth_ini)
 
-    # Every check before any change: connect and (MySQL) check the binlog flag for both stores first.
+    # Every check before any change.
+    if auth_ini:
+        check_auth_app()
     engine = make_engine(uri)
     wait_for_database(engine, uri, timeout)
-    if is_mysql(engine):
-        check_log_bin(engine)
+    plan, revision = tracking_plan(engine)
     auth_engine = None
-    if auth_uri:
-        auth_engine = make_engine(auth_uri)
-        wait_for_database(auth_engine, auth_uri, timeout)
-        if is_mysql(auth_engine):
-            check_log_bin(auth_engine)
+    auth_pending = False
+    if auth_ini:
+        auth_engine = make_engine(auth_ini.database_uri)
+        wait_for_database(auth_engine, auth_ini.database_uri, timeout)
+        auth_pending = auth_plan(auth_engine)
+    # The log_bin check matters only for a migration: a schema at head is left alone whatever the flag.
+    for pending, checked in ((plan is not None, engine), (auth_pending, auth_engine)):
+        if pending and is_mysql(checked):
+            check_log_bin(checked)
+    if plan is None and not auth_pending:
+        log("nothing to migrate: every schema is at this MLflow's head (no log_bin check needed)")
 
-    migrate_tracking_store(engine, uri)
-    if auth_engine is not None:
-        migrate_auth_store(auth_engine, auth_uri)
+    if plan is not None:
+        migrate_tracking_store(engine, uri, plan, revision)
+    if auth_pending:
+        migrate_auth_store(auth_engine, auth_ini.database_uri)
+    if auth_ini:
+        reconcile_users(auth_ini, metrics_user)
     log("done")
 
 

@@ -1,0 +1,84 @@
+# Exactly the outputs of TERRAFORM_CONTRACT (lib/terraform/contract.ts), in its order: `npm run import-terraform`
+# writes them into config/<env>.yaml. Identifiers only, none sensitive (the import refuses sensitive outputs):
+# secret *ids*, never a secret value.
+#
+# Terraform outputs have no type argument; each value is wrapped in tostring()/tonumber() so the contract's type
+# is stated here (test/terraform-module.test.ts compares it) and a plan fails if an attribute's type changes.
+
+output "project_id" {
+  description = "GCP project of the cluster, the Cloud SQL instance, the bucket and the secrets (gcp.projectId)."
+  value       = tostring(var.project_id)
+  sensitive   = false
+}
+
+output "region" {
+  description = "Region of the Cloud SQL instance (gcp.region)."
+  value       = tostring(google_sql_database_instance.mlflow.region)
+  sensitive   = false
+}
+
+output "mlflow_service_account_email" {
+  description = "Google service account the `mlflow` Kubernetes service account impersonates (gcp.serviceAccountEmail)."
+  value       = tostring(google_service_account.mlflow.email)
+  sensitive   = false
+}
+
+output "cloudsql_instance_connection_name" {
+  description = "project:region:instance of the Cloud SQL instance (database.instanceConnectionName)."
+  value       = tostring(google_sql_database_instance.mlflow.connection_name)
+  sensitive   = false
+}
+
+output "database_name" {
+  description = "The MySQL database MLflow owns (database.name)."
+  value       = tostring(google_sql_database.mlflow.name)
+  sensitive   = false
+}
+
+output "database_user_secret_id" {
+  description = "Secret Manager secret id holding the MySQL user name (database.userSecret)."
+  value       = tostring(google_secret_manager_secret.mlflow["db_user"].secret_id)
+  sensitive   = false
+}
+
+output "database_password_secret_id" {
+  description = "Secret Manager secret id holding the MySQL password (database.passwordSecret)."
+  value       = tostring(google_secret_manager_secret.mlflow["db_password"].secret_id)
+  sensitive   = false
+}
+
+output "cloudsql_max_connections" {
+  description = "The instance's max_connections flag (database.maxConnections)."
+  value       = tonumber(var.max_connections)
+  sensitive   = false
+}
+
+output "artifact_bucket" {
+  description = "GCS bucket for artifacts, without gs:// (artifacts.bucket)."
+  value       = tostring(google_storage_bucket.artifacts.name)
+  sensitive   = false
+}
+
+output "flask_secret_key_secret_id" {
+  description = "Secret Manager secret id of basic-auth's Flask session key (auth.flaskSecretKeySecret)."
+  value       = tostring(google_secret_manager_secret.mlflow["flask_secret_key"].secret_id)
+  sensitive   = false
+}
+
+output "admin_username_secret_id" {
+  description = "Secret Manager secret id of the MLflow admin user name (auth.adminUsernameSecret)."
+  value       = tostring(google_secret_manager_secret.mlflow["admin_username"].secret_id)
+  sensitive   = false
+}
+
+output "admin_password_secret_id" {
+  description = "Secret Manager secret id of the MLflow admin password (auth.adminPasswordSecret)."
+  value       = tostring(google_secret_manager_secret.mlflow["admin_password"].secret_id)
+  sensitive   = false
+}
+
+output "metrics_password_secret_id" {
+  description = "Secret Manager secret id of the metrics scraper's MLflow password (auth.metricsPasswordSecret)."
+  value       = tostring(google_secret_manager_secret.mlflow["metrics_password"].secret_id)
+  sensitive   = false
+}

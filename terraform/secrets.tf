@@ -1,0 +1,54 @@
+# Secret Manager holds every credential; Terraform outputs only the secret ids. The External Secrets Operator
+# reads each secret's `latest` version as the `mlflow` Kubernetes service account (Workload Identity).
+
+locals {
+  # Secret ids, as config/<env>.yaml names them (the *_secret_id outputs).
+  secret_ids = {
+    db_user          = "${local.name}-db-user"
+    db_password      = "${local.name}-db-password"
+    flask_secret_key = "${local.name}-flask-secret-key"
+    admin_username   = "${local.name}-admin-username"
+    admin_password   = "${local.name}-admin-password"
+    metrics_password = "${local.name}-metrics-password"
+  }
+  # What each secret holds. Kept apart from secret_ids: for_each must not iterate over sensitive values.
+  secret_values = {
+    db_user          = google_sql_user.mlflow.name
+    db_password      = random_password.generated["db_password"].result
+    flask_secret_key = random_password.generated["flask_secret_key"].result
+    admin_username   = var.admin_username
+    admin_password   = random_password.generated["admin_password"].result
+    metrics_password = random_password.generated["metrics_password"].result
+  }
+}
+
+# Alphanumeric only (special = false): the database password goes into a SQLAlchemy URL and basic-auth's ini
+# file, where '@', '/', '%' or ' ' would break it. The values are in the Terraform state (keep the state bucket
+# private) and in Secret Manager, never in an output.
+resource "random_password" "generated" {
+  for_each = {
+    db_password      = 32
+    flask_secret_key = 64
+    admin_password   = 32
+    metrics_password = 32
+  }
+  length  = each.value
+  special = false
+}
+
+resource "google_secret_manager_secret" "mlflow" {
+  for_each  = local.secret_ids
+  project   = var.project_id
+  secret_id = each.value
+  labels    = local.labels
+
+  replication {
+    auto {}
+  }
+}
+
+resource "google_secret_manager_secret_version" "mlflow" {
+  for_each    = local.secret_ids
+  secret      = google_secret_manager_secret.mlflow[each.key].id
+  secret_data = local.secret_values[each.key]
+}

@@ -1,0 +1,273 @@
+/**
+ * The danger rules and the report format on hand-written objects, for the changes no config of this project
+ * can produce (a Service type, a plain Job, a StatefulSet, a storage class, an edited NetworkPolicy rule, a
+ * Secret). The kinds a config change does produce are covered end to end in diff.test.ts.
+ */
+import * as yaml from 'js-yaml';
+import type { OutputFile } from '../lib/diff/objects';
+import { diffReport, formatMarkdown, formatText, MARKDOWN_LIMIT, MARKDOWN_MARKER } from '../lib/diff/report';
+
+type Obj = Record<string, unknown>;
+
+const meta = (name: string, extra: Obj = {}) => ({ name, namespace: 'mlflow', ...extra, annotations: { 'argocd.argoproj.io/sync-wave': '1', ...((extra.annotations as Obj) ?? {}) } });
+
+/** One object as a file of `dist/dev/mlflow/`. */
+function file(o: Obj): OutputFile {
+  const m = o.metadata as { name: string };
+  return { path: `dist/dev/mlflow/${String(o.kind).toLowerCase()}-${m.name}.yaml`, content: yaml.dump(o) };
+}
+
+/** The danger lines of the text report for `before` → `after` (objects absent on one side are added/removed). */
+function dangers(before: Obj[], after: Obj[]): string[] {
+  const r = diffReport({ baseLabel: 'base', headLabel: 'head', base: before.map(file), head: after.map(file) });
+  return r.dangers.map((d) => `${d.kind} ${d.object}: ${d.message}`);
+}
+
+function service(spec: Obj): Obj {
+  return { apiVersion: 'v1', kind: 'Service', metadata: meta('mlflow'), spec: { ports: [{ port: 5000 }], ...spec } };
+}
+
+const HINT = 'the sync fails with "field is immutable" until the object is deleted and re-created (Argo CD sync option Replace=true, or a manual delete)';
+
+describe('Kubernetes will refuse', () => {
+  test('Service: a new clusterIP; a switch to ExternalName (the allocated IP is not cleared by an apply)', () => {
+    expect(dangers([service({ clusterIP: '10.0.0.10' })], [service({ clusterIP: '10.0.0.11' })])).toEqual([
+      `immutable Service mlflow/mlflow: spec.clusterIP is immutable (spec.clusterIP): ${HINT}; a new cluster IP breaks clients that cached the old one`,
+    ]);
+    expect(dangers([service({})], [service({ type: 'ExternalName', externalName: 'db.example.com' })])).toEqual([
+      'immutable Service mlflow/mlflow: type ClusterIP → ExternalName: the allocated spec.clusterIP must be cleared in the same update, and an apply does not clear it: the API server refuses the update',
+    ]);
+  });
+
+  test('Service type transitions the API server accepts are flagged with their effect (a new Service is no transition)', () => {
+    expect(dangers([service({})], [service({ type: 'LoadBalancer' })])).toEqual([
+      'service-type Service mlflow/mlflow: type ClusterIP → LoadBalancer: a cloud load balancer with a new external IP is created',
+    ]);
+    expect(dangers([], [service({ type: 'LoadBalancer' })])).toEqual([]);
+    expect(dangers([], [service({ type: 'ExternalName', externalName: 'db.example.com' })])).toEqual([]);
+    expect(dangers([service({ type: 'LoadBalancer' })], [service({ type: 'ClusterIP' })])).toEqual([
+      'service-type Service mlflow/mlflow: type LoadBalancer → ClusterIP: the cloud load balancer and its external IP are released; the node ports are released',
+    ]);
+  });
+
+  const job = (annotations: Obj, image: string): Obj => ({
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: meta('mlflow-migrate', { annotations }),
+    spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'migrate', image }] } } },
+  });
+
+  test("the pod template of a Job that is not an Argo CD hook; a hook's is fine (Argo CD re-creates hooks)", () => {
+    expect(dangers([job({}, 'busybox:1.36.0')], [job({}, 'busybox:1.36.1')])).toEqual([
+      `immutable Job mlflow/mlflow-migrate: spec.template is immutable (spec.template.spec.containers[name=migrate].image): a Job that is not an Argo CD hook is never re-created: ${HINT}; or make it a hook`,
+    ]);
+    const hook = { 'argocd.argoproj.io/hook': 'Sync' };
+    expect(dangers([job(hook, 'busybox:1.36.0')], [job(hook, 'busybox:1.36.1')])).toEqual([]);
+  });
+
+  test('StatefulSet: selector and volume claim templates', () => {
+    const sts = (label: string, size: string): Obj => ({
+      apiVersion: 'apps/v1',
+      kind: 'StatefulSet',
+      metadata: meta('db'),
+      spec: {
+        selector: { matchLabels: { app: label } },
+        serviceName: 'db',
+        template: { metadata: { labels: { app: 'db' } }, spec: { containers: [{ name: 'db', image: 'mariadb:11.4.2' }] } },
+        volumeClaimTemplates: [{ metadata: { name: 'data' }, spec: { resources: { requests: { storage: size } } } }],
+      },
+    });
+    expect(dangers([sts('db', '1Gi')], [sts('database', '2Gi')])).toEqual([
+      `immutable StatefulSet mlflow/db: spec.selector is immutable (spec.selector.matchLabels.app): ${HINT}`,
+      `immutable StatefulSet mlflow/db: spec.volumeClaimTemplates is immutable (spec.volumeClaimTemplates[0].spec.resources.requests.storage): ${HINT}`,
+    ]);
+  });
+
+  test('PersistentVolumeClaim: another storage class; growing is accepted', () => {
+    const pvc = (storageClassName: string, storage: string): Obj => ({
+      apiVersion: 'v1',
+      kind: 'PersistentVolumeClaim',
+      metadata: meta('data'),
+      spec: { accessModes: ['ReadWriteOnce'], storageClassName, resources: { requests: { storage } } },
+    });
+    expect(dangers([pvc('standard', '10Gi')], [pvc('premium-rwo', '10Gi')])).toEqual([
+      `immutable PersistentVolumeClaim mlflow/data: spec.storageClassName is immutable (spec.storageClassName): a bound claim keeps its volume: ${HINT}, which deletes the data unless the volume is retained`,
+    ]);
+    expect(dangers([pvc('standard', '10Gi')], [pvc('standard', '20Gi')])).toEqual([]);
+    expect(dangers([pvc('standard', '1Gi')], [pvc('standard', '1000Mi')])).toEqual([
+      'immutable PersistentVolumeClaim mlflow/data: spec.resources.requests.storage shrinks 1Gi → 1000Mi: a claim can only grow; the API server refuses the update',
+    ]);
+  });
+});
+
+describe('deletions', () => {
+  const externalSecret = (target: Obj): Obj => ({
+    apiVersion: 'external-secrets.io/v1',
+    kind: 'ExternalSecret',
+    metadata: meta('mlflow-auth'),
+    spec: { secretStoreRef: { kind: 'SecretStore', name: 'gcp' }, target },
+  });
+
+  test('an ExternalSecret: its target goes with it (Owner) or stays unrefreshed (Orphan); renaming the target deletes the old one', () => {
+    expect(dangers([externalSecret({ name: 'auth' })], [])).toEqual([
+      'deletes ExternalSecret mlflow/mlflow-auth: deletes its target Secret auth with it (creationPolicy Owner): pods that read it fail to start',
+    ]);
+    expect(dangers([externalSecret({ name: 'auth', creationPolicy: 'Orphan' })], [])).toEqual([
+      'deletes ExternalSecret mlflow/mlflow-auth: its target Secret auth stays (creationPolicy Orphan) but is no longer refreshed from the secret store',
+    ]);
+    expect(dangers([externalSecret({ name: 'auth' })], [externalSecret({ name: 'auth-v2' })])).toEqual([
+      'deletes ExternalSecret mlflow/mlflow-auth: target Secret auth → auth-v2: auth is deleted (creationPolicy Owner); pods that still read it fail to start',
+    ]);
+  });
+
+  test('an Application with the resources finalizer deletes what it manages; a CustomResourceDefinition every object of its kind', () => {
+    const app: Obj = { apiVersion: 'argoproj.io/v1alpha1', kind: 'Application', metadata: { name: 'mlflow-dev', namespace: 'argocd', finalizers: ['resources-finalizer.argocd.argoproj.io'] }, spec: {} };
+    const crd: Obj = { apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: { name: 'things.example.com' }, spec: {} };
+    expect(dangers([app, crd], [])).toEqual([
+      'deletes CustomResourceDefinition things.example.com: deleting a CustomResourceDefinition deletes every object of that kind in the cluster',
+      'deletes Application argocd/mlflow-dev: deleting the Application deletes every object it manages (resources finalizer)',
+    ]);
+  });
+});
+
+describe('NetworkPolicy allows more', () => {
+  const policy = (egress: Obj[], extra: Obj = {}): Obj => ({
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'NetworkPolicy',
+    metadata: meta('mlflow-egress'),
+    spec: { podSelector: { matchLabels: { app: 'mlflow' } }, policyTypes: ['Egress'], egress, ...extra },
+  });
+  const https = { ports: [{ port: 443, protocol: 'TCP' }], to: [{ ipBlock: { cidr: '0.0.0.0/0', except: ['10.0.0.0/8', '192.168.0.0/16'] } }] };
+  const dns = { ports: [{ port: 53, protocol: 'UDP' }], to: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } } }] };
+
+  test('an added rule, an added peer, a new 0.0.0.0/0, a dropped exception, a removed port or peer restriction, an added port', () => {
+    expect(dangers([policy([dns])], [policy([dns, { ports: [{ port: 3306 }], to: [{ ipBlock: { cidr: '0.0.0.0/0' } }] }])])).toEqual([
+      'network NetworkPolicy mlflow/mlflow-egress: adds an egress rule to ipBlock 0.0.0.0/0 (any address) on TCP/3306',
+    ]);
+    expect(dangers([policy([dns])], [policy([{ ...dns, to: [...dns.to, { ipBlock: { cidr: '10.8.0.0/16' } }] }])])).toEqual([
+      'network NetworkPolicy mlflow/mlflow-egress: egress rule to namespaceSelector {kubernetes.io/metadata.name=kube-system} on UDP/53: adds peer ipBlock 10.8.0.0/16',
+    ]);
+    expect(dangers([policy([https])], [policy([{ ...https, to: [{ ipBlock: { cidr: '0.0.0.0/0', except: ['10.0.0.0/8'] } }] }])])).toEqual([
+      'network NetworkPolicy mlflow/mlflow-egress: egress rule to ipBlock 0.0.0.0/0 (any address) except 10.0.0.0/8,192.168.0.0/16 on TCP/443: ipBlock 0.0.0.0/0 no longer excepts 192.168.0.0/16',
+    ]);
+    expect(dangers([policy([dns])], [policy([{ to: dns.to }])])).toEqual([
+      'network NetworkPolicy mlflow/mlflow-egress: egress rule to namespaceSelector {kubernetes.io/metadata.name=kube-system} on UDP/53: the port restriction is removed (any port)',
+    ]);
+    expect(dangers([policy([dns])], [policy([{ ports: dns.ports }])])).toEqual([
+      'network NetworkPolicy mlflow/mlflow-egress: egress rule to namespaceSelector {kubernetes.io/metadata.name=kube-system} on UDP/53: the peer restriction is removed (to anywhere)',
+    ]);
+    expect(dangers([policy([dns])], [policy([{ ...dns, ports: [...dns.ports, { port: 53, protocol: 'TCP' }] }])])).toEqual([
+      'network NetworkPolicy mlflow/mlflow-egress: egress rule to namespaceSelector {kubernetes.io/metadata.name=kube-system} on UDP/53: adds port TCP/53',
+    ]);
+  });
+
+  test('narrowing is not flagged: a removed rule, peer or port, an added exception', () => {
+    expect(dangers([policy([dns, https])], [policy([dns])])).toEqual([]);
+    expect(dangers([policy([{ ...dns, ports: [...dns.ports, { port: 53, protocol: 'TCP' }] }])], [policy([dns])])).toEqual([]);
+    expect(dangers([policy([https])], [policy([{ ...https, to: [{ ipBlock: { cidr: '0.0.0.0/0', except: ['10.0.0.0/8', '192.168.0.0/16', '172.16.0.0/12'] } }] }])])).toEqual([]);
+  });
+
+  test('policy types dropped, another pod selector, a deny-all removed', () => {
+    expect(dangers([policy([dns])], [policy([dns], { policyTypes: [] })])).toEqual([
+      'network NetworkPolicy mlflow/mlflow-egress: policyTypes no longer include Egress: egress of the selected pods is no longer restricted by this policy',
+    ]);
+    expect(dangers([policy([dns])], [policy([dns], { podSelector: {} })])).toEqual([
+      'network NetworkPolicy mlflow/mlflow-egress: podSelector {app=mlflow} → {}: the rules now apply to other pods',
+    ]);
+    expect(dangers([policy([])], [])).toEqual([
+      'network NetworkPolicy mlflow/mlflow-egress: removes a deny-all for Egress: the pods {app=mlflow} lose that isolation unless another policy selects them',
+    ]);
+  });
+});
+
+describe('roll-outs, waves, versions', () => {
+  const deployment = (image: string, wave = '1', strategy: Obj = { type: 'RollingUpdate' }): Obj => ({
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: meta('mlflow', { annotations: { 'argocd.argoproj.io/sync-wave': wave } }),
+    spec: {
+      selector: { matchLabels: { app: 'mlflow' } },
+      strategy,
+      template: { metadata: { labels: { app: 'mlflow' } }, spec: { containers: [{ name: 'mlflow', image }, { name: 'proxy', image: 'gcr.io/cloud-sql-connectors/cloud-sql-proxy:2.23.0' }] } },
+    },
+  });
+
+  test('going back a minor version says to restore the backup; a proxy bump is no MLflow migration', () => {
+    expect(dangers([deployment('ghcr.io/mlflow/mlflow:v3.18.0')], [deployment('ghcr.io/mlflow/mlflow:v3.17.2')])).toEqual([
+      'migration Deployment mlflow/mlflow: MLflow 3.18.0 → 3.17.2 goes back a minor version: the older server refuses a newer schema; restore the database backup taken before the upgrade together with this change',
+      'rolls-pods Deployment mlflow/mlflow: the pod template changes (1 field): every pod is replaced, RollingUpdate',
+    ]);
+    const withProxy = (tag: string) => {
+      const d = deployment('ghcr.io/mlflow/mlflow:v3.17.0') as any;
+      d.spec.template.spec.containers[1].image = `gcr.io/cloud-sql-connectors/cloud-sql-proxy:${tag}`;
+      return d;
+    };
+    expect(dangers([withProxy('2.23.0')], [withProxy('2.24.0')])).toEqual([
+      'rolls-pods Deployment mlflow/mlflow: the pod template changes (1 field): every pod is replaced, RollingUpdate',
+    ]);
+  });
+
+  test('a wave moving and a hook changing phase', () => {
+    const hookJob = (hook: string): Obj => ({ apiVersion: 'batch/v1', kind: 'Job', metadata: meta('migrate', { annotations: { 'argocd.argoproj.io/hook': hook } }), spec: {} });
+    expect(dangers([deployment('ghcr.io/mlflow/mlflow:v3.17.0', '1'), hookJob('Sync')], [deployment('ghcr.io/mlflow/mlflow:v3.17.0', '2'), hookJob('PreSync')])).toEqual([
+      'wave Job mlflow/migrate: hook Sync → PreSync: it runs in a different sync phase',
+      'wave Deployment mlflow/mlflow: sync wave 1 → 2: it is applied in a different order relative to the other objects',
+    ]);
+  });
+});
+
+describe('the report', () => {
+  test('Secret data is never printed; an apiVersion change is a change of the same object; text changes show as lines', () => {
+    const secret = (v: string): Obj => ({ apiVersion: 'v1', kind: 'Secret', metadata: meta('s'), data: { password: Buffer.from(v).toString('base64') }, stringData: { token: v } });
+    const cm = (apiVersion: string, script: string): Obj => ({ apiVersion, kind: 'ConfigMap', metadata: meta('script'), data: { 'run.py': script } });
+    const r = diffReport({
+      baseLabel: 'base',
+      headLabel: 'head',
+      base: [secret('hunter2'), cm('v1', 'import os\nprint(1)\nexit(0)\n')].map(file),
+      head: [secret('correct horse'), cm('v2', 'import os\nprint(2)\nexit(0)\n')].map(file),
+    });
+    expect(formatText(r)).toBe(`Rendered manifests: base → head
+
+No dangers found.
+
+dev: 2 changed
+  dist/dev/mlflow
+    ~ ConfigMap mlflow/script (wave 1)
+        apiVersion: "v1" → "v2"
+        data["run.py"]: text changed
+            @@ line 2
+            - print(1)
+            + print(2)
+    ~ Secret mlflow/s (wave 1)
+        data.password: (hidden: Secret data)
+        stringData.token: (hidden: Secret data)
+`);
+  });
+
+  test('Markdown: an environment without changes is listed in one line; the body stays under the comment limit', () => {
+    const cm = (i: number, v: string): Obj => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: meta(`c${i}`), data: { v } });
+    const many = (v: string) => Array.from({ length: 100 }, (_, i) => file(cm(i, v.repeat(700))));
+    const unchanged = { path: 'dist/prod/mlflow/configmap-x.yaml', content: yaml.dump(cm(0, 'same')) };
+    const md = formatMarkdown(diffReport({ baseLabel: 'base', headLabel: 'head', base: [...many('a'), unchanged], head: [...many('b'), unchanged] }));
+    expect(md.startsWith(`${MARKDOWN_MARKER}\n### Rendered manifests: base → head\n\nNo dangers found.\n\n<details><summary><b>dev</b>: 100 changed</summary>\n`)).toBe(true);
+    expect(md.length).toBeLessThanOrEqual(MARKDOWN_LIMIT);
+    expect(md).toContain('Field changes left out: the comment would be too long. Run `npm run diff` to see them.');
+    expect(md).toContain('~ ConfigMap mlflow/c99 (wave 1)\n```');
+    expect(md.endsWith('</details>\n\nNo changes: `prod`.\n')).toBe(true);
+  });
+
+  test('Markdown: when even the object lists are too long, a count per environment', () => {
+    const cm = (i: number, v: string): OutputFile => file({ apiVersion: 'v1', kind: 'ConfigMap', metadata: meta(`${'x'.repeat(240)}-${i}`), data: { v } });
+    const many = (v: string) => Array.from({ length: 300 }, (_, i) => cm(i, v));
+    const md = formatMarkdown(diffReport({ baseLabel: 'base', headLabel: 'head', base: many('a'), head: many('b') }));
+    expect(md).toBe(`${MARKDOWN_MARKER}
+### Rendered manifests: base → head
+
+No dangers found.
+
+- **dev**: 300 changed
+
+Objects left out: the comment would be too long. Run \`npm run diff\` to see them.
+`);
+  });
+});

@@ -1,0 +1,80 @@
+/** The schema validator: it accepts valid objects and can fail in every way the dist test relies on. */
+import { knownKinds, validateManifest } from '../../lib/policy/schema-validation';
+
+const service = (spec: Record<string, unknown>, metadata: Record<string, unknown> = { name: 's' }) =>
+  ({ apiVersion: 'v1', kind: 'Service', metadata, spec });
+
+test('a valid core object passes (int-or-string ports both ways)', () => {
+  expect(validateManifest(service({ ports: [{ port: 80, targetPort: 'http' }, { port: 81, targetPort: 8081 }] }))).toEqual([]);
+});
+
+test('unknown fields are rejected, in spec and in metadata', () => {
+  expect(validateManifest(service({ prots: [] }, { name: 's', lables: {} }))).toEqual([
+    '/metadata: unknown field "lables"',
+    '/spec: unknown field "prots"',
+  ]);
+});
+
+test('wrong types and missing required fields are rejected with the field path', () => {
+  expect(validateManifest(service({ ports: [{ port: '80' }] }))).toEqual(['/spec/ports/0/port: must be integer']);
+  expect(validateManifest({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'd' }, spec: { template: {} } }))
+    .toEqual(["/spec: must have required property 'selector'"]);
+});
+
+test('custom resources validate against their CRD, metadata as ObjectMeta', () => {
+  const es = (spec: Record<string, unknown>, metadata: Record<string, unknown> = { name: 'e' }) =>
+    ({ apiVersion: 'external-secrets.io/v1', kind: 'ExternalSecret', metadata, spec });
+  expect(validateManifest(es({ refreshInterval: '1h0m0s', secretStoreRef: { name: 'gcp', kind: 'SecretStore' } }))).toEqual([]);
+  expect(validateManifest(es({ refreshIntervall: '1h' }))).toEqual(['/spec: unknown field "refreshIntervall"']);
+  expect(validateManifest(es({}, { name: 'e', annotations: { a: 1 } }))).toEqual(['/metadata/annotations/a: must be string']);
+  expect(validateManifest(es({ secretStoreRef: { name: 'gcp', kind: 'Vault' } })).join('\n')).toContain('/spec/secretStoreRef/kind: must be equal to one of the allowed values');
+});
+
+test('Go durations are the duration format (GMP intervals)', () => {
+  const pm = (interval: string) => ({
+    apiVersion: 'monitoring.googleapis.com/v1', kind: 'PodMonitoring', metadata: { name: 'p' },
+    spec: { selector: {}, endpoints: [{ port: 'http', interval }] },
+  });
+  expect(validateManifest(pm('30s'))).toEqual([]);
+  expect(validateManifest(pm('PT30S'))).toEqual(['/spec/endpoints/0/interval: must match format "duration"']);
+});
+
+test('unknown kinds, unserved CRD versions and non-objects are problems, not passes', () => {
+  expect(validateManifest({ apiVersion: 'v1', kind: 'Servce', metadata: { name: 'x' } })[0]).toContain('no schema for v1 Servce');
+  expect(validateManifest({ apiVersion: 'external-secrets.io/v1beta1', kind: 'ExternalSecret', metadata: { name: 'x' } })).toEqual([
+    '(root): external-secrets.io/v1beta1 ExternalSecret is not a served version of its CRD (schemas/crds/external-secrets/external-secrets.io_externalsecrets.yaml)',
+  ]);
+  expect(validateManifest({ apiVersion: 'external-secrets.io/v1alpha1', kind: 'ExternalSecret', metadata: { name: 'x' } })[0])
+    .toContain('no schema for external-secrets.io/v1alpha1 ExternalSecret');
+  expect(validateManifest('kind: Service')).toEqual(['(root): must be an object']);
+  expect(validateManifest({ kind: 'Service' })).toEqual(['(root): apiVersion and kind must be strings']);
+});
+
+test('knows the core kinds of 1.28 and every CRD we copied', () => {
+  const kinds = knownKinds();
+  for (const k of ['apps/v1 Deployment', 'batch/v1 Job', 'networking.k8s.io/v1 NetworkPolicy', 'autoscaling/v2 HorizontalPodAutoscaler',
+    'policy/v1 PodDisruptionBudget', 'v1 Namespace', 'argoproj.io/v1alpha1 Application', 'cert-manager.io/v1 ClusterIssuer',
+    'external-secrets.io/v1 SecretStore', 'cloud.google.com/v1 BackendConfig', 'networking.gke.io/v1beta1 FrontendConfig',
+    'monitoring.coreos.com/v1 ServiceMonitor', 'gateway.networking.k8s.io/v1 HTTPRoute']) {
+    expect(kinds).toContain(k);
+  }
+});
+
+test('an enum violation lists the allowed values', () => {
+  const es = { apiVersion: 'external-secrets.io/v1', kind: 'ExternalSecret', metadata: { name: 'e' }, spec: { secretStoreRef: { name: 'gcp', kind: 'Vault' } } };
+  expect(validateManifest(es)).toEqual(['/spec/secretStoreRef/kind: must be equal to one of the allowed values ("SecretStore", "ClusterSecretStore")']);
+});
+
+test('fields a schema leaves open (x-kubernetes-preserve-unknown-fields) accept anything', () => {
+  const app = {
+    apiVersion: 'argoproj.io/v1alpha1',
+    kind: 'Application',
+    metadata: { name: 'a', namespace: 'argocd' },
+    spec: {
+      project: 'p',
+      destination: { server: 'https://kubernetes.default.svc', namespace: 'x' },
+      source: { repoURL: 'https://charts.example.com', chart: 'c', targetRevision: '1.0.0', helm: { valuesObject: { anything: { at: ['all'] } } } },
+    },
+  };
+  expect(validateManifest(app)).toEqual([]);
+});
