@@ -6,7 +6,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Chart, Duration, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
-import { SMOKE_USER_ENV, SmokeTest, smokeUserEnv, type SmokeTestProps } from '../lib/mlflow/smoke-test';
+import { SmokeTest, type SmokeTestProps } from '../lib/mlflow/smoke-test';
 import { ROOT, configFrom, envOf, find, ofKind, rawConfig, render, shippedConfig } from './support/environments';
 
 const SCRIPT = fs.readFileSync(path.join(ROOT, 'lib', 'mlflow', 'scripts', 'smoke.py'), 'utf8');
@@ -147,13 +147,4 @@ test('all props: backoff, deadline and credentials as given', () => {
     MLFLOW_TRACKING_USERNAME: { secretKeyRef: { name: 'smoke-creds', key: 'username' } },
     MLFLOW_TRACKING_PASSWORD: { secretKeyRef: { name: 'smoke-creds', key: 'password' } },
   });
-});
-
-test('the smoke user env for the migration Job: the contract with migrate.py', () => {
-  const chart = new Chart(Testing.app(), 'c');
-  const env = smokeUserEnv(kplus.Secret.fromSecretName(chart, 'Creds', 'mlflow-smoke-auth'));
-  expect(Object.keys(env)).toEqual(['MLFLOW_SMOKE_USERNAME', 'MLFLOW_SMOKE_PASSWORD']);
-  expect(env.MLFLOW_SMOKE_USERNAME.valueFrom).toEqual({ secretKeyRef: { name: 'mlflow-smoke-auth', key: 'username' } });
-  expect(env.MLFLOW_SMOKE_PASSWORD.valueFrom).toEqual({ secretKeyRef: { name: 'mlflow-smoke-auth', key: 'password' } });
-  expect(SMOKE_USER_ENV).toEqual({ username: 'MLFLOW_SMOKE_USERNAME', password: 'MLFLOW_SMOKE_PASSWORD' });
 });

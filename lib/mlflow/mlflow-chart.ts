@@ -13,7 +13,7 @@ import { Metrics } from './metrics';
 import { MigrationJob, MigrationScript } from './migration';
 import { NetworkPolicies } from './network-policies';
 import { RestrictedNamespace } from './restricted-namespace';
-import { SmokeTest, smokeUserEnv } from './smoke-test';
+import { SmokeTest } from './smoke-test';
 import { parseCpuMillis, parseMemoryMiB } from '../config/sizing';
 import { MLFLOW_PORT, MLFLOW_PORT_NAME, MLFLOW_SERVICE_NAME, TrackingServer } from './tracking-server';
 import { WorkloadIdentity } from './workload-identity';
@@ -104,6 +104,7 @@ export class MlflowChart extends Chart {
         auth && secrets?.metricsSecret
           ? { username: guaranteed(auth.metricsUsername, 'auth.metricsUsername'), secret: secrets.metricsSecret }
           : undefined,
+      smokeUser: secrets?.smokeSecret ? { secret: secrets.smokeSecret } : undefined,
     });
 
     const server = new TrackingServer(this, 'Server', {
@@ -136,12 +137,7 @@ export class MlflowChart extends Chart {
     });
 
     if (!database.migratesInServerPod) {
-      const job = new MigrationJob(this, 'MigrationJob', { script: migration, serviceAccount: identity.serviceAccount, podLabels: { ...labels, ...migrationLabels } });
-      if (secrets?.smokeSecret) {
-        // The migration creates (or updates) the smoke test's plain user from these.
-        const migrate = guaranteed(job.job.containers.find((x) => x.name === 'migrate'), "the migration Job's container 'migrate'");
-        for (const [k, v] of Object.entries(smokeUserEnv(secrets.smokeSecret))) migrate.env.addVariable(k, v);
-      }
+      new MigrationJob(this, 'MigrationJob', { script: migration, serviceAccount: identity.serviceAccount, podLabels: { ...labels, ...migrationLabels } });
     }
 
     // Argo CD runs the PostSync hook; without Argo CD (kubectl apply) the Job would race the rollout, so an

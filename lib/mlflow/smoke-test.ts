@@ -15,20 +15,6 @@ import {
 const SCRIPT_FILE = path.join(__dirname, 'scripts', 'smoke.py');
 const SCRIPT_DIR = '/opt/mlflow-smoke';
 
-/** Env names under which the migration Job receives the smoke user to create (the contract with migrate.py). */
-export const SMOKE_USER_ENV = { username: 'MLFLOW_SMOKE_USERNAME', password: 'MLFLOW_SMOKE_PASSWORD' } as const;
-
-/**
- * The env a container needs to create (or update) the smoke user: `MLFLOW_SMOKE_USERNAME` / `MLFLOW_SMOKE_PASSWORD`
- * from the smoke credentials Secret (keys `username`, `password`).
- */
-export function smokeUserEnv(credentials: kplus.ISecret): Record<string, kplus.EnvValue> {
-  return {
-    [SMOKE_USER_ENV.username]: kplus.EnvValue.fromSecretValue({ secret: credentials, key: 'username' }),
-    [SMOKE_USER_ENV.password]: kplus.EnvValue.fromSecretValue({ secret: credentials, key: 'password' }),
-  };
-}
-
 /** Props of {@link SmokeTest}. */
 export interface SmokeTestProps {
   /** The MLflow image (same tag and digest as the server: the client that ships with it). */
