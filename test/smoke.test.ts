@@ -4,8 +4,8 @@
  * Job's and the Deployment's exact argv, env and files, Secrets rendered from the ExternalSecret templates, on the
  * test MariaDB; the harness prints its rewrites: database address, a local folder for `gs://`, ports). One change
  * to dev, stated: `server.workers: 1`, so that the credential-cache check meets the one worker that cached a login.
- * The smoke user is created through the admin API with the password of the rendered `mlflow-smoke-auth` Secret, as
- * a plain user — what the migration Job does from MLFLOW_SMOKE_USERNAME / MLFLOW_SMOKE_PASSWORD.
+ * The smoke user comes from the harness's run of the migration Job's container as rendered: migrate.py creates it, a
+ * plain user without permissions, from MLFLOW_SMOKE_USERNAME / MLFLOW_SMOKE_PASSWORD (the `mlflow-smoke-auth` Secret).
  */
 import { spawnSync } from 'child_process';
 import * as crypto from 'crypto';
@@ -117,7 +117,8 @@ const PYTHON_WITHOUT_MLFLOW = spawnSync('/usr/bin/python3', ['-c', 'import mlflo
     [smokeUser, smokePassword] = [smokeSecret.username, smokeSecret.password];
     // The harness's local folder standing in for gs://example-mlflow-dev-artifacts/mlflow.
     artifacts = pod.serverContainer.argv[pod.serverContainer.argv.indexOf('--artifacts-destination') + 1];
-    await api('POST', '/api/2.0/mlflow/users/create', { username: smokeUser, password: smokePassword });
+    // Nothing creates the smoke user here: the migration Job's run (startPod) did, from the rendered Secret.
+    expect(pod.migration.output).toContain(`migrate: smoke user '${smokeUser}': created (not admin)`);
   }, 240_000);
 
   afterAll(async () => {
