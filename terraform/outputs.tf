@@ -82,3 +82,9 @@ output "metrics_password_secret_id" {
   value       = tostring(google_secret_manager_secret.mlflow["metrics_password"].secret_id)
   sensitive   = false
 }
+
+output "smoke_password_secret_id" {
+  description = "Secret Manager secret id of the PostSync smoke test user's MLflow password (auth.smokePasswordSecret)."
+  value       = tostring(google_secret_manager_secret.mlflow["smoke_password"].secret_id)
+  sensitive   = false
+}

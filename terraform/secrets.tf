@@ -10,6 +10,7 @@ locals {
     admin_username   = "${local.name}-admin-username"
     admin_password   = "${local.name}-admin-password"
     metrics_password = "${local.name}-metrics-password"
+    smoke_password   = "${local.name}-smoke-password"
   }
   # What each secret holds. Kept apart from secret_ids: for_each must not iterate over sensitive values.
   secret_values = {
@@ -19,6 +20,7 @@ locals {
     admin_username   = var.admin_username
     admin_password   = random_password.generated["admin_password"].result
     metrics_password = random_password.generated["metrics_password"].result
+    smoke_password   = random_password.generated["smoke_password"].result
   }
 }
 
@@ -31,6 +33,7 @@ resource "random_password" "generated" {
     flask_secret_key = 64
     admin_password   = 32
     metrics_password = 32
+    smoke_password   = 32
   }
   length  = each.value
   special = false

@@ -112,7 +112,8 @@ const header = () => `Rendered manifests: main (merge base ${short('main')}) →
 
 describe('the report for each kind of change (base: main, working tree: one commit on a branch)', () => {
   test('a worker count change rolls the server pods (RollingUpdate)', async () => {
-    branch('workers', () => editYaml('config/dev.yaml', (d) => (d.server.workers = 3)));
+    // Fewer workers: more would need a higher memory limit too (the footprint guard), a second changed field.
+    branch('workers', () => editYaml('config/dev.yaml', (d) => (d.server.workers = 1)));
     const r = await diff('--env', 'dev');
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
@@ -123,7 +124,7 @@ describe('the report for each kind of change (base: main, working tree: one comm
 dev: 1 changed
   dist/dev/mlflow (Application mlflow-dev)
     ~ Deployment mlflow/mlflow (wave 1)
-        spec.template.spec.containers[name=mlflow].command[7]: "2" → "3"
+        spec.template.spec.containers[name=mlflow].command[7]: "2" → "1"
 `);
   });
 
@@ -347,7 +348,7 @@ describe('the examples in the README', () => {
 
   test('are real output: a worker count change (rolls the pods) and a smaller volume (refused)', async () => {
     expect(examples()).toHaveLength(2);
-    branch('readme-workers', () => edit('config/dev.yaml', '\n  workers: 2\n', '\n  workers: 3\n'));
+    branch('readme-workers', () => edit('config/dev.yaml', '\n  workers: 2\n', '\n  workers: 1\n'));
     expect((await diff('--env', 'dev', '--format', 'markdown')).stdout).toBe(withBase(examples()[0]));
     branch('readme-volume', () => edit('config/local.yaml', '\n  size: 10Gi\n', '\n  size: 5Gi\n'));
     expect((await diff('--format', 'markdown')).stdout).toBe(withBase(examples()[1]));

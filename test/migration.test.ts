@@ -89,3 +89,25 @@ describe('the metrics user: the Job creates exactly the user the collector logs 
     expect(envOf(c).MLFLOW_AUTH_CONFIG_PATH).toBe('/etc/mlflow/auth/basic_auth.ini'); // the admin is still reconciled
   });
 });
+
+describe('the smoke user: the Job creates exactly the user the PostSync smoke test logs in as', () => {
+  test.each(['dev', 'prod'])('%s: name and password from the smoke Secret that ESO renders, the same keys the smoke Job reads', (name) => {
+    const ms = render(shippedConfig(name)).byPath.mlflow;
+    const migrate = find(ms, 'Job', 'mlflow-migrate').spec.template.spec.containers.find((x: any) => x.name === 'migrate');
+    expect(envOf(migrate).MLFLOW_SMOKE_USERNAME).toEqual({ secretKeyRef: { name: 'mlflow-smoke-auth', key: 'username' } });
+    expect(envOf(migrate).MLFLOW_SMOKE_PASSWORD).toEqual({ secretKeyRef: { name: 'mlflow-smoke-auth', key: 'password' } });
+    const smoke = find(ms, 'Job', 'mlflow-smoke').spec.template.spec.containers.find((x: any) => x.name === 'smoke');
+    expect(envOf(smoke).MLFLOW_TRACKING_USERNAME).toEqual({ secretKeyRef: { name: 'mlflow-smoke-auth', key: 'username' } });
+    expect(envOf(smoke).MLFLOW_TRACKING_PASSWORD).toEqual({ secretKeyRef: { name: 'mlflow-smoke-auth', key: 'password' } });
+    expect(find(ms, 'ExternalSecret', 'mlflow-smoke-auth').spec.target.template.data).toEqual({ username: 'smoke-test', password: '{{ .password }}' });
+  });
+
+  test('no smoke user configured (auth off): no reference to a smoke Secret', () => {
+    const raw = rawConfig('dev');
+    raw.auth = { enabled: false };
+    const noAuth = render(configFrom('dev', raw)).byPath.mlflow;
+    const c = find(noAuth, 'Job', 'mlflow-migrate').spec.template.spec.containers.find((x: any) => x.name === 'migrate');
+    expect(envOf(c).MLFLOW_SMOKE_USERNAME).toBeUndefined();
+    expect(envOf(c).MLFLOW_SMOKE_PASSWORD).toBeUndefined();
+  });
+});

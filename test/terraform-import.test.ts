@@ -148,7 +148,7 @@ describe('import-terraform updates the Terraform values and nothing else', () =>
       '  database.maxConnections: 400 → 800',
       '  artifacts.bucket: example-mlflow-dev-artifacts → acme-ml-dev-mlflow-artifacts',
     ]);
-    expect(r.stdout).toMatch(/dev\.yaml: 5 fields updated from .*outputs\.json \(13 checked\):/);
+    expect(r.stdout).toMatch(/dev\.yaml: 5 fields updated from .*outputs\.json \(14 checked\):/);
     const expected = shipped('dev')
       .replace('  projectId: example-mlflow-dev # (terraform)\n', '  projectId: acme-ml-dev # (terraform)\n')
       .replace(

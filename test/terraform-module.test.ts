@@ -402,7 +402,8 @@ describe('no output exposes a secret value', () => {
   test('generated passwords are alphanumeric and go only into the SQL user and Secret Manager', () => {
     const generated = resource(mod, 'random_password', 'generated');
     expect(generated.special).toBe(false);
-    expect(Object.keys(generated.for_each).sort()).toEqual(['admin_password', 'db_password', 'flask_secret_key', 'metrics_password']);
+    // Lengths: at least 16 alphanumeric characters (≈ 95 bits) each.
+    expect(generated.for_each).toEqual({ db_password: 32, flask_secret_key: 64, admin_password: 32, metrics_password: 32, smoke_password: 32 });
     expect(Object.values(mod.resources.random_password)).toHaveLength(1);
 
     const uses = (pattern: RegExp) => [...moduleStrings(mod)].filter((s) => pattern.test(s.text)).map((s) => s.at);
@@ -411,6 +412,7 @@ describe('no output exposes a secret value', () => {
       'local.secret_values.db_password',
       'local.secret_values.flask_secret_key',
       'local.secret_values.metrics_password',
+      'local.secret_values.smoke_password',
       'resource.google_sql_user.mlflow.password',
     ]);
     expect(uses(/local\.secret_values\b/)).toEqual(['resource.google_secret_manager_secret_version.mlflow.secret_data']);
@@ -429,6 +431,17 @@ describe('no output exposes a secret value', () => {
       admin_username: '${var.admin_username}',
       admin_password: '${random_password.generated["admin_password"].result}',
       metrics_password: '${random_password.generated["metrics_password"].result}',
+      smoke_password: '${random_password.generated["smoke_password"].result}',
+    });
+    // The ids config/<env>.yaml names (each one granted to the GSA by the per-secret secretAccessor below).
+    expect(mod.locals.secret_ids).toEqual({
+      db_user: '${local.name}-db-user',
+      db_password: '${local.name}-db-password',
+      flask_secret_key: '${local.name}-flask-secret-key',
+      admin_username: '${local.name}-admin-username',
+      admin_password: '${local.name}-admin-password',
+      metrics_password: '${local.name}-metrics-password',
+      smoke_password: '${local.name}-smoke-password',
     });
   });
 });
@@ -536,6 +549,7 @@ describe('the outputs go through import-terraform into a valid config', () => {
       admin_username_secret_id: 'acme-admin-username',
       admin_password_secret_id: 'acme-admin-password',
       metrics_password_secret_id: 'acme-metrics-password',
+      smoke_password_secret_id: 'acme-smoke-password',
     });
     const reparsed = parseEnvironmentText('config/dev.yaml', result.text);
     expect(reparsed.problems).toEqual([]);

@@ -10,7 +10,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as yaml from 'js-yaml';
 import { z } from 'zod';
-import { connectionBudget, memoryFootprintMiB, parseMemoryMiB, parseCpuMillis } from './sizing';
+import { MEMORY_MIB, connectionBudget, memoryFootprintMiB, parseMemoryMiB, parseCpuMillis } from './sizing';
 
 // ---------------------------------------------------------------------------------------------------------
 // Field formats
@@ -119,7 +119,7 @@ const autoscalingSchema = z
   });
 
 const serverSchema = z.strictObject({
-  /** uvicorn workers per pod; set it close to the CPU request and let the HPA add pods (docs/design.md#sizing). */
+  /** uvicorn workers per pod; set it close to the CPU request and let the HPA add pods (memory per worker: README "Sizing", docs/design.md#sizing). */
   workers: int(1, 16, 'a worker count'),
   resources,
   /** Omitted: a single replica and no HPA (required for SQLite or a ReadWriteOnce volume). */
@@ -193,6 +193,9 @@ const exposureSchema = z.discriminatedUnion(
   { error: "expected exposure.mode 'ingress' or 'none'" },
 );
 
+/** Longest credential cache the config admits: a revoked password must stop working within minutes. */
+export const MAX_CREDENTIAL_CACHE_TTL_SECONDS = 600;
+
 const authSchema = z.discriminatedUnion(
   'enabled',
   [
@@ -211,6 +214,29 @@ const authSchema = z.discriminatedUnion(
         .optional(),
       /** Secret Manager secret id of that user's password. */
       metricsPasswordSecret: pattern(SECRET_ID, 'a Secret Manager secret id').optional(),
+      /**
+       * Seconds each server worker caches a successful login (`auth_cache_ttl_seconds` in the auth ini); 0 turns
+       * the cache off. Without it every request pays a PBKDF2 password hash (≈ 270 ms of CPU); with it a changed
+       * or deleted password keeps working for up to this long on workers that did not handle the change.
+       * @default 60 (DEFAULT_CREDENTIAL_CACHE_TTL_SECONDS, applied in BasicAuth.iniTemplate)
+       */
+      credentialCacheTtlSeconds: z
+        .number({ error: `expected a number of seconds from 0 (cache off) to ${MAX_CREDENTIAL_CACHE_TTL_SECONDS}` })
+        .int({ error: `expected a whole number of seconds from 0 (cache off) to ${MAX_CREDENTIAL_CACHE_TTL_SECONDS}` })
+        .min(0, { error: `expected a number of seconds from 0 (cache off) to ${MAX_CREDENTIAL_CACHE_TTL_SECONDS}` })
+        .max(MAX_CREDENTIAL_CACHE_TTL_SECONDS, {
+          error:
+            `expected at most ${MAX_CREDENTIAL_CACHE_TTL_SECONDS} seconds: a revoked or rotated password keeps working ` +
+            'for up to this long on every worker that cached it',
+        })
+        .optional(),
+      /** MLflow user the PostSync smoke test logs in as: a plain (non-admin) user, created by the migration Job. */
+      smokeUsername: z
+        .string({ error: 'expected an MLflow user name' })
+        .regex(/^[A-Za-z0-9_.@-]{1,64}$/, { error: "expected an MLflow user name (letters, digits, '_', '.', '@', '-')" })
+        .optional(),
+      /** Secret Manager secret id of the smoke user's password. */
+      smokePasswordSecret: pattern(SECRET_ID, 'a Secret Manager secret id').optional(),
     }),
     z.strictObject({ enabled: z.literal(false) }),
   ],
@@ -302,6 +328,23 @@ export function crossFieldProblems(c: Schema): Guard[] {
       }
     }
   }
+  if (c.auth.enabled && c.gitops) {
+    for (const f of ['smokeUsername', 'smokePasswordSecret'] as const) {
+      if (c.auth[f] === undefined) {
+        out.push({ path: `auth.${f}`, message: 'required under basic-auth when Argo CD deploys the environment (gitops): the PostSync smoke test logs in as this user' });
+      }
+    }
+  }
+  if (c.auth.enabled && c.auth.smokeUsername !== undefined && c.auth.smokeUsername === c.auth.metricsUsername) {
+    out.push({
+      path: 'auth.smokeUsername',
+      message: 'must differ from auth.metricsUsername: the smoke user creates and deletes experiments and models, the scraper only reads /metrics',
+    });
+  }
+  if (c.auth.enabled && !c.gitops && (c.auth.smokeUsername === undefined) !== (c.auth.smokePasswordSecret === undefined)) {
+    const missing = c.auth.smokeUsername === undefined ? 'smokeUsername' : 'smokePasswordSecret';
+    out.push({ path: `auth.${missing}`, message: 'required with the other smoke user field: set both auth.smokeUsername and auth.smokePasswordSecret, or neither' });
+  }
   if (c.auth.enabled && c.database.engine !== 'mysql') {
     out.push({
       path: 'auth.enabled',
@@ -333,7 +376,8 @@ export function crossFieldProblems(c: Schema): Guard[] {
       path: 'server.resources.limits.memory',
       message:
         `memory limit ${c.server.resources.limits.memory} (${memLimit} MiB) is below the measured footprint of ` +
-        `${c.server.workers} workers: 256 MiB × (workers + 1) = ${footprint} MiB; raise the limit to at least ` +
+        `${c.server.workers} workers: parent ${MEMORY_MIB.parent} + supervisors ${MEMORY_MIB.supervisors} + ` +
+        `workers ${c.server.workers} × ${MEMORY_MIB.worker} MiB = ${footprint} MiB; raise the limit to at least ` +
         `${footprint}Mi or lower server.workers`,
     });
   }
@@ -351,8 +395,9 @@ export function crossFieldProblems(c: Schema): Guard[] {
       out.push({
         path: 'database.pool',
         message:
-          `connection budget exceeded: (maxReplicas ${b.maxReplicas} + surge ${b.surge}) × workers ${b.workers} × ` +
-          `stores ${b.stores} × (pool.size ${b.poolSize} + pool.maxOverflow ${b.maxOverflow}) = ${b.peak} connections, ` +
+          `connection budget exceeded: (maxReplicas ${b.maxReplicas} + surge ${b.surge}) × (parent ${b.parentConnections} + ` +
+          `workers ${b.workers} × stores ${b.stores} × (pool.size ${b.poolSize} + pool.maxOverflow ${b.maxOverflow})) = ` +
+          `${b.peak} connections, ` +
           `but max_connections ${b.maxConnections} − headroom ${b.headroom} leaves ${b.available}; lower the pool, ` +
           `workers or maxReplicas, or raise database.maxConnections`,
       });

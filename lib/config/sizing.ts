@@ -6,12 +6,25 @@
 /** Pods the Deployment may add above its replica count during a rollout (`maxSurge`). */
 export const ROLLING_SURGE = 1;
 
-/** Measured MLflow footprint per process with job execution off (docs/design.md#sizing): parent + each uvicorn worker. */
-export const MIB_PER_MLFLOW_PROCESS = 256;
+/**
+ * Memory of an MLflow server pod, per process, from `npm run measure:sizing` on the real server (basic-auth, MariaDB,
+ * job execution off, 2 workers; README "Sizing", docs/design.md#sizing): PSS — the share of pages the memory cgroup is charged for.
+ * Measured: the `mlflow server` parent 170–184 MiB; uvicorn's supervisor + multiprocessing's resource tracker
+ * 23 MiB; each worker 165–180 MiB idle and 272–496 MiB at the peak of a saturating load (16 clients). The GCS client
+ * libraries, absent from the measuring machine, load into the workers on the first artifact request.
+ */
+export const MEMORY_MIB = {
+  /** The `mlflow server` parent (it opens the stores once and then only supervises): 184 measured + margin. */
+  parent: 256,
+  /** uvicorn's supervisor and multiprocessing's resource tracker together: 23 measured. */
+  supervisors: 32,
+  /** Each uvicorn worker: 496 peak + ≈48 for the GCS client libraries + margin. */
+  worker: 576,
+} as const;
 
-/** Memory an MLflow pod needs: 256 MiB × (workers + 1). */
+/** Memory an MLflow pod needs: parent + supervisors + workers × worker. */
 export function memoryFootprintMiB(workers: number): number {
-  return MIB_PER_MLFLOW_PROCESS * (workers + 1);
+  return MEMORY_MIB.parent + MEMORY_MIB.supervisors + workers * MEMORY_MIB.worker;
 }
 
 const MEMORY_UNITS: Record<string, number> = { Ki: 1 / 1024, Mi: 1, Gi: 1024, Ti: 1024 * 1024 };
@@ -42,6 +55,10 @@ export interface ConnectionBudget extends ConnectionBudgetInput {
   readonly surge: number;
   /** SQLAlchemy engines per worker: tracking + model registry (+ auth with basic-auth), each with its own pool. */
   readonly stores: number;
+  /** Connections the `mlflow server` parent of every pod holds for the pod's life. */
+  readonly parentConnections: number;
+  /** Worst case of one pod: parent + workers × stores × (pool + overflow). */
+  readonly perPod: number;
   /** Connections kept free for the migration Job, Cloud SQL's own and an operator's session. */
   readonly headroom: number;
   /** Worst case: every pod of a rollout at full pool + overflow. */
@@ -51,14 +68,23 @@ export interface ConnectionBudget extends ConnectionBudgetInput {
 }
 
 /**
- * The connection budget (docs/design.md#sizing): `(maxReplicas + surge) × workers × stores × (pool + overflow)` must stay
- * within `max_connections − headroom`, headroom = max(10, 10 % of max_connections).
+ * Database connections the `mlflow server` parent process keeps open (measured: 2, the tracking and model registry
+ * stores it opens once at start, one idle pooled connection each, held until the pod ends; independent of the
+ * pool settings and of basic-auth, whose store only the workers open).
+ */
+export const PARENT_CONNECTIONS = 2;
+
+/**
+ * The connection budget: `(maxReplicas + surge) × (parent + workers × stores × (pool + overflow))` must stay within
+ * `max_connections − headroom`, headroom = max(10, 10 % of max_connections).
  */
 export function connectionBudget(i: ConnectionBudgetInput): ConnectionBudget {
   const surge = ROLLING_SURGE;
   const stores = i.authEnabled ? 3 : 2;
+  const parentConnections = PARENT_CONNECTIONS;
+  const perPod = parentConnections + i.workers * stores * (i.poolSize + i.maxOverflow);
   const headroom = Math.max(10, Math.ceil(i.maxConnections * 0.1));
-  const peak = (i.maxReplicas + surge) * i.workers * stores * (i.poolSize + i.maxOverflow);
+  const peak = (i.maxReplicas + surge) * perPod;
   const available = i.maxConnections - headroom;
-  return { ...i, surge, stores, headroom, peak, available, fits: peak <= available };
+  return { ...i, surge, stores, parentConnections, perPod, headroom, peak, available, fits: peak <= available };
 }

@@ -17,13 +17,19 @@ function groupByWave(manifests: readonly Manifest[], label: (m: Manifest) => str
 
 /** Root app → child Applications by wave → inside the MLflow app, objects by wave. */
 export function waveDiagram(environment: string, applications: readonly Manifest[], mlflow: readonly Manifest[]): string {
-  const hook = (m: Manifest) =>
-    (m.metadata.annotations as Record<string, string> | undefined)?.['argocd.argoproj.io/hook'] ? ' (Sync hook)' : '';
+  const phaseOf = (m: Manifest) => (m.metadata.annotations as Record<string, string> | undefined)?.['argocd.argoproj.io/hook'];
+  const hook = (m: Manifest) => (phaseOf(m) ? ` (${phaseOf(m)} hook)` : '');
+  // A PostSync hook runs after every wave of the sync is healthy, whatever its own wave.
+  const postSync = mlflow.filter((m) => phaseOf(m) === 'PostSync');
   const lines = [
     `argocd/${environment} (kubectl apply --server-side -k)  →  Application mlflow-${environment}-root`,
     ...groupByWave(applications, (m) => `Application ${m.metadata.name}`).map((l) => `  ${l}`),
     `Application mlflow-${environment} (dist/${environment}/mlflow):`,
-    ...groupByWave(mlflow, (m) => `${m.kind}/${m.metadata.name}${hook(m)}`).map((l) => `  ${l}`),
+    ...groupByWave(
+      mlflow.filter((m) => phaseOf(m) !== 'PostSync'),
+      (m) => `${m.kind}/${m.metadata.name}${hook(m)}`,
+    ).map((l) => `  ${l}`),
+    ...(postSync.length > 0 ? [`  then, all healthy:  ${postSync.map((m) => `${m.kind}/${m.metadata.name} (PostSync hook)`).join(', ')}`] : []),
   ];
   return lines.join('\n');
 }

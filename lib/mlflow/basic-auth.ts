@@ -9,10 +9,15 @@ export interface BasicAuthProps {
   readonly secret: kplus.ISecret;
 }
 
+/** Seconds a worker caches a successful basic-auth login when `auth.credentialCacheTtlSeconds` is omitted. */
+export const DEFAULT_CREDENTIAL_CACHE_TTL_SECONDS = 60;
+
 /**
- * MLflow's basic-auth app wired into a container: `--app-name basic-auth` (it has no env-var form), the
- * Flask secret key shared by every pod (without it workers crash-loop), and the auth ini whose `database_uri`
- * points at the shared MySQL database (the default, a per-pod SQLite file, breaks with more than one replica).
+ * MLflow's basic-auth app wired into a container: `--app-name basic-auth` (it has no env-var form), the Flask
+ * secret key shared by every pod (without it the workers crash in a loop and `/health` never answers), and the
+ * auth ini (its template is {@link BasicAuth.iniTemplate}) whose `database_uri` points at the shared MySQL database
+ * (the default, a per-pod SQLite file, breaks with more than one replica) and whose `auth_cache_ttl_seconds` turns
+ * on the per-worker credential cache (without it every request pays a PBKDF2 password hash).
  * Why: docs/design.md#auth.
  * @see https://mlflow.org/docs/latest/self-hosting/security/basic-http-auth/
  */
@@ -30,6 +35,9 @@ export class BasicAuth extends Construct {
       'admin_username = {{ .adminUsername | replace "%" "%%" }}',
       'admin_password = {{ .adminPassword | replace "%" "%%" }}',
       'authorization_function = mlflow.server.auth:authenticate_request_basic_auth',
+      // A successful login is cached per worker for this long (0: off, MLflow's default), so a request
+      // does not pay a PBKDF2 hash each time; the price is that a revoked password works until expiry.
+      `auth_cache_ttl_seconds = ${auth.credentialCacheTtlSeconds ?? DEFAULT_CREDENTIAL_CACHE_TTL_SECONDS}`,
       '',
     ].join('\n');
   }

@@ -33,6 +33,11 @@ export interface ExternalSecretsProps {
    * @default - no metrics Secret
    */
   readonly metricsCredentials?: { readonly username: string; readonly passwordSecret: string };
+  /**
+   * The smoke test user's credentials (the PostSync smoke Job logs in with them; the migration Job creates the user).
+   * @default - no smoke Secret
+   */
+  readonly smokeCredentials?: { readonly username: string; readonly passwordSecret: string };
 }
 
 /**
@@ -40,6 +45,7 @@ export interface ExternalSecretsProps {
  * perpetual drift against the API server's normalized value).
  */
 const REFRESH_INTERVAL = '1h0m0s';
+
 
 /**
  * Every credential the app uses, read from GCP Secret Manager by External Secrets Operator
@@ -58,6 +64,8 @@ export class ExternalSecrets extends Construct {
   public readonly authSecret?: kplus.ISecret;
   /** Secret with keys `username` and `password` for the metrics scraper. */
   public readonly metricsSecret?: kplus.ISecret;
+  /** Secret with keys `username` and `password` of the smoke test user. */
+  public readonly smokeSecret?: kplus.ISecret;
 
   private readonly storeName = 'gcp-secret-manager';
 
@@ -104,6 +112,13 @@ export class ExternalSecrets extends Construct {
     if (props.metricsCredentials) {
       const m = props.metricsCredentials;
       this.metricsSecret = this.secret('Metrics', 'mlflow-metrics-auth', { password: m.passwordSecret }, {
+        username: m.username,
+        password: '{{ .password }}',
+      });
+    }
+    if (props.smokeCredentials) {
+      const m = props.smokeCredentials;
+      this.smokeSecret = this.secret('Smoke', 'mlflow-smoke-auth', { password: m.passwordSecret }, {
         username: m.username,
         password: '{{ .password }}',
       });

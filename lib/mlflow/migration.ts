@@ -25,6 +25,12 @@ export interface MetricsUser {
   readonly secret: kplus.ISecret;
 }
 
+/** The PostSync smoke test's MLflow user, as {@link MigrationScript} reconciles it. */
+export interface SmokeUser {
+  /** Secret with keys `username` and `password` (the ExternalSecret `mlflow-smoke-auth`, which the smoke Job reads too). */
+  readonly secret: kplus.ISecret;
+}
+
 /** Props of {@link MigrationScript}. */
 export interface MigrationScriptProps {
   /** The MLflow image (same tag and digest as the server: migrations must match the code that runs). */
@@ -42,6 +48,12 @@ export interface MigrationScriptProps {
    */
   readonly metricsUser?: MetricsUser;
   /**
+   * Basic-auth with a smoke test: the non-admin MLflow user the smoke test logs in as, which the script creates or
+   * updates on every run, without any permission (name and password from `secret`, keys `username`, `password`).
+   * @default - no smoke user
+   */
+  readonly smokeUser?: SmokeUser;
+  /**
    * Seconds the script retries its first database connection (proxy and metadata server start-up).
    * @default 120
    */
@@ -53,7 +65,7 @@ export interface MigrationScriptProps {
  * MLflow's store (`mlflow db upgrade` fails there); behind head → `mlflow db upgrade`, on MySQL only after checking
  * `log_bin_trust_function_creators`; at head → nothing. With auth: first check that the image can run the auth
  * app, pre-create the auth tables MySQL rejects upstream, then reconcile the admin (password from the auth ini)
- * and the metrics user. Exit codes and reasons: docs/migration.md; why: docs/design.md#migrations. Used by {@link MigrationJob} and, for a
+ * and the plain users (metrics scraper, smoke test). Exit codes and reasons: docs/migration.md; why: docs/design.md#migrations. Used by {@link MigrationJob} and, for a
  * database on the server's own volume, as the server pod's init container.
  */
 export class MigrationScript extends Construct {
@@ -101,6 +113,10 @@ export class MigrationScript extends Construct {
     if (p.metricsUser) {
       container.env.addVariable('MLFLOW_METRICS_USERNAME', kplus.EnvValue.fromValue(p.metricsUser.username));
       container.env.addVariable('MLFLOW_METRICS_PASSWORD', kplus.EnvValue.fromSecretValue({ secret: p.metricsUser.secret, key: 'password' }));
+    }
+    if (p.smokeUser) {
+      container.env.addVariable('MLFLOW_SMOKE_USERNAME', kplus.EnvValue.fromSecretValue({ secret: p.smokeUser.secret, key: 'username' }));
+      container.env.addVariable('MLFLOW_SMOKE_PASSWORD', kplus.EnvValue.fromSecretValue({ secret: p.smokeUser.secret, key: 'password' }));
     }
     return container;
   }

@@ -13,6 +13,7 @@ import { Metrics } from './metrics';
 import { MigrationJob, MigrationScript } from './migration';
 import { NetworkPolicies } from './network-policies';
 import { RestrictedNamespace } from './restricted-namespace';
+import { SmokeTest } from './smoke-test';
 import { parseCpuMillis, parseMemoryMiB } from '../config/sizing';
 import { MLFLOW_PORT, MLFLOW_PORT_NAME, MLFLOW_SERVICE_NAME, TrackingServer } from './tracking-server';
 import { WorkloadIdentity } from './workload-identity';
@@ -54,9 +55,10 @@ export class MlflowChart extends Chart {
 
     const image = imageReference(c.image);
     // `app.kubernetes.io/component` of the pods: selected by the workloads, monitors and network policies.
-    const components = { server: 'server', migration: 'migration' } as const;
+    const components = { server: 'server', migration: 'migration', smoke: 'smoke' } as const;
     const serverLabels = selectorLabels(c.name, components.server);
     const migrationLabels = selectorLabels(c.name, components.migration);
+    const smokeLabels = selectorLabels(c.name, components.smoke);
     const mysql = c.database.engine === 'mysql' ? c.database : undefined;
     const auth = c.auth.enabled ? c.auth : undefined;
     const metricsMode = c.metrics === 'none' ? undefined : c.metrics;
@@ -78,6 +80,10 @@ export class MlflowChart extends Chart {
                     passwordSecret: guaranteed(auth.metricsPasswordSecret, 'auth.metricsPasswordSecret'),
                   }
                 : undefined,
+            smokeCredentials:
+              auth?.smokeUsername !== undefined
+                ? { username: auth.smokeUsername, passwordSecret: guaranteed(auth.smokePasswordSecret, 'auth.smokePasswordSecret') }
+                : undefined,
           })
         : undefined;
 
@@ -98,6 +104,7 @@ export class MlflowChart extends Chart {
         auth && secrets?.metricsSecret
           ? { username: guaranteed(auth.metricsUsername, 'auth.metricsUsername'), secret: secrets.metricsSecret }
           : undefined,
+      smokeUser: secrets?.smokeSecret ? { secret: secrets.smokeSecret } : undefined,
     });
 
     const server = new TrackingServer(this, 'Server', {
@@ -133,6 +140,18 @@ export class MlflowChart extends Chart {
       new MigrationJob(this, 'MigrationJob', { script: migration, serviceAccount: identity.serviceAccount, podLabels: { ...labels, ...migrationLabels } });
     }
 
+    // Argo CD runs the PostSync hook; without Argo CD (kubectl apply) the Job would race the rollout, so an
+    // environment without `gitops` runs the same script by hand: `npm run smoke -- --url ...`.
+    const smokeTest = c.gitops
+      ? new SmokeTest(this, 'SmokeTest', {
+          image,
+          serviceAccount: identity.serviceAccount,
+          serverUrl: `http://${server.service.name}.${c.namespace}.svc.cluster.local:${MLFLOW_PORT}`,
+          credentials: auth ? guaranteed(secrets?.smokeSecret, 'smoke credentials secret') : undefined,
+          podLabels: { ...labels, ...smokeLabels },
+        })
+      : undefined;
+
     if (c.exposure.mode === 'ingress') {
       new Exposure(this, 'Exposure', {
         service: server.service,
@@ -164,6 +183,7 @@ export class MlflowChart extends Chart {
       metricsNamespace: metrics?.collectorNamespace,
       toGoogleApis: c.gcp !== undefined,
       toCloudSql: mysql !== undefined,
+      smokeTestLabels: smokeTest ? smokeLabels : undefined,
     });
 
     applySyncWaves(this);

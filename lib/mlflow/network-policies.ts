@@ -33,6 +33,11 @@ export interface NetworkPoliciesProps {
    * @default false
    */
   readonly toCloudSql?: boolean;
+  /**
+   * Labels of the smoke test's pods: admitted to the server's port, and given egress to DNS and the server only.
+   * @default - no smoke test pods
+   */
+  readonly smokeTestLabels?: Record<string, string>;
 }
 
 /** Google Front End ranges for load balancers and health checks. @see https://cloud.google.com/load-balancing/docs/health-check-concepts#ip-ranges */
@@ -66,6 +71,7 @@ export class NetworkPolicies extends Construct {
     const ingressFrom: NetworkPolicyPeer[] = [
       ...(props.fromGoogleLoadBalancers ? GOOGLE_LB_RANGES.map((c) => cidr(c)) : []),
       ...(props.metricsNamespace !== undefined ? [namespace(props.metricsNamespace)] : []),
+      ...(props.smokeTestLabels !== undefined ? [{ podSelector: { matchLabels: props.smokeTestLabels } }] : []),
     ];
     if (ingressFrom.length > 0) {
       new kplus.k8s.KubeNetworkPolicy(this, 'ServerIngress', {
@@ -78,17 +84,16 @@ export class NetworkPolicies extends Construct {
       });
     }
 
-    const egress: kplus.k8s.NetworkPolicyEgressRule[] = [
-      {
-        // kube-dns, NodeLocal DNSCache, and Cloud DNS for GKE (answered by the metadata server address).
-        to: [
-          { ...namespace('kube-system'), podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } } },
-          cidr('169.254.20.10/32'),
-          cidr('169.254.169.254/32'),
-        ],
-        ports: [udp(53), tcp(53)],
-      },
-    ];
+    const dns: kplus.k8s.NetworkPolicyEgressRule = {
+      // kube-dns, NodeLocal DNSCache, and Cloud DNS for GKE (answered by the metadata server address).
+      to: [
+        { ...namespace('kube-system'), podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } } },
+        cidr('169.254.20.10/32'),
+        cidr('169.254.169.254/32'),
+      ],
+      ports: [udp(53), tcp(53)],
+    };
+    const egress: kplus.k8s.NetworkPolicyEgressRule[] = [dns];
     if (props.toGoogleApis) {
       // GKE metadata server: 169.254.169.254:80, and :988 on Dataplane V2 clusters.
       egress.push({ to: [cidr('169.254.169.254/32')], ports: [tcp(80)] });
@@ -108,5 +113,18 @@ export class NetworkPolicies extends Construct {
         egress,
       },
     });
+
+    if (props.smokeTestLabels !== undefined) {
+      // DNS and the server's port, nothing else: no metadata server or Google APIs, so artifacts can only
+      // travel through the server's proxy (the thing the smoke test proves).
+      new kplus.k8s.KubeNetworkPolicy(this, 'SmokeTestEgress', {
+        metadata: { name: 'mlflow-smoke-egress' },
+        spec: {
+          podSelector: { matchLabels: props.smokeTestLabels },
+          policyTypes: ['Egress'],
+          egress: [dns, { to: [{ podSelector: { matchLabels: props.serverLabels } }], ports: [tcp(props.port)] }],
+        },
+      });
+    }
   }
 }

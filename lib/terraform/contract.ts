@@ -50,6 +50,12 @@ export const REQUIRED_WHEN = {
       valueAt(doc, ['auth', 'enabled']) === true &&
       (valueAt(doc, ['auth', 'metricsUsername']) !== undefined || valueAt(doc, ['auth', 'metricsPasswordSecret']) !== undefined),
   },
+  smokeUser: {
+    describe: '`auth.enabled: true` and `auth.smokeUsername` (or `auth.smokePasswordSecret`) set',
+    applies: (doc) =>
+      valueAt(doc, ['auth', 'enabled']) === true &&
+      (valueAt(doc, ['auth', 'smokeUsername']) !== undefined || valueAt(doc, ['auth', 'smokePasswordSecret']) !== undefined),
+  },
 } as const satisfies Record<string, Requirement>;
 
 interface Row {
@@ -181,6 +187,14 @@ export const TERRAFORM_CONTRACT: readonly ContractOutput[] = [
     requiredWhen: REQUIRED_WHEN.metricsUser,
     meaning: "Secret Manager secret id of the metrics scraper's MLflow password",
     example: 'mlflow-dev-metrics-password',
+  },
+  {
+    output: 'smoke_password_secret_id',
+    type: 'string',
+    path: ['auth', 'smokePasswordSecret'],
+    requiredWhen: REQUIRED_WHEN.smokeUser,
+    meaning: "Secret Manager secret id of the PostSync smoke test user's MLflow password",
+    example: 'mlflow-dev-smoke-password',
   },
 ];
 

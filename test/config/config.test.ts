@@ -3,7 +3,6 @@
  * fixtures/bad-configs) is checked through the CLI (test/cli*.test.ts); every cross-field guard's exact message is in cross-field-guards.test.ts.
  */
 import { validateEnvironment, formatProblem, type ConfigProblem } from '../../lib/config/config';
-import { connectionBudget, memoryFootprintMiB } from '../../lib/config/sizing';
 import { rawConfig, shippedConfigs } from '../support/environments';
 
 function problems(name: string, mutate: (doc: any) => void): ConfigProblem[] {
@@ -85,35 +84,7 @@ describe('field validation', () => {
 });
 
 describe('cross-field guards', () => {
-  test('connection budget: names every number', () => {
-    const ps = problems('dev', (d) => (d.database.maxConnections = 250));
-    expect(messages(ps)).toEqual([
-      'config/dev.yaml: database.pool: connection budget exceeded: (maxReplicas 3 + surge 1) × workers 2 × stores 3 × ' +
-        '(pool.size 5 + pool.maxOverflow 5) = 240 connections, but max_connections 250 − headroom 25 leaves 225; lower ' +
-        'the pool, workers or maxReplicas, or raise database.maxConnections',
-    ]);
-  });
-
-  test('connection budget arithmetic', () => {
-    const b = connectionBudget({ maxReplicas: 6, workers: 2, authEnabled: true, poolSize: 5, maxOverflow: 5, maxConnections: 1000 });
-    expect(b).toMatchObject({ surge: 1, stores: 3, headroom: 100, peak: 420, available: 900, fits: true });
-    expect(connectionBudget({ maxReplicas: 1, workers: 1, authEnabled: false, poolSize: 5, maxOverflow: 0, maxConnections: 29 })).toMatchObject({
-      stores: 2,
-      headroom: 10,
-      peak: 20,
-      available: 19,
-      fits: false,
-    });
-  });
-
-  test('memory limit must cover 256 MiB × (workers + 1)', () => {
-    expect(memoryFootprintMiB(3)).toBe(1024);
-    const ps = problems('prod', (d) => (d.server.workers = 6));
-    expect(messages(ps)).toContain(
-      'config/prod.yaml: server.resources.limits.memory: memory limit 1536Mi (1536 MiB) is below the measured footprint of 6 ' +
-        'workers: 256 MiB × (workers + 1) = 1792 MiB; raise the limit to at least 1792Mi or lower server.workers',
-    );
-  });
+  // The connection budget and the memory footprint: test/sizing.test.ts.
 
   test('a single-writer volume forbids autoscaling', () => {
     const ps = problems('local', (d) => (d.server.autoscaling = { minReplicas: 1, maxReplicas: 2, targetCpuUtilizationPercent: 70 }));

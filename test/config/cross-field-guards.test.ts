@@ -113,14 +113,21 @@ describe('resources', () => {
   });
 
   test('limits equal to requests are allowed', () => {
-    expect(messages('dev', (d) => (d.server.resources.limits = { cpu: '500m', memory: '768Mi' }))).toEqual([]);
+    expect(messages('dev', (d) => (d.server.resources = { requests: { cpu: '500m', memory: '1440Mi' }, limits: { cpu: '500m', memory: '1440Mi' } }))).toEqual([]);
   });
 
-  test('the memory footprint: exactly 256 MiB × (workers + 1) fits, one MiB less does not', () => {
-    expect(messages('dev', (d) => (d.server.resources = { requests: { cpu: '500m', memory: '767Mi' }, limits: { cpu: '2', memory: '768Mi' } }))).toEqual([]);
-    expect(messages('dev', (d) => (d.server.resources = { requests: { cpu: '500m', memory: '767Mi' }, limits: { cpu: '2', memory: '767Mi' } }))).toEqual([
-      'config/dev.yaml: server.resources.limits.memory: memory limit 767Mi (767 MiB) is below the measured footprint of 2 workers: ' +
-        '256 MiB × (workers + 1) = 768 MiB; raise the limit to at least 768Mi or lower server.workers',
+  test('the memory footprint: exactly parent 256 + supervisors 32 + 576 MiB per worker fits, one MiB less does not', () => {
+    // dev runs 2 workers: 256 + 32 + 2 × 576 = 1440 MiB.
+    expect(messages('dev', (d) => (d.server.resources = { requests: { cpu: '500m', memory: '768Mi' }, limits: { cpu: '2', memory: '1440Mi' } }))).toEqual([]);
+    expect(messages('dev', (d) => (d.server.resources = { requests: { cpu: '500m', memory: '768Mi' }, limits: { cpu: '2', memory: '1439Mi' } }))).toEqual([
+      'config/dev.yaml: server.resources.limits.memory: memory limit 1439Mi (1439 MiB) is below the measured footprint of 2 workers: ' +
+        'parent 256 + supervisors 32 + workers 2 × 576 MiB = 1440 MiB; raise the limit to at least 1440Mi or lower server.workers',
+    ]);
+    // One worker: 256 + 32 + 576 = 864 MiB.
+    expect(messages('dev', (d) => ((d.server.workers = 1), (d.server.resources.limits.memory = '864Mi')))).toEqual([]);
+    expect(messages('dev', (d) => ((d.server.workers = 1), (d.server.resources.limits.memory = '863Mi')))).toEqual([
+      'config/dev.yaml: server.resources.limits.memory: memory limit 863Mi (863 MiB) is below the measured footprint of 1 workers: ' +
+        'parent 256 + supervisors 32 + workers 1 × 576 MiB = 864 MiB; raise the limit to at least 864Mi or lower server.workers',
     ]);
   });
 });
@@ -200,15 +207,31 @@ describe('sizing', () => {
   });
 
   test('the connection budget fits exactly at max_connections − headroom, and not one connection above', () => {
-    // (1 + 1) × 1 × 2 × (5 + 0) = 20 connections; headroom max(10, 10 %).
-    expect(connectionBudget({ maxReplicas: 1, workers: 1, authEnabled: false, poolSize: 5, maxOverflow: 0, maxConnections: 30 })).toMatchObject({
-      peak: 20,
+    // (1 + 1) × (parent 2 + 1 × 2 × (5 + 0)) = 24 connections; headroom max(10, 10 %) = 10.
+    expect(connectionBudget({ maxReplicas: 1, workers: 1, authEnabled: false, poolSize: 5, maxOverflow: 0, maxConnections: 34 })).toMatchObject({
+      parentConnections: 2,
+      perPod: 12,
+      peak: 24,
       headroom: 10,
-      available: 20,
+      available: 24,
       fits: true,
     });
-    expect(connectionBudget({ maxReplicas: 1, workers: 1, authEnabled: false, poolSize: 5, maxOverflow: 0, maxConnections: 29 }).fits).toBe(false);
+    expect(connectionBudget({ maxReplicas: 1, workers: 1, authEnabled: false, poolSize: 5, maxOverflow: 0, maxConnections: 33 })).toMatchObject({
+      peak: 24,
+      available: 23,
+      fits: false,
+    });
     // Above 100 connections the headroom is 10 %, rounded up.
     expect(connectionBudget({ maxReplicas: 1, workers: 1, authEnabled: true, poolSize: 1, maxOverflow: 0, maxConnections: 101 }).headroom).toBe(11);
+  });
+
+  test("the config's budget counts the parent's 2 connections per pod: fits at 276, refused at 275 with the sum", () => {
+    // dev: (maxReplicas 3 + surge 1) × (2 + 2 workers × 3 stores × (5 + 5)) = 248; 276 − ceil(27.6) = 248, 275 − 28 = 247.
+    expect(messages('dev', (d) => (d.database.maxConnections = 276))).toEqual([]);
+    expect(messages('dev', (d) => (d.database.maxConnections = 275))).toEqual([
+      'config/dev.yaml: database.pool: connection budget exceeded: (maxReplicas 3 + surge 1) × (parent 2 + workers 2 × stores 3 × ' +
+        '(pool.size 5 + pool.maxOverflow 5)) = 248 connections, but max_connections 275 − headroom 28 leaves 247; lower the pool, ' +
+        'workers or maxReplicas, or raise database.maxConnections',
+    ]);
   });
 });

@@ -19,7 +19,7 @@ test('mounts the ini read-only, points MLflow at it, and passes the shared Flask
   expect(auth.serverArgs).toEqual(['--app-name', 'basic-auth']);
 });
 
-test('the ini template: permission, MySQL database_uri through the proxy, admin credentials, every secret value %-doubled', () => {
+test('the ini template: permission, MySQL database_uri through the proxy, admin credentials, every secret value %-doubled, the credential cache', () => {
   const ini = BasicAuth.iniTemplate(
     { enabled: true, flaskSecretKeySecret: 'k', adminUsernameSecret: 'u', adminPasswordSecret: 'p', defaultPermission: 'EDIT' },
     {
@@ -39,6 +39,8 @@ test('the ini template: permission, MySQL database_uri through the proxy, admin 
       'database_uri = mysql+pymysql://{{ .user | urlquery | replace "%" "%%" }}:{{ .password | urlquery | replace "%" "%%" }}@127.0.0.1:3306/tracking\n' +
       'admin_username = {{ .adminUsername | replace "%" "%%" }}\n' +
       'admin_password = {{ .adminPassword | replace "%" "%%" }}\n' +
-      'authorization_function = mlflow.server.auth:authenticate_request_basic_auth\n',
+      'authorization_function = mlflow.server.auth:authenticate_request_basic_auth\n' +
+      // credentialCacheTtlSeconds omitted: the 60 s default (configured values: test/basic-auth.test.ts).
+      'auth_cache_ttl_seconds = 60\n',
   );
 });

@@ -86,6 +86,7 @@ test('auth: the Flask key and the ini (database_uri on MySQL, every % doubled fo
       'admin_username = {{ .adminUsername | replace "%" "%%" }}',
       'admin_password = {{ .adminPassword | replace "%" "%%" }}',
       'authorization_function = mlflow.server.auth:authenticate_request_basic_auth',
+      'auth_cache_ttl_seconds = 60',
       '',
     ].join('\n'),
   });
@@ -100,6 +101,14 @@ test('metrics credentials: the public user name literally, the password from Sec
   expect(secrets.metricsSecret?.name).toBe('mlflow-metrics-auth');
 });
 
+test('smoke credentials: the public user name literally, the password from Secret Manager', () => {
+  const { secrets, objects } = build({ database: MYSQL, auth: AUTH, smokeCredentials: { username: 'smoker', passwordSecret: 'smoke-password' } });
+  const es = find(objects, 'ExternalSecret', 'mlflow-smoke-auth');
+  expect(es.spec.data).toEqual([{ secretKey: 'password', remoteRef: { key: 'smoke-password' } }]);
+  expect(es.spec.target.template.data).toEqual({ username: 'smoker', password: '{{ .password }}' });
+  expect(secrets.smokeSecret?.name).toBe('mlflow-smoke-auth');
+});
+
 test('snapshot: database, auth and metrics credentials', () => {
   expect(build({ database: MYSQL, auth: AUTH, metricsCredentials: { username: 'scraper', passwordSecret: 'scrape-password' } }).objects).toMatchSnapshot();
 });
@@ -112,10 +121,10 @@ test('no Secret objects, no v1beta1, no literal credentials anywhere in any ship
       expect(m.apiVersion).not.toBe('external-secrets.io/v1beta1');
       expect(JSON.stringify(m)).not.toMatch(/(mysql|postgresql)(\+\w+)?:\/\/[^{]/); // a URI with a literal user
     }
-    // Every templated value comes from a Secret Manager reference, except the scrape user's (public) name.
+    // Every templated value comes from a Secret Manager reference, except the (public) names of the scrape and smoke users.
     for (const es of ofKind(all, 'ExternalSecret')) {
       for (const [key, value] of Object.entries<string>(es.spec.target.template.data)) {
-        if (es.metadata.name === 'mlflow-metrics-auth' && key === 'username') continue;
+        if (['mlflow-metrics-auth', 'mlflow-smoke-auth'].includes(es.metadata.name) && key === 'username') continue;
         expect({ key, templated: /\{\{ \.\w+/.test(value) }).toEqual({ key, templated: true });
       }
     }

@@ -67,7 +67,7 @@ describe('several public hosts', () => {
 });
 
 describe('exposure', () => {
-  test('ingress (prod): Ingress, BackendConfig, FrontendConfig, the Service on NEGs, load balancers admitted', () => {
+  test('ingress (prod): Ingress, BackendConfig, FrontendConfig, the Service on NEGs, load balancers and the smoke test admitted', () => {
     const ms = mlflowManifests(shippedConfig('prod'));
     expect(find(ms, 'Ingress', 'mlflow').metadata.annotations['cert-manager.io/cluster-issuer']).toBe('letsencrypt-prod');
     expect(find(ms, 'BackendConfig', 'mlflow').spec.timeoutSec).toBe(900);
@@ -81,16 +81,28 @@ describe('exposure', () => {
       { ipBlock: { cidr: '35.191.0.0/16' } },
       { ipBlock: { cidr: '130.211.0.0/22' } },
       { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'gmp-system' } } },
+      { podSelector: { matchLabels: { 'app.kubernetes.io/name': 'mlflow', 'app.kubernetes.io/instance': 'mlflow-prod', 'app.kubernetes.io/component': 'smoke' } } },
     ]);
   });
 
-  test('none on GKE: no Ingress or LB objects, no NEG annotations, no public host; only the collector is admitted', () => {
+  test('none on GKE: no Ingress or LB objects, no NEG annotations, no public host; only the collector and the smoke test are admitted', () => {
     const ms = variant('prod', (d) => (d.exposure = { mode: 'none' }));
     for (const kind of ['Ingress', 'BackendConfig', 'FrontendConfig']) expect(ofKind(ms, kind)).toEqual([]);
     expect(find(ms, 'Service', 'mlflow').metadata.annotations).toEqual({ 'argocd.argoproj.io/sync-wave': '1' });
     expect(hostsOf(ms)).toEqual([...SERVICE_HOSTS, ...POD_IP_HOSTS]);
     expect(corsOf(ms)).toEqual(['http://localhost:5000', 'http://127.0.0.1:5000']);
     expect(only(find(ms, 'NetworkPolicy', 'mlflow-server-ingress').spec.ingress).from).toEqual([
+      { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'gmp-system' } } },
+      { podSelector: { matchLabels: { 'app.kubernetes.io/name': 'mlflow', 'app.kubernetes.io/instance': 'mlflow-prod', 'app.kubernetes.io/component': 'smoke' } } },
+    ]);
+  });
+  test('without gitops (no Argo CD to run the PostSync hook): no smoke Job, the smoke pods are not admitted', () => {
+    const ms = variant('prod', (d) => delete d.gitops);
+    expect(ofKind(ms, 'Job').map((j) => j.metadata.name)).toEqual(['mlflow-migrate']);
+    expect(ofKind(ms, 'NetworkPolicy').map((p) => p.metadata.name)).not.toContain('mlflow-smoke-egress');
+    expect(only(find(ms, 'NetworkPolicy', 'mlflow-server-ingress').spec.ingress).from).toEqual([
+      { ipBlock: { cidr: '35.191.0.0/16' } },
+      { ipBlock: { cidr: '130.211.0.0/22' } },
       { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'gmp-system' } } },
     ]);
   });
@@ -136,19 +148,20 @@ describe('metrics modes', () => {
     expect(containerNamed(pod.spec, 'mlflow').ports.map((p: any) => p.name)).toContain(only(pm.spec.endpoints).port);
   });
 
-  test('none: no monitor, no scrape credentials, no --expose-prometheus, no pod-IP hosts, no collector admitted', () => {
+  test('none: no monitor, no scrape credentials, no --expose-prometheus, no pod-IP hosts, no collector admitted; the smoke credentials stay', () => {
     const ms = variant('prod', (d) => {
       d.metrics = 'none';
       delete d.auth.metricsUsername;
       delete d.auth.metricsPasswordSecret;
     });
     for (const kind of ['PodMonitoring', 'ServiceMonitor', 'Role', 'RoleBinding']) expect(ofKind(ms, kind)).toEqual([]);
-    expect(ofKind(ms, 'ExternalSecret').map((e) => e.metadata.name).sort()).toEqual(['mlflow-auth', 'mlflow-database']);
+    expect(ofKind(ms, 'ExternalSecret').map((e) => e.metadata.name).sort()).toEqual(['mlflow-auth', 'mlflow-database', 'mlflow-smoke-auth']);
     expect(serverContainer(ms).command).not.toContain('--expose-prometheus');
     expect(hostsOf(ms)).toEqual(['mlflow.example.com', ...SERVICE_HOSTS]);
     expect(only(find(ms, 'NetworkPolicy', 'mlflow-server-ingress').spec.ingress).from).toEqual([
       { ipBlock: { cidr: '35.191.0.0/16' } },
       { ipBlock: { cidr: '130.211.0.0/22' } },
+      { podSelector: { matchLabels: { 'app.kubernetes.io/name': 'mlflow', 'app.kubernetes.io/instance': 'mlflow-prod', 'app.kubernetes.io/component': 'smoke' } } },
     ]);
   });
 

@@ -37,7 +37,19 @@ const ADMIN_PASSWORD = 'admin-first-Pa55word';
 const ADMIN_ROTATED = 'admin-rotated-Pa55word';
 const METRICS_PASSWORD = 'metrics-first-Pa55word';
 const METRICS_ROTATED = 'metrics-rotated-Pa55word';
-const SECRETS = [DB_PASSWORD, encodeURIComponent(DB_PASSWORD), ADMIN_PASSWORD, ADMIN_ROTATED, METRICS_PASSWORD, METRICS_ROTATED, 'S3cr3t'];
+const SMOKE_PASSWORD = 'smoke-first-Pa55word';
+const SMOKE_ROTATED = 'smoke-rotated-Pa55word';
+const SECRETS = [
+  DB_PASSWORD,
+  encodeURIComponent(DB_PASSWORD),
+  ADMIN_PASSWORD,
+  ADMIN_ROTATED,
+  METRICS_PASSWORD,
+  METRICS_ROTATED,
+  SMOKE_PASSWORD,
+  SMOKE_ROTATED,
+  'S3cr3t',
+];
 
 interface Run {
   status: number | null;
@@ -211,6 +223,22 @@ if (SKIP_MLFLOW) console.warn('MLFLOW_GITOPS_SKIP_MLFLOW=1: test/scripts/migrate
         [
           { MLFLOW_METRICS_USERNAME: 'metrics-scraper', MLFLOW_METRICS_PASSWORD: 'tiny-pw' },
           "MLFLOW_METRICS_PASSWORD has 7 characters; MLflow's auth store needs at least 12",
+        ],
+        // The smoke test's user: the same rules, and a user of its own.
+        [{ MLFLOW_SMOKE_USERNAME: 'smoke-test' }, 'MLFLOW_SMOKE_PASSWORD is not set: the smoke user needs both a name and a password'],
+        [{ MLFLOW_SMOKE_PASSWORD: SMOKE_PASSWORD }, 'MLFLOW_SMOKE_USERNAME is not set: the smoke user needs both a name and a password'],
+        [
+          { MLFLOW_SMOKE_USERNAME: 'admin', MLFLOW_SMOKE_PASSWORD: SMOKE_PASSWORD },
+          "MLFLOW_SMOKE_USERNAME is the admin user 'admin': the smoke test must be a separate, non-admin user",
+        ],
+        [
+          {
+            MLFLOW_METRICS_USERNAME: 'metrics-scraper',
+            MLFLOW_METRICS_PASSWORD: METRICS_PASSWORD,
+            MLFLOW_SMOKE_USERNAME: 'metrics-scraper',
+            MLFLOW_SMOKE_PASSWORD: SMOKE_PASSWORD,
+          },
+          "MLFLOW_SMOKE_USERNAME is the metrics user 'metrics-scraper': the smoke test must be a separate user",
         ],
       ];
       for (const [env, message] of cases) {
@@ -522,7 +550,7 @@ print(json.dumps("ok"))
 
     let authDb = '';
 
-    test('basic-auth: auth tables pre-created with distinct FK names and migrated to head; admin and metrics users created, least privilege; a second run changes nothing', () => {
+    test('basic-auth: auth tables pre-created with distinct FK names and migrated to head; admin, metrics and smoke users created, least privilege; a second run changes nothing', () => {
       authDb = newDatabase();
       const uri = mysqlUri(authDb);
       const ini = authIni(uri, ADMIN_PASSWORD);
@@ -531,6 +559,8 @@ print(json.dumps("ok"))
         MLFLOW_AUTH_CONFIG_PATH: ini,
         MLFLOW_METRICS_USERNAME: 'metrics-scraper',
         MLFLOW_METRICS_PASSWORD: METRICS_PASSWORD,
+        MLFLOW_SMOKE_USERNAME: 'smoke-test',
+        MLFLOW_SMOKE_PASSWORD: SMOKE_PASSWORD,
       };
       const first = migrate(env);
       expectExit(first, 0);
@@ -540,6 +570,7 @@ print(json.dumps("ok"))
       expect(first.output).toMatch(/running: python -m mlflow\.server\.auth db upgrade --url mysql\+pymysql:\/\/mlflow_migrate:\*\*\*@127/);
       expect(first.output).toContain("migrate: admin user 'admin': created (admin)");
       expect(first.output).toContain("migrate: metrics user 'metrics-scraper': created (not admin)");
+      expect(first.output).toContain("migrate: smoke user 'smoke-test': created (not admin)");
       expect(versions(authDb, 'alembic_version_auth')).toEqual(mlflow.authHead);
       expect(versions(authDb, 'alembic_version')).toEqual(mlflow.trackingHead); // tracking and auth share the database
       expect(foreignKeys(authDb)).toEqual([
@@ -552,14 +583,22 @@ print(json.dumps("ok"))
         ['admin', ADMIN_PASSWORD],
         ['metrics-scraper', METRICS_PASSWORD],
         ['metrics-scraper', ADMIN_PASSWORD],
-      ])).toEqual([true, true, false]);
+        ['smoke-test', SMOKE_PASSWORD],
+        ['smoke-test', METRICS_PASSWORD],
+      ])).toEqual([true, true, false, true, false]);
       expect(sql('SELECT username, is_admin FROM users ORDER BY username', authDb)).toEqual([
         ['admin', '1'],
         ['metrics-scraper', '0'],
+        ['smoke-test', '0'],
       ]);
       expect(first.output).toContain('migrate: basic-auth app loads in this image (flask_wtf, mlflow.server.auth)');
-      // Least privilege: no permission rows for the scraper (default_permission is all it gets).
-      expect(sql("SELECT COUNT(*) FROM experiment_permissions p JOIN users u ON u.id = p.user_id WHERE u.username = 'metrics-scraper'", authDb)).toEqual([['0']]);
+      // Least privilege: no permission rows for the plain users (default_permission is all they get).
+      for (const table of ['experiment_permissions', 'registered_model_permissions']) {
+        expect(sql(`SELECT u.username, COUNT(p.id) FROM users u LEFT JOIN ${table} p ON u.id = p.user_id WHERE NOT u.is_admin GROUP BY u.username ORDER BY u.username`, authDb)).toEqual([
+          ['metrics-scraper', '0'],
+          ['smoke-test', '0'],
+        ]);
+      }
 
       const hashes = sql('SELECT username, password_hash FROM users ORDER BY username', authDb);
       const second = migrate(env);
@@ -567,34 +606,40 @@ print(json.dumps("ok"))
       expect(second.output).toContain(`auth schema at revision ${mlflow.authHead}, head of this MLflow ${mlflow.authHead}: at head`);
       expect(second.output).toContain("migrate: admin user 'admin': unchanged");
       expect(second.output).toContain("migrate: metrics user 'metrics-scraper': unchanged");
+      expect(second.output).toContain("migrate: smoke user 'smoke-test': unchanged");
       expect(second.output).not.toContain('running: python -m mlflow');
       expect(sql('SELECT username, password_hash FROM users ORDER BY username', authDb)).toEqual(hashes);
     });
 
-    test('password rotation: the new admin and metrics passwords authenticate, the old ones no longer; a promoted scraper is demoted', () => {
+    test('password rotation: the new admin, metrics and smoke passwords authenticate, the old ones no longer; promoted plain users are demoted', () => {
       expect(authDb).not.toBe(''); // needs the database of the case above
       const uri = mysqlUri(authDb);
-      sql("UPDATE users SET is_admin = 1 WHERE username = 'metrics-scraper'", authDb); // someone promoted it by hand
+      sql("UPDATE users SET is_admin = 1 WHERE username IN ('metrics-scraper', 'smoke-test')", authDb); // someone promoted them by hand
       const ini = authIni(uri, ADMIN_ROTATED); // what ESO renders after a rotation in Secret Manager
       const rotated = migrate({
         MLFLOW_BACKEND_STORE_URI: uri,
         MLFLOW_AUTH_CONFIG_PATH: ini,
         MLFLOW_METRICS_USERNAME: 'metrics-scraper',
         MLFLOW_METRICS_PASSWORD: METRICS_ROTATED,
+        MLFLOW_SMOKE_USERNAME: 'smoke-test',
+        MLFLOW_SMOKE_PASSWORD: SMOKE_ROTATED,
       });
       expectExit(rotated, 0);
       expect(rotated.output).toContain("migrate: admin user 'admin': password reset to the configured one");
       expect(rotated.output).toContain("migrate: metrics user 'metrics-scraper': password reset to the configured one; is_admin set to False");
+      expect(rotated.output).toContain("migrate: smoke user 'smoke-test': password reset to the configured one; is_admin set to False");
       const users = authUsers(uri, ini, [
         ['admin', ADMIN_PASSWORD],
         ['admin', ADMIN_ROTATED],
         ['metrics-scraper', METRICS_PASSWORD],
         ['metrics-scraper', METRICS_ROTATED],
+        ['smoke-test', SMOKE_PASSWORD],
+        ['smoke-test', SMOKE_ROTATED],
       ]);
       expect(users).toEqual({
-        accepted: [`admin:${ADMIN_ROTATED}`, `metrics-scraper:${METRICS_ROTATED}`],
+        accepted: [`admin:${ADMIN_ROTATED}`, `metrics-scraper:${METRICS_ROTATED}`, `smoke-test:${SMOKE_ROTATED}`],
         admins: ['admin'],
-        users: ['admin', 'metrics-scraper'],
+        users: ['admin', 'metrics-scraper', 'smoke-test'],
       });
 
       // A user MLflow's store cannot write (a name longer than its column) fails the hook with the database's reason.

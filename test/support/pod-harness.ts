@@ -227,6 +227,7 @@ export function testSecretValues(config: EnvironmentConfig, overrides: Partial<T
     adminUsername: 'admin',
     adminPassword: rnd(),
     metricsPassword: rnd(),
+    smokePassword: rnd(),
     flaskSecretKey: rnd(),
     ...overrides,
   };
@@ -240,6 +241,7 @@ export function testSecretValues(config: EnvironmentConfig, overrides: Partial<T
     v[config.auth.adminUsernameSecret] = credentials.adminUsername;
     v[config.auth.adminPasswordSecret] = credentials.adminPassword;
     if (config.auth.metricsPasswordSecret) v[config.auth.metricsPasswordSecret] = credentials.metricsPassword;
+    if (config.auth.smokePasswordSecret) v[config.auth.smokePasswordSecret] = credentials.smokePassword;
   }
   return { values: v, credentials };
 }
@@ -248,6 +250,8 @@ export interface TestCredentials {
   readonly adminUsername: string;
   readonly adminPassword: string;
   readonly metricsPassword: string;
+  /** The smoke test user's password (`auth.smokePasswordSecret`). */
+  readonly smokePassword: string;
   readonly flaskSecretKey: string;
 }
 

@@ -11,6 +11,8 @@ Environment:
                                    admin_username, admin_password; `%` written `%%`)
   MLFLOW_METRICS_USERNAME          optional, basic-auth only, with MLFLOW_METRICS_PASSWORD: the non-admin user
   MLFLOW_METRICS_PASSWORD          the metrics collector logs in as to scrape /metrics
+  MLFLOW_SMOKE_USERNAME            optional, basic-auth only, with MLFLOW_SMOKE_PASSWORD: the non-admin user
+  MLFLOW_SMOKE_PASSWORD            the PostSync smoke test (and `npm run smoke`) logs in as
 
 Steps (every check before any change):
   1. Basic-auth: the image must be able to run the auth app (`import flask_wtf`, `import mlflow.server.auth`);
@@ -33,12 +35,13 @@ Steps (every check before any change):
   7. Basic-auth users, through MLflow's auth store: the admin of the ini is created if absent, and its
      password is reset whenever the ini's no longer verifies (MLflow itself reads admin_password only when it
      first creates the admin, so a rotation in Secret Manager would otherwise change nothing); it is kept an
-     admin. The metrics user likewise, kept a non-admin (it needs no permission: /metrics only needs a
-     logged-in user). Idempotent: a second run changes nothing.
+     admin. The plain users (metrics scraper, smoke test) likewise, kept non-admins and granted no
+     permission (/metrics only needs a logged-in user; the smoke test works under default_permission in an
+     experiment it creates, which makes it that experiment's owner). Idempotent: a second run changes nothing.
 
 Exit codes:
   0  schema is current, users reconciled
-  2  bad configuration (missing or invalid URI, timeout, auth ini, metrics user or password)
+  2  bad configuration (missing or invalid URI, timeout, auth ini, metrics or smoke user or password)
   3  MySQL log_bin is on and log_bin_trust_function_creators is off while a migration is pending: set the
      database flag; nothing changed
   4  could not connect within MIGRATE_CONNECT_TIMEOUT_SECONDS
@@ -385,25 +388,42 @@ def check_password_length(password, what):
         )
 
 
-def read_metrics_user(auth_ini):
-    """(username, password) of the metrics scraper from MLFLOW_METRICS_USERNAME/PASSWORD, or None."""
-    username = os.environ.get("MLFLOW_METRICS_USERNAME", "").strip()
-    password = os.environ.get("MLFLOW_METRICS_PASSWORD", "")
-    remember_secret(password)
-    if not username and not password:
-        return None
-    if not username or not password:
-        missing = "MLFLOW_METRICS_USERNAME" if not username else "MLFLOW_METRICS_PASSWORD"
-        raise MigrateError(EXIT_CONFIG, f"{missing} is not set: the metrics user needs both a name and a password")
-    if auth_ini is None:
-        raise MigrateError(EXIT_CONFIG, "MLFLOW_METRICS_USERNAME is set but basic-auth is not (no MLFLOW_AUTH_CONFIG_PATH)")
-    if username == auth_ini.admin_username:
-        raise MigrateError(
-            EXIT_CONFIG,
-            f"MLFLOW_METRICS_USERNAME is the admin user '{username}': the scraper must be a separate, non-admin user",
-        )
-    check_password_length(password, "MLFLOW_METRICS_PASSWORD")
-    return username, password
+# The plain (non-admin) users the script reconciles besides the admin: (role, env prefix, who logs in as it).
+# Each is optional and needs both <prefix>_USERNAME and <prefix>_PASSWORD; none is granted any permission.
+PLAIN_USERS = (
+    ("metrics", "MLFLOW_METRICS", "the scraper"),
+    ("smoke", "MLFLOW_SMOKE", "the smoke test"),
+)
+
+
+def read_plain_users(auth_ini):
+    """[(role, username, password)] of the configured plain users (PLAIN_USERS), validated."""
+    users = []
+    for role, prefix, who in PLAIN_USERS:
+        username = os.environ.get(f"{prefix}_USERNAME", "").strip()
+        password = os.environ.get(f"{prefix}_PASSWORD", "")
+        remember_secret(password)
+        if not username and not password:
+            continue
+        if not username or not password:
+            missing = f"{prefix}_USERNAME" if not username else f"{prefix}_PASSWORD"
+            raise MigrateError(EXIT_CONFIG, f"{missing} is not set: the {role} user needs both a name and a password")
+        if auth_ini is None:
+            raise MigrateError(EXIT_CONFIG, f"{prefix}_USERNAME is set but basic-auth is not (no MLFLOW_AUTH_CONFIG_PATH)")
+        if username == auth_ini.admin_username:
+            raise MigrateError(
+                EXIT_CONFIG,
+                f"{prefix}_USERNAME is the admin user '{username}': {who} must be a separate, non-admin user",
+            )
+        for other_role, other_name, _ in users:
+            if username == other_name:
+                raise MigrateError(
+                    EXIT_CONFIG,
+                    f"{prefix}_USERNAME is the {other_role} user '{username}': {who} must be a separate user",
+                )
+        check_password_length(password, f"{prefix}_PASSWORD")
+        users.append((role, username, password))
+    return users
 
 
 def check_auth_app():
@@ -531,7 +551,7 @@ def reconcile_user(store, username, password, is_admin, role):
     log(f"{role} user '{username}': {'; '.join(changed) if changed else 'unchanged'}")
 
 
-def reconcile_users(auth_ini, metrics_user):
+def reconcile_users(auth_ini, plain_users):
     """Through MLflow's own auth store (the server's code path: werkzeug password hashes, its validation)."""
     try:
         from mlflow.server.auth.sqlalchemy_store import SqlAlchemyStore
@@ -539,8 +559,8 @@ def reconcile_users(auth_ini, metrics_user):
         store = SqlAlchemyStore()
         store.init_db(auth_ini.database_uri)  # at head by now: MLflow's own migrate_if_needed does nothing
         reconcile_user(store, auth_ini.admin_username, auth_ini.admin_password, True, "admin")
-        if metrics_user:
-            reconcile_user(store, metrics_user[0], metrics_user[1], False, "metrics")
+        for role, username, password in plain_users:
+            reconcile_user(store, username, password, False, role)
     except MigrateError:
         raise
     except Exception as e:  # MLflow's messages name users, never passwords; scrubbed all the same
@@ -568,7 +588,7 @@ def main():
     auth_ini = read_auth_ini(auth_config) if auth_config else None
     if auth_ini:
         remember_secrets(auth_ini.database_uri)
-    metrics_user = read_metrics_user(auth_ini)
+    plain_users = read_plain_users(auth_ini)
 
     # Every check before any change.
     if auth_ini:
@@ -594,7 +614,7 @@ def main():
     if auth_pending:
         migrate_auth_store(auth_engine, auth_ini.database_uri)
     if auth_ini:
-        reconcile_users(auth_ini, metrics_user)
+        reconcile_users(auth_ini, plain_users)
     log("done")
 
 

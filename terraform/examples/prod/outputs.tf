@@ -64,3 +64,8 @@ output "metrics_password_secret_id" {
   value     = module.mlflow.metrics_password_secret_id
   sensitive = false
 }
+
+output "smoke_password_secret_id" {
+  value     = module.mlflow.smoke_password_secret_id
+  sensitive = false
+}

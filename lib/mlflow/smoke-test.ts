@@ -1,0 +1,115 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { Duration, Size } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import {
+  MLFLOW_UID,
+  addPodSeccomp,
+  removePathDerivedPodLabel,
+  restrictedContainerSecurityContext,
+  restrictedPodSecurityContext,
+} from '../conventions';
+
+/** The smoke test script, shipped in a ConfigMap (read from the repository at synth time). */
+const SCRIPT_FILE = path.join(__dirname, 'scripts', 'smoke.py');
+const SCRIPT_DIR = '/opt/mlflow-smoke';
+
+/** Props of {@link SmokeTest}. */
+export interface SmokeTestProps {
+  /** The MLflow image (same tag and digest as the server: the client that ships with it). */
+  readonly image: string;
+  readonly serviceAccount: kplus.ServiceAccount;
+  /** The server as in-cluster clients reach it: its Service DNS name and port. */
+  readonly serverUrl: string;
+  /**
+   * Secret (from ExternalSecrets) with the smoke user's `username` and `password`.
+   * @default - no credentials: the server runs without basic-auth
+   */
+  readonly credentials?: kplus.ISecret;
+  /** Labels of the Job's pod (the network policies admit it to the server by them). */
+  readonly podLabels: Record<string, string>;
+  /**
+   * Retries of a failed pod. None: the script already waits for `/health`, and a failure must fail the sync
+   * with the first message, not after a retry with the same result.
+   * @default 0
+   */
+  readonly backoffLimit?: number;
+  /**
+   * Deadline of the whole Job (a hung server fails the sync instead of holding it).
+   * @default Duration.minutes(10)
+   */
+  readonly activeDeadline?: Duration;
+}
+
+/**
+ * Every deploy proves itself: an Argo CD **PostSync** hook Job — it runs once every resource of the sync is healthy,
+ * and its failure fails the sync — that runs `lib/mlflow/scripts/smoke.py` from a ConfigMap: the client round trip
+ * (experiment, run, params, metrics, a proxied artifact upload and download, a registered model version resolved by
+ * alias) as a plain, non-admin smoke user, cleaning up after itself. Re-created on each sync (`BeforeHookCreation`),
+ * so the last result stays inspectable until the next one.
+ *
+ * It talks to the server over HTTP through the Service only: no database, so no Cloud SQL proxy, and no cloud
+ * credentials — the network policies give it DNS and the server's port and nothing else, so an artifact that does
+ * not go through the server's proxy fails here instead of silently working with the pod's own identity.
+ * @see https://argo-cd.readthedocs.io/en/stable/user-guide/resource_hooks/
+ */
+export class SmokeTest extends Construct {
+  public readonly job: kplus.Job;
+
+  constructor(scope: Construct, id: string, props: SmokeTestProps) {
+    super(scope, id);
+    const configMap = new kplus.ConfigMap(this, 'Script', {
+      metadata: { name: 'mlflow-smoke-script' },
+      data: { 'smoke.py': fs.readFileSync(SCRIPT_FILE, 'utf8') },
+    });
+
+    this.job = new kplus.Job(this, 'Resource', {
+      metadata: {
+        name: 'mlflow-smoke',
+        annotations: {
+          'argocd.argoproj.io/hook': 'PostSync',
+          'argocd.argoproj.io/hook-delete-policy': 'BeforeHookCreation',
+        },
+      },
+      podMetadata: { labels: props.podLabels },
+      backoffLimit: props.backoffLimit ?? 0,
+      activeDeadline: props.activeDeadline ?? Duration.minutes(10),
+      serviceAccount: props.serviceAccount,
+      automountServiceAccountToken: false,
+      securityContext: restrictedPodSecurityContext(),
+      restartPolicy: kplus.RestartPolicy.NEVER,
+      select: false,
+    });
+
+    const credentials = props.credentials;
+    this.job.addContainer({
+      name: 'smoke',
+      image: props.image,
+      imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
+      command: ['python', `${SCRIPT_DIR}/smoke.py`],
+      envVariables: {
+        MLFLOW_TRACKING_URI: kplus.EnvValue.fromValue(props.serverUrl),
+        ...(credentials
+          ? {
+              MLFLOW_TRACKING_USERNAME: kplus.EnvValue.fromSecretValue({ secret: credentials, key: 'username' }),
+              MLFLOW_TRACKING_PASSWORD: kplus.EnvValue.fromSecretValue({ secret: credentials, key: 'password' }),
+            }
+          : {}),
+        MLFLOW_DISABLE_TELEMETRY: kplus.EnvValue.fromValue('true'),
+        HOME: kplus.EnvValue.fromValue('/tmp'),
+      },
+      securityContext: restrictedContainerSecurityContext(MLFLOW_UID),
+      resources: {
+        cpu: { request: kplus.Cpu.millis(100), limit: kplus.Cpu.millis(1000) },
+        memory: { request: Size.mebibytes(384), limit: Size.mebibytes(768) },
+      },
+      volumeMounts: [
+        { path: SCRIPT_DIR, volume: kplus.Volume.fromConfigMap(this, 'ScriptVolume', configMap, { name: 'smoke-script' }), readOnly: true },
+        { path: '/tmp', volume: kplus.Volume.fromEmptyDir(this, 'Tmp', 'smoke-tmp', { sizeLimit: Size.mebibytes(256) }) },
+      ],
+    });
+    addPodSeccomp(this.job, '/spec/template/spec');
+    removePathDerivedPodLabel(this.job);
+  }
+}
