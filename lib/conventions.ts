@@ -2,9 +2,9 @@
  * Cross-cutting rules, each defined once and applied everywhere: the standard labels, the Argo CD sync wave
  * of every kind, and the Pod Security `restricted` security contexts.
  */
-import { ApiObject, JsonPatch } from 'cdk8s';
+import { ApiObject, Duration, JsonPatch } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
-import { IConstruct } from 'constructs';
+import { Construct, IConstruct } from 'constructs';
 
 /** `app.kubernetes.io/name` of everything this project renders. */
 export const APP_NAME = 'mlflow';
@@ -143,4 +143,50 @@ export function removePathDerivedPodLabel(workload: kplus.Workload): void {
 export function addPodSeccomp(workload: kplus.AbstractPod | kplus.Workload, templatePath: string): void {
   // The parent exists: cdk8s-plus always renders the pod securityContext.
   ApiObject.of(workload).addJsonPatch(JsonPatch.add(`${templatePath}/securityContext/seccompProfile`, { type: 'RuntimeDefault' }));
+}
+
+/** The Argo CD resource-hook phases this app uses. */
+export type HookPhase = 'Sync' | 'PostSync';
+
+/** Props of {@link hookJob}. */
+export interface HookJobProps {
+  /** `metadata.name` (a hook is looked up by name when Argo CD deletes it before re-creating it). */
+  readonly name: string;
+  readonly phase: HookPhase;
+  readonly serviceAccount: kplus.ServiceAccount;
+  /** Labels of the Job's pod (the network policies select it by them). */
+  readonly podLabels: Record<string, string>;
+  readonly backoffLimit: number;
+  readonly activeDeadline: Duration;
+}
+
+/**
+ * A Job that Argo CD runs as a resource hook of `phase`, with the rules every hook Job here shares: re-created on
+ * each sync (`BeforeHookCreation`: the last run stays inspectable until the next one, and the immutable pod template
+ * of a finished Job never blocks a sync; never a plain Job with a TTL, which Argo CD would re-create forever), the
+ * restricted pod security context with seccomp, no restarts in place, no service-account token (Workload Identity
+ * needs none) and no construct-path label. The caller adds the containers.
+ * @see https://argo-cd.readthedocs.io/en/stable/user-guide/resource_hooks/
+ */
+export function hookJob(scope: Construct, id: string, props: HookJobProps): kplus.Job {
+  const job = new kplus.Job(scope, id, {
+    metadata: {
+      name: props.name,
+      annotations: {
+        'argocd.argoproj.io/hook': props.phase,
+        'argocd.argoproj.io/hook-delete-policy': 'BeforeHookCreation',
+      },
+    },
+    podMetadata: { labels: props.podLabels },
+    backoffLimit: props.backoffLimit,
+    activeDeadline: props.activeDeadline,
+    serviceAccount: props.serviceAccount,
+    automountServiceAccountToken: false,
+    securityContext: restrictedPodSecurityContext(),
+    restartPolicy: kplus.RestartPolicy.NEVER,
+    select: false,
+  });
+  addPodSeccomp(job, '/spec/template/spec');
+  removePathDerivedPodLabel(job);
+  return job;
 }

@@ -2,8 +2,9 @@
  * Cross-cutting rules: every kind's sync wave (docs/design.md#argo-cd-waves), the standard labels, restricted
  * security everywhere.
  */
-import { ApiObject } from 'cdk8s';
-import { APP_SYNC_WAVES, SYNC_WAVES, applySyncWaves, selectorLabels, standardLabels } from '../lib/conventions';
+import { ApiObject, Duration } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-28';
+import { APP_SYNC_WAVES, SYNC_WAVES, applySyncWaves, hookJob, selectorLabels, standardLabels } from '../lib/conventions';
 import { find, objectsOf, testChart } from './support/constructs';
 import { allContainers, podSpecs, render, shippedConfigs } from './support/environments';
 
@@ -53,6 +54,39 @@ describe('applySyncWaves', () => {
   test('the default table is the documented order', () => {
     expect(SYNC_WAVES).toEqual(EXPECTED_WAVES);
     expect(APP_SYNC_WAVES).toEqual({ addons: -20, clusterIssuer: -10, mlflow: 0 });
+  });
+});
+
+describe('hookJob', () => {
+  test.each(['Sync', 'PostSync'] as const)('a %s hook: re-created before each run, restricted, no restarts, no token, pinned labels only', (phase) => {
+    const chart = testChart();
+    const job = hookJob(chart, 'Hook', {
+      name: 'my-hook',
+      phase,
+      serviceAccount: new kplus.ServiceAccount(chart, 'Sa', { metadata: { name: 'mlflow' } }),
+      podLabels: { 'app.kubernetes.io/component': 'hook' },
+      backoffLimit: 1,
+      activeDeadline: Duration.minutes(5),
+    });
+    job.addContainer({ name: 'c', image: 'img:1', securityContext: { user: 1000 } });
+    const j = find(objectsOf(chart), 'Job', 'my-hook');
+    expect(j.metadata.annotations).toEqual({ 'argocd.argoproj.io/hook': phase, 'argocd.argoproj.io/hook-delete-policy': 'BeforeHookCreation' });
+    expect(j.spec.backoffLimit).toBe(1);
+    expect(j.spec.activeDeadlineSeconds).toBe(300);
+    expect(j.spec.ttlSecondsAfterFinished).toBeUndefined();
+    const pod = j.spec.template;
+    expect(pod.metadata.labels).toEqual({ 'app.kubernetes.io/component': 'hook' });
+    expect(pod.spec.restartPolicy).toBe('Never');
+    expect(pod.spec.automountServiceAccountToken).toBe(false);
+    expect(pod.spec.serviceAccountName).toBe('mlflow');
+    expect(pod.spec.securityContext).toEqual({
+      fsGroup: 1000,
+      fsGroupChangePolicy: 'OnRootMismatch',
+      runAsGroup: 1000,
+      runAsNonRoot: true,
+      runAsUser: 1000,
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
   });
 });
 

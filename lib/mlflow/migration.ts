@@ -5,10 +5,8 @@ import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import {
   MLFLOW_UID,
-  addPodSeccomp,
-  removePathDerivedPodLabel,
+  hookJob,
   restrictedContainerSecurityContext,
-  restrictedPodSecurityContext,
 } from '../conventions';
 import type { DatabaseAccess } from './database-access';
 import type { BasicAuth } from './basic-auth';
@@ -152,25 +150,14 @@ export class MigrationJob extends Construct {
 
   constructor(scope: Construct, id: string, props: MigrationJobProps) {
     super(scope, id);
-    this.job = new kplus.Job(this, 'Resource', {
-      metadata: {
-        name: 'mlflow-migrate',
-        annotations: {
-          'argocd.argoproj.io/hook': 'Sync',
-          'argocd.argoproj.io/hook-delete-policy': 'BeforeHookCreation',
-        },
-      },
-      podMetadata: { labels: props.podLabels },
+    this.job = hookJob(this, 'Resource', {
+      name: 'mlflow-migrate',
+      phase: 'Sync',
+      serviceAccount: props.serviceAccount,
+      podLabels: props.podLabels,
       backoffLimit: props.backoffLimit ?? 2,
       activeDeadline: props.activeDeadline ?? Duration.minutes(60),
-      serviceAccount: props.serviceAccount,
-      automountServiceAccountToken: false,
-      securityContext: restrictedPodSecurityContext(),
-      restartPolicy: kplus.RestartPolicy.NEVER,
-      select: false,
     });
     props.script.addTo(this.job, 'container');
-    addPodSeccomp(this.job, '/spec/template/spec');
-    removePathDerivedPodLabel(this.job);
   }
 }

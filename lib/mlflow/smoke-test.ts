@@ -5,10 +5,8 @@ import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import {
   MLFLOW_UID,
-  addPodSeccomp,
-  removePathDerivedPodLabel,
+  hookJob,
   restrictedContainerSecurityContext,
-  restrictedPodSecurityContext,
 } from '../conventions';
 
 /** The smoke test script, shipped in a ConfigMap (read from the repository at synth time). */
@@ -64,22 +62,13 @@ export class SmokeTest extends Construct {
       data: { 'smoke.py': fs.readFileSync(SCRIPT_FILE, 'utf8') },
     });
 
-    this.job = new kplus.Job(this, 'Resource', {
-      metadata: {
-        name: 'mlflow-smoke',
-        annotations: {
-          'argocd.argoproj.io/hook': 'PostSync',
-          'argocd.argoproj.io/hook-delete-policy': 'BeforeHookCreation',
-        },
-      },
-      podMetadata: { labels: props.podLabels },
+    this.job = hookJob(this, 'Resource', {
+      name: 'mlflow-smoke',
+      phase: 'PostSync',
+      serviceAccount: props.serviceAccount,
+      podLabels: props.podLabels,
       backoffLimit: props.backoffLimit ?? 0,
       activeDeadline: props.activeDeadline ?? Duration.minutes(10),
-      serviceAccount: props.serviceAccount,
-      automountServiceAccountToken: false,
-      securityContext: restrictedPodSecurityContext(),
-      restartPolicy: kplus.RestartPolicy.NEVER,
-      select: false,
     });
 
     const credentials = props.credentials;
@@ -109,7 +98,5 @@ export class SmokeTest extends Construct {
         { path: '/tmp', volume: kplus.Volume.fromEmptyDir(this, 'Tmp', 'smoke-tmp', { sizeLimit: Size.mebibytes(256) }) },
       ],
     });
-    addPodSeccomp(this.job, '/spec/template/spec');
-    removePathDerivedPodLabel(this.job);
   }
 }
