@@ -344,7 +344,9 @@ export function importTerraformOutputs(args: {
     .filter((c) => !isDeepStrictEqual(c.from, c.to));
   if (changes.length === 0) return { ok: true, text: configText, changes: [], checked: resolved.length, notes: [] };
 
-  const expected = structuredClone(before) as Record<string, Record<string, unknown>>;
+  // A second copy from the document (not structuredClone: its objects belong to another realm under jest's vm
+  // sandbox, and isDeepStrictEqual compares prototypes).
+  const expected = doc.toJS() as Record<string, Record<string, unknown>>;
   for (const c of changes) (expected[c.at[0]] ??= {})[c.at[1]] = c.to;
 
   const notes: string[] = [];
