@@ -110,7 +110,7 @@ export function run(argv: readonly string[], io: Io, root: string = __dirname): 
       return EXIT_USAGE;
     }
     if (e instanceof OutputDirectoryError) {
-      io.stderr.write(`synth: ${e.message}; nothing was written\n`);
+      io.stderr.write(`synth: ${e.message}. Nothing was written.\n`);
       return EXIT_USAGE;
     }
     if (e instanceof ConfigError) {

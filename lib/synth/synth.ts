@@ -174,7 +174,7 @@ export function replaceRefusal(target: string, files?: readonly RenderedFile[]):
   const shown = foreign.length > 5 ? `${foreign.slice(0, 5).join(', ')} and ${foreign.length - 5} more` : foreign.join(', ');
   return (
     `refusing to replace ${target}: it holds files synth did not write (${shown}); ` +
-    `synth replaces only an empty directory or one it wrote itself, which carries ${SYNTH_MARKER}`
+    `synth replaces only an empty directory or one it wrote (marked by ${SYNTH_MARKER})`
   );
 }
 
