@@ -98,16 +98,35 @@ function listing(dir: string): string {
   return names.length > 5 ? `${names.slice(0, 5).join(', ')} and ${names.length - 5} more` : names.join(', ');
 }
 
-/** A directory synth wrote: `dev` synthesized into a fresh folder (once, then copied per case). */
-let written: string;
-beforeAll(() => {
-  written = path.join(tmpdir('written'), 'out');
-  expect(synth(['--config', DEV, '--out', written]).code).toBe(0);
-});
-function copyOfWritten(): string {
-  const d = path.join(tmpdir('copy'), 'out');
-  fs.cpSync(written, d, { recursive: true });
-  return d;
+/** Every file of a directory tree, by path relative to it (`dist/dev` → `mlflow/deployment-mlflow.yaml`, …). */
+function filesUnder(dir: string): Record<string, string> {
+  return Object.fromEntries(Object.entries(tree(dir)).filter(([p]) => !p.endsWith('/')));
+}
+
+/** The marker synth writes: its two header lines, then every file it wrote, sorted. */
+function markerFor(paths: readonly string[]): string {
+  return (
+    '# Written by mlflow-gitops synth (npm run synth), which replaces this directory on every run.\n' +
+    '# Synth refuses to replace a directory holding files it did not write; the files it wrote are listed below.\n' +
+    [...paths].sort().map((p) => `${p}\n`).join('')
+  );
+}
+
+/** What `--config config/dev.yaml --out <dir>` writes: the committed dist/dev, argocd/dev under argocd/, the marker. */
+function devOutput(): Record<string, string> {
+  const files = { ...filesUnder(path.join(ROOT, 'dist', 'dev')) };
+  for (const [p, content] of Object.entries(filesUnder(path.join(ROOT, 'argocd', 'dev')))) files[`argocd/${p}`] = content;
+  return { ...files, [MARKER]: markerFor(Object.keys(files)) };
+}
+
+/** A directory as synth writes it for dev (laid out by hand, from the committed output: no synth at collection time). */
+function writtenDir(): string {
+  const dir = path.join(tmpdir('written'), 'out');
+  for (const [p, content] of Object.entries(devOutput())) {
+    fs.mkdirSync(path.dirname(path.join(dir, p)), { recursive: true });
+    fs.writeFileSync(path.join(dir, p), content);
+  }
+  return dir;
 }
 
 describe('malformed configs', () => {
@@ -121,7 +140,7 @@ describe('malformed configs', () => {
   test.each(files)('%s is refused: exit 1, file + field + expectation in the message, previous output untouched', (f) => {
     const file = path.join(CORPUS, f);
     const expected = /^# expect: (.+)\n/.exec(fs.readFileSync(file, 'utf8'))![1];
-    const out = copyOfWritten();
+    const out = writtenDir();
     const before = tree(out);
     const r = synth(['--config', file, '--out', out]);
     expect(r.code).toBe(1);
@@ -135,16 +154,16 @@ describe('malformed configs', () => {
 
 describe('single-file mode writes exactly that environment into --out', () => {
   test('the files are those of the committed dist/<env>, the bootstrap under argocd/, with the marker listing them', () => {
-    const t = tree(written);
-    expect(t['mlflow/deployment-mlflow.yaml']).toBe(committed('dist', 'dev', 'mlflow', 'deployment-mlflow.yaml'));
-    expect(t['apps/application-mlflow-dev.yaml']).toBe(committed('dist', 'dev', 'apps', 'application-mlflow-dev.yaml'));
-    expect(t['argocd/kustomization.yaml']).toBe(committed('argocd', 'dev', 'kustomization.yaml'));
-    const files = Object.keys(t).filter((p) => !p.endsWith('/') && p !== MARKER);
-    expect(t[MARKER].split('\n').filter((l) => !l.startsWith('#') && l !== '')).toEqual([...files].sort());
+    const out = path.join(tmpdir('new'), 'out');
+    const r = synth(['--config', DEV, '--out', out]);
+    expect(r).toEqual({ code: 0, stdout: `synthesized ${DEV} → ${out}\n`, stderr: '' });
+    expect(filesUnder(out)).toEqual(devOutput());
+    expect(filesUnder(out)['argocd/kustomization.yaml']).toBe(committed('argocd', 'dev', 'kustomization.yaml'));
+    expect(filesUnder(out)[MARKER]).toContain('\nmlflow/deployment-mlflow.yaml\n');
   });
 
   test('a directory synth wrote is replaced: files of another environment are gone, the marker lists the new ones', () => {
-    const out = copyOfWritten();
+    const out = writtenDir();
     const r = synth(['--config', LOCAL, '--out', out]);
     expect(r).toEqual({ code: 0, stdout: `synthesized ${LOCAL} → ${out}\n`, stderr: '' });
     const t = tree(out);
@@ -168,12 +187,12 @@ describe('single-file mode writes exactly that environment into --out', () => {
   });
 
   test('a file synth is about to write again counts as its own, even where the marker does not list it yet (a merge)', () => {
-    const out = copyOfWritten();
+    const out = writtenDir();
     const marker = fs.readFileSync(path.join(out, MARKER), 'utf8');
     fs.writeFileSync(path.join(out, MARKER), marker.replace('mlflow/deployment-mlflow.yaml\n', ''));
     fs.writeFileSync(path.join(out, 'mlflow', 'deployment-mlflow.yaml'), 'merged: true\n');
     expect(synth(['--config', DEV, '--out', out]).code).toBe(0);
-    expect(tree(out)).toEqual(tree(written));
+    expect(filesUnder(out)).toEqual(devOutput());
   });
 });
 
@@ -223,13 +242,13 @@ describe('--out: synth refuses a directory it did not write, exit 2, every file 
   });
 
   test('a directory synth wrote, to which a user added a file', () => {
-    const dir = copyOfWritten();
+    const dir = writtenDir();
     fs.writeFileSync(path.join(dir, 'mlflow', 'my-patch.yaml'), 'mine: true\n');
     expectRefused(dir, foreign(dir, 'mlflow/my-patch.yaml'));
   });
 
   test('a directory synth wrote, to which a user added a folder', () => {
-    const dir = copyOfWritten();
+    const dir = writtenDir();
     fs.mkdirSync(path.join(dir, 'argocd', 'overlays'));
     fs.writeFileSync(path.join(dir, 'argocd', 'overlays', 'kustomization.yaml'), 'resources: []\n');
     expectRefused(dir, foreign(dir, 'argocd/overlays/'));
@@ -267,7 +286,7 @@ describe('--out: synth refuses a directory it did not write, exit 2, every file 
     });
 
     test('--out a link to a directory synth wrote', () => {
-      const dir = copyOfWritten();
+      const dir = writtenDir();
       const link = path.join(tmpdir('link'), 'out');
       fs.symlinkSync(dir, link);
       const before = tree(dir);
@@ -286,7 +305,7 @@ describe('--out: synth refuses a directory it did not write, exit 2, every file 
     test('a directory synth wrote in which a file it wrote became a link: the link and what it points to stay', () => {
       const target = path.join(tmpdir('precious'), 'precious.txt');
       fs.writeFileSync(target, 'precious\n');
-      const dir = copyOfWritten();
+      const dir = writtenDir();
       fs.rmSync(path.join(dir, 'mlflow', 'deployment-mlflow.yaml'));
       fs.symlinkSync(target, path.join(dir, 'mlflow', 'deployment-mlflow.yaml'));
       expectRefused(dir, foreign(dir, 'mlflow/deployment-mlflow.yaml (symbolic link)'));
@@ -296,7 +315,7 @@ describe('--out: synth refuses a directory it did not write, exit 2, every file 
     test('a directory synth wrote holding a link to a folder elsewhere', () => {
       const elsewhere = tmpdir('elsewhere');
       fs.writeFileSync(path.join(elsewhere, 'keep.txt'), 'keep\n');
-      const dir = copyOfWritten();
+      const dir = writtenDir();
       fs.symlinkSync(elsewhere, path.join(dir, 'mlflow', 'shared'));
       expectRefused(dir, foreign(dir, 'mlflow/shared (symbolic link)'));
       expect(tree(elsewhere)).toEqual({ 'keep.txt': 'keep\n' });
@@ -416,7 +435,7 @@ describe('in its own node process, as `npm run synth` runs', () => {
     const out = path.join(tmpdir('process'), 'out');
     const r = await synthProcess(['--config', 'config/dev.yaml', '--out', out]);
     expect(r).toEqual({ code: 0, stdout: `synthesized config/dev.yaml → ${out}\n`, stderr: '' });
-    expect(tree(out)).toEqual(tree(written));
+    expect(filesUnder(out)).toEqual(devOutput());
   });
 
   test.concurrent('--out config, typed from the repository root: exit 2, config/ as it was', async () => {

@@ -213,6 +213,14 @@ describe('import-terraform updates the Terraform values and nothing else', () =>
     expect(loadEnvironmentFile(sb.config('prod')).config?.gcp?.projectId).toBe('acme-ml-dev');
   });
 
+  test.concurrent('--outputs - reads stdin in-process too: the injected reader, not a file named -', async () => {
+    const sb = sandbox({ prod: shipped('prod') });
+    const r = await sb.run('prod', JSON.stringify(outputsWith({ project_id: { value: 'acme-ml-stdin' } })), '-');
+    expect(r).toMatchObject({ code: 0, stderr: '' });
+    expect(r.stdout).toContain('  gcp.projectId: example-mlflow-prod → acme-ml-stdin\n');
+    expect(loadEnvironmentFile(sb.config('prod')).config?.gcp?.projectId).toBe('acme-ml-stdin');
+  });
+
   test.concurrent('cloudsql_max_connections may be a string of digits (a database_flags value): a number is written', async () => {
     const sb = sandbox({ dev: shipped('dev') }, outputsWith({ cloudsql_max_connections: { type: 'string', value: '1200' } }));
     const r = await sb.run('dev');
