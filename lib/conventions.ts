@@ -36,7 +36,7 @@ export function selectorLabels(environment: string, component: string): Record<s
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// Sync waves (DESIGN §8)
+// Sync waves (docs/design.md#argo-cd-waves)
 // ---------------------------------------------------------------------------------------------------------
 
 export const SYNC_WAVE_ANNOTATION = 'argocd.argoproj.io/sync-wave';

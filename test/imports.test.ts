@@ -21,7 +21,7 @@ test('`npm run import` output equals the committed imports/', () => {
   fs.rmSync(out, { recursive: true, force: true });
 });
 
-test('imports come only from files in the repository (no ../shared, no network)', () => {
+test('imports come only from files in the repository (nothing outside the repository, no network)', () => {
   const cfg = fs.readFileSync(path.join(ROOT, 'cdk8s.yaml'), 'utf8');
   const sources = [...cfg.matchAll(/^\s+- [\w-]+:=(.+)$/gm)].map((m) => m[1]);
   expect(sources.length).toBeGreaterThan(0);

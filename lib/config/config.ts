@@ -119,7 +119,7 @@ const autoscalingSchema = z
   });
 
 const serverSchema = z.strictObject({
-  /** uvicorn workers per pod; set it close to the CPU request and let the HPA add pods (DESIGN §1). */
+  /** uvicorn workers per pod; set it close to the CPU request and let the HPA add pods (docs/design.md#sizing). */
   workers: int(1, 16, 'a worker count'),
   resources,
   /** Omitted: a single replica and no HPA (required for SQLite or a ReadWriteOnce volume). */

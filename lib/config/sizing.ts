@@ -6,7 +6,7 @@
 /** Pods the Deployment may add above its replica count during a rollout (`maxSurge`). */
 export const ROLLING_SURGE = 1;
 
-/** Measured MLflow footprint per process with job execution off (DESIGN §1): parent + each uvicorn worker. */
+/** Measured MLflow footprint per process with job execution off (docs/design.md#sizing): parent + each uvicorn worker. */
 export const MIB_PER_MLFLOW_PROCESS = 256;
 
 /** Memory an MLflow pod needs: 256 MiB × (workers + 1). */
@@ -51,7 +51,7 @@ export interface ConnectionBudget extends ConnectionBudgetInput {
 }
 
 /**
- * The connection budget (DESIGN §2): `(maxReplicas + surge) × workers × stores × (pool + overflow)` must stay
+ * The connection budget (docs/design.md#sizing): `(maxReplicas + surge) × workers × stores × (pool + overflow)` must stay
  * within `max_connections − headroom`, headroom = max(10, 10 % of max_connections).
  */
 export function connectionBudget(i: ConnectionBudgetInput): ConnectionBudget {

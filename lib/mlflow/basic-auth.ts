@@ -1,20 +1,39 @@
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
+import type { EnabledAuth, MysqlDatabase } from '../config/config';
+import { DatabaseAccess } from './database-access';
 
 /** Props of {@link BasicAuth}. */
 export interface BasicAuthProps {
-  /** Secret (from {@link ExternalSecrets}) with `MLFLOW_FLASK_SERVER_SECRET_KEY` and `basic_auth.ini`. */
+  /** Secret (from {@link ExternalSecrets}) with `MLFLOW_FLASK_SERVER_SECRET_KEY` and `basic_auth.ini` ({@link BasicAuth.iniTemplate}). */
   readonly secret: kplus.ISecret;
 }
 
 /**
  * MLflow's basic-auth app wired into a container: `--app-name basic-auth` (it has no env-var form), the
- * Flask secret key shared by every pod (without it workers crash-loop, DESIGN §4), and the auth ini whose
- * `database_uri` points at the shared MySQL database (the default, a per-pod SQLite file, breaks with more
- * than one replica).
+ * Flask secret key shared by every pod (without it workers crash-loop), and the auth ini whose `database_uri`
+ * points at the shared MySQL database (the default, a per-pod SQLite file, breaks with more than one replica).
+ * Why: docs/design.md#auth.
  * @see https://mlflow.org/docs/latest/self-hosting/security/basic-http-auth/
  */
 export class BasicAuth extends Construct {
+  /**
+   * The auth app's ini (`basic_auth.ini`) as an External Secrets template over the keys `.user`, `.password`,
+   * `.adminUsername` and `.adminPassword`. Every value taken from a secret has each `%` doubled: configparser
+   * interpolates `%`, and a single one makes the server exit at start.
+   */
+  public static iniTemplate(auth: EnabledAuth, database: MysqlDatabase): string {
+    return [
+      '[mlflow]',
+      `default_permission = ${auth.defaultPermission}`,
+      `database_uri = ${DatabaseAccess.mysqlUriTemplate(database, ' | replace "%" "%%"')}`,
+      'admin_username = {{ .adminUsername | replace "%" "%%" }}',
+      'admin_password = {{ .adminPassword | replace "%" "%%" }}',
+      'authorization_function = mlflow.server.auth:authenticate_request_basic_auth',
+      '',
+    ].join('\n');
+  }
+
   /** Directory the ini is mounted in. */
   public static readonly CONFIG_DIR = '/etc/mlflow/auth';
   /** Value of `MLFLOW_AUTH_CONFIG_PATH`. */

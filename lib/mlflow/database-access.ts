@@ -10,13 +10,8 @@ export type DatabaseAccessProps =
   | {
       readonly engine: 'mysql';
       readonly database: MysqlDatabase;
-      /** Secret (from {@link ExternalSecrets}) holding `MLFLOW_BACKEND_STORE_URI`. */
+      /** Secret (from {@link ExternalSecrets}) holding `MLFLOW_BACKEND_STORE_URI` ({@link DatabaseAccess.mysqlUriTemplate}). */
       readonly uriSecret: kplus.ISecret;
-      /**
-       * Cloud SQL Auth Proxy image.
-       * @default 'gcr.io/cloud-sql-connectors/cloud-sql-proxy:2.23.0'
-       */
-      readonly proxyImage?: string;
     }
   | {
       readonly engine: 'sqlite';
@@ -24,6 +19,11 @@ export type DatabaseAccessProps =
       readonly volume: DataVolume;
     };
 
+/** The Cloud SQL Auth Proxy image (v2, distroless, runs as {@link PROXY_UID}). */
+const PROXY_IMAGE = 'gcr.io/cloud-sql-connectors/cloud-sql-proxy:2.23.0';
+/** Where the proxy listens inside every pod that reaches the database: loopback, so only that pod can use it. */
+const PROXY_HOST = '127.0.0.1';
+const PROXY_PORT = 3306;
 /** Port of the Cloud SQL Auth Proxy's health endpoints (`/startup`, `/liveness`, `/readiness`). */
 const PROXY_HEALTH_PORT = 9801;
 
@@ -32,9 +32,20 @@ const PROXY_HEALTH_PORT = 9801;
  * the Cloud SQL Auth Proxy v2 as a **native sidecar** (an init container with `restartPolicy: Always`), so it
  * is up before MLflow starts and — unlike a plain sidecar — lets a Job complete. For SQLite: a file on the
  * data volume, migrated inside the pod that owns the volume.
+ * Why: docs/design.md#database-and-proxy.
  * @see https://cloud.google.com/sql/docs/mysql/connect-kubernetes-engine
  */
 export class DatabaseAccess extends Construct {
+  /**
+   * The MySQL backend store URI as an External Secrets template over the keys `.user` and `.password`, each
+   * percent-encoded (`urlquery`), through the proxy on loopback. `credentialPipe` is appended to each
+   * credential's pipeline, for formats that escape further (the basic-auth ini doubles every `%`).
+   */
+  public static mysqlUriTemplate(database: MysqlDatabase, credentialPipe = ''): string {
+    const credential = (key: string) => `{{ .${key} | urlquery${credentialPipe} }}`;
+    return `mysql+pymysql://${credential('user')}:${credential('password')}@${PROXY_HOST}:${PROXY_PORT}/${database.name}`;
+  }
+
   /** The value of `MLFLOW_BACKEND_STORE_URI`. */
   public readonly backendStoreUri: kplus.EnvValue;
   /**
@@ -79,22 +90,22 @@ export class DatabaseAccess extends Construct {
       kplus.Probe.fromHttpGet(path, { port: PROXY_HEALTH_PORT, periodSeconds: Duration.seconds(2), failureThreshold });
     pod.addInitContainer({
       name: 'cloud-sql-proxy',
-      image: this.props.proxyImage ?? 'gcr.io/cloud-sql-connectors/cloud-sql-proxy:2.23.0',
+      image: PROXY_IMAGE,
       imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
       restartPolicy: kplus.ContainerRestartPolicy.ALWAYS,
       args: [
         db.instanceConnectionName,
-        '--address=127.0.0.1',
-        '--port=3306',
+        `--address=${PROXY_HOST}`,
+        `--port=${PROXY_PORT}`,
         ...(db.privateIp ? ['--private-ip'] : []),
         '--structured-logs',
         '--health-check',
         '--http-address=0.0.0.0',
         `--http-port=${PROXY_HEALTH_PORT}`,
-        // Exit 0 on SIGTERM so a finished Job's pod and a rolled pod end cleanly.
+        // Exit 0, not 143, when the kubelet stops it: the container ends Completed, not Error. No
+        // --max-sigterm-delay: a native sidecar is stopped only after the app has exited, so there are no open
+        // connections left to wait for (docs/design.md#database-and-proxy).
         '--exit-zero-on-sigterm',
-        // Keep serving the app's open connections while it drains (preStop + graceful shutdown).
-        '--max-sigterm-delay=30s',
       ],
       ports: [{ name: 'proxy-health', number: PROXY_HEALTH_PORT }],
       // The proxy's own startup gate: MLflow starts only once the proxy has its certificates.

@@ -18,17 +18,12 @@ export interface ExposureProps {
   readonly className: 'gce' | 'gce-internal';
   /** Load balancer backend timeout: the longest request (an artifact upload) it lets through. */
   readonly backendTimeout: Duration;
-  /**
-   * Connection draining on the load balancer when a pod leaves.
-   * @default Duration.seconds(30)
-   */
-  readonly drainingTimeout?: Duration;
-  /**
-   * Name of the TLS Secret cert-manager writes.
-   * @default 'mlflow-tls'
-   */
-  readonly tlsSecretName?: string;
 }
+
+/** How long the load balancer lets a leaving pod finish its open requests (it keeps serving through preStop and shutdown). */
+const DRAINING_TIMEOUT = Duration.seconds(30);
+/** Name of the TLS Secret cert-manager writes. */
+const TLS_SECRET_NAME = 'mlflow-tls';
 
 /**
  * Public HTTPS for MLflow on GKE: an Ingress for the GKE controller with a cert-manager certificate, a
@@ -37,6 +32,7 @@ export interface ExposureProps {
  *
  * GKE picks the controller from the `kubernetes.io/ingress.class` annotation; it ignores
  * `spec.ingressClassName`, so the annotation is the one to set.
+ * Why: docs/design.md#exposure.
  * @see https://cloud.google.com/kubernetes-engine/docs/how-to/ingress-configuration
  * @see https://cert-manager.io/docs/usage/ingress/
  */
@@ -45,14 +41,11 @@ export class Exposure extends Construct {
 
   constructor(scope: Construct, id: string, props: ExposureProps) {
     super(scope, id);
-    const tlsSecretName = props.tlsSecretName ?? 'mlflow-tls';
-    const draining = props.drainingTimeout ?? Duration.seconds(30);
-
     const backend = new BackendConfig(this, 'Backend', {
       metadata: { name: 'mlflow' },
       spec: {
         timeoutSec: props.backendTimeout.toSeconds(),
-        connectionDraining: { drainingTimeoutSec: draining.toSeconds() },
+        connectionDraining: { drainingTimeoutSec: DRAINING_TIMEOUT.toSeconds() },
         healthCheck: { type: 'HTTP', requestPath: '/health', port: props.port, checkIntervalSec: 10, timeoutSec: 5 },
       },
     });
@@ -80,7 +73,7 @@ export class Exposure extends Construct {
         },
       },
       rules: props.hosts.map((host) => ({ host, path: '/', pathType: kplus.HttpIngressPathType.PREFIX, backend: backendOfService })),
-      tls: [{ hosts: [...props.hosts], secret: kplus.Secret.fromSecretName(this, 'Tls', tlsSecretName) }],
+      tls: [{ hosts: [...props.hosts], secret: kplus.Secret.fromSecretName(this, 'Tls', TLS_SECRET_NAME) }],
     });
   }
 }

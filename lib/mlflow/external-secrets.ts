@@ -9,6 +9,8 @@ import {
 } from '../../imports/externalsecret-external-secrets.io';
 import { SecretStore } from '../../imports/secretstore-external-secrets.io';
 import type { EnabledAuth, MysqlDatabase } from '../config/config';
+import { BasicAuth } from './basic-auth';
+import { DatabaseAccess } from './database-access';
 
 /** Props of {@link ExternalSecrets}. */
 export interface ExternalSecretsProps {
@@ -31,25 +33,22 @@ export interface ExternalSecretsProps {
    * @default - no metrics Secret
    */
   readonly metricsCredentials?: { readonly username: string; readonly passwordSecret: string };
-  /**
-   * How often ESO re-reads Secret Manager, in Go's normalized duration form (Argo CD would otherwise show
-   * perpetual drift against the API server's normalized value).
-   * @default '1h0m0s'
-   */
-  readonly refreshInterval?: string;
 }
 
-/** Where the Cloud SQL Auth Proxy listens inside every pod that reaches the database. */
-export const PROXY_ADDRESS = '127.0.0.1:3306';
+/**
+ * How often ESO re-reads Secret Manager, in Go's normalized duration form (Argo CD would otherwise show
+ * perpetual drift against the API server's normalized value).
+ */
+const REFRESH_INTERVAL = '1h0m0s';
 
 /**
  * Every credential the app uses, read from GCP Secret Manager by External Secrets Operator
  * (`external-secrets.io/v1`) through a namespaced `SecretStore` that authenticates as the app's own KSA.
  * Nothing secret is rendered into git: the Secrets are created in the cluster by ESO from templates.
  *
- * User and password are percent-encoded in the URI (`urlquery`; it encodes a space as `+`, hence the
- * Terraform contract's alphanumeric passwords). In the auth ini a `%` must be written `%%` (configparser
- * interpolation; a single `%` makes the server exit at start, DESIGN §4).
+ * The templates' formats belong to their consumers: the backend URI to {@link DatabaseAccess.mysqlUriTemplate},
+ * the auth ini to {@link BasicAuth.iniTemplate}; this construct names the remote secrets they read
+ * (docs/design.md#database-and-proxy, docs/design.md#auth).
  * @see https://external-secrets.io/latest/provider/google-secrets-manager/
  */
 export class ExternalSecrets extends Construct {
@@ -61,11 +60,9 @@ export class ExternalSecrets extends Construct {
   public readonly metricsSecret?: kplus.ISecret;
 
   private readonly storeName = 'gcp-secret-manager';
-  private readonly refreshInterval: string;
 
   constructor(scope: Construct, id: string, props: ExternalSecretsProps) {
     super(scope, id);
-    this.refreshInterval = props.refreshInterval ?? '1h0m0s';
 
     new SecretStore(this, 'Store', {
       metadata: { name: this.storeName },
@@ -82,22 +79,14 @@ export class ExternalSecrets extends Construct {
 
     if (props.database) {
       const db = props.database;
-      const uri = `mysql+pymysql://{{ .user | urlquery }}:{{ .password | urlquery }}@${PROXY_ADDRESS}/${db.name}`;
+      const uri = DatabaseAccess.mysqlUriTemplate(db);
       this.databaseSecret = this.secret('Database', 'mlflow-database', { user: db.userSecret, password: db.passwordSecret }, {
         MLFLOW_BACKEND_STORE_URI: uri,
       });
 
       if (props.auth) {
         const a = props.auth;
-        const ini = [
-          '[mlflow]',
-          `default_permission = ${a.defaultPermission}`,
-          `database_uri = mysql+pymysql://{{ .user | urlquery | replace "%" "%%" }}:{{ .password | urlquery | replace "%" "%%" }}@${PROXY_ADDRESS}/${db.name}`,
-          'admin_username = {{ .adminUsername | replace "%" "%%" }}',
-          'admin_password = {{ .adminPassword | replace "%" "%%" }}',
-          'authorization_function = mlflow.server.auth:authenticate_request_basic_auth',
-          '',
-        ].join('\n');
+        const ini = BasicAuth.iniTemplate(a, db);
         this.authSecret = this.secret(
           'Auth',
           'mlflow-auth',
@@ -126,7 +115,7 @@ export class ExternalSecrets extends Construct {
     new ExternalSecret(this, id, {
       metadata: { name },
       spec: {
-        refreshInterval: this.refreshInterval,
+        refreshInterval: REFRESH_INTERVAL,
         secretStoreRef: { kind: ExternalSecretSpecSecretStoreRefKind.SECRET_STORE, name: this.storeName },
         target: {
           name,

@@ -1,5 +1,5 @@
 /**
- * MLflow's Host-header and CORS allow-lists, computed in one place (DESIGN §1).
+ * MLflow's Host-header and CORS allow-lists, computed in one place (docs/design.md#host-and-cors).
  *
  * `MLFLOW_SERVER_ALLOWED_HOSTS` *replaces* MLflow's default (localhost + private IPs), entries are fnmatch
  * patterns matched against the whole Host header, port included, and only `/health` and `/version` are exempt.

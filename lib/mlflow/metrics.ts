@@ -1,3 +1,4 @@
+import { ApiObject, JsonPatch } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { PodMonitoring, PodMonitoringSpecEndpointsPort } from '../../imports/podmonitoring-monitoring.googleapis.com';
@@ -26,12 +27,10 @@ export interface MetricsProps {
    * @default - anonymous scrape
    */
   readonly credentials?: ScrapeCredentials;
-  /**
-   * Scrape interval, in Prometheus duration form.
-   * @default '30s'
-   */
-  readonly interval?: string;
 }
+
+/** Scrape interval, in Prometheus duration form. */
+const INTERVAL = '30s';
 
 /** Namespace of GMP's managed collectors. */
 export const GMP_NAMESPACE = 'gmp-system';
@@ -50,7 +49,6 @@ export class Metrics extends Construct {
 
   constructor(scope: Construct, id: string, props: MetricsProps) {
     super(scope, id);
-    const interval = props.interval ?? '30s';
     const creds = props.credentials;
     if (props.mode === 'gmp') {
       this.collectorNamespace = GMP_NAMESPACE;
@@ -62,22 +60,21 @@ export class Metrics extends Construct {
             {
               port: PodMonitoringSpecEndpointsPort.fromString(props.portName),
               path: '/metrics',
-              interval,
+              interval: INTERVAL,
               ...(creds ? { basicAuth: { username: creds.username, password: { secret: { name: creds.secret.name, key: 'password' } } } } : {}),
             },
           ],
         },
       });
       if (creds) {
-        const role = new kplus.k8s.KubeRole(this, 'SecretReader', {
-          metadata: { name: 'gmp-collector-read-mlflow-metrics-auth' },
-          rules: [{ apiGroups: [''], resources: ['secrets'], resourceNames: [creds.secret.name], verbs: ['get'] }],
-        });
-        new kplus.k8s.KubeRoleBinding(this, 'SecretReaderBinding', {
-          metadata: { name: 'gmp-collector-read-mlflow-metrics-auth' },
-          roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: role.name },
-          subjects: [{ kind: 'ServiceAccount', name: 'collector', namespace: GMP_NAMESPACE }],
-        });
+        const role = new kplus.Role(this, 'SecretReader', { metadata: { name: 'gmp-collector-read-mlflow-metrics-auth' } });
+        role.allow(['get'], creds.secret);
+        const binding = new kplus.RoleBinding(this, 'SecretReaderBinding', { metadata: { name: 'gmp-collector-read-mlflow-metrics-auth' }, role });
+        binding.addSubjects(kplus.ServiceAccount.fromServiceAccountName(this, 'Collector', 'collector', { namespaceName: GMP_NAMESPACE }));
+        // cdk8s-plus writes the core group as `apiGroup: ""`, which the API server drops (empty is the core
+        // group): omit it, so the desired object equals the live one (Argo CD has shown such empty fields as a
+        // diff, argoproj/argo-cd#620).
+        ApiObject.of(binding).addJsonPatch(JsonPatch.remove('/subjects/0/apiGroup'));
       }
     } else {
       this.collectorNamespace = PROMETHEUS_NAMESPACE;
@@ -89,7 +86,7 @@ export class Metrics extends Construct {
             {
               port: props.portName,
               path: '/metrics',
-              interval,
+              interval: INTERVAL,
               ...(creds
                 ? {
                     basicAuth: {

@@ -38,7 +38,7 @@ export interface MigrationScriptProps {
  * `lib/mlflow/scripts/migrate.py` in a ConfigMap, and the container that runs it: empty database → initialize through
  * MLflow's store (`mlflow db upgrade` fails there); otherwise `mlflow db upgrade`; on MySQL, check
  * `log_bin_trust_function_creators` first; with auth, pre-create the auth tables MySQL rejects upstream
- * (DESIGN §3–4). Used by {@link MigrationJob} and, for a database on the server's own volume, as the server
+ * (docs/design.md#migrations). Used by {@link MigrationJob} and, for a database on the server's own volume, as the server
  * pod's init container.
  */
 export class MigrationScript extends Construct {

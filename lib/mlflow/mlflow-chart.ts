@@ -14,7 +14,7 @@ import { MigrationJob, MigrationScript } from './migration';
 import { NetworkPolicies } from './network-policies';
 import { RestrictedNamespace } from './restricted-namespace';
 import { parseCpuMillis, parseMemoryMiB } from '../config/sizing';
-import { MLFLOW_PORT, TrackingServer } from './tracking-server';
+import { MLFLOW_PORT, MLFLOW_PORT_NAME, MLFLOW_SERVICE_NAME, TrackingServer } from './tracking-server';
 import { WorkloadIdentity } from './workload-identity';
 
 /** Props of {@link MlflowChart}. */
@@ -53,8 +53,10 @@ export class MlflowChart extends Chart {
     super(scope, id, { namespace: c.namespace, labels });
 
     const image = imageReference(c.image);
-    const serverLabels = selectorLabels(c.name, 'server');
-    const migrationLabels = selectorLabels(c.name, 'migration');
+    // `app.kubernetes.io/component` of the pods: selected by the workloads, monitors and network policies.
+    const components = { server: 'server', migration: 'migration' } as const;
+    const serverLabels = selectorLabels(c.name, components.server);
+    const migrationLabels = selectorLabels(c.name, components.migration);
     const mysql = c.database.engine === 'mysql' ? c.database : undefined;
     const auth = c.auth.enabled ? c.auth : undefined;
     const metricsMode = c.metrics === 'none' ? undefined : c.metrics;
@@ -108,7 +110,7 @@ export class MlflowChart extends Chart {
       auth: basicAuth,
       allowedHosts: allowedHosts({
         publicHosts: c.exposure.mode === 'ingress' ? c.exposure.hosts : [],
-        serviceName: 'mlflow',
+        serviceName: MLFLOW_SERVICE_NAME,
         namespace: c.namespace,
         port: MLFLOW_PORT,
         scrapedByPodIp: metricsMode !== undefined,
@@ -138,7 +140,7 @@ export class MlflowChart extends Chart {
       ? new Metrics(this, 'Metrics', {
           mode: metricsMode,
           selectorLabels: serverLabels,
-          portName: 'http',
+          portName: MLFLOW_PORT_NAME,
           credentials:
             auth && secrets?.metricsSecret
               ? { username: guaranteed(auth.metricsUsername, 'auth.metricsUsername'), secret: secrets.metricsSecret }
@@ -148,7 +150,7 @@ export class MlflowChart extends Chart {
 
     new NetworkPolicies(this, 'NetworkPolicies', {
       serverLabels,
-      egressComponents: ['server', 'migration'],
+      egressComponents: [components.server, components.migration],
       port: MLFLOW_PORT,
       fromGoogleLoadBalancers: c.exposure.mode === 'ingress',
       metricsNamespace: metrics?.collectorNamespace,

@@ -51,6 +51,7 @@ const namespace = (name: string): NetworkPolicyPeer => ({
  * collector), and where MLflow's pods may go (DNS; with GCP the metadata server and Google APIs on 443; with
  * Cloud SQL port 3307). Rules are written as plain `networking.k8s.io/v1` data (the L1 types) so each
  * CIDR/port pair reads exactly as it is enforced.
+ * Why: docs/design.md#security-and-availability.
  * @see https://cloud.google.com/kubernetes-engine/docs/how-to/network-policy
  */
 export class NetworkPolicies extends Construct {

@@ -103,6 +103,10 @@ export interface TrackingServerProps {
 
 /** Port of the MLflow server (container and Service). */
 export const MLFLOW_PORT = 5000;
+/** Name of that port on the container and the Service (what monitors scrape). */
+export const MLFLOW_PORT_NAME = 'http';
+/** Name of the Service (in-cluster clients' host name, hence in the Host allow-list). */
+export const MLFLOW_SERVICE_NAME = 'mlflow';
 const METRICS_DIR = '/mlflow/metrics';
 
 /**
@@ -114,6 +118,7 @@ const METRICS_DIR = '/mlflow/metrics';
  * `--default-artifact-root`, so clients need no GCP credentials); job execution off (it spawns ~7 processes
  * per pod and re-queues other pods' jobs); `/health` for every probe (static, exempt from auth and Host
  * checks); read-only root with sized emptyDirs.
+ * Why, in full: docs/design.md#server-flags and docs/design.md#security-and-availability.
  * @see https://mlflow.org/docs/latest/self-hosting/architecture/tracking-server/
  */
 export class TrackingServer extends Construct {
@@ -182,7 +187,7 @@ export class TrackingServer extends Construct {
       image: props.image,
       imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
       command,
-      ports: [{ name: 'http', number: MLFLOW_PORT }],
+      ports: [{ name: MLFLOW_PORT_NAME, number: MLFLOW_PORT }],
       envVariables: {
         MLFLOW_BACKEND_STORE_URI: props.database.backendStoreUri,
         ...props.database.poolEnv(),
@@ -232,9 +237,10 @@ export class TrackingServer extends Construct {
     }
 
     this.service = new kplus.Service(this, 'Service', {
-      metadata: { name: 'mlflow' },
+      // Labelled like the pods, so a ServiceMonitor can select the Service by the same labels.
+      metadata: { name: MLFLOW_SERVICE_NAME, labels: props.selectorLabels },
       type: kplus.ServiceType.CLUSTER_IP,
-      ports: [{ name: 'http', port: MLFLOW_PORT, targetPort: MLFLOW_PORT, protocol: kplus.Protocol.TCP }],
+      ports: [{ name: MLFLOW_PORT_NAME, port: MLFLOW_PORT, targetPort: MLFLOW_PORT, protocol: kplus.Protocol.TCP }],
     });
     for (const [k, v] of Object.entries(props.selectorLabels)) this.service.selectLabel(k, v);
 

@@ -16,6 +16,7 @@ export interface WorkloadIdentityProps {
  * The pods' identity: one Kubernetes service account, bound to a Google service account through GKE Workload
  * Identity when there is one. No API token is mounted (GKE WI does not need it; MLflow never calls the
  * Kubernetes API).
+ * Why: docs/design.md#artifacts-and-workload-identity.
  * @see https://cloud.google.com/kubernetes-engine/docs/how-to/workload-identity
  */
 export class WorkloadIdentity extends Construct {

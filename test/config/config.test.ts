@@ -1,10 +1,10 @@
 /**
  * The config schema and its guards. Each guard is asserted with its message; the malformed corpus (test/
- * fixtures/bad-configs) is checked through the CLI in dist.test.ts.
+ * fixtures/bad-configs) is checked through the CLI (test/cli*.test.ts); every cross-field guard's exact message is in cross-field-guards.test.ts.
  */
-import { validateEnvironment, formatProblem, type ConfigProblem } from '../lib/config/config';
-import { connectionBudget, memoryFootprintMiB } from '../lib/config/sizing';
-import { rawConfig, shippedConfigs } from './support/environments';
+import { validateEnvironment, formatProblem, type ConfigProblem } from '../../lib/config/config';
+import { connectionBudget, memoryFootprintMiB } from '../../lib/config/sizing';
+import { rawConfig, shippedConfigs } from '../support/environments';
 
 function problems(name: string, mutate: (doc: any) => void): ConfigProblem[] {
   const doc = rawConfig(name);

@@ -2,10 +2,10 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as yaml from 'js-yaml';
-import { CLUSTER_SCOPED_KINDS, clusterKindsOf } from '../lib/gitops/gitops';
-import { CERT_MANAGER, EXTERNAL_SECRETS } from '../lib/gitops/addons';
-import { waveDiagram } from '../lib/gitops/wave-diagram';
-import { configFrom, find, ofKind, rawConfig, render, shippedConfig, ROOT } from './support/environments';
+import { CLUSTER_SCOPED_KINDS, clusterKindsOf } from '../../lib/gitops/gitops';
+import { CERT_MANAGER, EXTERNAL_SECRETS } from '../../lib/gitops/addons';
+import { waveDiagram } from '../../lib/gitops/wave-diagram';
+import { configFrom, find, ofKind, rawConfig, render, shippedConfig, ROOT } from '../support/environments';
 
 const wave = (m: any) => Number(m.metadata.annotations['argocd.argoproj.io/sync-wave']);
 const envs = ['dev', 'prod'];

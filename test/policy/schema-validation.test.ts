@@ -1,5 +1,5 @@
 /** The schema validator: it accepts valid objects and can fail in every way the dist test relies on. */
-import { knownKinds, validateManifest } from '../lib/policy/schema-validation';
+import { knownKinds, validateManifest } from '../../lib/policy/schema-validation';
 
 const service = (spec: Record<string, unknown>, metadata: Record<string, unknown> = { name: 's' }) =>
   ({ apiVersion: 'v1', kind: 'Service', metadata, spec });
@@ -58,4 +58,23 @@ test('knows the core kinds of 1.28 and every CRD we copied', () => {
     'monitoring.coreos.com/v1 ServiceMonitor', 'gateway.networking.k8s.io/v1 HTTPRoute']) {
     expect(kinds).toContain(k);
   }
+});
+
+test('an enum violation lists the allowed values', () => {
+  const es = { apiVersion: 'external-secrets.io/v1', kind: 'ExternalSecret', metadata: { name: 'e' }, spec: { secretStoreRef: { name: 'gcp', kind: 'Vault' } } };
+  expect(validateManifest(es)).toEqual(['/spec/secretStoreRef/kind: must be equal to one of the allowed values ("SecretStore", "ClusterSecretStore")']);
+});
+
+test('fields a schema leaves open (x-kubernetes-preserve-unknown-fields) accept anything', () => {
+  const app = {
+    apiVersion: 'argoproj.io/v1alpha1',
+    kind: 'Application',
+    metadata: { name: 'a', namespace: 'argocd' },
+    spec: {
+      project: 'p',
+      destination: { server: 'https://kubernetes.default.svc', namespace: 'x' },
+      source: { repoURL: 'https://charts.example.com', chart: 'c', targetRevision: '1.0.0', helm: { valuesObject: { anything: { at: ['all'] } } } },
+    },
+  };
+  expect(validateManifest(app)).toEqual([]);
 });

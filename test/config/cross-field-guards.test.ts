@@ -1,0 +1,214 @@
+/**
+ * Every guard of lib/config/config.ts beyond single-field formats, with its exact message: the cross-field
+ * rules, the in-section refinements (limits ≥ requests, min ≤ max, distinct hosts), and the loader's
+ * refusals (unreadable, empty, malformed, not a mapping). Each guard is also shown silent at its boundary.
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import {
+  ConfigError,
+  configFilesIn,
+  formatProblem,
+  loadEnvironmentFile,
+  loadEnvironments,
+  parseEnvironmentText,
+  validateEnvironment,
+} from '../../lib/config/config';
+import { connectionBudget, parseCpuMillis, parseMemoryMiB } from '../../lib/config/sizing';
+import { rawConfig } from '../support/environments';
+
+function messages(name: string, mutate: (doc: any) => void): string[] {
+  const doc = rawConfig(name);
+  mutate(doc);
+  return validateEnvironment(`config/${name}.yaml`, doc).problems.map(formatProblem);
+}
+const GCP = "needs the 'gcp' section (project, region, service account)";
+
+describe('the gcp section', () => {
+  test('Cloud SQL, GCS artifacts and auth each need it', () => {
+    expect(messages('dev', (d) => delete d.gcp)).toEqual([
+      `config/dev.yaml: database.engine: database.engine 'mysql' (Cloud SQL through Secret Manager) ${GCP}`,
+      `config/dev.yaml: artifacts.store: artifacts.store 'gcs' (Workload Identity) ${GCP}`,
+      `config/dev.yaml: auth.enabled: auth (secrets from Secret Manager) ${GCP}`,
+    ]);
+  });
+
+  test('GCS artifacts alone need it', () => {
+    expect(messages('local', (d) => (d.artifacts = { store: 'gcs', bucket: 'example-bucket', prefix: 'runs' }))).toEqual([
+      `config/local.yaml: artifacts.store: artifacts.store 'gcs' (Workload Identity) ${GCP}`,
+    ]);
+  });
+
+  test('SQLite, volume artifacts, no auth: not needed', () => {
+    expect(messages('local', () => {})).toEqual([]);
+  });
+});
+
+describe('basic-auth', () => {
+  test('needs a shared database (MySQL)', () => {
+    expect(
+      messages('local', (d) => {
+        d.gcp = rawConfig('dev').gcp;
+        d.auth = { ...rawConfig('dev').auth };
+        delete d.auth.metricsUsername;
+        delete d.auth.metricsPasswordSecret;
+      }),
+    ).toEqual([
+      "config/local.yaml: auth.enabled: basic-auth needs a shared database: set database.engine 'mysql' (a per-pod SQLite auth store breaks with more than one pod)",
+    ]);
+  });
+
+  test('with metrics scraped: both scrape credentials are required', () => {
+    const required = 'required when metrics are scraped under basic-auth (/metrics answers 401 to anonymous requests)';
+    expect(messages('dev', (d) => delete d.auth.metricsPasswordSecret)).toEqual([`config/dev.yaml: auth.metricsPasswordSecret: ${required}`]);
+    expect(
+      messages('prod', (d) => {
+        d.metrics = 'prometheus-operator';
+        delete d.auth.metricsUsername;
+        delete d.auth.metricsPasswordSecret;
+      }),
+    ).toEqual([`config/prod.yaml: auth.metricsUsername: ${required}`, `config/prod.yaml: auth.metricsPasswordSecret: ${required}`]);
+  });
+
+  test('without metrics: no scrape credentials needed', () => {
+    expect(
+      messages('prod', (d) => {
+        d.metrics = 'none';
+        delete d.auth.metricsUsername;
+        delete d.auth.metricsPasswordSecret;
+      }),
+    ).toEqual([]);
+  });
+});
+
+describe('replicas and the data volume', () => {
+  test('MySQL needs autoscaling', () => {
+    expect(messages('dev', (d) => delete d.server.autoscaling)).toEqual([
+      "config/dev.yaml: server.autoscaling: expected autoscaling (min/max replicas, CPU target) with database.engine 'mysql'",
+    ]);
+  });
+
+  test('volume artifacts with MySQL: the volume is required and forbids the autoscaling MySQL requires', () => {
+    expect(messages('dev', (d) => (d.artifacts = { store: 'volume' }))).toEqual([
+      "config/dev.yaml: volume: expected a 'volume' section (size) because SQLite or volume artifacts store data on it",
+      'config/dev.yaml: server.autoscaling: must be omitted with SQLite or volume artifacts: a ReadWriteOnce volume allows a single replica',
+    ]);
+  });
+
+  test('min = max replicas is allowed; min > max is not', () => {
+    expect(messages('dev', (d) => (d.server.autoscaling.minReplicas = 3))).toEqual([]);
+    expect(messages('dev', (d) => (d.server.autoscaling.minReplicas = 4))).toEqual([
+      'config/dev.yaml: server.autoscaling.minReplicas: expected minReplicas (4) ≤ maxReplicas (3) (got 4)',
+    ]);
+  });
+});
+
+describe('resources', () => {
+  test('limits.cpu below requests.cpu (millicores against cores)', () => {
+    expect(messages('dev', (d) => (d.server.resources.limits.cpu = '400m'))).toEqual([
+      'config/dev.yaml: server.resources.limits.cpu: expected limits.cpu (400m) ≥ requests.cpu (500m) (got "400m")',
+    ]);
+    expect(messages('dev', (d) => (d.server.resources.limits.cpu = '0.5'))).toEqual([]);
+  });
+
+  test('limits equal to requests are allowed', () => {
+    expect(messages('dev', (d) => (d.server.resources.limits = { cpu: '500m', memory: '768Mi' }))).toEqual([]);
+  });
+
+  test('the memory footprint: exactly 256 MiB × (workers + 1) fits, one MiB less does not', () => {
+    expect(messages('dev', (d) => (d.server.resources = { requests: { cpu: '500m', memory: '767Mi' }, limits: { cpu: '2', memory: '768Mi' } }))).toEqual([]);
+    expect(messages('dev', (d) => (d.server.resources = { requests: { cpu: '500m', memory: '767Mi' }, limits: { cpu: '2', memory: '767Mi' } }))).toEqual([
+      'config/dev.yaml: server.resources.limits.memory: memory limit 767Mi (767 MiB) is below the measured footprint of 2 workers: ' +
+        '256 MiB × (workers + 1) = 768 MiB; raise the limit to at least 768Mi or lower server.workers',
+    ]);
+  });
+});
+
+describe('exposure', () => {
+  test('at least one host, and no host twice', () => {
+    expect(messages('dev', (d) => (d.exposure.hosts = []))).toEqual(['config/dev.yaml: exposure.hosts: expected at least one host name (got [])']);
+    expect(messages('dev', (d) => (d.exposure.hosts = ['a.example.com', 'a.example.com']))).toEqual([
+      'config/dev.yaml: exposure.hosts: expected distinct host names (got ["a.example.com","a.example.com"])',
+    ]);
+  });
+
+  test('the ACME email is needed only when cert-manager issues for an Ingress', () => {
+    expect(
+      messages('dev', (d) => {
+        delete d.gitops.addons.acmeEmail;
+        d.exposure = { mode: 'none' };
+      }),
+    ).toEqual([]);
+  });
+});
+
+describe('the loader', () => {
+  test('several unknown fields are named together', () => {
+    expect(messages('dev', (d) => Object.assign(d, { colour: 1, flavour: 2 }))).toEqual([
+      "config/dev.yaml: unknown fields 'colour', 'flavour': remove or fix the spelling",
+    ]);
+  });
+
+  test('empty (or comments only), malformed, not a mapping', () => {
+    const problems = (text: string) => parseEnvironmentText('config/x.yaml', text).problems.map(formatProblem);
+    expect(problems('# nothing here\n\n   \n')).toEqual(['config/x.yaml: the file is empty: expected a YAML mapping at the top level']);
+    expect(problems('namespace: [mlflow\n')).toEqual([
+      'config/x.yaml: malformed YAML at line 2, column 1: deficient indentation',
+    ]);
+    expect(problems('- a\n- b\n')).toEqual(['config/x.yaml: expected a YAML mapping at the top level (got ["a","b"])']);
+    expect(problems('just text\n')).toEqual(['config/x.yaml: expected a YAML mapping at the top level (got "just text")']);
+  });
+
+  test('an unreadable file', () => {
+    const missing = path.join(os.tmpdir(), 'mlflow-gitops-no-such-dir', 'dev.yaml');
+    expect(loadEnvironmentFile(missing).problems.map(formatProblem)).toEqual([
+      `${missing}: cannot read the file: ENOENT: no such file or directory, open '${missing}'`,
+    ]);
+  });
+
+  test('several files: every problem of every file in one ConfigError, no config', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'config-guards-'));
+    try {
+      fs.writeFileSync(path.join(dir, 'b.yaml'), '# empty\n');
+      fs.writeFileSync(path.join(dir, 'a.yaml'), '- 1\n');
+      fs.writeFileSync(path.join(dir, 'notes.txt'), 'not a config\n');
+      const files = configFilesIn(dir);
+      expect(files).toEqual([path.join(dir, 'a.yaml'), path.join(dir, 'b.yaml')]);
+      let error: unknown;
+      try {
+        loadEnvironments(files);
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(ConfigError);
+      expect((error as ConfigError).message).toBe(
+        `${path.join(dir, 'a.yaml')}: expected a YAML mapping at the top level (got [1])\n` +
+          `${path.join(dir, 'b.yaml')}: the file is empty: expected a YAML mapping at the top level`,
+      );
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('sizing', () => {
+  test('quantities: binary memory units and CPU in millicores; anything else is refused', () => {
+    expect([parseMemoryMiB('512Ki'), parseMemoryMiB('768Mi'), parseMemoryMiB('2Gi'), parseMemoryMiB('1Ti')]).toEqual([0.5, 768, 2048, 1048576]);
+    expect(() => parseMemoryMiB('1G')).toThrow(new Error('not a binary memory quantity: 1G'));
+    expect([parseCpuMillis('250m'), parseCpuMillis('2'), parseCpuMillis('1.5')]).toEqual([250, 2000, 1500]);
+  });
+
+  test('the connection budget fits exactly at max_connections − headroom, and not one connection above', () => {
+    // (1 + 1) × 1 × 2 × (5 + 0) = 20 connections; headroom max(10, 10 %).
+    expect(connectionBudget({ maxReplicas: 1, workers: 1, authEnabled: false, poolSize: 5, maxOverflow: 0, maxConnections: 30 })).toMatchObject({
+      peak: 20,
+      headroom: 10,
+      available: 20,
+      fits: true,
+    });
+    expect(connectionBudget({ maxReplicas: 1, workers: 1, authEnabled: false, poolSize: 5, maxOverflow: 0, maxConnections: 29 }).fits).toBe(false);
+    // Above 100 connections the headroom is 10 %, rounded up.
+    expect(connectionBudget({ maxReplicas: 1, workers: 1, authEnabled: true, poolSize: 1, maxOverflow: 0, maxConnections: 101 }).headroom).toBe(11);
+  });
+});

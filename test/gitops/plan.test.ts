@@ -1,0 +1,57 @@
+/** gitOpsPlan and the cluster-kind allow-list: what an environment's GitOps side derives from its config. */
+import { CERT_MANAGER, EXTERNAL_SECRETS } from '../../lib/gitops/addons';
+import { clusterKindsOf, gitOpsPlan } from '../../lib/gitops/gitops';
+import { configFrom, rawConfig, shippedConfig } from '../support/environments';
+
+function plan(mutate: (doc: any) => void) {
+  const doc = rawConfig('dev');
+  mutate(doc);
+  return gitOpsPlan(configFrom('dev', doc));
+}
+
+test('dev: both add-ons, a staging ClusterIssuer on the GKE class, HPA-managed', () => {
+  expect(gitOpsPlan(shippedConfig('dev'))).toEqual({
+    environment: 'dev',
+    project: 'mlflow-dev',
+    gitops: rawConfig('dev').gitops,
+    namespace: 'mlflow',
+    distPath: 'dist/dev',
+    addons: [EXTERNAL_SECRETS, CERT_MANAGER],
+    clusterIssuer: { name: 'letsencrypt-staging', email: 'platform-team@example.com', server: 'staging', ingressClass: 'gce' },
+    autoscaled: true,
+  });
+});
+
+test('the ACME server defaults to production', () => {
+  expect(plan((d) => delete d.gitops.addons.acmeServer)?.clusterIssuer?.server).toBe('production');
+});
+
+test('no ClusterIssuer without an Ingress, or without cert-manager', () => {
+  expect(plan((d) => (d.exposure = { mode: 'none' }))?.clusterIssuer).toBeUndefined();
+  expect(plan((d) => (d.gitops.addons.certManager = false))?.clusterIssuer).toBeUndefined();
+});
+
+test('add-ons each on their own; none without an addons section', () => {
+  expect(plan((d) => (d.gitops.addons.externalSecrets = false))?.addons).toEqual([CERT_MANAGER]);
+  expect(plan((d) => delete d.gitops.addons)?.addons).toEqual([]);
+});
+
+test('no gitops section: no plan', () => {
+  expect(gitOpsPlan(shippedConfig('local'))).toBeUndefined();
+});
+
+test('cluster-scoped kinds of rendered objects: core and grouped, deduplicated, sorted; namespaced kinds ignored', () => {
+  expect(
+    clusterKindsOf([
+      { apiVersion: 'v1', kind: 'Namespace' },
+      { apiVersion: 'cert-manager.io/v1', kind: 'ClusterIssuer' },
+      { apiVersion: 'v1', kind: 'Namespace' },
+      { apiVersion: 'apps/v1', kind: 'Deployment' },
+      { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole' },
+    ]),
+  ).toEqual([
+    { group: '', kind: 'Namespace' },
+    { group: 'cert-manager.io', kind: 'ClusterIssuer' },
+    { group: 'rbac.authorization.k8s.io', kind: 'ClusterRole' },
+  ]);
+});

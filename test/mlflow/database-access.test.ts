@@ -1,0 +1,99 @@
+/**
+ * DatabaseAccess in a test chart: the backend URI and, for Cloud SQL, the proxy as a native sidecar of any pod
+ * that connects (docs/design.md#database-and-proxy).
+ */
+import { Size } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-28';
+import type { MysqlDatabase } from '../../lib/config/config';
+import { DataVolume } from '../../lib/mlflow/data-volume';
+import { DatabaseAccess } from '../../lib/mlflow/database-access';
+import { containerNamed, find, mountsOf, objectsOf, testChart } from '../support/constructs';
+
+const MYSQL: MysqlDatabase = {
+  engine: 'mysql',
+  instanceConnectionName: 'proj-123456:europe-west1:db',
+  privateIp: true,
+  name: 'tracking',
+  userSecret: 'db-user',
+  passwordSecret: 'db-password',
+  pool: { size: 4, maxOverflow: 3, recycleSeconds: 900 },
+  maxConnections: 500,
+};
+
+/** A pod with one container `app`, connected through DatabaseAccess. */
+function connected(database: MysqlDatabase | 'sqlite') {
+  const chart = testChart();
+  const db =
+    database === 'sqlite'
+      ? new DatabaseAccess(chart, 'Db', { engine: 'sqlite', volume: new DataVolume(chart, 'Data', { size: Size.gibibytes(1) }) })
+      : new DatabaseAccess(chart, 'Db', { engine: 'mysql', database, uriSecret: kplus.Secret.fromSecretName(chart, 'Uri', 'db-uri') });
+  const pod = new kplus.Pod(chart, 'Pod', { metadata: { name: 'p' } });
+  const app = pod.addContainer({ name: 'app', image: 'example/app:1' });
+  db.connect(pod, app);
+  // A SQLite pod connects twice (its migrate init container and the server): the mount must stay single.
+  if (database === 'sqlite') db.connect(pod, app);
+  return { db, spec: find(objectsOf(chart), 'Pod', 'p').spec };
+}
+
+describe('Cloud SQL', () => {
+  test('the proxy: a native sidecar on loopback 3306, private IP, health checks, clean exit', () => {
+    const { spec } = connected(MYSQL);
+    const proxy = containerNamed(spec, 'cloud-sql-proxy');
+    expect(proxy.restartPolicy).toBe('Always');
+    expect(proxy.image).toBe('gcr.io/cloud-sql-connectors/cloud-sql-proxy:2.23.0');
+    expect(proxy.args).toEqual([
+      'proj-123456:europe-west1:db',
+      '--address=127.0.0.1',
+      '--port=3306',
+      '--private-ip',
+      '--structured-logs',
+      '--health-check',
+      '--http-address=0.0.0.0',
+      '--http-port=9801',
+      '--exit-zero-on-sigterm',
+    ]);
+    expect(proxy.ports).toEqual([{ name: 'proxy-health', containerPort: 9801 }]);
+    expect(proxy.startupProbe).toMatchObject({ httpGet: { path: '/startup', port: 9801 }, periodSeconds: 2, failureThreshold: 30 });
+    expect(proxy.livenessProbe).toMatchObject({ httpGet: { path: '/liveness', port: 9801 }, periodSeconds: 2, failureThreshold: 3 });
+    expect(proxy.resources).toEqual({ requests: { cpu: '50m', memory: '64Mi' }, limits: { cpu: '500m', memory: '256Mi' } });
+    expect(proxy.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, readOnlyRootFilesystem: true });
+  });
+
+  test('privateIp false: no --private-ip', () => {
+    expect(containerNamed(connected({ ...MYSQL, privateIp: false }).spec, 'cloud-sql-proxy').args).not.toContain('--private-ip');
+  });
+
+  test('the backend URI comes from the Secret; pool sizing from the config', () => {
+    const { db } = connected(MYSQL);
+    const chart = testChart();
+    const pod = new kplus.Pod(chart, 'Pod', { metadata: { name: 'p' } });
+    pod.addContainer({ name: 'app', image: 'example/app:1', envVariables: { MLFLOW_BACKEND_STORE_URI: db.backendStoreUri, ...db.poolEnv() } });
+    expect(containerNamed(find(objectsOf(chart), 'Pod', 'p').spec, 'app').env).toEqual([
+      { name: 'MLFLOW_BACKEND_STORE_URI', valueFrom: { secretKeyRef: { name: 'db-uri', key: 'MLFLOW_BACKEND_STORE_URI' } } },
+      { name: 'MLFLOW_SQLALCHEMYSTORE_POOL_SIZE', value: '4' },
+      { name: 'MLFLOW_SQLALCHEMYSTORE_MAX_OVERFLOW', value: '3' },
+      { name: 'MLFLOW_SQLALCHEMYSTORE_POOL_RECYCLE', value: '900' },
+    ]);
+    expect(db.migratesInServerPod).toBe(false);
+  });
+});
+
+test('the MySQL URI template: percent-encoded credentials, the proxy on loopback, the database; an extra pipe per credential', () => {
+  expect(DatabaseAccess.mysqlUriTemplate(MYSQL)).toBe('mysql+pymysql://{{ .user | urlquery }}:{{ .password | urlquery }}@127.0.0.1:3306/tracking');
+  expect(DatabaseAccess.mysqlUriTemplate(MYSQL, ' | upper')).toBe('mysql+pymysql://{{ .user | urlquery | upper }}:{{ .password | urlquery | upper }}@127.0.0.1:3306/tracking');
+});
+
+describe('SQLite', () => {
+  test('a file on the data volume, mounted once however often a pod connects; no proxy; migrated in the server pod', () => {
+    const { db, spec } = connected('sqlite');
+    expect(spec.initContainers).toBeUndefined();
+    expect(mountsOf(containerNamed(spec, 'app'))).toEqual({ '/mlflow/data': { name: 'data' } });
+    expect(db.backendStoreUri.value).toBe('sqlite:////mlflow/data/mlflow.db');
+    expect(db.poolEnv()).toEqual({});
+    expect(db.migratesInServerPod).toBe(true);
+  });
+});
+
+test('snapshot: a pod connected to Cloud SQL', () => {
+  expect(connected(MYSQL).spec).toMatchSnapshot();
+});

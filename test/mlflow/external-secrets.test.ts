@@ -1,0 +1,123 @@
+/**
+ * ExternalSecrets in a test chart: every credential from Secret Manager through ESO v1, templated into the
+ * Secrets the pods read; nothing secret in the output (docs/design.md#database-and-proxy, #auth).
+ */
+import * as kplus from 'cdk8s-plus-28';
+import type { EnabledAuth, MysqlDatabase } from '../../lib/config/config';
+import { ExternalSecrets, type ExternalSecretsProps } from '../../lib/mlflow/external-secrets';
+import { find, objectsOf, ofKind, testChart } from '../support/constructs';
+import { render, shippedConfigs } from '../support/environments';
+
+const MYSQL: MysqlDatabase = {
+  engine: 'mysql',
+  instanceConnectionName: 'proj-123456:europe-west1:db',
+  privateIp: true,
+  name: 'tracking',
+  userSecret: 'db-user',
+  passwordSecret: 'db-password',
+  pool: { size: 4, maxOverflow: 3, recycleSeconds: 900 },
+  maxConnections: 500,
+};
+const AUTH: EnabledAuth = {
+  enabled: true,
+  flaskSecretKeySecret: 'flask-key',
+  adminUsernameSecret: 'admin-user',
+  adminPasswordSecret: 'admin-password',
+  defaultPermission: 'NO_PERMISSIONS',
+};
+
+function build(props: Partial<ExternalSecretsProps>) {
+  const chart = testChart();
+  const serviceAccount = new kplus.ServiceAccount(chart, 'Sa', { metadata: { name: 'app-ksa' } });
+  const secrets = new ExternalSecrets(chart, 'Secrets', { projectId: 'proj-123456', serviceAccount, ...props });
+  return { secrets, objects: objectsOf(chart) };
+}
+
+test('a namespaced SecretStore for Secret Manager, authenticating as the given KSA', () => {
+  const store = find(build({ database: MYSQL }).objects, 'SecretStore', 'gcp-secret-manager');
+  expect(store.apiVersion).toBe('external-secrets.io/v1');
+  expect(store.spec).toEqual({ provider: { gcpsm: { projectID: 'proj-123456', auth: { workloadIdentity: { serviceAccountRef: { name: 'app-ksa' } } } } } });
+});
+
+test('database only: the backend URI Secret (credentials percent-encoded, through the proxy on loopback), nothing else', () => {
+  const { secrets, objects } = build({ database: MYSQL });
+  expect(ofKind(objects, 'ExternalSecret').map((e) => e.metadata.name)).toEqual(['mlflow-database']);
+  const es = find(objects, 'ExternalSecret', 'mlflow-database');
+  expect(es.apiVersion).toBe('external-secrets.io/v1');
+  expect(es.spec).toEqual({
+    refreshInterval: '1h0m0s',
+    secretStoreRef: { kind: 'SecretStore', name: 'gcp-secret-manager' },
+    target: {
+      name: 'mlflow-database',
+      creationPolicy: 'Owner',
+      deletionPolicy: 'Retain',
+      template: {
+        engineVersion: 'v2',
+        type: 'Opaque',
+        data: { MLFLOW_BACKEND_STORE_URI: 'mysql+pymysql://{{ .user | urlquery }}:{{ .password | urlquery }}@127.0.0.1:3306/tracking' },
+      },
+    },
+    data: [
+      { secretKey: 'user', remoteRef: { key: 'db-user' } },
+      { secretKey: 'password', remoteRef: { key: 'db-password' } },
+    ],
+  });
+  expect(secrets.databaseSecret?.name).toBe('mlflow-database');
+  expect(secrets.authSecret).toBeUndefined();
+  expect(secrets.metricsSecret).toBeUndefined();
+});
+
+test('auth: the Flask key and the ini (database_uri on MySQL, every % doubled for configparser)', () => {
+  const { secrets, objects } = build({ database: MYSQL, auth: AUTH });
+  const es = find(objects, 'ExternalSecret', 'mlflow-auth');
+  expect(es.spec.data).toEqual([
+    { secretKey: 'user', remoteRef: { key: 'db-user' } },
+    { secretKey: 'password', remoteRef: { key: 'db-password' } },
+    { secretKey: 'flaskSecretKey', remoteRef: { key: 'flask-key' } },
+    { secretKey: 'adminUsername', remoteRef: { key: 'admin-user' } },
+    { secretKey: 'adminPassword', remoteRef: { key: 'admin-password' } },
+  ]);
+  expect(es.spec.target.template.data).toEqual({
+    MLFLOW_FLASK_SERVER_SECRET_KEY: '{{ .flaskSecretKey }}',
+    'basic_auth.ini': [
+      '[mlflow]',
+      'default_permission = NO_PERMISSIONS',
+      'database_uri = mysql+pymysql://{{ .user | urlquery | replace "%" "%%" }}:{{ .password | urlquery | replace "%" "%%" }}@127.0.0.1:3306/tracking',
+      'admin_username = {{ .adminUsername | replace "%" "%%" }}',
+      'admin_password = {{ .adminPassword | replace "%" "%%" }}',
+      'authorization_function = mlflow.server.auth:authenticate_request_basic_auth',
+      '',
+    ].join('\n'),
+  });
+  expect(secrets.authSecret?.name).toBe('mlflow-auth');
+});
+
+test('metrics credentials: the public user name literally, the password from Secret Manager', () => {
+  const { secrets, objects } = build({ database: MYSQL, auth: AUTH, metricsCredentials: { username: 'scraper', passwordSecret: 'scrape-password' } });
+  const es = find(objects, 'ExternalSecret', 'mlflow-metrics-auth');
+  expect(es.spec.data).toEqual([{ secretKey: 'password', remoteRef: { key: 'scrape-password' } }]);
+  expect(es.spec.target.template.data).toEqual({ username: 'scraper', password: '{{ .password }}' });
+  expect(secrets.metricsSecret?.name).toBe('mlflow-metrics-auth');
+});
+
+test('snapshot: database, auth and metrics credentials', () => {
+  expect(build({ database: MYSQL, auth: AUTH, metricsCredentials: { username: 'scraper', passwordSecret: 'scrape-password' } }).objects).toMatchSnapshot();
+});
+
+test('no Secret objects, no v1beta1, no literal credentials anywhere in any shipped environment', () => {
+  for (const c of shippedConfigs()) {
+    const all = render(c).all;
+    expect(ofKind(all, 'Secret')).toEqual([]);
+    for (const m of all) {
+      expect(m.apiVersion).not.toBe('external-secrets.io/v1beta1');
+      expect(JSON.stringify(m)).not.toMatch(/(mysql|postgresql)(\+\w+)?:\/\/[^{]/); // a URI with a literal user
+    }
+    // Every templated value comes from a Secret Manager reference, except the scrape user's (public) name.
+    for (const es of ofKind(all, 'ExternalSecret')) {
+      for (const [key, value] of Object.entries<string>(es.spec.target.template.data)) {
+        if (es.metadata.name === 'mlflow-metrics-auth' && key === 'username') continue;
+        expect({ key, templated: /\{\{ \.\w+/.test(value) }).toEqual({ key, templated: true });
+      }
+    }
+  }
+});

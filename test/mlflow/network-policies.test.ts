@@ -1,0 +1,77 @@
+/** NetworkPolicies in a test chart: default deny, then exact allows per input (docs/design.md#security-and-availability). */
+import { NetworkPolicies, type NetworkPoliciesProps } from '../../lib/mlflow/network-policies';
+import { find, objectsOf, ofKind, testChart } from '../support/constructs';
+
+function build(props: Partial<NetworkPoliciesProps> = {}) {
+  const chart = testChart();
+  new NetworkPolicies(chart, 'Policies', { serverLabels: { component: 'server' }, egressComponents: ['server', 'migration'], port: 5000, ...props });
+  return objectsOf(chart);
+}
+
+const DNS = {
+  to: [
+    { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } }, podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } } },
+    { ipBlock: { cidr: '169.254.20.10/32' } },
+    { ipBlock: { cidr: '169.254.169.254/32' } },
+  ],
+  ports: [{ protocol: 'UDP', port: 53 }, { protocol: 'TCP', port: 53 }],
+};
+const METADATA = [
+  { to: [{ ipBlock: { cidr: '169.254.169.254/32' } }], ports: [{ protocol: 'TCP', port: 80 }] },
+  { to: [{ ipBlock: { cidr: '169.254.169.252/32' } }], ports: [{ protocol: 'TCP', port: 988 }] },
+];
+const GOOGLE_APIS = { to: [{ ipBlock: { cidr: '0.0.0.0/0', except: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16'] } }], ports: [{ protocol: 'TCP', port: 443 }] };
+const CLOUD_SQL = { to: [{ ipBlock: { cidr: '0.0.0.0/0' } }], ports: [{ protocol: 'TCP', port: 3307 }] };
+
+test('default deny of ingress and egress for every pod of the namespace', () => {
+  expect(find(build(), 'NetworkPolicy', 'default-deny').spec).toEqual({ podSelector: {}, policyTypes: ['Ingress', 'Egress'] });
+});
+
+test('nothing admitted by default: no ingress policy; egress to DNS only, for the listed components', () => {
+  const objects = build();
+  expect(ofKind(objects, 'NetworkPolicy').map((p) => p.metadata.name).sort()).toEqual(['default-deny', 'mlflow-egress']);
+  expect(find(objects, 'NetworkPolicy', 'mlflow-egress').spec).toEqual({
+    podSelector: { matchExpressions: [{ key: 'app.kubernetes.io/component', operator: 'In', values: ['server', 'migration'] }] },
+    policyTypes: ['Egress'],
+    egress: [DNS],
+  });
+});
+
+test('Google load balancers and health checkers to the serving port', () => {
+  expect(find(build({ fromGoogleLoadBalancers: true }), 'NetworkPolicy', 'mlflow-server-ingress').spec).toEqual({
+    podSelector: { matchLabels: { component: 'server' } },
+    policyTypes: ['Ingress'],
+    ingress: [{ from: [{ ipBlock: { cidr: '35.191.0.0/16' } }, { ipBlock: { cidr: '130.211.0.0/22' } }], ports: [{ protocol: 'TCP', port: 5000 }] }],
+  });
+});
+
+test('the metrics collector’s namespace to the serving port', () => {
+  expect(find(build({ metricsNamespace: 'monitoring', port: 8080 }), 'NetworkPolicy', 'mlflow-server-ingress').spec.ingress).toEqual([
+    { from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }], ports: [{ protocol: 'TCP', port: 8080 }] },
+  ]);
+});
+
+test('both sources in one rule', () => {
+  expect(find(build({ fromGoogleLoadBalancers: true, metricsNamespace: 'gmp-system' }), 'NetworkPolicy', 'mlflow-server-ingress').spec.ingress).toEqual([
+    {
+      from: [
+        { ipBlock: { cidr: '35.191.0.0/16' } },
+        { ipBlock: { cidr: '130.211.0.0/22' } },
+        { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'gmp-system' } } },
+      ],
+      ports: [{ protocol: 'TCP', port: 5000 }],
+    },
+  ]);
+});
+
+test('Google APIs: the metadata server (80, and 988 on Dataplane V2) and public 443, not private ranges', () => {
+  expect(find(build({ toGoogleApis: true }), 'NetworkPolicy', 'mlflow-egress').spec.egress).toEqual([DNS, ...METADATA, GOOGLE_APIS]);
+});
+
+test('Cloud SQL: port 3307', () => {
+  expect(find(build({ toCloudSql: true }), 'NetworkPolicy', 'mlflow-egress').spec.egress).toEqual([DNS, CLOUD_SQL]);
+});
+
+test('snapshot: everything on', () => {
+  expect(build({ fromGoogleLoadBalancers: true, metricsNamespace: 'gmp-system', toGoogleApis: true, toCloudSql: true })).toMatchSnapshot();
+});
