@@ -133,7 +133,7 @@ export class OutputDirectoryError extends Error {
 function markerPaths(dir: string): string[] | undefined {
   const file = path.join(dir, SYNTH_MARKER);
   if (!fs.existsSync(file) || !fs.lstatSync(file).isFile()) return undefined;
-  return fs.readFileSync(file, 'utf8').split('\n').filter((l) => l !== '' && !l.startsWith('#'));
+  return fs.readFileSync(file, 'utf8').split('\n').filter((l) => !l.startsWith('#'));
 }
 
 /** What `dir` holds beyond `owned` files and their folders, as `a.txt`, `sub/`, `link (symbolic link)`. */
@@ -205,7 +205,7 @@ export function replaceDirectory(target: string, files: readonly RenderedFile[])
   const staging = fs.mkdtempSync(path.join(parent, '.synth-tmp-'));
   try {
     const fresh = path.join(staging, 'new');
-    fs.mkdirSync(fresh);
+    // The marker is always written, so `fresh` exists even when `files` is empty.
     for (const f of [...files, synthMarker(files)]) {
       const p = path.join(fresh, f.path);
       fs.mkdirSync(path.dirname(p), { recursive: true });
@@ -221,6 +221,6 @@ export function replaceDirectory(target: string, files: readonly RenderedFile[])
       throw e;
     }
   } finally {
-    fs.rmSync(staging, { recursive: true, force: true });
+    fs.rmSync(staging, { recursive: true });
   }
 }
