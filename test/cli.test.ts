@@ -424,24 +424,27 @@ describe('without options: every config/*.yaml into dist/ and argocd/ (of a scra
 
 describe('usage errors: one line, then the usage, exit 2', () => {
   const USAGE_START = 'Usage: npm run synth [-- --config <file> --out <dir>]\n';
+  /** Stands for a scratch directory that does not exist (each case gets its own): a wrongly accepted command would create it. */
+  const OUT = '<out>';
   const cases: Array<[string, string[], string]> = [
     ['--config without --out', ['--config', DEV], '--config and --out go together'],
-    ['--out without --config', ['--out', '/nonexistent/out'], '--config and --out go together'],
+    ['--out without --config', ['--out', OUT], '--config and --out go together'],
     ['--out without its value', ['--config', DEV, '--out'], '--out needs a value'],
     ['--out followed by another flag', ['--out', '--config', DEV], '--out needs a value'],
     ['--out with an empty value', ['--config', DEV, '--out='], '--out needs a value'],
-    ['an unknown flag', ['--config', DEV, '--out', '/nonexistent/out', '--force'], "unknown option '--force'"],
+    ['an unknown flag', ['--config', DEV, '--out', OUT, '--force'], "unknown option '--force'"],
     ['a positional argument', ['config/dev.yaml'], "unexpected argument 'config/dev.yaml'"],
     ['a separator', ['--', '--config', DEV], "unexpected argument '--'"],
-    ['a flag given twice', ['--config', DEV, '--config', LOCAL, '--out', '/nonexistent/out'], '--config given twice'],
+    ['a flag given twice', ['--config', DEV, '--config', LOCAL, '--out', OUT], '--config given twice'],
   ];
   test.each(cases)('%s', (_, args, message) => {
-    const r = synth(args);
+    const out = path.join(tmpdir('usage'), 'out');
+    const r = synth(args.map((a) => (a === OUT ? out : a)));
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
     expect(r.stderr.startsWith(`synth: ${message}\n\n${USAGE_START}`)).toBe(true);
     expect(r.stderr.endsWith('Nothing is written unless the exit code is 0.\n')).toBe(true);
-    expect(fs.existsSync('/nonexistent/out')).toBe(false);
+    expect(fs.existsSync(OUT)).toBe(false);
   });
 
   test('--help and -h print the usage on stdout, exit 0', () => {

@@ -4,7 +4,7 @@
  * Argo CD Application path; YAML is one line per scalar, without anchors, in the constructs' key order.
  */
 import * as yaml from 'js-yaml';
-import { renderEnvironment, toYaml } from '../lib/synth/synth';
+import { renderEnvironment, SynthError, toYaml } from '../lib/synth/synth';
 import { shippedConfig } from './support/environments';
 
 function appProject(env: string): any {
@@ -49,5 +49,15 @@ describe('toYaml', () => {
 
   test('keys keep the order the constructs gave them', () => {
     expect(toYaml({ kind: 'Service', apiVersion: 'v1' })).toBe('kind: Service\napiVersion: v1\n');
+  });
+});
+
+test('a SynthError names every problem, one per line', () => {
+  const e = new SynthError(['dev: Deployment/mlflow: first', 'dev: Job/mlflow-migrate: second']);
+  expect(e).toBeInstanceOf(Error);
+  expect({ name: e.name, message: e.message, problems: e.problems }).toEqual({
+    name: 'SynthError',
+    message: 'dev: Deployment/mlflow: first\ndev: Job/mlflow-migrate: second',
+    problems: ['dev: Deployment/mlflow: first', 'dev: Job/mlflow-migrate: second'],
   });
 });

@@ -7,6 +7,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { assertReplaceable, OutputDirectoryError, replaceDirectory, replaceRefusal, SYNTH_MARKER, synthMarker } from '../lib/synth/synth';
+import { ROOT } from './support/environments';
 
 /** The fs module itself (the `import * as` view above is read-only), to spy on for the file-system faults. */
 const nodeFs: typeof fs = require('fs');
@@ -128,12 +129,39 @@ test('the swap failing after the old tree was moved aside puts the old tree back
   expect(fs.readFileSync(path.join(target, 'a', 'one.yaml'), 'utf8')).toBe('one: 1\n');
 });
 
-test('the swap failing where there was no old tree leaves nothing', () => {
+test('the swap failing where there was no old tree leaves nothing, and reports that failure', () => {
   const parent = tmpdir();
   const target = path.join(parent, 'out');
-  jest.spyOn(nodeFs, 'renameSync').mockImplementation(() => {
-    throw Object.assign(new Error('EIO: simulated'), { code: 'EIO' });
+  const rename = fs.renameSync;
+  jest.spyOn(nodeFs, 'renameSync').mockImplementation((from, to) => {
+    if (String(from).endsWith(`${path.sep}new`)) throw Object.assign(new Error('EIO: simulated'), { code: 'EIO' });
+    rename(from, to);
   });
   expect(() => replaceDirectory(target, FILES)).toThrow('EIO: simulated');
   expect(fs.readdirSync(parent)).toEqual([]);
+});
+
+test('the staging folder is made beside the target with the prefix .gitignore ignores (a killed synth leaves it there)', () => {
+  expect(fs.readFileSync(path.join(ROOT, '.gitignore'), 'utf8').split('\n')).toContain('.synth-tmp*/');
+  const parent = tmpdir();
+  const made: string[] = [];
+  const mkdtemp = fs.mkdtempSync;
+  jest.spyOn(nodeFs, 'mkdtempSync').mockImplementation(((prefix: string) => {
+    const dir = mkdtemp(prefix);
+    made.push(dir);
+    return dir;
+  }) as typeof fs.mkdtempSync);
+  replaceDirectory(path.join(parent, 'out'), FILES);
+  expect(made).toHaveLength(1);
+  expect(path.dirname(made[0])).toBe(parent);
+  expect(path.basename(made[0])).toMatch(/^\.synth-tmp-.{6}$/);
+});
+
+test('a folder standing where the marker lists a file is not synth\'s', () => {
+  const dir = tmpdir();
+  replaceDirectory(dir, FILES);
+  fs.rmSync(path.join(dir, 'a', 'one.yaml'));
+  fs.mkdirSync(path.join(dir, 'a', 'one.yaml'));
+  fs.writeFileSync(path.join(dir, 'a', 'one.yaml', 'mine.txt'), 'mine\n');
+  expect(replaceRefusal(dir, FILES)).toBe(refusal(dir, 'a/one.yaml/'));
 });

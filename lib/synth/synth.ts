@@ -141,6 +141,7 @@ function foreignEntries(dir: string, owned: ReadonlySet<string>): string[] {
   const folders = new Set([...owned].flatMap((p) => p.split('/').slice(0, -1).map((_, i, parts) => parts.slice(0, i + 1).join('/'))));
   const foreign: string[] = [];
   const walk = (rel: string) => {
+    // Sorted here, not left to the platform: Node lists names sorted on Linux, but that is not a promise.
     const entries = fs.readdirSync(path.join(dir, rel), { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1));
     for (const e of entries) {
       const p = rel === '' ? e.name : `${rel}/${e.name}`;
@@ -167,8 +168,11 @@ export function replaceRefusal(target: string, files?: readonly RenderedFile[]):
   if (!fs.existsSync(target)) return undefined;
   if (!fs.statSync(target).isDirectory()) return `refusing to replace ${target}: it is a file, not a directory`;
   const listed = markerPaths(target);
-  if (listed !== undefined && files === undefined) return undefined;
-  const owned = new Set(listed === undefined ? [] : [SYNTH_MARKER, ...listed, ...(files ?? []).map((f) => f.path)]);
+  let owned = new Set<string>();
+  if (listed !== undefined) {
+    if (files === undefined) return undefined;
+    owned = new Set([SYNTH_MARKER, ...listed, ...files.map((f) => f.path)]);
+  }
   const foreign = foreignEntries(target, owned);
   if (foreign.length === 0) return undefined;
   const shown = foreign.length > 5 ? `${foreign.slice(0, 5).join(', ')} and ${foreign.length - 5} more` : foreign.join(', ');
@@ -179,11 +183,7 @@ export function replaceRefusal(target: string, files?: readonly RenderedFile[]):
 }
 
 function isSymbolicLink(p: string): boolean {
-  try {
-    return fs.lstatSync(p).isSymbolicLink();
-  } catch {
-    return false;
-  }
+  return fs.lstatSync(p, { throwIfNoEntry: false })?.isSymbolicLink() === true;
 }
 
 /** Throws an `OutputDirectoryError` when synth may not replace `target` with `files` (see `replaceRefusal`). */
