@@ -228,6 +228,8 @@ describe('MySQL (prod) and SQLite (local)', () => {
     expect(envOf(serverContainer(ms)).MLFLOW_BACKEND_STORE_URI).toBe('sqlite:////mlflow/data/mlflow.db');
     expect(flagValue(serverContainer(ms).command, '--artifacts-destination')).toBe('/mlflow/data/artifacts');
     expect(find(ms, 'ServiceAccount', 'mlflow').metadata.annotations).toEqual({ 'argocd.argoproj.io/sync-wave': '-3' });
+    const egressPorts = find(ms, 'NetworkPolicy', 'mlflow-egress').spec.egress.flatMap((r: any) => r.ports.map((p: any) => `${p.protocol}/${p.port}`));
+    expect(egressPorts).toEqual(['UDP/53', 'TCP/53']);
   });
 
   test('SQLite with GCS artifacts: gs:// destination, Workload Identity and Google APIs egress, still no Cloud SQL', () => {

@@ -1,10 +1,11 @@
 /** RestrictedNamespace in a test chart: Pod Security admission at restricted. */
+import { Chart, Testing } from 'cdk8s';
 import { RestrictedNamespace } from '../../lib/mlflow/restricted-namespace';
-import { find, objectsOf, testChart } from '../support/constructs';
+import { find, objectsOf } from '../support/constructs';
 
 describe('RestrictedNamespace', () => {
   test('enforces, audits and warns at restricted, pinned to v1.28; cluster-scoped even in a namespaced chart', () => {
-    const chart = testChart();
+    const chart = new Chart(Testing.app(), 'namespaced', { namespace: 'apps' });
     new RestrictedNamespace(chart, 'Ns', { name: 'team-a' });
     const ns = find(objectsOf(chart), 'Namespace', 'team-a');
     expect(ns.metadata).toEqual({
