@@ -1,68 +1,128 @@
 /**
- * Entry point: `npm run synth` (every config/*.yaml → dist/<env>/) or
- * `npm run synth -- --config <file> --out <dir>` (one file → <dir>). Only wiring: parse arguments, load and
- * validate configs, render, write atomically, report.
+ * Entry point: `npm run synth` (every config/*.yaml → dist/<env>/ and argocd/<env>/) or
+ * `npm run synth -- --config <file> --out <dir>` (one file → <dir>). Only wiring: parse arguments, check the
+ * output directories, load and validate configs, render, write atomically, report. `run` is the command
+ * itself (tests call it in-process); the last lines run it when this file is the program.
  */
 import * as path from 'path';
+import { parseFlags, UsageError } from './lib/cli';
 import { ConfigError, configFilesIn, loadEnvironments } from './lib/config/config';
-import { renderEnvironment, replaceDirectory, SynthError, type RenderedFile } from './lib/synth/synth';
+import { assertReplaceable, OutputDirectoryError, renderEnvironment, replaceDirectory, SynthError, type RenderedFile } from './lib/synth/synth';
 
-function parseArgs(argv: readonly string[]): { config?: string; out?: string } {
-  const out: { config?: string; out?: string } = {};
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if ((a === '--config' || a === '--out') && argv[i + 1]) {
-      out[a === '--config' ? 'config' : 'out'] = argv[++i];
-    } else {
-      throw new Error(`unknown argument '${a}'. Usage: synth [--config <file> --out <dir>]`);
-    }
-  }
-  if ((out.config === undefined) !== (out.out === undefined)) throw new Error('--config and --out go together');
-  // --out is replaced wholesale: never the repository itself or one of its parents.
-  if (out.out !== undefined && path.relative(path.resolve(out.out), __dirname).split(path.sep)[0] !== '..') {
-    throw new Error(`--out ${out.out} would replace this repository; choose a directory outside or below it`);
-  }
-  return out;
+const EXIT_OK = 0;
+const EXIT_INVALID = 1;
+const EXIT_USAGE = 2;
+
+const USAGE = `Usage: npm run synth [-- --config <file> --out <dir>]
+
+Without options, synthesizes every config/*.yaml of this repository into dist/<env>/ and argocd/<env>/.
+
+  --config <file>   synthesize this one environment file instead ...
+  --out <dir>       ... into <dir> (its Argo CD bootstrap under <dir>/argocd/); <dir> is replaced, so it
+                    must not exist, be empty, or be a directory synth wrote (it carries .mlflow-gitops-synth)
+  -h, --help        print this text
+
+Exit codes: 0 written; 1 invalid configuration or policy violation; 2 usage error or an output directory
+synth may not replace. Nothing is written unless the exit code is 0.`;
+
+/** Where a command writes its messages (process.stdout/stderr, or a test's buffers). */
+export interface Io {
+  readonly stdout: { write(text: string): unknown };
+  readonly stderr: { write(text: string): unknown };
+}
+
+interface Args {
+  /** One config file and the directory it goes to; absent: every config of the repository. */
+  readonly single?: { readonly config: string; readonly out: string };
+}
+
+function parseArguments(argv: readonly string[]): Args | 'help' {
+  const flags = parseFlags(argv, { config: { type: 'string' }, out: { type: 'string' }, help: { type: 'boolean', short: 'h' } });
+  if (flags.help) return 'help';
+  if (flags.config === undefined && flags.out === undefined) return {};
+  if (flags.config === undefined || flags.out === undefined) throw new UsageError('--config and --out go together');
+  return { single: { config: flags.config, out: flags.out } };
 }
 
 function under(dir: string, files: readonly RenderedFile[]): RenderedFile[] {
   return files.map((f) => ({ path: path.posix.join(dir, f.path), content: f.content }));
 }
 
-function main(): number {
-  const root = __dirname;
-  const args = parseArgs(process.argv.slice(2));
-  if (args.config !== undefined && args.out !== undefined) {
-    const [config] = loadEnvironments([args.config]);
-    const out = renderEnvironment(config);
-    replaceDirectory(args.out, [...out.dist, ...out.bootstrap.map((f) => ({ ...f, path: path.posix.join('argocd', f.path) }))]);
-    console.log(`synthesized ${args.config} → ${args.out}`);
-    return 0;
-  }
-  const configs = loadEnvironments(configFilesIn(path.join(root, 'config')));
-  // Render everything before writing anything: an error leaves both trees as they were.
-  const dist: RenderedFile[] = [];
-  const bootstrap: RenderedFile[] = [];
-  for (const c of configs) {
-    const out = renderEnvironment(c);
-    dist.push(...under(c.name, out.dist));
-    bootstrap.push(...under(c.name, out.bootstrap));
-  }
-  replaceDirectory(path.join(root, 'dist'), dist);
-  replaceDirectory(path.join(root, 'argocd'), bootstrap);
-  console.log(`synthesized ${configs.map((c) => c.name).join(', ')} → dist/ (${dist.length} files), argocd/ (${bootstrap.length} files)`);
-  return 0;
+/** Replaces each output directory with its files. */
+function write(outputs: ReadonlyArray<readonly [string, readonly RenderedFile[]]>): void {
+  // Check every directory before replacing any: a refusal leaves all of them as they were.
+  for (const [dir, files] of outputs) assertReplaceable(dir, files);
+  for (const [dir, files] of outputs) replaceDirectory(dir, files);
 }
 
-try {
-  process.exitCode = main();
-} catch (e) {
-  if (e instanceof ConfigError) {
-    console.error(`Invalid configuration (${e.problems.length} problem${e.problems.length > 1 ? 's' : ''}); nothing was written:\n${e.message}`);
-  } else if (e instanceof SynthError) {
-    console.error(`Synthesis refused (${e.problems.length} problem${e.problems.length > 1 ? 's' : ''}); nothing was written:\n${e.message}`);
-  } else {
-    console.error(`synth failed; nothing was written: ${(e as Error).stack ?? e}`);
+function synthesize(args: Args, root: string, io: Io): void {
+  if (args.single !== undefined) {
+    const { config: file, out: dir } = args.single;
+    assertReplaceable(dir); // before reading the config: a refused --out is a usage error, whatever the file
+    const [config] = loadEnvironments([file]);
+    const out = renderEnvironment(config);
+    write([[dir, [...out.dist, ...under('argocd', out.bootstrap)]]]);
+    io.stdout.write(`synthesized ${file} → ${dir}\n`);
+    return;
   }
-  process.exitCode = 1;
+  const dist = path.join(root, 'dist');
+  const argocd = path.join(root, 'argocd');
+  // Before reading the configs (again once rendered, with the files): refusals first, whatever the configs.
+  assertReplaceable(dist);
+  assertReplaceable(argocd);
+  const configs = loadEnvironments(configFilesIn(path.join(root, 'config')));
+  // Render everything before writing anything: an error leaves both trees as they were.
+  const distFiles: RenderedFile[] = [];
+  const bootstrapFiles: RenderedFile[] = [];
+  for (const c of configs) {
+    const out = renderEnvironment(c);
+    distFiles.push(...under(c.name, out.dist));
+    bootstrapFiles.push(...under(c.name, out.bootstrap));
+  }
+  write([
+    [dist, distFiles],
+    [argocd, bootstrapFiles],
+  ]);
+  const names = configs.map((c) => c.name).join(', ');
+  io.stdout.write(`synthesized ${names} → dist/ (${distFiles.length} files), argocd/ (${bootstrapFiles.length} files)\n`);
 }
+
+function plural(problems: readonly unknown[]): string {
+  return `${problems.length} problem${problems.length > 1 ? 's' : ''}`;
+}
+
+/**
+ * The synth command: `argv` without node and script, messages to `io`, `root` the repository whose config/
+ * it reads without --config. Returns the exit code; never throws.
+ */
+export function run(argv: readonly string[], io: Io, root: string = __dirname): number {
+  try {
+    const args = parseArguments(argv);
+    if (args === 'help') {
+      io.stdout.write(`${USAGE}\n`);
+      return EXIT_OK;
+    }
+    synthesize(args, root, io);
+    return EXIT_OK;
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.stderr.write(`synth: ${e.message}\n\n${USAGE}\n`);
+      return EXIT_USAGE;
+    }
+    if (e instanceof OutputDirectoryError) {
+      io.stderr.write(`synth: ${e.message}. Nothing was written.\n`);
+      return EXIT_USAGE;
+    }
+    if (e instanceof ConfigError) {
+      io.stderr.write(`Invalid configuration (${plural(e.problems)}); nothing was written:\n${e.message}\n`);
+    } else if (e instanceof SynthError) {
+      io.stderr.write(`Synthesis refused (${plural(e.problems)}); nothing was written:\n${e.message}\n`);
+    } else {
+      // A bug, not a user error: the stack is what a maintainer needs.
+      io.stderr.write(`synth failed; nothing was written: ${(e as Error).stack ?? e}\n`);
+    }
+    return EXIT_INVALID;
+  }
+}
+
+if (require.main === module) process.exitCode = run(process.argv.slice(2), process);

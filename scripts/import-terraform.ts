@@ -6,6 +6,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import { parseFlags, UsageError } from '../lib/cli';
 import { importTerraformOutputs, parseTerraformOutputs, type TerraformOutput } from '../lib/terraform/contract';
 
 const EXIT_OK = 0;
@@ -25,34 +26,35 @@ config schema. Writes nothing when an output is missing, mistyped or sensitive, 
 
 Exit codes: 0 updated or already up to date, 1 refused (nothing written), 2 usage error.`;
 
-class UsageError extends Error {}
-
 interface Args {
   readonly env: string;
   readonly outputs: string;
   readonly configDir: string;
 }
 
-function parseArgs(argv: readonly string[]): Args | 'help' {
-  const flags = new Map<string, string>();
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === '-h' || a === '--help') return 'help';
-    const m = /^(--env|--outputs|--config-dir)(?:=(.*))?$/.exec(a);
-    if (!m) throw new UsageError(`unknown argument '${a}'`);
-    const value = m[2] ?? argv[++i];
-    if (value === undefined || value === '' || (m[2] === undefined && value.startsWith('--'))) throw new UsageError(`${m[1]} needs a value`);
-    if (flags.has(m[1])) throw new UsageError(`${m[1]} given twice`);
-    flags.set(m[1], value);
-  }
-  const env = flags.get('--env');
-  const outputs = flags.get('--outputs');
+function parseArguments(argv: readonly string[]): Args | 'help' {
+  const flags = parseFlags(argv, {
+    env: { type: 'string' },
+    outputs: { type: 'string' },
+    'config-dir': { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (flags.help) return 'help';
+  const { env, outputs } = flags;
   if (env === undefined) throw new UsageError('--env is required');
   if (outputs === undefined) throw new UsageError('--outputs is required');
   if (!/^[a-z][a-z0-9-]*$/.test(env)) {
     throw new UsageError(`--env '${env}' is not an environment name: a lowercase letter, then lowercase letters, digits or '-'`);
   }
-  return { env, outputs, configDir: flags.get('--config-dir') ?? path.resolve(__dirname, '..', 'config') };
+  return { env, outputs, configDir: flags['config-dir'] ?? path.resolve(__dirname, '..', 'config') };
+}
+
+/** Where the command reads stdin (`--outputs -`) and writes its messages: the process's, or a test's. */
+export interface Io {
+  readonly stdout: { write(text: string): unknown };
+  readonly stderr: { write(text: string): unknown };
+  /** The whole of standard input. @default reads file descriptor 0 */
+  readonly readStdin?: () => string;
 }
 
 /** A path as the user would type it: relative to the working directory when inside it. */
@@ -61,9 +63,9 @@ function shown(p: string): string {
   return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : p;
 }
 
-function refuse(problems: readonly string[]): number {
+function refuse(io: Io, problems: readonly string[]): number {
   const n = problems.length;
-  console.error(`import-terraform refused (${n} problem${n > 1 ? 's' : ''}); nothing was written:\n${problems.map((p) => `  ${p}`).join('\n')}`);
+  io.stderr.write(`import-terraform refused (${n} problem${n > 1 ? 's' : ''}); nothing was written:\n${problems.map((p) => `  ${p}`).join('\n')}\n`);
   return EXIT_REFUSED;
 }
 
@@ -83,17 +85,28 @@ function writeAtomically(file: string, text: string, mode: number): void {
   }
 }
 
-function main(argv: readonly string[]): number {
+/** The command: `argv` without node and script, stdin and messages through `io`. Returns the exit code. */
+export function run(argv: readonly string[], io: Io): number {
+  try {
+    return importTerraform(argv, io);
+  } catch (e) {
+    // A bug, not a user error: the stack is what a maintainer needs.
+    io.stderr.write(`import-terraform failed: ${(e as Error).stack ?? e}\n`);
+    return EXIT_REFUSED;
+  }
+}
+
+function importTerraform(argv: readonly string[], io: Io): number {
   let args: Args | 'help';
   try {
-    args = parseArgs(argv);
+    args = parseArguments(argv);
   } catch (e) {
     if (!(e instanceof UsageError)) throw e;
-    console.error(`import-terraform: ${e.message}\n\n${USAGE}`);
+    io.stderr.write(`import-terraform: ${e.message}\n\n${USAGE}\n`);
     return EXIT_USAGE;
   }
   if (args === 'help') {
-    console.log(USAGE);
+    io.stdout.write(`${USAGE}\n`);
     return EXIT_OK;
   }
 
@@ -125,35 +138,30 @@ function main(argv: readonly string[]): number {
   }
   let outputs: Record<string, TerraformOutput> | undefined;
   try {
-    const text = fs.readFileSync(args.outputs === '-' ? 0 : args.outputs, 'utf8');
+    const text = args.outputs === '-' ? (io.readStdin ?? (() => fs.readFileSync(0, 'utf8')))() : fs.readFileSync(args.outputs, 'utf8');
     const parsed = parseTerraformOutputs(outputsName, text);
     problems.push(...parsed.problems);
     outputs = parsed.outputs;
   } catch (e) {
     problems.push(`${outputsName}: cannot read the Terraform outputs file: ${(e as Error).message}`);
   }
-  if (configText === undefined || outputs === undefined || problems.length > 0) return refuse(problems);
+  if (configText === undefined || outputs === undefined || problems.length > 0) return refuse(io, problems);
 
   const result = importTerraformOutputs({ configFile: configName, configText, outputsSource: outputsName, outputs });
-  if (!result.ok) return refuse(result.problems);
+  if (!result.ok) return refuse(io, result.problems);
   if (result.changes.length === 0) {
-    console.log(`${configName} is already up to date with ${outputsName} (${result.checked} fields checked); not rewritten`);
+    io.stdout.write(`${configName} is already up to date with ${outputsName} (${result.checked} fields checked); not rewritten\n`);
     return EXIT_OK;
   }
   // Someone edited the file meanwhile: do not overwrite their change with a result computed from the old text.
-  if (fs.readFileSync(configFile, 'utf8') !== configText) return refuse([`${configName} changed while importing; run the command again`]);
+  if (fs.readFileSync(configFile, 'utf8') !== configText) return refuse(io, [`${configName} changed while importing; run the command again`]);
   writeAtomically(configFile, result.text, mode);
 
   const n = result.changes.length;
-  console.log(`${configName}: ${n} field${n > 1 ? 's' : ''} updated from ${outputsName} (${result.checked} checked):`);
-  for (const c of result.changes) console.log(`  ${c.path}: ${display(c.from)} → ${display(c.to)}`);
-  for (const note of result.notes) console.log(`note: ${note}`);
+  io.stdout.write(`${configName}: ${n} field${n > 1 ? 's' : ''} updated from ${outputsName} (${result.checked} checked):\n`);
+  for (const c of result.changes) io.stdout.write(`  ${c.path}: ${display(c.from)} → ${display(c.to)}\n`);
+  for (const note of result.notes) io.stdout.write(`note: ${note}\n`);
   return EXIT_OK;
 }
 
-try {
-  process.exitCode = main(process.argv.slice(2));
-} catch (e) {
-  console.error(`import-terraform failed: ${(e as Error).stack ?? e}`);
-  process.exitCode = EXIT_REFUSED;
-}
+if (require.main === module) process.exitCode = run(process.argv.slice(2), process);

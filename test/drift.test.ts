@@ -5,7 +5,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { renderEnvironment } from '../lib/synth/synth';
+import { renderEnvironment, synthMarker, type RenderedFile } from '../lib/synth/synth';
 import { ROOT, shippedConfigs } from './support/environments';
 
 function committed(dir: string): Record<string, string> {
@@ -29,6 +29,11 @@ test('dist/ and argocd/ equal a fresh synth (run `npm run synth` and commit if t
     for (const f of out.dist) dist[`${c.name}/${f.path}`] = f.content;
     for (const f of out.bootstrap) argocd[`${c.name}/${f.path}`] = f.content;
   }
-  expect(committed(path.join(ROOT, 'dist'))).toEqual(dist);
-  expect(committed(path.join(ROOT, 'argocd'))).toEqual(argocd);
+  // Each tree with the marker synth writes beside its files, listing them (test/cli.test.ts specifies it).
+  const marked = (files: Record<string, string>) => {
+    const marker = synthMarker(Object.entries(files).map(([p, content]): RenderedFile => ({ path: p, content })));
+    return { ...files, [marker.path]: marker.content };
+  };
+  expect(committed(path.join(ROOT, 'dist'))).toEqual(marked(dist));
+  expect(committed(path.join(ROOT, 'argocd'))).toEqual(marked(argocd));
 });

@@ -3,6 +3,8 @@
  * the contract outputs land in `config/<env>.yaml` with every other byte kept; every bad input is refused with
  * exit 1, a message naming the problem, and the config file byte-identical; bad flags exit 2 with the usage.
  * Every run works on copies of config/ in a temporary directory (`--config-dir`), never on the repository's.
+ * Cases run the command in-process (`run` with captured streams); a few run it as a user does, in its own
+ * node process (`npm run import-terraform` is `node --require tsx/cjs scripts/import-terraform.ts`).
  */
 import { spawn } from 'child_process';
 import * as fs from 'fs';
@@ -11,6 +13,7 @@ import * as path from 'path';
 import { isScalar, parseDocument } from 'yaml';
 import { loadEnvironmentFile } from '../lib/config/config';
 import { contractTable, TERRAFORM_CONTRACT, type TerraformOutput } from '../lib/terraform/contract';
+import { run } from '../scripts/import-terraform';
 import { CONFIG_DIR, ROOT, RUN_TS } from './support/environments';
 
 const SCRIPT = path.join('scripts', 'import-terraform.ts');
@@ -27,8 +30,21 @@ interface Run {
   readonly stderr: string;
 }
 
-/** Runs the command from the repository root, optionally feeding stdin. */
-function importTerraform(args: readonly string[], stdin?: string): Promise<Run> {
+/** Runs the command in-process, `stdin` as its standard input. */
+async function importTerraform(args: readonly string[], stdin?: string): Promise<Run> {
+  let stdout = '';
+  let stderr = '';
+  const io = {
+    stdout: { write: (t: string) => (stdout += t) },
+    stderr: { write: (t: string) => (stderr += t) },
+    readStdin: () => stdin ?? '',
+  };
+  const code = run(args, io);
+  return { code, stdout, stderr };
+}
+
+/** Runs the command as `npm run import-terraform` does, in a node process from the repository root. */
+function importTerraformProcess(args: readonly string[], stdin?: string): Promise<Run> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [...RUN_TS, SCRIPT, ...args], { cwd: ROOT });
     let stdout = '';
@@ -56,9 +72,11 @@ function sandbox(configs: Record<string, string>, outputs: Outputs | string = sa
   const config = (env: string) => path.join(configDir, `${env}.yaml`);
   /** Every file of the sandbox's config/ with its bytes (a leftover temporary file would show here). */
   const files = () => Object.fromEntries(fs.readdirSync(configDir).sort().map((f) => [f, fs.readFileSync(path.join(configDir, f), 'utf8')]));
-  const run = (env: string, stdin?: string, outputsArg = outputsFile) =>
-    importTerraform(['--env', env, '--outputs', outputsArg, '--config-dir', configDir], stdin);
-  return { configDir, outputsFile, config, files, run };
+  const args = (env: string, outputsArg: string) => ['--env', env, '--outputs', outputsArg, '--config-dir', configDir];
+  const run = (env: string, stdin?: string, outputsArg = outputsFile) => importTerraform(args(env, outputsArg), stdin);
+  /** The same, in its own node process. */
+  const runProcess = (env: string, stdin?: string, outputsArg = outputsFile) => importTerraformProcess(args(env, outputsArg), stdin);
+  return { configDir, outputsFile, config, files, run, runProcess };
 }
 
 /** The sample outputs with some entries changed (`undefined` removes one). */
@@ -186,13 +204,21 @@ describe('import-terraform updates the Terraform values and nothing else', () =>
     expect(fs.readFileSync(sb.config('dev'), 'utf8')).toBe(text);
   });
 
-  test.concurrent('--outputs - reads `terraform output -json` from stdin', async () => {
+  test.concurrent('--outputs - reads `terraform output -json` from stdin (in its own process, as a user runs it)', async () => {
     const sb = sandbox({ prod: shipped('prod') });
-    const r = await sb.run('prod', JSON.stringify(sample()), '-');
+    const r = await sb.runProcess('prod', JSON.stringify(sample()), '-');
     expect(r).toMatchObject({ code: 0, stderr: '' });
     expect(r.stdout).toContain('updated from stdin');
     expect(r.stdout).toContain('  gcp.projectId: example-mlflow-prod → acme-ml-dev\n');
     expect(loadEnvironmentFile(sb.config('prod')).config?.gcp?.projectId).toBe('acme-ml-dev');
+  });
+
+  test.concurrent('--outputs - reads stdin in-process too: the injected reader, not a file named -', async () => {
+    const sb = sandbox({ prod: shipped('prod') });
+    const r = await sb.run('prod', JSON.stringify(outputsWith({ project_id: { value: 'acme-ml-stdin' } })), '-');
+    expect(r).toMatchObject({ code: 0, stderr: '' });
+    expect(r.stdout).toContain('  gcp.projectId: example-mlflow-prod → acme-ml-stdin\n');
+    expect(loadEnvironmentFile(sb.config('prod')).config?.gcp?.projectId).toBe('acme-ml-stdin');
   });
 
   test.concurrent('cloudsql_max_connections may be a string of digits (a database_flags value): a number is written', async () => {
@@ -341,29 +367,57 @@ describe('import-terraform refuses bad input: exit 1, every problem named, nothi
   });
 });
 
-describe('usage errors exit 2 and print the usage', () => {
-  const cases: Array<[string, string[]]> = [
-    ['no arguments', []],
-    ['--outputs missing', ['--env', 'dev']],
-    ['--env missing', ['--outputs', SAMPLE]],
-    ['an --env that is not an environment name', ['--env', 'Dev', '--outputs', SAMPLE]],
-    ['a flag without its value', ['--env', 'dev', '--outputs']],
-    ['an unknown flag', ['--env', 'dev', '--outputs', SAMPLE, '--force']],
-    ['a flag given twice', ['--env', 'dev', '--env', 'prod', '--outputs', SAMPLE]],
+describe('usage errors exit 2: one line naming the problem, then the usage; nothing touched', () => {
+  const USAGE_START = 'Usage: npm run import-terraform -- --env <name> --outputs <file|-> [--config-dir <dir>]\n';
+  const cases: Array<[string, string[], string]> = [
+    ['neither --env nor --outputs', [], '--env is required'],
+    ['--outputs missing', ['--env', 'dev'], '--outputs is required'],
+    ['--env missing', ['--outputs', SAMPLE], '--env is required'],
+    ['an --env that is not an environment name', ['--env', 'Dev', '--outputs', SAMPLE], "--env 'Dev' is not an environment name: a lowercase letter, then lowercase letters, digits or '-'"],
+    ['a flag without its value, at the end', ['--env', 'dev', '--outputs'], '--outputs needs a value'],
+    ['a flag without its value, before another flag', ['--outputs', '--env', 'dev'], '--outputs needs a value'],
+    ['a flag with an empty inline value', ['--env=', '--outputs', SAMPLE], '--env needs a value'],
+    ['an unknown flag', ['--env', 'dev', '--outputs', SAMPLE, '--force'], "unknown option '--force'"],
+    ['an unknown short flag', ['-f', '--env', 'dev', '--outputs', SAMPLE], "unknown option '-f'"],
+    ['a positional argument', ['dev', '--outputs', SAMPLE], "unexpected argument 'dev'"],
+    ['a flag given twice', ['--env', 'dev', '--env', 'prod', '--outputs', SAMPLE], '--env given twice'],
+    ['a value given to --help', ['--help=yes'], '--help takes no value'],
   ];
-  test.concurrent.each(cases)('%s', async (_, args) => {
+  test.concurrent.each(cases)('%s', async (_, args, message) => {
     // A scratch --config-dir: even a wrongly accepted command could not touch the repository's config/.
     const sb = sandbox({ dev: shipped('dev') });
     const before = sb.files();
-    const r = await importTerraform(args.length === 0 ? [] : [...args, '--config-dir', sb.configDir]);
+    const r = await importTerraform([...args, '--config-dir', sb.configDir]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/^import-terraform: .+\n\nUsage: npm run import-terraform -- --env <name> --outputs <file\|->/);
+    expect(r.stdout).toBe('');
+    expect(r.stderr.startsWith(`import-terraform: ${message}\n\n${USAGE_START}`)).toBe(true);
+    expect(r.stderr).toMatch(/Exit codes: 0 updated or already up to date, 1 refused \(nothing written\), 2 usage error\.\n$/);
     expect(sb.files()).toEqual(before);
   });
 
-  test.concurrent('--help prints the usage and exits 0', async () => {
-    const r = await importTerraform(['--help']);
+  test.concurrent('--env=<name> and --outputs=<file> inline values are accepted', async () => {
+    const sb = sandbox({ dev: shipped('dev') });
+    const r = await importTerraform([`--env=dev`, `--outputs=${sb.outputsFile}`, `--config-dir=${sb.configDir}`]);
     expect(r).toMatchObject({ code: 0, stderr: '' });
-    expect(r.stdout).toContain('Exit codes: 0 updated or already up to date, 1 refused (nothing written), 2 usage error.');
+    expect(r.stdout).toContain('dev.yaml: 5 fields updated');
+  });
+
+  test.concurrent('in its own process: an unknown flag exits 2 with the one line and the usage, no stack trace', async () => {
+    const sb = sandbox({ dev: shipped('dev') });
+    const before = sb.files();
+    const r = await importTerraformProcess(['--env', 'dev', '--outputs', SAMPLE, '--config-dir', sb.configDir, '--force']);
+    expect(r.code).toBe(2);
+    expect(r.stderr.startsWith(`import-terraform: unknown option '--force'\n\n${USAGE_START}`)).toBe(true);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    expect(sb.files()).toEqual(before);
+  });
+
+  test.concurrent('--help and -h print the usage and exit 0', async () => {
+    for (const flag of ['--help', '-h']) {
+      const r = await importTerraform([flag]);
+      expect(r).toMatchObject({ code: 0, stderr: '' });
+      expect(r.stdout.startsWith(USAGE_START)).toBe(true);
+      expect(r.stdout).toContain('Exit codes: 0 updated or already up to date, 1 refused (nothing written), 2 usage error.');
+    }
   });
 });

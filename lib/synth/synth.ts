@@ -105,27 +105,127 @@ export function filesOf(dir: string, manifests: readonly Manifest[]): RenderedFi
   });
 }
 
+// ---------------------------------------------------------------------------------------------------------
+// Writing: synth replaces only a directory it wrote itself (README, "What synth may replace")
+// ---------------------------------------------------------------------------------------------------------
+
 /**
- * Replaces the directory `target` with exactly `files`, atomically as far as the file system allows: the new
- * tree is written next to it first, then swapped in by two renames. On any error before the swap, `target`
- * is untouched.
+ * The file synth writes at the top of every directory it replaces, listing the files it wrote there. It is
+ * committed with `dist/` and `argocd/`, so a fresh clone's output is recognised as synth's own.
+ */
+export const SYNTH_MARKER = '.mlflow-gitops-synth';
+
+const MARKER_HEADER = [
+  '# Written by mlflow-gitops synth (npm run synth), which replaces this directory on every run.',
+  '# Synth refuses to replace a directory holding files it did not write; the files it wrote are listed below.',
+];
+
+/** The marker file for a directory holding `files`: a header, then their paths in code-unit order. */
+export function synthMarker(files: readonly RenderedFile[]): RenderedFile {
+  const paths = files.map((f) => f.path).sort();
+  return { path: SYNTH_MARKER, content: [...MARKER_HEADER, ...paths].join('\n') + '\n' };
+}
+
+/** Thrown when synth would replace a directory it may not (see `replaceRefusal`); nothing was touched. */
+export class OutputDirectoryError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'OutputDirectoryError';
+  }
+}
+
+/** The paths a marker in `dir` lists, or undefined when `dir` carries no marker (a symbolic link is none). */
+function markerPaths(dir: string): string[] | undefined {
+  const file = path.join(dir, SYNTH_MARKER);
+  if (!fs.existsSync(file) || !fs.lstatSync(file).isFile()) return undefined;
+  return fs.readFileSync(file, 'utf8').split('\n').filter((l) => !l.startsWith('#'));
+}
+
+/** What `dir` holds beyond `owned` files and their folders, as `a.txt`, `sub/`, `link (symbolic link)`. */
+function foreignEntries(dir: string, owned: ReadonlySet<string>): string[] {
+  const folders = new Set([...owned].flatMap((p) => p.split('/').slice(0, -1).map((_, i, parts) => parts.slice(0, i + 1).join('/'))));
+  const foreign: string[] = [];
+  const walk = (rel: string) => {
+    // Sorted here, not left to the platform: Node lists names sorted on Linux, but that is not a promise.
+    const entries = fs.readdirSync(path.join(dir, rel), { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1));
+    for (const e of entries) {
+      const p = rel === '' ? e.name : `${rel}/${e.name}`;
+      if (e.isDirectory() && folders.has(p)) walk(p);
+      else if (e.isFile() && owned.has(p)) continue;
+      else foreign.push(e.isSymbolicLink() ? `${p} (symbolic link)` : e.isDirectory() ? `${p}/` : p);
+    }
+  };
+  walk('');
+  return foreign;
+}
+
+/**
+ * Why synth may not replace `target` with `files`, or undefined when it may. It may replace a directory that
+ * does not exist, is empty, or carries the marker and holds nothing but the files listed there or about to be
+ * written again (a file another branch added, merged before the synth that lists it). Anything else — a
+ * source folder, a user's own files, a symbolic link, a plain file — is refused. Without `files` (not rendered
+ * yet), every file of a marked directory passes: an early check, to be repeated with the files. Only reads.
+ */
+export function replaceRefusal(target: string, files?: readonly RenderedFile[]): string | undefined {
+  if (isSymbolicLink(target)) {
+    return `refusing to replace ${target}: it is a symbolic link (to ${fs.readlinkSync(target)}); synth replaces only a real directory, so give the directory itself`;
+  }
+  if (!fs.existsSync(target)) return undefined;
+  if (!fs.statSync(target).isDirectory()) return `refusing to replace ${target}: it is a file, not a directory`;
+  const listed = markerPaths(target);
+  let owned = new Set<string>();
+  if (listed !== undefined) {
+    if (files === undefined) return undefined;
+    owned = new Set([SYNTH_MARKER, ...listed, ...files.map((f) => f.path)]);
+  }
+  const foreign = foreignEntries(target, owned);
+  if (foreign.length === 0) return undefined;
+  const shown = foreign.length > 5 ? `${foreign.slice(0, 5).join(', ')} and ${foreign.length - 5} more` : foreign.join(', ');
+  return (
+    `refusing to replace ${target}: it holds files synth did not write (${shown}); ` +
+    `synth replaces only an empty directory or one it wrote (marked by ${SYNTH_MARKER})`
+  );
+}
+
+function isSymbolicLink(p: string): boolean {
+  return fs.lstatSync(p, { throwIfNoEntry: false })?.isSymbolicLink() === true;
+}
+
+/** Throws an `OutputDirectoryError` when synth may not replace `target` with `files` (see `replaceRefusal`). */
+export function assertReplaceable(target: string, files?: readonly RenderedFile[]): void {
+  const refusal = replaceRefusal(target, files);
+  if (refusal !== undefined) throw new OutputDirectoryError(refusal);
+}
+
+/**
+ * Replaces the directory `target` with exactly `files` and the marker listing them, atomically as far as the
+ * file system allows: the new tree is written next to it first, then swapped in by two renames. Refuses
+ * (`OutputDirectoryError`, nothing touched) a target synth may not replace. On any error before the swap,
+ * `target` is untouched.
  */
 export function replaceDirectory(target: string, files: readonly RenderedFile[]): void {
+  assertReplaceable(target, files);
   const parent = path.dirname(path.resolve(target));
   fs.mkdirSync(parent, { recursive: true });
   const staging = fs.mkdtempSync(path.join(parent, '.synth-tmp-'));
   try {
     const fresh = path.join(staging, 'new');
-    for (const f of files) {
+    // The marker is always written, so `fresh` exists even when `files` is empty.
+    for (const f of [...files, synthMarker(files)]) {
       const p = path.join(fresh, f.path);
       fs.mkdirSync(path.dirname(p), { recursive: true });
       fs.writeFileSync(p, f.content);
     }
-    fs.mkdirSync(fresh, { recursive: true });
     const old = path.join(staging, 'old');
-    if (fs.existsSync(target)) fs.renameSync(target, old);
-    fs.renameSync(fresh, target);
+    const existed = fs.existsSync(target);
+    if (existed) fs.renameSync(target, old);
+    try {
+      fs.renameSync(fresh, target);
+    } catch (e) {
+      if (existed) fs.renameSync(old, target);
+      throw e;
+    }
   } finally {
-    fs.rmSync(staging, { recursive: true, force: true });
+    fs.rmSync(staging, { recursive: true });
   }
 }
