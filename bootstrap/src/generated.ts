@@ -41,13 +41,23 @@ const ARGO_GROUP = 'argoproj.io/';
  * a new kind in `argocd/<env>/` must be handled here deliberately, not skipped.
  * @param argocdDir default {@link ARGOCD_DIR}
  */
+/** The environments synth generated: the directories of `argocd/` (synth's own marker file there is not one). */
+export function generatedEnvironments(argocdDir: string = ARGOCD_DIR): string[] {
+  if (!fs.existsSync(argocdDir)) return [];
+  return fs
+    .readdirSync(argocdDir, { withFileTypes: true })
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name)
+    .sort();
+}
+
 export function readGenerated(environment: string, argocdDir: string = ARGOCD_DIR): Generated {
   const dir = path.join(argocdDir, environment);
   // As the user would type it: relative to the working directory when inside it.
   const rel = path.relative(process.cwd(), dir);
   const shown = rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : dir;
-  if (!fs.existsSync(dir)) {
-    const known = fs.existsSync(argocdDir) ? fs.readdirSync(argocdDir).sort().join(', ') : 'none';
+  if (!generatedEnvironments(argocdDir).includes(environment)) {
+    const known = generatedEnvironments(argocdDir).join(', ') || 'none';
     throw new Error(`${shown} does not exist: run \`npm run synth\` in the repository first (environments generated: ${known})`);
   }
   const lua: string[] = [];

@@ -12,11 +12,11 @@ import { after, describe, test } from 'node:test';
 import * as pulumi from '@pulumi/pulumi';
 import * as yaml from 'js-yaml';
 import { ARGO_CD_CHART, bootstrapArgoCd, RELEASE_NAME } from '../src/bootstrap';
-import { ARGOCD_DIR, HEALTH_KEY, readGenerated } from '../src/generated';
+import { ARGOCD_DIR, HEALTH_KEY, generatedEnvironments, readGenerated } from '../src/generated';
 
 const REPO = path.resolve(__dirname, '..', '..');
 const BOOTSTRAP = path.resolve(__dirname, '..');
-const ENVIRONMENTS = fs.readdirSync(ARGOCD_DIR).sort();
+const ENVIRONMENTS = generatedEnvironments();
 
 interface Registration {
   readonly type: string;
@@ -218,6 +218,16 @@ describe('reading argocd/<env>/: anything unexpected is refused, naming the file
   test('an environment that was not generated', () => {
     const dir = copyOfDev(() => {});
     assert.equal(refused(dir, 'staging'), '<argocd>/staging does not exist: run `npm run synth` in the repository first (environments generated: dev)');
+  });
+
+  test("synth's marker file beside the environments is not an environment", () => {
+    const dir = copyOfDev(() => {});
+    fs.writeFileSync(path.join(dir, '.mlflow-gitops-synth'), 'dev/kustomization.yaml\n');
+    assert.deepEqual(generatedEnvironments(dir), ['dev']);
+    assert.equal(
+      refused(dir, '.mlflow-gitops-synth'),
+      '<argocd>/.mlflow-gitops-synth does not exist: run `npm run synth` in the repository first (environments generated: dev)',
+    );
   });
 
   test('a kind the bootstrap does not apply', () => {
