@@ -33,6 +33,9 @@ if ! "$base_python" -c 'import venv, ensurepip' >/dev/null 2>&1; then
 fi
 
 wheelhouse="${MLFLOW_GITOPS_WHEELHOUSE:-}"
+# A checkout beside the build machines' offline wheelhouse (whose package index lacks MLflow) finds it without
+# .ci/run too, as scripts/test-apiserver.sh finds its binaries; an explicit MLFLOW_GITOPS_WHEELHOUSE wins.
+if [ -z "$wheelhouse" ] && [ -f ../shared/wheels/requirements.txt ]; then wheelhouse=../shared/wheels; fi
 if [ -n "$wheelhouse" ]; then
   wheelhouse=$(cd "$wheelhouse" && pwd)
   [ -f "$wheelhouse/requirements.txt" ] || { log "$wheelhouse has no requirements.txt"; exit 1; }
