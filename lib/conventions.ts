@@ -44,8 +44,8 @@ export const SYNC_WAVE_ANNOTATION = 'argocd.argoproj.io/sync-wave';
 /**
  * The wave of every kind the MLflow app renders. Why this order: the namespace, identity and network rules
  * exist first; the SecretStore before the ExternalSecrets that use it; the Secrets (ExternalSecret health)
- * before the migration Job that reads them; the schema migrated before any server starts; the HPA, Ingress and
- * monitors last (an HPA reports Degraded until its target has pods).
+ * before the migration Job that reads them; the schema migrated before any server starts; the HPA, Ingress (or
+ * Gateway, its routes and certificate) and monitors last (an HPA reports Degraded until its target has pods).
  */
 export const SYNC_WAVES: Readonly<Record<string, number>> = {
   Namespace: -3,
@@ -63,8 +63,14 @@ export const SYNC_WAVES: Readonly<Record<string, number>> = {
   PodDisruptionBudget: 1,
   BackendConfig: 1,
   FrontendConfig: 1,
+  HealthCheckPolicy: 1,
+  GCPBackendPolicy: 1,
   HorizontalPodAutoscaler: 2,
   Ingress: 2,
+  // The Certificate beside the Gateway, never before it: its HTTP-01 challenge is answered through the Gateway.
+  Gateway: 2,
+  HTTPRoute: 2,
+  Certificate: 2,
   PodMonitoring: 2,
   ServiceMonitor: 2,
 };

@@ -7,6 +7,7 @@ import * as kplus from 'cdk8s-plus-28';
 import { APP_SYNC_WAVES, SYNC_WAVES, applySyncWaves, hookJob, selectorLabels, standardLabels } from '../lib/conventions';
 import { find, objectsOf, testChart } from './support/constructs';
 import { allContainers, podSpecs, render, shippedConfigs } from './support/environments';
+import { gatewayConfig } from './support/gateway';
 
 /** The order, written out: namespace/identity/policies < store/config < secrets < migration < server < HPA/ingress/monitors. */
 const EXPECTED_WAVES: Record<string, number> = {
@@ -25,8 +26,13 @@ const EXPECTED_WAVES: Record<string, number> = {
   PodDisruptionBudget: 1,
   BackendConfig: 1,
   FrontendConfig: 1,
+  HealthCheckPolicy: 1,
+  GCPBackendPolicy: 1,
   HorizontalPodAutoscaler: 2,
   Ingress: 2,
+  Gateway: 2,
+  HTTPRoute: 2,
+  Certificate: 2,
   PodMonitoring: 2,
   ServiceMonitor: 2,
 };
@@ -105,7 +111,9 @@ test('labels: standard labels on everything, selector labels without the version
   });
 });
 
-describe.each(shippedConfigs().map((c) => [c.name, c] as const))('%s', (name, config) => {
+// The shipped environments, and prod exposed through a GKE Gateway (the kinds no shipped environment renders).
+describe.each([...shippedConfigs().map((c) => [c.name, c] as const), ['prod (exposure.mode gateway)', gatewayConfig()] as const])('%s', (_label, config) => {
+  const name = config.name;
   const mlflow = render(config).byPath.mlflow;
 
   test('every MLflow object carries its kind’s wave', () => {

@@ -171,26 +171,93 @@ const volumeSchema = z.strictObject({
   storageClassName: pattern(DNS_LABEL, 'a StorageClass name').optional(),
 });
 
+/** Public host names of an exposure: at least one, distinct, fully qualified (the same rule for every mode). */
+const hostsSchema = z
+  .array(pattern(HOSTNAME, "a fully qualified lowercase host name such as 'mlflow.example.com'"), {
+    error: 'expected a list of host names',
+  })
+  .min(1, { error: 'expected at least one host name' })
+  .refine((h) => new Set(h).size === h.length, { error: 'expected distinct host names' });
+
+/**
+ * GKE's single-cluster Gateway classes. The global ones are served by Google Front Ends; the regional and internal
+ * ones by Envoy proxies in the VPC's proxy-only subnet, which must then be admitted (`proxyOnlySubnetCidr`).
+ * @see https://cloud.google.com/kubernetes-engine/docs/how-to/gatewayclass-capabilities
+ */
+export const GKE_GATEWAY_CLASSES = {
+  /** Global external Application Load Balancer (the default). */
+  'gke-l7-global-external-managed': { global: true },
+  /** Classic Application Load Balancer. */
+  'gke-l7-gxlb': { global: true },
+  /** Regional external Application Load Balancer. */
+  'gke-l7-regional-external-managed': { global: false },
+  /** Regional internal Application Load Balancer. */
+  'gke-l7-rilb': { global: false },
+} as const;
+export type GkeGatewayClass = keyof typeof GKE_GATEWAY_CLASSES;
+/** The Gateway class when `exposure.className` is omitted in gateway mode. */
+export const DEFAULT_GATEWAY_CLASS: GkeGatewayClass = 'gke-l7-global-external-managed';
+const GATEWAY_CLASS_NAMES = Object.keys(GKE_GATEWAY_CLASSES) as [GkeGatewayClass, ...GkeGatewayClass[]];
+
+/** A Google Cloud resource name (Certificate Manager map): lowercase letter first, then letters, digits, '-'; 1..63. */
+const GCP_RESOURCE_NAME = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
+/** An IPv4 CIDR block such as `10.129.0.0/23`. */
+const IPV4_CIDR = /^((25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\/(3[0-2]|[12]?\d)$/;
+
+const gatewayCertificateSchema = z.discriminatedUnion(
+  'source',
+  [
+    z.strictObject({
+      /** A cert-manager Certificate for every host, into the Secret the HTTPS listener references. */
+      source: z.literal('cert-manager'),
+      clusterIssuer: pattern(DNS_LABEL, 'a cert-manager ClusterIssuer name'),
+    }),
+    z.strictObject({
+      /** A Google Certificate Manager certificate map (created outside this repository), by the Gateway's `networking.gke.io/certmap`. */
+      source: z.literal('certificate-manager'),
+      mapName: pattern(GCP_RESOURCE_NAME, 'a Certificate Manager map name (lowercase letter first, then letters, digits, hyphens; max 63)'),
+    }),
+  ],
+  { error: "expected exposure.certificate.source 'cert-manager' or 'certificate-manager'" },
+);
+
 const exposureSchema = z.discriminatedUnion(
   'mode',
   [
     z.strictObject({
       mode: z.literal('ingress'),
-      hosts: z
-        .array(pattern(HOSTNAME, "a fully qualified lowercase host name such as 'mlflow.example.com'"), {
-          error: 'expected a list of host names',
-        })
-        .min(1, { error: 'expected at least one host name' })
-        .refine((h) => new Set(h).size === h.length, { error: 'expected distinct host names' }),
+      hosts: hostsSchema,
       clusterIssuer: pattern(DNS_LABEL, 'a cert-manager ClusterIssuer name'),
       /** Ingress class; GKE's external Application Load Balancer is `gce`. */
       className: z.enum(['gce', 'gce-internal'], { error: "expected 'gce' or 'gce-internal'" }),
       /** Load balancer backend timeout: long, for large artifact uploads through the proxied server. */
       backendTimeoutSeconds: int(30, 86400, 'a number of seconds'),
     }),
+    z.strictObject({
+      /** GKE Gateway API instead of an Ingress (docs/design.md#exposure). */
+      mode: z.literal('gateway'),
+      hosts: hostsSchema,
+      /**
+       * GKE Gateway class.
+       * @default 'gke-l7-global-external-managed' (DEFAULT_GATEWAY_CLASS, applied in MlflowChart)
+       */
+      className: z
+        .enum(GATEWAY_CLASS_NAMES, { error: `expected one of ${GATEWAY_CLASS_NAMES.map((n) => `'${n}'`).join(', ')}` })
+        .optional(),
+      certificate: gatewayCertificateSchema,
+      /** Load balancer backend timeout: long, for large artifact uploads through the proxied server. */
+      backendTimeoutSeconds: int(30, 86400, 'a number of seconds'),
+      /**
+       * How long the load balancer lets a leaving pod finish its open requests.
+       * @default 30 (DRAINING_TIMEOUT of the Ingress path, applied in MlflowChart)
+       */
+      drainingTimeoutSeconds: int(0, 3600, 'a number of seconds').optional(),
+      /** The VPC's proxy-only subnet (regional and internal classes: their Envoy proxies connect from it). */
+      proxyOnlySubnetCidr: pattern(IPV4_CIDR, "an IPv4 CIDR block such as '10.129.0.0/23'").optional(),
+    }),
     z.strictObject({ mode: z.literal('none') }),
   ],
-  { error: "expected exposure.mode 'ingress' or 'none'" },
+  { error: "expected exposure.mode 'ingress', 'gateway' or 'none'" },
 );
 
 /** Longest credential cache the config admits: a revoked password must stop working within minutes. */
@@ -292,9 +359,26 @@ export interface EnvironmentConfig extends Schema {
 }
 export type MysqlDatabase = z.infer<typeof mysqlSchema>;
 export type ExposureConfig = z.infer<typeof exposureSchema>;
+export type GatewayExposureConfig = Extract<ExposureConfig, { mode: 'gateway' }>;
 export type AuthConfig = z.infer<typeof authSchema>;
 export type EnabledAuth = Extract<AuthConfig, { enabled: true }>;
 export type ServerConfig = z.infer<typeof serverSchema>;
+
+/** The public host names the load balancer serves (Ingress or Gateway); none without exposure. */
+export function exposedHosts(exposure: ExposureConfig): readonly string[] {
+  return exposure.mode === 'none' ? [] : exposure.hosts;
+}
+
+/** The cert-manager ClusterIssuer the exposure's certificate comes from, if it comes from cert-manager. */
+export function certManagerIssuerOf(exposure: ExposureConfig): string | undefined {
+  if (exposure.mode === 'ingress') return exposure.clusterIssuer;
+  if (exposure.mode === 'gateway' && exposure.certificate.source === 'cert-manager') return exposure.certificate.clusterIssuer;
+  return undefined;
+}
+
+function usesCertManager(exposure: ExposureConfig): boolean {
+  return certManagerIssuerOf(exposure) !== undefined;
+}
 
 // ---------------------------------------------------------------------------------------------------------
 // Cross-field guards: run once every field they read is valid.
@@ -404,7 +488,30 @@ export function crossFieldProblems(c: Schema): Guard[] {
     }
   }
 
-  if (c.gitops?.addons?.certManager && c.exposure.mode === 'ingress' && !c.gitops.addons.acmeEmail) {
+  if (c.exposure.mode === 'gateway') {
+    const className = c.exposure.className ?? DEFAULT_GATEWAY_CLASS;
+    const global = GKE_GATEWAY_CLASSES[className].global;
+    if (!global && c.exposure.proxyOnlySubnetCidr === undefined) {
+      out.push({
+        path: 'exposure.proxyOnlySubnetCidr',
+        message: `required with exposure.className '${className}': its load balancer's proxies connect to the pods from the VPC's proxy-only subnet, which the server's NetworkPolicy must admit`,
+      });
+    }
+    if (global && c.exposure.proxyOnlySubnetCidr !== undefined) {
+      out.push({
+        path: 'exposure.proxyOnlySubnetCidr',
+        message: `unused: remove it (exposure.className '${className}' is served by Google Front Ends, not from a proxy-only subnet)`,
+      });
+    }
+    if (!global && c.exposure.certificate.source === 'certificate-manager') {
+      out.push({
+        path: 'exposure.certificate.source',
+        message: `a Certificate Manager map attaches only to a global load balancer, not to exposure.className '${className}': use 'gke-l7-global-external-managed' or 'gke-l7-gxlb', or source 'cert-manager'`,
+      });
+    }
+  }
+
+  if (c.gitops?.addons?.certManager && usesCertManager(c.exposure) && !c.gitops.addons.acmeEmail) {
     out.push({ path: 'gitops.addons.acmeEmail', message: 'expected an ACME account email for the ClusterIssuer installed with certManager' });
   }
   return out;

@@ -21,9 +21,9 @@ export interface ExposureProps {
 }
 
 /** How long the load balancer lets a leaving pod finish its open requests (it keeps serving through preStop and shutdown). */
-const DRAINING_TIMEOUT = Duration.seconds(30);
+export const DRAINING_TIMEOUT = Duration.seconds(30);
 /** Name of the TLS Secret cert-manager writes. */
-const TLS_SECRET_NAME = 'mlflow-tls';
+export const TLS_SECRET_NAME = 'mlflow-tls';
 
 /**
  * Public HTTPS for MLflow on GKE: an Ingress for the GKE controller with a cert-manager certificate, a

@@ -2,12 +2,13 @@ import { Chart, Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { BasicAuth } from './basic-auth';
-import type { EnvironmentConfig } from '../config/config';
+import { DEFAULT_GATEWAY_CLASS, exposedHosts, type EnvironmentConfig } from '../config/config';
 import { applySyncWaves, selectorLabels, standardLabels } from '../conventions';
 import { DataVolume } from './data-volume';
 import { DatabaseAccess } from './database-access';
-import { Exposure } from './exposure';
+import { DRAINING_TIMEOUT, Exposure } from './exposure';
 import { ExternalSecrets } from './external-secrets';
+import { GkeGateway } from './gateway';
 import { allowedHosts, corsOrigins } from './host-allow-list';
 import { Metrics } from './metrics';
 import { MigrationJob, MigrationScript } from './migration';
@@ -62,6 +63,9 @@ export class MlflowChart extends Chart {
     const mysql = c.database.engine === 'mysql' ? c.database : undefined;
     const auth = c.auth.enabled ? c.auth : undefined;
     const metricsMode = c.metrics === 'none' ? undefined : c.metrics;
+    // One rule for every exposure mode: the hosts the load balancer serves feed the Host and CORS allow-lists and
+    // admit Google's load balancers in the NetworkPolicy.
+    const publicHosts = exposedHosts(c.exposure);
 
     new RestrictedNamespace(this, 'Namespace', { name: c.namespace });
     const identity = new WorkloadIdentity(this, 'Identity', { name: 'mlflow', googleServiceAccountEmail: c.gcp?.serviceAccountEmail });
@@ -124,13 +128,13 @@ export class MlflowChart extends Chart {
       migrationScript: database.migratesInServerPod ? migration : undefined,
       auth: basicAuth,
       allowedHosts: allowedHosts({
-        publicHosts: c.exposure.mode === 'ingress' ? c.exposure.hosts : [],
+        publicHosts,
         serviceName: MLFLOW_SERVICE_NAME,
         namespace: c.namespace,
         port: MLFLOW_PORT,
         scrapedByPodIp: metricsMode !== undefined,
       }),
-      corsOrigins: corsOrigins(c.exposure.mode === 'ingress' ? c.exposure.hosts : [], MLFLOW_PORT),
+      corsOrigins: corsOrigins(publicHosts, MLFLOW_PORT),
       metrics: metricsMode !== undefined,
       selectorLabels: serverLabels,
       podLabels: labels,
@@ -162,6 +166,17 @@ export class MlflowChart extends Chart {
         backendTimeout: Duration.seconds(c.exposure.backendTimeoutSeconds),
       });
     }
+    if (c.exposure.mode === 'gateway') {
+      new GkeGateway(this, 'Gateway', {
+        service: server.service,
+        port: MLFLOW_PORT,
+        hosts: c.exposure.hosts,
+        className: c.exposure.className ?? DEFAULT_GATEWAY_CLASS,
+        certificate: c.exposure.certificate,
+        backendTimeout: Duration.seconds(c.exposure.backendTimeoutSeconds),
+        drainingTimeout: c.exposure.drainingTimeoutSeconds !== undefined ? Duration.seconds(c.exposure.drainingTimeoutSeconds) : DRAINING_TIMEOUT,
+      });
+    }
 
     const metrics = metricsMode
       ? new Metrics(this, 'Metrics', {
@@ -179,7 +194,8 @@ export class MlflowChart extends Chart {
       serverLabels,
       egressComponents: [components.server, components.migration],
       port: MLFLOW_PORT,
-      fromGoogleLoadBalancers: c.exposure.mode === 'ingress',
+      fromGoogleLoadBalancers: publicHosts.length > 0,
+      fromCidrs: c.exposure.mode === 'gateway' && c.exposure.proxyOnlySubnetCidr !== undefined ? [c.exposure.proxyOnlySubnetCidr] : undefined,
       metricsNamespace: metrics?.collectorNamespace,
       toGoogleApis: c.gcp !== undefined,
       toCloudSql: mysql !== undefined,

@@ -18,6 +18,12 @@ export interface NetworkPoliciesProps {
    */
   readonly fromGoogleLoadBalancers?: boolean;
   /**
+   * Further source ranges admitted to the port, e.g. the VPC's proxy-only subnet of a regional or internal Gateway
+   * (its Envoy proxies connect from there).
+   * @default - none
+   */
+  readonly fromCidrs?: readonly string[];
+  /**
    * Namespace of the metrics collector to admit to the port (`gmp-system` for GMP managed collection).
    * @default - no collector
    */
@@ -70,6 +76,7 @@ export class NetworkPolicies extends Construct {
 
     const ingressFrom: NetworkPolicyPeer[] = [
       ...(props.fromGoogleLoadBalancers ? GOOGLE_LB_RANGES.map((c) => cidr(c)) : []),
+      ...(props.fromCidrs ?? []).map((c) => cidr(c)),
       ...(props.metricsNamespace !== undefined ? [namespace(props.metricsNamespace)] : []),
       ...(props.smokeTestLabels !== undefined ? [{ podSelector: { matchLabels: props.smokeTestLabels } }] : []),
     ];

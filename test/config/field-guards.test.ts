@@ -34,7 +34,7 @@ const cases: [string, 'dev' | 'local', (d: any) => unknown, string][] = [
   ["artifacts.prefix", 'dev', (d) => (d.artifacts.prefix = '/mlflow/'), "config/dev.yaml: artifacts.prefix: expected an object prefix such as 'mlflow' (no leading or trailing '/') (got \"/mlflow/\")"],
   ["volume.size", 'local', (d) => (d.volume.size = '10GB'), "config/local.yaml: volume.size: expected a storage size such as '10Gi' (got \"10GB\")"],
   ["volume.storageClassName", 'local', (d) => (d.volume.storageClassName = 'Fast_SSD'), "config/local.yaml: volume.storageClassName: expected a StorageClass name (got \"Fast_SSD\")"],
-  ["exposure.mode", 'dev', (d) => (d.exposure.mode = 'gateway'), "config/dev.yaml: exposure.mode: expected exposure.mode 'ingress' or 'none' (got \"gateway\")"],
+  ["exposure.mode", 'dev', (d) => (d.exposure.mode = 'loadbalancer'), "config/dev.yaml: exposure.mode: expected exposure.mode 'ingress', 'gateway' or 'none' (got \"loadbalancer\")"],
   ["exposure.hosts type", 'dev', (d) => (d.exposure.hosts = 'mlflow.example.com'), "config/dev.yaml: exposure.hosts: expected a list of host names (got \"mlflow.example.com\")"],
   ["exposure.clusterIssuer", 'dev', (d) => (d.exposure.clusterIssuer = 'Lets_Encrypt'), "config/dev.yaml: exposure.clusterIssuer: expected a cert-manager ClusterIssuer name (got \"Lets_Encrypt\")"],
   ["exposure.className", 'dev', (d) => (d.exposure.className = 'nginx'), "config/dev.yaml: exposure.className: expected 'gce' or 'gce-internal' (got \"nginx\")"],
