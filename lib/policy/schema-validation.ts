@@ -72,7 +72,7 @@ function gvkKey(apiVersion: string, kind: string): string {
 
 function loadRegistry(): Registry {
   const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: true });
-  addFormats(ajv, ['date-time', 'byte', 'int32', 'int64', 'double', 'float']);
+  addFormats(ajv, ['date-time', 'byte', 'int32', 'int64', 'double', 'float', 'ipv4', 'ipv6']);
   // Kubernetes durations are Go durations (`30s`, `1h0m0s`), not ISO 8601.
   ajv.addFormat('duration', /^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/);
 

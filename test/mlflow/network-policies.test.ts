@@ -37,6 +37,15 @@ test('nothing admitted by default: no ingress policy; egress to DNS only, for th
   });
 });
 
+test('further source ranges (a proxy-only subnet) to the serving port, after the Google ranges', () => {
+  expect(find(build({ fromGoogleLoadBalancers: true, fromCidrs: ['10.129.0.0/23'] }), 'NetworkPolicy', 'mlflow-server-ingress').spec.ingress).toEqual([
+    {
+      from: [{ ipBlock: { cidr: '35.191.0.0/16' } }, { ipBlock: { cidr: '130.211.0.0/22' } }, { ipBlock: { cidr: '10.129.0.0/23' } }],
+      ports: [{ protocol: 'TCP', port: 5000 }],
+    },
+  ]);
+});
+
 test('Google load balancers and health checkers to the serving port', () => {
   expect(find(build({ fromGoogleLoadBalancers: true }), 'NetworkPolicy', 'mlflow-server-ingress').spec).toEqual({
     podSelector: { matchLabels: { component: 'server' } },

@@ -1,0 +1,127 @@
+/**
+ * `exposure.mode: gateway`: every guard with its exact message (the same host rules as the Ingress, the certificate
+ * source, the class, the proxy-only subnet of the regional and internal classes), and what an omitted field means.
+ */
+import { validateEnvironment, formatProblem } from '../../lib/config/config';
+import { gatewayDoc } from '../support/gateway';
+
+function messages(mutate: (doc: any) => void): string[] {
+  return validateEnvironment('config/prod.yaml', gatewayDoc(mutate)).problems.map(formatProblem);
+}
+const F = 'config/prod.yaml: exposure';
+
+test('the variant as written is valid, and omitted fields stay omitted (defaults are applied by the constructs)', () => {
+  const r = validateEnvironment('config/prod.yaml', gatewayDoc());
+  expect(r.problems).toEqual([]);
+  expect(r.config?.exposure).toEqual({
+    mode: 'gateway',
+    hosts: ['mlflow.example.com', 'tracking.example.org', 'ml.example.net'],
+    certificate: { source: 'cert-manager', clusterIssuer: 'letsencrypt-prod' },
+    backendTimeoutSeconds: 900,
+  });
+});
+
+describe('hosts: the rules of the Ingress', () => {
+  test.each<[string, (d: any) => void, string]>([
+    ['a gateway without hosts', (d) => delete d.exposure.hosts, `${F}.hosts: required: expected a list of host names`],
+    ['an empty list', (d) => (d.exposure.hosts = []), `${F}.hosts: expected at least one host name (got [])`],
+    ['a host twice', (d) => (d.exposure.hosts = ['a.example.com', 'a.example.com']), `${F}.hosts: expected distinct host names (got ["a.example.com","a.example.com"])`],
+    ['a wildcard', (d) => (d.exposure.hosts = ['mlflow.example.com', '*.example.com']), `${F}.hosts.1: expected a fully qualified lowercase host name such as 'mlflow.example.com' (got "*.example.com")`],
+    ['a single label', (d) => (d.exposure.hosts = ['mlflow']), `${F}.hosts.0: expected a fully qualified lowercase host name such as 'mlflow.example.com' (got "mlflow")`],
+  ])('%s is refused', (_what, mutate, message) => {
+    expect(messages(mutate)).toEqual([message]);
+  });
+});
+
+describe('certificate', () => {
+  test.each<[string, (d: any) => void, string]>([
+    ['no certificate section', (d) => delete d.exposure.certificate, `${F}.certificate: required: expected exposure.certificate.source 'cert-manager' or 'certificate-manager'`],
+    ['an unknown source', (d) => (d.exposure.certificate = { source: 'acme' }), `${F}.certificate.source: expected exposure.certificate.source 'cert-manager' or 'certificate-manager' (got "acme")`],
+    [
+      'certificate-manager without a map name',
+      (d) => (d.exposure.certificate = { source: 'certificate-manager' }),
+      `${F}.certificate.mapName: required: expected a string: a Certificate Manager map name (lowercase letter first, then letters, digits, hyphens; max 63)`,
+    ],
+    [
+      'a map name Google refuses',
+      (d) => (d.exposure.certificate = { source: 'certificate-manager', mapName: 'Map_1' }),
+      `${F}.certificate.mapName: expected a Certificate Manager map name (lowercase letter first, then letters, digits, hyphens; max 63) (got "Map_1")`,
+    ],
+    ['cert-manager without an issuer', (d) => (d.exposure.certificate = { source: 'cert-manager' }), `${F}.certificate.clusterIssuer: required: expected a string: a cert-manager ClusterIssuer name`],
+    [
+      'a map with an issuer (the other source’s field)',
+      (d) => (d.exposure.certificate = { source: 'certificate-manager', mapName: 'mlflow-map', clusterIssuer: 'letsencrypt-prod' }),
+      `${F}.certificate: unknown field 'clusterIssuer': remove or fix the spelling`,
+    ],
+    ['the Ingress’s issuer field on the gateway', (d) => (d.exposure.clusterIssuer = 'letsencrypt-prod'), `${F}: unknown field 'clusterIssuer': remove or fix the spelling`],
+  ])('%s is refused', (_what, mutate, message) => {
+    expect(messages(mutate)).toEqual([message]);
+  });
+
+  test('a map on a global class is accepted', () => {
+    expect(messages((d) => (d.exposure.certificate = { source: 'certificate-manager', mapName: 'mlflow-map' }))).toEqual([]);
+    expect(messages((d) => ((d.exposure.certificate = { source: 'certificate-manager', mapName: 'mlflow-map' }), (d.exposure.className = 'gke-l7-gxlb')))).toEqual([]);
+  });
+
+  test('a map on a regional class is refused (maps attach to global load balancers only)', () => {
+    expect(
+      messages((d) => {
+        d.exposure.className = 'gke-l7-regional-external-managed';
+        d.exposure.proxyOnlySubnetCidr = '10.129.0.0/23';
+        d.exposure.certificate = { source: 'certificate-manager', mapName: 'mlflow-map' };
+      }),
+    ).toEqual([
+      `${F}.certificate.source: a Certificate Manager map attaches only to a global load balancer, not to exposure.className 'gke-l7-regional-external-managed': use 'gke-l7-global-external-managed' or 'gke-l7-gxlb', or source 'cert-manager'`,
+    ]);
+  });
+});
+
+describe('class and proxy-only subnet', () => {
+  test('an Ingress class is not a Gateway class', () => {
+    expect(messages((d) => (d.exposure.className = 'gce'))).toEqual([
+      `${F}.className: expected one of 'gke-l7-global-external-managed', 'gke-l7-gxlb', 'gke-l7-regional-external-managed', 'gke-l7-rilb' (got "gce")`,
+    ]);
+  });
+
+  test.each(['gke-l7-regional-external-managed', 'gke-l7-rilb'])('%s needs the proxy-only subnet, and accepts it', (className) => {
+    expect(messages((d) => (d.exposure.className = className))).toEqual([
+      `${F}.proxyOnlySubnetCidr: required with exposure.className '${className}': its load balancer's proxies connect to the pods from the VPC's proxy-only subnet, which the server's NetworkPolicy must admit`,
+    ]);
+    expect(messages((d) => ((d.exposure.className = className), (d.exposure.proxyOnlySubnetCidr = '10.129.0.0/23')))).toEqual([]);
+  });
+
+  test.each([undefined, 'gke-l7-global-external-managed', 'gke-l7-gxlb'])('class %s (global) refuses a proxy-only subnet as unused', (className) => {
+    const shown = className ?? 'gke-l7-global-external-managed';
+    expect(messages((d) => ((d.exposure.className = className), (d.exposure.proxyOnlySubnetCidr = '10.129.0.0/23')))).toEqual([
+      `${F}.proxyOnlySubnetCidr: unused: remove it (exposure.className '${shown}' is served by Google Front Ends, not from a proxy-only subnet)`,
+    ]);
+  });
+
+  test.each(['10.129.0.0/33', '10.129.0/23', '300.1.0.0/16', 'fd00::/64'])('%s is not an IPv4 CIDR block', (cidr) => {
+    expect(messages((d) => ((d.exposure.className = 'gke-l7-rilb'), (d.exposure.proxyOnlySubnetCidr = cidr)))).toEqual([
+      `${F}.proxyOnlySubnetCidr: expected an IPv4 CIDR block such as '10.129.0.0/23' (got ${JSON.stringify(cidr)})`,
+    ]);
+  });
+});
+
+describe('timeouts', () => {
+  test.each<[string, (d: any) => void, string]>([
+    ['a backend timeout below 30 s', (d) => (d.exposure.backendTimeoutSeconds = 10), `${F}.backendTimeoutSeconds: expected a number of seconds from 30 to 86400 (got 10)`],
+    ['no backend timeout', (d) => delete d.exposure.backendTimeoutSeconds, `${F}.backendTimeoutSeconds: required: expected a number of seconds from 30 to 86400`],
+    ['draining above an hour', (d) => (d.exposure.drainingTimeoutSeconds = 3601), `${F}.drainingTimeoutSeconds: expected a number of seconds from 0 to 3600 (got 3601)`],
+    ['fractional draining', (d) => (d.exposure.drainingTimeoutSeconds = 1.5), `${F}.drainingTimeoutSeconds: expected a number of seconds from 0 to 3600 (got 1.5)`],
+  ])('%s is refused', (_what, mutate, message) => {
+    expect(messages(mutate)).toEqual([message]);
+  });
+
+  test('draining at its bounds is accepted', () => {
+    expect(messages((d) => (d.exposure.drainingTimeoutSeconds = 0))).toEqual([]);
+    expect(messages((d) => (d.exposure.drainingTimeoutSeconds = 3600))).toEqual([]);
+  });
+});
+
+test('the cert-manager add-on needs the ACME email with a cert-manager certificate, not with a map', () => {
+  const addon = (d: any) => (d.gitops.addons = { externalSecrets: true, certManager: true });
+  expect(messages(addon)).toEqual(['config/prod.yaml: gitops.addons.acmeEmail: expected an ACME account email for the ClusterIssuer installed with certManager']);
+  expect(messages((d) => (addon(d), (d.exposure.certificate = { source: 'certificate-manager', mapName: 'mlflow-map' })))).toEqual([]);
+});
