@@ -44,3 +44,18 @@ export const CERT_MANAGER: Addon = {
   values: { crds: { enabled: true, keep: true }, global: { leaderElection: { namespace: 'cert-manager' } } },
   clusterKinds: [CRD, CLUSTER_ROLE, CLUSTER_ROLE_BINDING, VALIDATING_WEBHOOK, MUTATING_WEBHOOK],
 };
+
+/**
+ * cert-manager with its Gateway API support on (`config.enableGatewayAPI`): needed when its HTTP-01 solver answers
+ * through a Gateway (`exposure.mode: gateway` with a cert-manager certificate). Off by default upstream.
+ * @see https://cert-manager.io/docs/usage/gateway/
+ */
+export function withGatewayApi(addon: Addon): Addon {
+  return {
+    ...addon,
+    values: {
+      ...addon.values,
+      config: { apiVersion: 'controller.config.cert-manager.io/v1alpha1', kind: 'ControllerConfiguration', enableGatewayAPI: true },
+    },
+  };
+}

@@ -1,9 +1,10 @@
 import { Chart } from 'cdk8s';
 import { Construct } from 'constructs';
-import { CERT_MANAGER, EXTERNAL_SECRETS, type Addon } from './addons';
+import { CERT_MANAGER, EXTERNAL_SECRETS, withGatewayApi, type Addon } from './addons';
 import { ApplicationHealthCheck, ARGOCD_NAMESPACE, ArgoApplication, ArgoProject, IN_CLUSTER, type ClusterKind } from './argocd';
-import { AcmeClusterIssuer } from './cluster-issuer';
-import type { EnvironmentConfig } from '../config/config';
+import { AcmeClusterIssuer, type AcmeClusterIssuerProps } from './cluster-issuer';
+import { certManagerIssuerOf, type EnvironmentConfig } from '../config/config';
+import { GATEWAY_NAME, LISTENERS } from '../mlflow/gateway';
 import { APP_SYNC_WAVES } from '../conventions';
 
 /** Folders of an environment's output, each the `source.path` of one Argo CD Application (under `dist/<env>/`). */
@@ -24,8 +25,8 @@ export interface GitOpsPlan {
   /** Path of the environment inside the repository (`dist/<env>`). */
   readonly distPath: string;
   readonly addons: readonly Addon[];
-  /** ClusterIssuer to create (cert-manager add-on with an Ingress). */
-  readonly clusterIssuer?: { readonly name: string; readonly email: string; readonly server: 'production' | 'staging'; readonly ingressClass: string };
+  /** ClusterIssuer to create (cert-manager add-on with an Ingress, or with a Gateway whose certificate cert-manager issues). */
+  readonly clusterIssuer?: AcmeClusterIssuerProps & { readonly server: 'production' | 'staging' };
   /** The MLflow Deployment is HPA-managed. */
   readonly autoscaled: boolean;
 }
@@ -34,10 +35,19 @@ export interface GitOpsPlan {
 export function gitOpsPlan(config: EnvironmentConfig): GitOpsPlan | undefined {
   const g = config.gitops;
   if (!g) return undefined;
-  const addons = [...(g.addons?.externalSecrets ? [EXTERNAL_SECRETS] : []), ...(g.addons?.certManager ? [CERT_MANAGER] : [])];
+  const exposure = config.exposure;
+  // With a Gateway, cert-manager answers HTTP-01 through the Gateway's HTTP listener: that needs its Gateway API support.
+  const solvesThroughGateway = exposure.mode === 'gateway' && exposure.certificate.source === 'cert-manager';
+  const certManager = solvesThroughGateway ? withGatewayApi(CERT_MANAGER) : CERT_MANAGER;
+  const addons = [...(g.addons?.externalSecrets ? [EXTERNAL_SECRETS] : []), ...(g.addons?.certManager ? [certManager] : [])];
+  const issuerName = certManagerIssuerOf(exposure);
+  const http01 =
+    exposure.mode === 'ingress'
+      ? { ingressClass: exposure.className }
+      : { gateway: { name: GATEWAY_NAME, namespace: config.namespace, sectionName: LISTENERS.http } };
   const clusterIssuer =
-    g.addons?.certManager && config.exposure.mode === 'ingress' && g.addons.acmeEmail !== undefined
-      ? { name: config.exposure.clusterIssuer, email: g.addons.acmeEmail, server: g.addons.acmeServer ?? 'production', ingressClass: config.exposure.className }
+    g.addons?.certManager && issuerName !== undefined && g.addons.acmeEmail !== undefined
+      ? { name: issuerName, email: g.addons.acmeEmail, server: g.addons.acmeServer ?? 'production', ...http01 }
       : undefined;
   return {
     environment: config.name,
