@@ -2,7 +2,11 @@
  * `exposure.mode: gateway`: every guard with its exact message (the same host rules as the Ingress, the certificate
  * source, the class, the proxy-only subnet of the regional and internal classes), and what an omitted field means.
  */
+import * as fs from 'fs';
+import * as path from 'path';
+import * as yaml from 'js-yaml';
 import { validateEnvironment, formatProblem } from '../../lib/config/config';
+import { ROOT } from '../support/environments';
 import { gatewayDoc } from '../support/gateway';
 
 function messages(mutate: (doc: any) => void): string[] {
@@ -124,4 +128,16 @@ test('the cert-manager add-on needs the ACME email with a cert-manager certifica
   const addon = (d: any) => (d.gitops.addons = { externalSecrets: true, certManager: true });
   expect(messages(addon)).toEqual(['config/prod.yaml: gitops.addons.acmeEmail: expected an ACME account email for the ClusterIssuer installed with certManager']);
   expect(messages((d) => (addon(d), (d.exposure.certificate = { source: 'certificate-manager', mapName: 'mlflow-map' })))).toEqual([]);
+});
+
+test('the README’s config snippet is valid as written, and with each commented alternative it shows', () => {
+  const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('## GKE Gateway API'));
+  const snippet = /```yaml\n([\s\S]*?)```/.exec(section)?.[1];
+  if (snippet === undefined) throw new Error('no yaml block in the README section "GKE Gateway API"');
+  const exposure = (yaml.load(snippet) as { exposure: Record<string, unknown> }).exposure;
+  expect(exposure.mode).toBe('gateway');
+  expect(messages((d) => (d.exposure = exposure))).toEqual([]);
+  expect(messages((d) => (d.exposure = { ...exposure, certificate: { source: 'certificate-manager', mapName: 'mlflow-prod' } }))).toEqual([]);
+  expect(messages((d) => (d.exposure = { ...exposure, className: 'gke-l7-rilb', proxyOnlySubnetCidr: '10.129.0.0/23' }))).toEqual([]);
 });
