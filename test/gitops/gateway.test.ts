@@ -24,8 +24,11 @@ test('AcmeClusterIssuer through a Gateway: the solver’s HTTPRoute attaches to 
 });
 
 describe('cert-manager certificate with the cert-manager add-on', () => {
-  const config = gatewayConfig(withAddon);
-  const out = render(config);
+  // Built when the tests run, not while jest collects them (so that mutation testing can attribute each mutant).
+  let out: ReturnType<typeof render>;
+  beforeAll(() => {
+    out = render(gatewayConfig(withAddon));
+  });
 
   test('the ClusterIssuer the Certificate names, solving through the MLflow Gateway’s HTTP listener', () => {
     const ci = find(out.byPath['cluster-issuer'], 'ClusterIssuer', 'letsencrypt-prod');

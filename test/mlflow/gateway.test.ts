@@ -35,7 +35,11 @@ const listener = (gw: any, name: string) => {
 };
 
 describe('with a cert-manager certificate', () => {
-  const ms = build();
+  // Built when the tests run, not while jest collects them (so that mutation testing can attribute each mutant).
+  let ms: any[];
+  beforeAll(() => {
+    ms = build();
+  });
 
   test('the Gateway: the configured class, HTTPS on 443 terminating with the cert-manager Secret, HTTP on 80, routes of its namespace only', () => {
     const gw = find(ms, 'Gateway', 'mlflow');
@@ -119,7 +123,10 @@ describe('with a cert-manager certificate', () => {
 });
 
 describe('with a Certificate Manager map', () => {
-  const ms = build({ certificate: MAP, className: 'gke-l7-gxlb' });
+  let ms: any[];
+  beforeAll(() => {
+    ms = build({ certificate: MAP, className: 'gke-l7-gxlb' });
+  });
 
   test('the Gateway names the map by annotation and its HTTPS listener lists no certificate', () => {
     const gw = find(ms, 'Gateway', 'mlflow');

@@ -22,7 +22,11 @@ const GMP = { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name':
 const SMOKE = { podSelector: { matchLabels: { 'app.kubernetes.io/name': 'mlflow', 'app.kubernetes.io/instance': 'mlflow-prod', 'app.kubernetes.io/component': 'smoke' } } };
 
 describe('several hosts: each one everywhere the hosts go', () => {
-  const ms = render();
+  // Built when the tests run, not while jest collects them (so that mutation testing can attribute each mutant).
+  let ms: any[];
+  beforeAll(() => {
+    ms = render();
+  });
 
   test('the Host allow-list starts with every host, as with an Ingress', () => {
     const hosts = serverEnv(ms).MLFLOW_SERVER_ALLOWED_HOSTS.split(',');
