@@ -2,8 +2,9 @@
  * lib/mlflow/scripts/migrate.py as the migration Job runs it: a subprocess of the REAL MLflow's python (the venv that
  * `scripts/test-mlflow.sh` prepares, path in `.mlflow-python`), against SQLite files, a REAL MariaDB with binary
  * logging on and a user without SUPER, as on Cloud SQL for MySQL, and a REAL PostgreSQL (Debian's, from
- * `scripts/test-postgres.sh`) with a role that owns only its databases. No fake anywhere, except one named shim: a
- * `flask_wtf` module that raises ImportError, to stand for an image without Flask-WTF.
+ * `scripts/test-postgres.sh`) with a role that owns only its databases. No fake anywhere, except two named shims:
+ * a `flask_wtf` and a `psycopg2` module that raise ImportError, to stand for an image without Flask-WTF or without
+ * the PostgreSQL driver.
  *
  * The MariaDB cases start their OWN throw-away MariaDB (scripts/test-mariadb.sh with a private directory and port,
  * stopped by pid afterwards), not the shared one on :33306: they need to flip the global
@@ -852,6 +853,25 @@ print(json.dumps("ok"))
       expect(unreachable.output).toContain('database not reachable yet (attempt 1)');
       expect(unreachable.output).toMatch(/OperationalError: connection to server at "127\.0\.0\.1", port \d+ failed: Connection refused/);
       expect(unreachable.ms).toBeLessThan(30_000);
+    });
+
+    test('an image without psycopg2 is refused before anything is touched (exit 2), naming the missing driver', () => {
+      // SHIM, not the venv's driver: a `psycopg2` package first on PYTHONPATH that raises ImportError, standing for an
+      // image without the `db` extra. Everything else is the real venv.
+      const shim = tmpDir();
+      fs.mkdirSync(path.join(shim, 'psycopg2'));
+      fs.writeFileSync(
+        path.join(shim, 'psycopg2', '__init__.py'),
+        'raise ModuleNotFoundError("No module named \'psycopg2\' (test shim)", name="psycopg2")\n',
+      );
+      const db = newDatabase();
+      const run = migrate({ MLFLOW_BACKEND_STORE_URI: pgUri(db) }, shim);
+      expectExit(run, 2);
+      expect(run.output).toContain(
+        `migrate: ERROR: cannot use database URI postgresql+psycopg2://${ROLE}:***@127.0.0.1:${port}/${db}: ` +
+          "ModuleNotFoundError: No module named 'psycopg2' (test shim)",
+      );
+      expect(tables(db)).toEqual([]);
     });
 
     let authDb = '';
