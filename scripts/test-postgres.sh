@@ -100,7 +100,8 @@ fi
 
 log "starting postgres on 127.0.0.1:$PORT"
 # pg_ctl -w waits until the server accepts connections, at most -t seconds; the server detaches (its own session,
-# output to the log), so it keeps running for the next test run.
+# output to the log), so it keeps running for the next test run. fsync=off: throw-away data, and the suites wait less
+# on a shared disk (a crash of the machine would lose the test databases only).
 as_server setsid "$BINDIR/pg_ctl" -D "$DATADIR" -l "$LOGFILE" -w -t 60 \
   -o "-c listen_addresses=127.0.0.1 -p $PORT -c unix_socket_directories=$ROOT_DIR -c unix_socket_permissions=0700 -c max_connections=100 -c fsync=off" \
   start </dev/null >"$ROOT_DIR/pg_ctl.out" 2>&1 || {
