@@ -8,7 +8,7 @@ import {
   ExternalSecretSpecTargetTemplateEngineVersion,
 } from '../../imports/externalsecret-external-secrets.io';
 import { SecretStore } from '../../imports/secretstore-external-secrets.io';
-import type { EnabledAuth, MysqlDatabase } from '../config/config';
+import type { CloudSqlDatabase, EnabledAuth } from '../config/config';
 import { BasicAuth } from './basic-auth';
 import { DatabaseAccess } from './database-access';
 
@@ -22,7 +22,7 @@ export interface ExternalSecretsProps {
    * Cloud SQL database: renders the backend store URI Secret.
    * @default - no database Secret
    */
-  readonly database?: MysqlDatabase;
+  readonly database?: CloudSqlDatabase;
   /**
    * Basic-auth: renders the Flask secret key and the auth ini (needs `database`).
    * @default - no auth Secret
@@ -52,7 +52,7 @@ const REFRESH_INTERVAL = '1h0m0s';
  * (`external-secrets.io/v1`) through a namespaced `SecretStore` that authenticates as the app's own KSA.
  * Nothing secret is rendered into git: the Secrets are created in the cluster by ESO from templates.
  *
- * The templates' formats belong to their consumers: the backend URI to {@link DatabaseAccess.mysqlUriTemplate},
+ * The templates' formats belong to their consumers: the backend URI to {@link DatabaseAccess.cloudSqlUriTemplate},
  * the auth ini to {@link BasicAuth.iniTemplate}; this construct names the remote secrets they read
  * (docs/design.md#database-and-proxy, docs/design.md#auth).
  * @see https://external-secrets.io/latest/provider/google-secrets-manager/
@@ -87,7 +87,7 @@ export class ExternalSecrets extends Construct {
 
     if (props.database) {
       const db = props.database;
-      const uri = DatabaseAccess.mysqlUriTemplate(db);
+      const uri = DatabaseAccess.cloudSqlUriTemplate(db);
       this.databaseSecret = this.secret('Database', 'mlflow-database', { user: db.userSecret, password: db.passwordSecret }, {
         MLFLOW_BACKEND_STORE_URI: uri,
       });

@@ -2,7 +2,7 @@ import { Chart, Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { BasicAuth } from './basic-auth';
-import { DEFAULT_GATEWAY_CLASS, exposedHosts, type EnvironmentConfig } from '../config/config';
+import { cloudSqlDatabase, DEFAULT_GATEWAY_CLASS, exposedHosts, type EnvironmentConfig } from '../config/config';
 import { applySyncWaves, selectorLabels, standardLabels } from '../conventions';
 import { DataVolume } from './data-volume';
 import { DatabaseAccess } from './database-access';
@@ -60,7 +60,7 @@ export class MlflowChart extends Chart {
     const serverLabels = selectorLabels(c.name, components.server);
     const migrationLabels = selectorLabels(c.name, components.migration);
     const smokeLabels = selectorLabels(c.name, components.smoke);
-    const mysql = c.database.engine === 'mysql' ? c.database : undefined;
+    const cloudSql = cloudSqlDatabase(c.database);
     const auth = c.auth.enabled ? c.auth : undefined;
     const metricsMode = c.metrics === 'none' ? undefined : c.metrics;
     // One rule for every exposure mode: the hosts the load balancer serves feed the Host and CORS allow-lists and
@@ -71,11 +71,11 @@ export class MlflowChart extends Chart {
     const identity = new WorkloadIdentity(this, 'Identity', { name: 'mlflow', googleServiceAccountEmail: c.gcp?.serviceAccountEmail });
 
     const secrets =
-      mysql || auth
+      cloudSql || auth
         ? new ExternalSecrets(this, 'Secrets', {
             projectId: guaranteed(c.gcp, 'gcp').projectId,
             serviceAccount: identity.serviceAccount,
-            database: mysql,
+            database: cloudSql,
             auth,
             metricsCredentials:
               auth && metricsMode
@@ -95,8 +95,8 @@ export class MlflowChart extends Chart {
       ? new DataVolume(this, 'Data', { size: Size.mebibytes(parseMemoryMiB(c.volume.size)), storageClassName: c.volume.storageClassName })
       : undefined;
 
-    const database = mysql
-      ? new DatabaseAccess(this, 'Database', { engine: 'mysql', database: mysql, uriSecret: guaranteed(secrets?.databaseSecret, 'database secret') })
+    const database = cloudSql
+      ? new DatabaseAccess(this, 'Database', { engine: 'cloud-sql', database: cloudSql, uriSecret: guaranteed(secrets?.databaseSecret, 'database secret') })
       : new DatabaseAccess(this, 'Database', { engine: 'sqlite', volume: guaranteed(dataVolume, 'volume') });
 
     const basicAuth = secrets?.authSecret ? new BasicAuth(this, 'Auth', { secret: secrets.authSecret }) : undefined;
@@ -198,7 +198,7 @@ export class MlflowChart extends Chart {
       fromCidrs: c.exposure.mode === 'gateway' && c.exposure.proxyOnlySubnetCidr !== undefined ? [c.exposure.proxyOnlySubnetCidr] : undefined,
       metricsNamespace: metrics?.collectorNamespace,
       toGoogleApis: c.gcp !== undefined,
-      toCloudSql: mysql !== undefined,
+      toCloudSql: cloudSql !== undefined,
       smokeTestLabels: smokeTest ? smokeLabels : undefined,
     });
 
