@@ -191,6 +191,23 @@ describe('every config/*.yaml of a repository (no options)', () => {
     expect(entries(path.join(root, 'argocd'))).toEqual([MARKER, 'teams/']);
   });
 
+  test('instances without gitops: one folder each, no Applications and no bootstrap (kubectl apply per folder)', () => {
+    const local = yaml.load(fs.readFileSync(path.join(ROOT, 'config', 'local.yaml'), 'utf8')) as any;
+    delete local.namespace;
+    local.instances = [
+      { name: 'a', namespace: 'mlflow-a' },
+      { name: 'b', namespace: 'mlflow-b' },
+    ];
+    const root = tmpdir('local');
+    fs.mkdirSync(path.join(root, 'config'));
+    fs.writeFileSync(path.join(root, 'config', 'sandbox.yaml'), yaml.dump(local));
+    expect(synth([], root).stdout).toMatch(/^synthesized sandbox → dist\/ \(\d+ files\), argocd\/ \(0 files\)\n$/);
+    expect(entries(path.join(root, 'dist', 'sandbox'))).toEqual(['a/', 'b/']);
+    expect(entries(path.join(root, 'argocd'))).toEqual([MARKER]);
+    // Each its own SQLite volume in its own namespace.
+    for (const ns of ['a', 'b']) expect(find(objectsIn(path.join(root, 'dist', 'sandbox', ns)), 'PersistentVolumeClaim', 'mlflow-data').metadata.namespace).toBe(`mlflow-${ns}`);
+  });
+
   test('turning a single server into instances: the old mlflow/ folder goes, the instance folders come', () => {
     const single = yaml.load(fs.readFileSync(path.join(ROOT, 'config', 'dev.yaml'), 'utf8')) as any;
     const root = tmpdir('switch');

@@ -85,7 +85,7 @@ const instanceSchema = z.strictObject({
   namespace: namespaceField,
   ...sections,
   gitops: z.undefined({ error: 'shared by every instance: set gitops at the top level of the file, not in an instance' }).optional(),
-});
+}, { error: 'expected an instance: a mapping with its name, its namespace and the sections it sets itself' });
 
 /** A file that declares `instances`. */
 export const instancesSchema = z.strictObject({
