@@ -152,8 +152,8 @@ export class ApplicationsChart extends Chart {
         syncWave: APP_SYNC_WAVES.clusterIssuer,
       });
     }
-    plan.servers.forEach((server, i) => {
-      new ArgoApplication(this, i === 0 ? 'Mlflow' : `Mlflow-${server.path}`, {
+    for (const server of plan.servers) {
+      new ArgoApplication(this, `Mlflow-${server.path}`, {
         name: server.name,
         project: plan.project,
         source: fromRepo(server.path),
@@ -162,7 +162,7 @@ export class ApplicationsChart extends Chart {
         syncWave: APP_SYNC_WAVES.mlflow,
         hpaManaged: server.autoscaled ? [{ name: 'mlflow', namespace: server.namespace }] : [],
       });
-    });
+    }
   }
 }
 
@@ -170,7 +170,7 @@ export class ApplicationsChart extends Chart {
 export class ClusterIssuerChart extends Chart {
   constructor(scope: Construct, id: string, issuers: readonly ClusterIssuerPlan[]) {
     super(scope, id);
-    issuers.forEach((issuer, i) => new AcmeClusterIssuer(this, i === 0 ? 'Issuer' : `Issuer-${issuer.name}`, issuer));
+    for (const issuer of issuers) new AcmeClusterIssuer(this, `Issuer-${issuer.name}`, issuer);
   }
 }
 
