@@ -287,7 +287,10 @@ type Schema = z.infer<typeof environmentSchema>;
 
 /** The validated configuration of one environment, as every construct receives it. */
 export interface EnvironmentConfig extends Schema {
-  /** Environment name: the config file's base name (`config/prod.yaml` → `prod`). */
+  /**
+   * Environment name: the config file's base name (`config/prod.yaml` → `prod`); for one of several instances
+   * `<env>-<instance>` (lib/config/instances.ts).
+   */
   readonly name: string;
 }
 export type MysqlDatabase = z.infer<typeof mysqlSchema>;
