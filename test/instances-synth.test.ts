@@ -73,8 +73,13 @@ function repository(extra: Record<string, string> = {}): string {
 }
 
 describe('--config teams.yaml --out <dir>', () => {
-  const out = path.join(tmpdir('out'), 'teams');
-  const result = synth(['--config', FIXTURE, '--out', out]);
+  // Rendered once for the cases below, in beforeAll: not while jest collects (see jest.mutate.config.js).
+  let out = '';
+  let result: ReturnType<typeof synth>;
+  beforeAll(() => {
+    out = path.join(tmpdir('out'), 'teams');
+    result = synth(['--config', FIXTURE, '--out', out]);
+  });
 
   test('exit 0; one folder per instance beside the shared apps/ and cluster-issuer/, no mlflow/', () => {
     expect(result).toEqual({ code: 0, stdout: `synthesized ${FIXTURE} → ${out}\n`, stderr: '' });
