@@ -6,8 +6,9 @@
  */
 import * as path from 'path';
 import { parseFlags, UsageError } from './lib/cli';
-import { ConfigError, configFilesIn, loadEnvironments } from './lib/config/config';
-import { assertReplaceable, OutputDirectoryError, renderEnvironment, replaceDirectory, SynthError, type RenderedFile } from './lib/synth/synth';
+import { ConfigError, configFilesIn } from './lib/config/config';
+import { loadEnvironmentFiles } from './lib/config/instances';
+import { assertReplaceable, OutputDirectoryError, renderEnvironmentOf, replaceDirectory, SynthError, type RenderedFile } from './lib/synth/synth';
 
 const EXIT_OK = 0;
 const EXIT_INVALID = 1;
@@ -59,8 +60,8 @@ function synthesize(args: Args, root: string, io: Io): void {
   if (args.single !== undefined) {
     const { config: file, out: dir } = args.single;
     assertReplaceable(dir); // before reading the config: a refused --out is a usage error, whatever the file
-    const [config] = loadEnvironments([file]);
-    const out = renderEnvironment(config);
+    const [env] = loadEnvironmentFiles([file]);
+    const out = renderEnvironmentOf(env);
     write([[dir, [...out.dist, ...under('argocd', out.bootstrap)]]]);
     io.stdout.write(`synthesized ${file} → ${dir}\n`);
     return;
@@ -70,12 +71,12 @@ function synthesize(args: Args, root: string, io: Io): void {
   // Before reading the configs (again once rendered, with the files): refusals first, whatever the configs.
   assertReplaceable(dist);
   assertReplaceable(argocd);
-  const configs = loadEnvironments(configFilesIn(path.join(root, 'config')));
+  const configs = loadEnvironmentFiles(configFilesIn(path.join(root, 'config')));
   // Render everything before writing anything: an error leaves both trees as they were.
   const distFiles: RenderedFile[] = [];
   const bootstrapFiles: RenderedFile[] = [];
   for (const c of configs) {
-    const out = renderEnvironment(c);
+    const out = renderEnvironmentOf(c);
     distFiles.push(...under(c.name, out.dist));
     bootstrapFiles.push(...under(c.name, out.bootstrap));
   }

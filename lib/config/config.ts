@@ -369,7 +369,10 @@ type Schema = z.infer<typeof environmentSchema>;
 
 /** The validated configuration of one environment, as every construct receives it. */
 export interface EnvironmentConfig extends Schema {
-  /** Environment name: the config file's base name (`config/prod.yaml` → `prod`). */
+  /**
+   * Environment name: the config file's base name (`config/prod.yaml` → `prod`); for one of several instances
+   * `<env>-<instance>` (lib/config/instances.ts).
+   */
   readonly name: string;
 }
 export type MysqlDatabase = z.infer<typeof mysqlSchema>;
@@ -579,6 +582,26 @@ function describeIssue(issue: z.core.$ZodIssue, value: unknown): string {
   return issue.message;
 }
 
+/** The problems of a failed schema parse of `doc`: field path, message, and the value found there. */
+export function schemaProblems(file: string, doc: unknown, issues: readonly z.core.$ZodIssue[]): ConfigProblem[] {
+  return issues.map((issue) => {
+    const value = issue.code === 'unrecognized_keys' ? undefined : valueAt(doc, issue.path);
+    return {
+      file,
+      path: issue.path.map(String).join('.'),
+      message: issue.code === 'unrecognized_keys' ? describeIssue(issue, null) : describeIssue(issue, value),
+      value,
+    };
+  });
+}
+
+/** The environment name of a config file (`config/prod.yaml` → `prod`), and whether it is a valid one. */
+export function environmentNameOf(file: string): { name: string; problem?: ConfigProblem } {
+  const name = path.basename(file).replace(/\.ya?ml$/, '');
+  if (ENV_NAME.test(name)) return { name };
+  return { name, problem: { file, path: '', message: `the file name must be an environment name: lowercase letter first, then letters, digits or '-' (max 30)` } };
+}
+
 /** Validates an already-parsed document. `file` is used in messages only. */
 export function validateEnvironment(file: string, doc: unknown): { config?: EnvironmentConfig; problems: ConfigProblem[] } {
   const name = path.basename(file).replace(/\.ya?ml$/, '');
@@ -588,15 +611,7 @@ export function validateEnvironment(file: string, doc: unknown): { config?: Envi
   }
   const parsed = environmentSchema.safeParse(doc);
   if (!parsed.success) {
-    for (const issue of parsed.error.issues) {
-      const value = issue.code === 'unrecognized_keys' ? undefined : valueAt(doc, issue.path);
-      problems.push({
-        file,
-        path: issue.path.map(String).join('.'),
-        message: issue.code === 'unrecognized_keys' ? describeIssue(issue, null) : describeIssue(issue, value),
-        value,
-      });
-    }
+    problems.push(...schemaProblems(file, doc, parsed.error.issues));
     return { problems };
   }
   for (const g of crossFieldProblems(parsed.data)) {
@@ -619,6 +634,12 @@ export function loadEnvironmentFile(file: string): { config?: EnvironmentConfig;
 
 /** Parses and validates the text of a config file (as read from `file`, named in every problem). */
 export function parseEnvironmentText(file: string, text: string): { config?: EnvironmentConfig; problems: ConfigProblem[] } {
+  const r = parseConfigDocument(file, text);
+  return r.doc === undefined ? { problems: r.problems } : validateEnvironment(file, r.doc);
+}
+
+/** The YAML mapping of a config file's text, or the one problem that prevents reading it (empty, malformed, not a mapping). */
+export function parseConfigDocument(file: string, text: string): { doc?: Record<string, unknown>; problems: ConfigProblem[] } {
   if (text.split('\n').every((line) => /^\s*(#.*)?$/.test(line))) {
     return { problems: [{ file, path: '', message: 'the file is empty: expected a YAML mapping at the top level' }] };
   }
@@ -633,7 +654,7 @@ export function parseEnvironmentText(file: string, text: string): { config?: Env
   if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) {
     return { problems: [{ file, path: '', message: 'expected a YAML mapping at the top level', value: doc ?? undefined }] };
   }
-  return validateEnvironment(file, doc);
+  return { doc: doc as Record<string, unknown>, problems: [] };
 }
 
 /** Loads every `*.yaml` in a directory (sorted by name), collecting the problems of all files. */

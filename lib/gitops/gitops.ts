@@ -61,12 +61,84 @@ export function gitOpsPlan(config: EnvironmentConfig): GitOpsPlan | undefined {
   };
 }
 
+/** The ClusterIssuer a server's plan asks for. */
+export type ClusterIssuerPlan = NonNullable<GitOpsPlan['clusterIssuer']>;
+
+/** One MLflow server's Argo CD Application inside its environment's root app. */
+export interface ServerApplication {
+  /** Application name: `mlflow-<env>`, or `mlflow-<env>-<instance>` for one of several instances. */
+  readonly name: string;
+  /** Its folder under `dist/<env>/` (its `source.path`): `mlflow`, or the instance's name. */
+  readonly path: string;
+  readonly namespace: string;
+  /** Its Deployment is HPA-managed. */
+  readonly autoscaled: boolean;
+}
+
 /**
- * The child Applications of an environment (the root app's path, `dist/<env>/apps`): MLflow, and the
+ * The GitOps side of a whole environment — one root app, one AppProject, the shared add-ons and ClusterIssuers —
+ * over its MLflow servers: one for a single-server file, one per instance otherwise.
+ */
+export interface EnvironmentPlan {
+  readonly environment: string;
+  readonly project: string;
+  readonly gitops: GitOpsConfig;
+  /** Path of the environment inside the repository (`dist/<env>`). */
+  readonly distPath: string;
+  readonly addons: readonly Addon[];
+  /** ClusterIssuers to create, each once (servers naming the same issuer share it). */
+  readonly clusterIssuers: readonly ClusterIssuerPlan[];
+  readonly servers: readonly ServerApplication[];
+}
+
+/** Thrown when the servers of one environment ask for incompatible shared objects. */
+export class PlanError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PlanError';
+  }
+}
+
+/**
+ * The plan of an environment from the plans of its servers (each from {@link gitOpsPlan} of one server's
+ * config) and their folders. The add-ons and ClusterIssuers are shared: each appears once; two servers that
+ * derive different settings for one ClusterIssuer name are refused ({@link PlanError}).
+ */
+export function environmentPlan(environment: string, servers: ReadonlyArray<{ readonly plan: GitOpsPlan; readonly path: string }>): EnvironmentPlan {
+  const first = servers[0]?.plan;
+  if (first === undefined) throw new PlanError(`environment ${environment}: no server to plan`);
+  const addons = new Map<string, Addon>();
+  const issuers = new Map<string, { issuer: ClusterIssuerPlan; server: string }>();
+  for (const { plan } of servers) {
+    for (const a of plan.addons) if (!addons.has(a.name)) addons.set(a.name, a);
+    const issuer = plan.clusterIssuer;
+    if (issuer === undefined) continue;
+    const seen = issuers.get(issuer.name);
+    if (seen === undefined) issuers.set(issuer.name, { issuer, server: plan.project });
+    else if (JSON.stringify(seen.issuer) !== JSON.stringify(issuer)) {
+      throw new PlanError(
+        `ClusterIssuer '${issuer.name}' is shared by ${seen.server} (${JSON.stringify(seen.issuer)}) and ${plan.project} (${JSON.stringify(issuer)}), ` +
+          'which derive different settings for it: give their exposures different clusterIssuer names, or the same settings',
+      );
+    }
+  }
+  return {
+    environment,
+    project: `mlflow-${environment}`,
+    gitops: first.gitops,
+    distPath: `dist/${environment}`,
+    addons: [...addons.values()],
+    clusterIssuers: [...issuers.values()].map((i) => i.issuer),
+    servers: servers.map(({ plan, path }) => ({ name: plan.project, path, namespace: plan.namespace, autoscaled: plan.autoscaled })),
+  };
+}
+
+/**
+ * The child Applications of an environment (the root app's path, `dist/<env>/apps`): each MLflow server, and the
  * optional add-ons and ClusterIssuer, each in its wave.
  */
 export class ApplicationsChart extends Chart {
-  constructor(scope: Construct, id: string, plan: GitOpsPlan) {
+  constructor(scope: Construct, id: string, plan: EnvironmentPlan) {
     super(scope, id);
     const g = plan.gitops;
     const fromRepo = (path: string) => ({ repoURL: g.repoURL, targetRevision: g.targetRevision, path: `${plan.distPath}/${path}` });
@@ -81,7 +153,7 @@ export class ApplicationsChart extends Chart {
         createNamespace: true,
       });
     }
-    if (plan.clusterIssuer) {
+    if (plan.clusterIssuers.length > 0) {
       new ArgoApplication(this, 'ClusterIssuer', {
         name: `${plan.project}-cluster-issuer`,
         project: plan.project,
@@ -90,29 +162,31 @@ export class ApplicationsChart extends Chart {
         syncWave: APP_SYNC_WAVES.clusterIssuer,
       });
     }
-    new ArgoApplication(this, 'Mlflow', {
-      name: plan.project,
-      project: plan.project,
-      source: fromRepo(APP_PATHS.mlflow),
-      // The app owns its labelled Namespace object: CreateNamespace stays off.
-      destination: { server: g.destinationServer, namespace: plan.namespace },
-      syncWave: APP_SYNC_WAVES.mlflow,
-      hpaManaged: plan.autoscaled ? [{ name: 'mlflow', namespace: plan.namespace }] : [],
-    });
+    for (const server of plan.servers) {
+      new ArgoApplication(this, `Mlflow-${server.path}`, {
+        name: server.name,
+        project: plan.project,
+        source: fromRepo(server.path),
+        // The app owns its labelled Namespace object: CreateNamespace stays off.
+        destination: { server: g.destinationServer, namespace: server.namespace },
+        syncWave: APP_SYNC_WAVES.mlflow,
+        hpaManaged: server.autoscaled ? [{ name: 'mlflow', namespace: server.namespace }] : [],
+      });
+    }
   }
 }
 
-/** The ClusterIssuer application's objects (`dist/<env>/cluster-issuer`). */
+/** The ClusterIssuer application's objects (`dist/<env>/cluster-issuer`): every issuer the servers ask for. */
 export class ClusterIssuerChart extends Chart {
-  constructor(scope: Construct, id: string, issuer: NonNullable<GitOpsPlan['clusterIssuer']>) {
+  constructor(scope: Construct, id: string, issuers: readonly ClusterIssuerPlan[]) {
     super(scope, id);
-    new AcmeClusterIssuer(this, 'Issuer', issuer);
+    for (const issuer of issuers) new AcmeClusterIssuer(this, `Issuer-${issuer.name}`, issuer);
   }
 }
 
 /** Props of {@link BootstrapChart}. */
 export interface BootstrapChartProps {
-  readonly plan: GitOpsPlan;
+  readonly plan: EnvironmentPlan;
   /** Cluster-scoped kinds the path-based applications render (from the synthesized objects). */
   readonly renderedClusterKinds: readonly ClusterKind[];
 }
@@ -135,7 +209,7 @@ export class BootstrapChart extends Chart {
       destinations: [
         // The root app writes child Applications next to Argo CD.
         { server: IN_CLUSTER, namespace: ARGOCD_NAMESPACE },
-        { server: g.destinationServer, namespace: plan.namespace },
+        ...plan.servers.map((s) => ({ server: g.destinationServer, namespace: s.namespace })),
         // Add-on namespaces (the ClusterIssuer app targets cert-manager's, which it only exists with).
         ...plan.addons.map((a) => ({ server: g.destinationServer, namespace: a.namespace })),
       ],

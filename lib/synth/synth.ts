@@ -8,7 +8,18 @@ import * as path from 'path';
 import { App, Chart } from 'cdk8s';
 import * as yaml from 'js-yaml';
 import type { EnvironmentConfig } from '../config/config';
-import { APP_PATHS, ApplicationsChart, BootstrapChart, ClusterIssuerChart, clusterKindsOf, gitOpsPlan, HealthCheckChart } from '../gitops/gitops';
+import type { Environment } from '../config/instances';
+import {
+  APP_PATHS,
+  ApplicationsChart,
+  BootstrapChart,
+  ClusterIssuerChart,
+  clusterKindsOf,
+  environmentPlan,
+  gitOpsPlan,
+  HealthCheckChart,
+  PlanError,
+} from '../gitops/gitops';
 import { MlflowChart } from '../mlflow/mlflow-chart';
 import { containerResourceViolations, podSecurityViolations } from '../policy/pod-security';
 
@@ -59,23 +70,58 @@ export function mlflowManifests(config: EnvironmentConfig): Manifest[] {
 
 /** The output of one environment. */
 export interface EnvironmentOutput {
-  /** Files under `dist/<env>/`, one folder per Argo CD Application path (`mlflow/…`, `apps/…`, …). */
+  /**
+   * Files under `dist/<env>/`, one folder per Argo CD Application path: `mlflow/…` (or one folder per instance,
+   * `<instance>/…`), `apps/…`, `cluster-issuer/…`.
+   */
   readonly dist: RenderedFile[];
   /** Files under `argocd/<env>/`: what a person applies once (none without a `gitops` section). */
   readonly bootstrap: RenderedFile[];
 }
 
-/** Renders one environment: the MLflow app, and with `gitops` its Applications and bootstrap. */
+/** Renders a single-server environment: the MLflow app, and with `gitops` its Applications and bootstrap. */
 export function renderEnvironment(config: EnvironmentConfig): EnvironmentOutput {
-  const mlflow = mlflowManifests(config);
-  const problems = policyProblems(mlflow);
-  if (problems.length > 0) throw new SynthError(problems.map((p) => `${config.name}: ${p}`));
-  const dist = filesOf(APP_PATHS.mlflow, mlflow);
+  return renderServers(config.name, [{ config, path: APP_PATHS.mlflow }]);
+}
 
-  const plan = gitOpsPlan(config);
-  if (!plan) return { dist, bootstrap: [] };
+/**
+ * Renders a loaded config file: a single server as {@link renderEnvironment}, or several instances, each in
+ * its folder `<instance>/` with its own Application, sharing the root app, the add-ons and the ClusterIssuers.
+ */
+export function renderEnvironmentOf(env: Environment): EnvironmentOutput {
+  if (env.instances === undefined) return renderEnvironment(env.config);
+  return renderServers(
+    env.name,
+    env.instances.map((i) => ({ config: i.config, path: i.name })),
+  );
+}
+
+function renderServers(environment: string, servers: ReadonlyArray<{ readonly config: EnvironmentConfig; readonly path: string }>): EnvironmentOutput {
+  const dist: RenderedFile[] = [];
+  const mlflow: Manifest[] = [];
+  for (const s of servers) {
+    const objects = mlflowManifests(s.config);
+    const problems = policyProblems(objects);
+    if (problems.length > 0) throw new SynthError(problems.map((p) => `${s.config.name}: ${p}`));
+    dist.push(...filesOf(s.path, objects));
+    mlflow.push(...objects);
+  }
+
+  // `gitops` is one section of the file: every server has it, or none.
+  const planned = servers.flatMap((s) => {
+    const p = gitOpsPlan(s.config);
+    return p === undefined ? [] : [{ plan: p, path: s.path }];
+  });
+  if (planned.length === 0) return { dist, bootstrap: [] };
+  let plan;
+  try {
+    plan = environmentPlan(environment, planned);
+  } catch (e) {
+    if (e instanceof PlanError) throw new SynthError([`${environment}: ${e.message}`]);
+    throw e;
+  }
   const app = new App();
-  const issuer = plan.clusterIssuer ? manifestsOf(new ClusterIssuerChart(app, 'cluster-issuer', plan.clusterIssuer)) : [];
+  const issuer = plan.clusterIssuers.length > 0 ? manifestsOf(new ClusterIssuerChart(app, 'cluster-issuer', plan.clusterIssuers)) : [];
   dist.push(...filesOf(APP_PATHS.clusterIssuer, issuer));
   dist.push(...filesOf(APP_PATHS.apps, manifestsOf(new ApplicationsChart(app, 'apps', plan))));
   const boot = manifestsOf(new BootstrapChart(app, 'bootstrap', { plan, renderedClusterKinds: clusterKindsOf([...mlflow, ...issuer]) }));
