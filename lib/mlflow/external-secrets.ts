@@ -115,13 +115,14 @@ export class ExternalSecrets extends Construct {
           },
           { MLFLOW_FLASK_SERVER_SECRET_KEY: '{{ .flaskSecretKey }}', 'basic_auth.ini': ini },
         );
-        if (props.gcCredentials) {
-          this.gcSecret = this.secret('Gc', 'mlflow-gc-auth', { username: a.adminUsernameSecret, password: a.adminPasswordSecret }, {
-            username: '{{ .username }}',
-            password: '{{ .password }}',
-          });
-        }
       }
+    }
+    if (props.gcCredentials && props.auth) {
+      const a = props.auth;
+      this.gcSecret = this.secret('Gc', 'mlflow-gc-auth', { username: a.adminUsernameSecret, password: a.adminPasswordSecret }, {
+        username: '{{ .username }}',
+        password: '{{ .password }}',
+      });
     }
     if (props.metricsCredentials) {
       const m = props.metricsCredentials;
