@@ -59,6 +59,8 @@ export const SYNC_WAVES: Readonly<Record<string, number>> = {
   ExternalSecret: -1,
   Job: 0,
   Deployment: 1,
+  // Beside the server it needs: `mlflow gc` deletes artifacts through the server's proxy.
+  CronJob: 1,
   Service: 1,
   PodDisruptionBudget: 1,
   BackendConfig: 1,
@@ -138,8 +140,8 @@ export function restrictedContainerSecurityContext(uid: number): kplus.Container
  * Removes the construct-path-derived `cdk8s.io/metadata.addr` label cdk8s-plus adds to pod templates: pods are
  * selected by the pinned {@link selectorLabels} only, so a refactor of construct ids changes nothing.
  */
-export function removePathDerivedPodLabel(workload: kplus.Workload): void {
-  ApiObject.of(workload).addJsonPatch(JsonPatch.remove('/spec/template/metadata/labels/cdk8s.io~1metadata.addr'));
+export function removePathDerivedPodLabel(workload: kplus.Workload, templatePath = '/spec/template'): void {
+  ApiObject.of(workload).addJsonPatch(JsonPatch.remove(`${templatePath}/metadata/labels/cdk8s.io~1metadata.addr`));
 }
 
 /**

@@ -22,6 +22,7 @@ const EXPECTED_WAVES: Record<string, number> = {
   ExternalSecret: -1,
   Job: 0,
   Deployment: 1,
+  CronJob: 1,
   Service: 1,
   PodDisruptionBudget: 1,
   BackendConfig: 1,

@@ -10,7 +10,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as yaml from 'js-yaml';
 import { z } from 'zod';
-import { MEMORY_MIB, connectionBudget, memoryFootprintMiB, parseMemoryMiB, parseCpuMillis } from './sizing';
+import { GC_CONNECTIONS, MEMORY_MIB, connectionBudget, memoryFootprintMiB, parseMemoryMiB, parseCpuMillis } from './sizing';
 
 // ---------------------------------------------------------------------------------------------------------
 // Field formats
@@ -325,6 +325,77 @@ const authSchema = z.discriminatedUnion(
   { error: 'expected auth.enabled true or false' },
 );
 
+// ---------------------------------------------------------------------------------------------------------
+// Garbage collection (`mlflow gc` on a schedule)
+// ---------------------------------------------------------------------------------------------------------
+
+/** `gc.olderThanDays`: its bounds and the default applied in {@link gcOlderThanDays}. */
+export const GC_OLDER_THAN_DAYS = { min: 1, max: 3650, default: 30 } as const;
+
+/** The five fields of a standard cron schedule, as the Kubernetes CronJob controller parses them. */
+const CRON_FIELDS = [
+  { name: 'minute', min: 0, max: 59 },
+  { name: 'hour', min: 0, max: 23 },
+  { name: 'day-of-month', min: 1, max: 31, question: true },
+  { name: 'month', min: 1, max: 12, names: ['JAN', 'FEB', 'MAR', 'APR', 'MAY', 'JUN', 'JUL', 'AUG', 'SEP', 'OCT', 'NOV', 'DEC'] },
+  { name: 'day-of-week', min: 0, max: 6, names: ['SUN', 'MON', 'TUE', 'WED', 'THU', 'FRI', 'SAT'], question: true },
+] as const;
+
+/**
+ * What is wrong with a cron schedule, or `undefined`: five fields (minute hour day-of-month month day-of-week), each a
+ * list of `*`, values, ranges `a-b` and steps `/n` within the field's range (month and weekday names allowed), `?` in
+ * the day fields — the standard syntax the CronJob controller accepts. No `@daily`-style macros and no `TZ=` prefix:
+ * one spelling, which the README's examples use.
+ */
+export function cronScheduleProblem(schedule: string): string | undefined {
+  const fields = schedule.trim().split(/\s+/);
+  if (fields.length !== 5 || schedule.trim() === '') {
+    return "expected a cron schedule of five fields (minute hour day-of-month month day-of-week), e.g. '17 3 * * *'";
+  }
+  for (let i = 0; i < 5; i++) {
+    const f = CRON_FIELDS[i];
+    const range = `${f.min}-${f.max}`;
+    const value = (v: string): number | undefined => {
+      if (/^\d+$/.test(v)) return Number(v);
+      const names: readonly string[] = 'names' in f ? f.names : [];
+      const n = names.indexOf(v.toUpperCase());
+      return n < 0 ? undefined : n + f.min;
+    };
+    for (const part of fields[i].split(',')) {
+      const m = /^([^/]+)(?:\/(\d+))?$/.exec(part);
+      const fail = `the ${f.name} field '${fields[i]}' is not valid: expected *, a value, a range a-b or a step */n within ${range}`;
+      if (!m) return fail;
+      if (m[2] !== undefined && Number(m[2]) < 1) return `the ${f.name} field '${fields[i]}' has a step of 0: expected a step of at least 1`;
+      if (m[1] === '*' || ('question' in f && m[1] === '?' && m[2] === undefined)) continue;
+      const bounds = m[1].split('-');
+      if (bounds.length > 2) return fail;
+      const nums = bounds.map(value);
+      if (nums.some((n) => n === undefined)) return fail;
+      if (nums.some((n) => (n as number) < f.min || (n as number) > f.max)) {
+        return `the ${f.name} field '${fields[i]}' is out of range: expected values within ${range}`;
+      }
+      if (nums.length === 2 && (nums[0] as number) > (nums[1] as number)) {
+        return `the ${f.name} field '${fields[i]}' has a range that runs backwards: expected a-b with a ≤ b`;
+      }
+    }
+  }
+  return undefined;
+}
+
+const gcSchema = z.strictObject({
+  /** When the CronJob runs (cron syntax, in the kube-controller-manager's time zone: UTC on GKE). */
+  schedule: z.string({ error: "expected a cron schedule such as '17 3 * * *'" }).superRefine((s, ctx) => {
+    const problem = cronScheduleProblem(s);
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+  }),
+  /**
+   * Runs, experiments and logged models deleted (soft-deleted in the UI or API) more than this many days ago are
+   * removed for good, with their artifacts.
+   * @default 30 (GC_OLDER_THAN_DAYS.default, applied in gcOlderThanDays)
+   */
+  olderThanDays: int(GC_OLDER_THAN_DAYS.min, GC_OLDER_THAN_DAYS.max, 'a number of days').optional(),
+});
+
 const gitopsSchema = z.strictObject({
   /** Git repository Argo CD reads `dist/` from. */
   repoURL: z
@@ -363,6 +434,8 @@ export const environmentSchema = z.strictObject({
   auth: authSchema,
   metrics: z.enum(['gmp', 'prometheus-operator', 'none'], { error: "expected 'gmp', 'prometheus-operator' or 'none'" }),
   gitops: gitopsSchema.optional(),
+  /** Optional: a CronJob running `mlflow gc` (README "Garbage collection"). */
+  gc: gcSchema.optional(),
 });
 
 type Schema = z.infer<typeof environmentSchema>;
@@ -390,6 +463,12 @@ export type GatewayExposureConfig = Extract<ExposureConfig, { mode: 'gateway' }>
 export type AuthConfig = z.infer<typeof authSchema>;
 export type EnabledAuth = Extract<AuthConfig, { enabled: true }>;
 export type ServerConfig = z.infer<typeof serverSchema>;
+export type GcConfig = z.infer<typeof gcSchema>;
+
+/** `gc.olderThanDays`, or its default. */
+export function gcOlderThanDays(gc: GcConfig): number {
+  return gc.olderThanDays ?? GC_OLDER_THAN_DAYS.default;
+}
 
 /** The public host names the load balancer serves (Ingress or Gateway); none without exposure. */
 export function exposedHosts(exposure: ExposureConfig): readonly string[] {
@@ -502,13 +581,15 @@ export function crossFieldProblems(c: Schema): Guard[] {
       poolSize: cloudSql.pool.size,
       maxOverflow: cloudSql.pool.maxOverflow,
       maxConnections: cloudSql.maxConnections,
+      gcConnections: c.gc ? GC_CONNECTIONS : 0,
     });
     if (!b.fits) {
       out.push({
         path: 'database.pool',
         message:
           `connection budget exceeded: (maxReplicas ${b.maxReplicas} + surge ${b.surge}) × (parent ${b.parentConnections} + ` +
-          `workers ${b.workers} × stores ${b.stores} × (pool.size ${b.poolSize} + pool.maxOverflow ${b.maxOverflow})) = ` +
+          `workers ${b.workers} × stores ${b.stores} × (pool.size ${b.poolSize} + pool.maxOverflow ${b.maxOverflow}))` +
+          `${b.gcConnections > 0 ? ` + gc ${b.gcConnections}` : ''} = ` +
           `${b.peak} connections, ` +
           `but max_connections ${b.maxConnections} − headroom ${b.headroom} leaves ${b.available}; lower the pool, ` +
           `workers or maxReplicas, or raise database.maxConnections`,
@@ -537,6 +618,16 @@ export function crossFieldProblems(c: Schema): Guard[] {
         message: `a Certificate Manager map attaches only to a global load balancer, not to exposure.className '${className}': use 'gke-l7-global-external-managed' or 'gke-l7-gxlb', or source 'cert-manager'`,
       });
     }
+  }
+
+  if (c.gc && c.database.engine === 'sqlite') {
+    out.push({
+      path: 'gc',
+      message:
+        "needs a database server (database.engine 'mysql' or 'postgres'): the SQLite file is on the server's ReadWriteOnce volume, " +
+        'which a CronJob pod cannot mount beside the server (it may be scheduled on another node); remove gc and run ' +
+        '`mlflow gc` in the server pod instead (README "Garbage collection")',
+    });
   }
 
   if (c.gitops?.addons?.certManager && usesCertManager(c.exposure) && !c.gitops.addons.acmeEmail) {

@@ -31,7 +31,7 @@ import {
   type ConfigProblem,
   type EnvironmentConfig,
 } from './config';
-import { connectionBudget, type ConnectionBudget } from './sizing';
+import { GC_CONNECTIONS, connectionBudget, type ConnectionBudget } from './sizing';
 
 /** One MLflow server of an environment that declares `instances`. */
 export interface Instance {
@@ -310,6 +310,7 @@ function shareOf(i: Located): { budget: ConnectionBudget; connectionName: string
     poolSize: db.pool.size,
     maxOverflow: db.pool.maxOverflow,
     maxConnections: db.maxConnections,
+    gcConnections: i.config.gc ? GC_CONNECTIONS : 0,
   });
   return { budget, connectionName: db.instanceConnectionName };
 }
@@ -350,7 +351,9 @@ function sharedCloudSqlBudgets(file: string, top: Raw, all: readonly Located[]):
     const { maxConnections, headroom, available } = first.budget;
     if (total <= available) continue;
     const shares = members.map(
-      (m) => `'${m.i.name}' (maxReplicas ${m.budget.maxReplicas} + surge ${m.budget.surge}) × ${m.budget.perPod} = ${m.budget.peak} (${pathOf(top, m.i, 'database.pool')})`,
+      (m) =>
+        `'${m.i.name}' (maxReplicas ${m.budget.maxReplicas} + surge ${m.budget.surge}) × ${m.budget.perPod}` +
+        `${m.budget.gcConnections > 0 ? ` + gc ${m.budget.gcConnections}` : ''} = ${m.budget.peak} (${pathOf(top, m.i, 'database.pool')})`,
     );
     out.push({
       file,

@@ -49,9 +49,16 @@ export interface ConnectionBudgetInput {
   readonly maxOverflow: number;
   /** The Cloud SQL instance's `max_connections`. */
   readonly maxConnections: number;
+  /**
+   * Connections of the garbage-collection CronJob's pod, which may run at any time, during a rollout too
+   * ({@link GC_CONNECTIONS} when `gc` is on).
+   * @default 0
+   */
+  readonly gcConnections?: number;
 }
 
 export interface ConnectionBudget extends ConnectionBudgetInput {
+  readonly gcConnections: number;
   readonly surge: number;
   /** SQLAlchemy engines per worker: tracking + model registry (+ auth with basic-auth), each with its own pool. */
   readonly stores: number;
@@ -61,7 +68,7 @@ export interface ConnectionBudget extends ConnectionBudgetInput {
   readonly perPod: number;
   /** Connections kept free for the migration Job, Cloud SQL's own and an operator's session. */
   readonly headroom: number;
-  /** Worst case: every pod of a rollout at full pool + overflow. */
+  /** Worst case: every pod of a rollout at full pool + overflow, plus the gc pod. */
   readonly peak: number;
   readonly available: number;
   readonly fits: boolean;
@@ -75,16 +82,29 @@ export interface ConnectionBudget extends ConnectionBudgetInput {
 export const PARENT_CONNECTIONS = 2;
 
 /**
- * The connection budget: `(maxReplicas + surge) × (parent + workers × stores × (pool + overflow))` must stay within
- * `max_connections − headroom`, headroom = max(10, 10 % of max_connections).
+ * The SQLAlchemy pool of the `mlflow gc` process (`MLFLOW_SQLALCHEMYSTORE_POOL_SIZE` / `_MAX_OVERFLOW` of the gc
+ * container): gc is one thread working through one store, so a second connection is already a margin. MLflow
+ * ignores 0 for either setting (its defaults 5 and 10 would apply), hence 1 and 1.
+ */
+export const GC_POOL = { size: 1, maxOverflow: 1 } as const;
+
+/** Connections the gc pod can hold at most: its one store's pool, {@link GC_POOL} (the proxy sidecar adds none). */
+export const GC_CONNECTIONS = GC_POOL.size + GC_POOL.maxOverflow;
+
+/**
+ * The connection budget: `(maxReplicas + surge) × (parent + workers × stores × (pool + overflow)) + gc` must stay
+ * within `max_connections − headroom`, headroom = max(10, 10 % of max_connections) — which also covers the
+ * migration Job: it runs before a rollout starts (a Sync hook, ahead of the Deployment's wave), alongside at most
+ * `maxReplicas` pods, so the surge pod's share is free then.
  */
 export function connectionBudget(i: ConnectionBudgetInput): ConnectionBudget {
+  const gcConnections = i.gcConnections ?? 0;
   const surge = ROLLING_SURGE;
   const stores = i.authEnabled ? 3 : 2;
   const parentConnections = PARENT_CONNECTIONS;
   const perPod = parentConnections + i.workers * stores * (i.poolSize + i.maxOverflow);
   const headroom = Math.max(10, Math.ceil(i.maxConnections * 0.1));
-  const peak = (i.maxReplicas + surge) * perPod;
+  const peak = (i.maxReplicas + surge) * perPod + gcConnections;
   const available = i.maxConnections - headroom;
-  return { ...i, surge, stores, parentConnections, perPod, headroom, peak, available, fits: peak <= available };
+  return { ...i, gcConnections, surge, stores, parentConnections, perPod, headroom, peak, available, fits: peak <= available };
 }

@@ -38,6 +38,12 @@ export interface ExternalSecretsProps {
    * @default - no smoke Secret
    */
   readonly smokeCredentials?: { readonly username: string; readonly passwordSecret: string };
+  /**
+   * The admin's credentials for the garbage-collection CronJob (with `auth`): `mlflow gc` deletes artifacts through
+   * the server's proxy, which under basic-auth lets only the admin (or an experiment's MANAGE holder) delete.
+   * @default false
+   */
+  readonly gcCredentials?: boolean;
 }
 
 /**
@@ -66,6 +72,8 @@ export class ExternalSecrets extends Construct {
   public readonly metricsSecret?: kplus.ISecret;
   /** Secret with keys `username` and `password` of the smoke test user. */
   public readonly smokeSecret?: kplus.ISecret;
+  /** Secret with keys `username` and `password` of the admin, for the gc CronJob. */
+  public readonly gcSecret?: kplus.ISecret;
 
   private readonly storeName = 'gcp-secret-manager';
 
@@ -108,6 +116,13 @@ export class ExternalSecrets extends Construct {
           { MLFLOW_FLASK_SERVER_SECRET_KEY: '{{ .flaskSecretKey }}', 'basic_auth.ini': ini },
         );
       }
+    }
+    if (props.gcCredentials && props.auth) {
+      const a = props.auth;
+      this.gcSecret = this.secret('Gc', 'mlflow-gc-auth', { username: a.adminUsernameSecret, password: a.adminPasswordSecret }, {
+        username: '{{ .username }}',
+        password: '{{ .password }}',
+      });
     }
     if (props.metricsCredentials) {
       const m = props.metricsCredentials;

@@ -2,11 +2,12 @@ import { Chart, Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { BasicAuth } from './basic-auth';
-import { cloudSqlDatabase, DEFAULT_GATEWAY_CLASS, exposedHosts, type EnvironmentConfig } from '../config/config';
+import { cloudSqlDatabase, DEFAULT_GATEWAY_CLASS, exposedHosts, gcOlderThanDays, type EnvironmentConfig } from '../config/config';
 import { applySyncWaves, selectorLabels, standardLabels } from '../conventions';
 import { DataVolume } from './data-volume';
 import { DatabaseAccess } from './database-access';
 import { DRAINING_TIMEOUT, Exposure } from './exposure';
+import { GarbageCollection } from './garbage-collection';
 import { ExternalSecrets } from './external-secrets';
 import { GkeGateway } from './gateway';
 import { allowedHosts, corsOrigins } from './host-allow-list';
@@ -56,10 +57,11 @@ export class MlflowChart extends Chart {
 
     const image = imageReference(c.image);
     // `app.kubernetes.io/component` of the pods: selected by the workloads, monitors and network policies.
-    const components = { server: 'server', migration: 'migration', smoke: 'smoke' } as const;
+    const components = { server: 'server', migration: 'migration', smoke: 'smoke', gc: 'gc' } as const;
     const serverLabels = selectorLabels(c.name, components.server);
     const migrationLabels = selectorLabels(c.name, components.migration);
     const smokeLabels = selectorLabels(c.name, components.smoke);
+    const gcLabels = selectorLabels(c.name, components.gc);
     const cloudSql = cloudSqlDatabase(c.database);
     const auth = c.auth.enabled ? c.auth : undefined;
     const metricsMode = c.metrics === 'none' ? undefined : c.metrics;
@@ -88,6 +90,7 @@ export class MlflowChart extends Chart {
               auth?.smokeUsername !== undefined
                 ? { username: auth.smokeUsername, passwordSecret: guaranteed(auth.smokePasswordSecret, 'auth.smokePasswordSecret') }
                 : undefined,
+            gcCredentials: c.gc !== undefined && auth !== undefined,
           })
         : undefined;
 
@@ -156,6 +159,20 @@ export class MlflowChart extends Chart {
         })
       : undefined;
 
+    // Needs the server: run artifacts (`mlflow-artifacts:` URIs) are deleted through its artifact proxy.
+    const gc = c.gc
+      ? new GarbageCollection(this, 'GarbageCollection', {
+          image,
+          schedule: c.gc.schedule,
+          olderThanDays: gcOlderThanDays(c.gc),
+          serviceAccount: identity.serviceAccount,
+          database,
+          serverUrl: `http://${server.service.name}.${c.namespace}.svc.cluster.local:${MLFLOW_PORT}`,
+          credentials: auth ? guaranteed(secrets?.gcSecret, 'gc credentials secret') : undefined,
+          podLabels: { ...labels, ...gcLabels },
+        })
+      : undefined;
+
     if (c.exposure.mode === 'ingress') {
       new Exposure(this, 'Exposure', {
         service: server.service,
@@ -192,7 +209,7 @@ export class MlflowChart extends Chart {
 
     new NetworkPolicies(this, 'NetworkPolicies', {
       serverLabels,
-      egressComponents: [components.server, components.migration],
+      egressComponents: [components.server, components.migration, ...(gc ? [components.gc] : [])],
       port: MLFLOW_PORT,
       fromGoogleLoadBalancers: publicHosts.length > 0,
       fromCidrs: c.exposure.mode === 'gateway' && c.exposure.proxyOnlySubnetCidr !== undefined ? [c.exposure.proxyOnlySubnetCidr] : undefined,
@@ -200,6 +217,7 @@ export class MlflowChart extends Chart {
       toGoogleApis: c.gcp !== undefined,
       toCloudSql: cloudSql !== undefined,
       smokeTestLabels: smokeTest ? smokeLabels : undefined,
+      gcLabels: gc ? gcLabels : undefined,
     });
 
     applySyncWaves(this);

@@ -44,6 +44,12 @@ export interface NetworkPoliciesProps {
    * @default - no smoke test pods
    */
   readonly smokeTestLabels?: Record<string, string>;
+  /**
+   * Labels of the garbage-collection pods: admitted to the server's port and given egress to it (`mlflow gc` deletes
+   * artifacts through the server's proxy). Their database and Google API egress comes from `egressComponents`.
+   * @default - no gc pods
+   */
+  readonly gcLabels?: Record<string, string>;
 }
 
 /** Google Front End ranges for load balancers and health checks. @see https://cloud.google.com/load-balancing/docs/health-check-concepts#ip-ranges */
@@ -79,6 +85,7 @@ export class NetworkPolicies extends Construct {
       ...(props.fromCidrs ?? []).map((c) => cidr(c)),
       ...(props.metricsNamespace !== undefined ? [namespace(props.metricsNamespace)] : []),
       ...(props.smokeTestLabels !== undefined ? [{ podSelector: { matchLabels: props.smokeTestLabels } }] : []),
+      ...(props.gcLabels !== undefined ? [{ podSelector: { matchLabels: props.gcLabels } }] : []),
     ];
     if (ingressFrom.length > 0) {
       new kplus.k8s.KubeNetworkPolicy(this, 'ServerIngress', {
@@ -130,6 +137,17 @@ export class NetworkPolicies extends Construct {
           podSelector: { matchLabels: props.smokeTestLabels },
           policyTypes: ['Egress'],
           egress: [dns, { to: [{ podSelector: { matchLabels: props.serverLabels } }], ports: [tcp(props.port)] }],
+        },
+      });
+    }
+
+    if (props.gcLabels !== undefined) {
+      new kplus.k8s.KubeNetworkPolicy(this, 'GcEgress', {
+        metadata: { name: 'mlflow-gc-egress' },
+        spec: {
+          podSelector: { matchLabels: props.gcLabels },
+          policyTypes: ['Egress'],
+          egress: [{ to: [{ podSelector: { matchLabels: props.serverLabels } }], ports: [tcp(props.port)] }],
         },
       });
     }

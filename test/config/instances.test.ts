@@ -291,6 +291,28 @@ describe('rules across instances', () => {
     ).toEqual([]);
   });
 
+  test("an instance's garbage-collection CronJob counts in the shared budget (it may run during a rollout)", () => {
+    const lowered = (max: number) => (d: any) => d.instances.forEach((i: any) => (i.database.maxConnections = max));
+    // 383 − 39 = 344 fits 248 + 96 exactly (above); team-b's gc pod adds 2: 346 do not.
+    const withGc = (d: any) => {
+      lowered(383)(d);
+      d.instances[1].gc = { schedule: '17 3 * * *' };
+    };
+    expect(problems(withGc)).toEqual([
+      `${FILE}: instances: connection budget of Cloud SQL instance 'example-mlflow-teams:europe-west1:mlflow-shared' exceeded by the instances sharing it: ` +
+        "'team-a' (maxReplicas 3 + surge 1) × 62 = 248 (instances.0.database.pool) + 'team-b' (maxReplicas 2 + surge 1) × 32 + gc 2 = 98 (instances.1.database.pool) " +
+        '= 346 connections, but max_connections 383 − headroom 39 leaves 344; lower the pools, workers or maxReplicas of these instances, ' +
+        'give one of them its own Cloud SQL instance, or raise max_connections',
+    ]);
+    // 386 − 39 = 347: fits again.
+    expect(
+      validate((d) => {
+        withGc(d);
+        lowered(386)(d);
+      }).problems,
+    ).toEqual([]);
+  });
+
   test('instances sharing a Cloud SQL instance must agree on its max_connections', () => {
     expect(problems((d) => (d.instances[1].database.maxConnections = 900))).toEqual([
       `${FILE}: instances.1.database.maxConnections: Cloud SQL instance 'example-mlflow-teams:europe-west1:mlflow-shared' has one max_connections, ` +

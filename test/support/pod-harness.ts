@@ -405,7 +405,7 @@ export function rewriteRules(t: RewriteTargets): RewriteRule[] {
 export function proxyAddress(manifests: readonly Manifest[]): string | undefined {
   const found = new Set<string>();
   for (const m of manifests as any[]) {
-    const pod = m.spec?.template?.spec;
+    const pod = podTemplateOf(m)?.spec;
     for (const c of [...(pod?.initContainers ?? []), ...(pod?.containers ?? [])]) {
       if (!/cloud-sql-proxy/.test(c.image ?? '')) continue;
       const args: string[] = c.args ?? [];
@@ -462,7 +462,7 @@ function rewriteArgv(rules: readonly RewriteRule[], argv: readonly string[], por
 
 /** Which container: the workload (kind + name) and the container's name (init containers included). */
 export interface ContainerSelector {
-  readonly kind: 'Deployment' | 'Job';
+  readonly kind: 'Deployment' | 'Job' | 'CronJob';
   readonly name: string;
   readonly container: string;
 }
@@ -479,10 +479,15 @@ export function renderPod(env: string | EnvironmentConfig): RenderedPod {
   return { config, manifests: render(config).byPath.mlflow };
 }
 
+/** The pod template of a workload: `spec.template`, or a CronJob's `spec.jobTemplate.spec.template`. */
+function podTemplateOf(workload: any): any {
+  return workload.kind === 'CronJob' ? workload.spec?.jobTemplate?.spec?.template : workload.spec?.template;
+}
+
 /** The workload and container objects selected, as rendered. */
 export function selectContainer(manifests: readonly Manifest[], sel: ContainerSelector): { workload: any; pod: any; container: any; init: boolean } {
   const workload = find(manifests, sel.kind, sel.name);
-  const pod = workload.spec.template.spec;
+  const pod = podTemplateOf(workload).spec;
   const inits = (pod.initContainers ?? []).filter((c: any) => c.name === sel.container);
   const mains = (pod.containers ?? []).filter((c: any) => c.name === sel.container);
   if (inits.length + mains.length !== 1) throw new Error(`${sel.kind}/${sel.name} has ${inits.length + mains.length} containers named ${sel.container}`);
