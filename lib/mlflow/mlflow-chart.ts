@@ -2,10 +2,10 @@ import { Chart, Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { BasicAuth } from './basic-auth';
-import type { EnvironmentConfig } from '../config/config';
+import { databaseLogin, type EnvironmentConfig } from '../config/config';
 import { applySyncWaves, selectorLabels, standardLabels } from '../conventions';
 import { DataVolume } from './data-volume';
-import { DatabaseAccess } from './database-access';
+import { DatabaseAccess, iamDatabaseUser } from './database-access';
 import { Exposure } from './exposure';
 import { ExternalSecrets } from './external-secrets';
 import { allowedHosts, corsOrigins } from './host-allow-list';
@@ -60,6 +60,9 @@ export class MlflowChart extends Chart {
     const migrationLabels = selectorLabels(c.name, components.migration);
     const smokeLabels = selectorLabels(c.name, components.smoke);
     const mysql = c.database.engine === 'mysql' ? c.database : undefined;
+    // IAM login: the proxy logs in as the Workload Identity service account, under the engine's name for it.
+    const iamUser =
+      mysql && databaseLogin(mysql) === 'iam' ? iamDatabaseUser(guaranteed(c.gcp, 'gcp').serviceAccountEmail, mysql.engine) : undefined;
     const auth = c.auth.enabled ? c.auth : undefined;
     const metricsMode = c.metrics === 'none' ? undefined : c.metrics;
 
@@ -72,6 +75,7 @@ export class MlflowChart extends Chart {
             projectId: guaranteed(c.gcp, 'gcp').projectId,
             serviceAccount: identity.serviceAccount,
             database: mysql,
+            iamDatabaseUser: iamUser,
             auth,
             metricsCredentials:
               auth && metricsMode
@@ -91,9 +95,11 @@ export class MlflowChart extends Chart {
       ? new DataVolume(this, 'Data', { size: Size.mebibytes(parseMemoryMiB(c.volume.size)), storageClassName: c.volume.storageClassName })
       : undefined;
 
-    const database = mysql
-      ? new DatabaseAccess(this, 'Database', { engine: 'mysql', database: mysql, uriSecret: guaranteed(secrets?.databaseSecret, 'database secret') })
-      : new DatabaseAccess(this, 'Database', { engine: 'sqlite', volume: guaranteed(dataVolume, 'volume') });
+    const database = !mysql
+      ? new DatabaseAccess(this, 'Database', { engine: 'sqlite', volume: guaranteed(dataVolume, 'volume') })
+      : iamUser !== undefined
+        ? new DatabaseAccess(this, 'Database', { engine: 'mysql', database: mysql, iamUser })
+        : new DatabaseAccess(this, 'Database', { engine: 'mysql', database: mysql, uriSecret: guaranteed(secrets?.databaseSecret, 'database secret') });
 
     const basicAuth = secrets?.authSecret ? new BasicAuth(this, 'Auth', { secret: secrets.authSecret }) : undefined;
     const migration = new MigrationScript(this, 'Migration', {

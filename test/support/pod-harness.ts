@@ -232,7 +232,7 @@ export function testSecretValues(config: EnvironmentConfig, overrides: Partial<T
     ...overrides,
   };
   const v: Record<string, string> = {};
-  if (config.database.engine === 'mysql') {
+  if (config.database.engine === 'mysql' && config.database.userSecret && config.database.passwordSecret) {
     v[config.database.userSecret] = TEST_MARIADB.user;
     v[config.database.passwordSecret] = TEST_MARIADB.password;
   }
