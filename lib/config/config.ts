@@ -10,8 +10,9 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as yaml from 'js-yaml';
 import { z } from 'zod';
-import { iamDatabaseUserProblem } from '../mlflow/database-access';
 import { MEMORY_MIB, connectionBudget, memoryFootprintMiB, parseMemoryMiB, parseCpuMillis } from './sizing';
+
+import { iamDatabaseUserProblem } from '../mlflow/database-access';
 
 // ---------------------------------------------------------------------------------------------------------
 // Field formats

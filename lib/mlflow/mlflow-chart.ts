@@ -2,10 +2,10 @@ import { Chart, Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { BasicAuth } from './basic-auth';
-import { databaseLogin, type EnvironmentConfig } from '../config/config';
+import type { EnvironmentConfig } from '../config/config';
 import { applySyncWaves, selectorLabels, standardLabels } from '../conventions';
 import { DataVolume } from './data-volume';
-import { DatabaseAccess, iamDatabaseUser } from './database-access';
+import { DatabaseAccess } from './database-access';
 import { Exposure } from './exposure';
 import { ExternalSecrets } from './external-secrets';
 import { allowedHosts, corsOrigins } from './host-allow-list';
@@ -17,6 +17,9 @@ import { SmokeTest } from './smoke-test';
 import { parseCpuMillis, parseMemoryMiB } from '../config/sizing';
 import { MLFLOW_PORT, MLFLOW_PORT_NAME, MLFLOW_SERVICE_NAME, TrackingServer } from './tracking-server';
 import { WorkloadIdentity } from './workload-identity';
+// The database login (IAM or password), kept apart from the imports above.
+import { databaseLogin } from '../config/config';
+import { iamDatabaseUser } from './database-access';
 
 /** Props of {@link MlflowChart}. */
 export interface MlflowChartProps {
