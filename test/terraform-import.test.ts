@@ -321,7 +321,7 @@ describe('the login decides which database outputs are read', () => {
 
   test.concurrent("database_login 'password' leaves a config without the field as it is; an engine the schema does not know is refused", async () => {
     const sb = sandbox({ dev: shipped('dev') }, outputsWith({ database_engine: { value: 'oracle' } }));
-    await expectRefused(sb, 'dev', ["dev.yaml: database.engine: expected database.engine 'mysql' (Cloud SQL) or 'sqlite' (file on the data volume) (got \"oracle\") (from Terraform output 'database_engine')"]);
+    await expectRefused(sb, 'dev', ["dev.yaml: database.engine: expected database.engine 'mysql' or 'postgres' (Cloud SQL) or 'sqlite' (file on the data volume) (got \"oracle\") (from Terraform output 'database_engine')"]);
     const same = sandbox({ dev: shipped('dev') }, outputsWith({ project_id: { value: 'example-mlflow-dev' }, mlflow_service_account_email: { value: 'mlflow-server@example-mlflow-dev.iam.gserviceaccount.com' }, cloudsql_instance_connection_name: { value: 'example-mlflow-dev:europe-west1:mlflow-dev' }, cloudsql_max_connections: { value: 400 }, artifact_bucket: { value: 'example-mlflow-dev-artifacts' } }));
     const r = await same.run('dev');
     expect(r).toMatchObject({ code: 0, stderr: '' });

@@ -48,9 +48,12 @@ describe('ci.yml', () => {
     expect(fs.readFileSync(path.join(ROOT, '.ci', 'run'), 'utf8')).toContain(`if [ -n "$(${DRIFT})" ]; then`);
   });
 
-  test('runs as root on Debian, where the test set-up installs MariaDB from Debian', () => {
+  test('runs as root on Debian, where the test set-up installs MariaDB and PostgreSQL from Debian', () => {
     expect(ci.jobs.build.container?.image).toMatch(/^node:\d+-bookworm$/);
     expect(fs.readFileSync(path.join(ROOT, 'scripts', 'test-mariadb.sh'), 'utf8')).toContain('apt-get install');
+    expect(fs.readFileSync(path.join(ROOT, 'scripts', 'test-postgres.sh'), 'utf8')).toContain('apt-get install -y -qq --no-install-recommends postgresql');
+    const pretest = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).scripts.pretest;
+    expect(pretest).toBe('bash scripts/test-mariadb.sh && bash scripts/test-postgres.sh && bash scripts/test-mlflow.sh');
   });
 });
 

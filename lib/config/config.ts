@@ -40,6 +40,11 @@ const SECRET_ID = /^[A-Za-z0-9_-]{1,255}$/;
 const GSA_EMAIL = /^[a-z][-a-z0-9]{4,28}[a-z0-9]@[a-z][-a-z0-9]{4,28}[a-z0-9]\.iam\.gserviceaccount\.com$/;
 /** MySQL database name we accept: conservative, no quoting needed anywhere. */
 const DATABASE_NAME = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
+/**
+ * PostgreSQL database name we accept: the same characters, at most 63 (PostgreSQL's identifier limit, NAMEDATALEN − 1:
+ * a longer name is silently truncated, so the server would be asked for a database Terraform did not create).
+ */
+const POSTGRES_DATABASE_NAME = /^[A-Za-z][A-Za-z0-9_]{0,62}$/;
 const GCS_BUCKET = /^[a-z0-9][-a-z0-9_.]{1,61}[a-z0-9]$/;
 const GCS_PREFIX = /^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/;
 
@@ -154,16 +159,26 @@ const mysqlSchema = z.strictObject({
   maxConnections: int(10, 100000, 'a connection count'),
 });
 
+/**
+ * Cloud SQL for PostgreSQL: the fields of {@link mysqlSchema} (a field added there applies to both engines), with the
+ * PostgreSQL rule for the database name. The proxy listens on 5432 and the URI is `postgresql+psycopg2://`
+ * (DatabaseAccess); the migration Job has no MySQL precheck or workaround there (docs/migration.md#postgresql).
+ */
+const postgresSchema = mysqlSchema.extend({
+  engine: z.literal('postgres'),
+  name: pattern(POSTGRES_DATABASE_NAME, 'a PostgreSQL database name (letters, digits, underscores; starts with a letter; at most 63 characters)'),
+});
+
 const sqliteSchema = z.strictObject({
   engine: z.literal('sqlite'),
   /** Refused with its own message (rather than "unknown field"): SQLite is a file, it has no login. */
   login: z
-    .never({ error: "only for Cloud SQL: SQLite is a file on the data volume and has no database login (remove database.login, or set database.engine 'mysql')" })
+    .never({ error: "only for Cloud SQL: SQLite is a file on the data volume and has no database login (remove database.login, or set database.engine 'mysql' or 'postgres')" })
     .optional(),
 });
 
-const databaseSchema = z.discriminatedUnion('engine', [mysqlSchema, sqliteSchema], {
-  error: "expected database.engine 'mysql' (Cloud SQL) or 'sqlite' (file on the data volume)",
+const databaseSchema = z.discriminatedUnion('engine', [mysqlSchema, postgresSchema, sqliteSchema], {
+  error: "expected database.engine 'mysql' or 'postgres' (Cloud SQL) or 'sqlite' (file on the data volume)",
 });
 
 const artifactsSchema = z.discriminatedUnion(
@@ -316,6 +331,15 @@ export type DatabaseLogin = NonNullable<MysqlDatabase['login']>;
 export function databaseLogin(database: Pick<MysqlDatabase, 'login'>): DatabaseLogin {
   return database.login ?? 'password';
 }
+export type PostgresDatabase = z.infer<typeof postgresSchema>;
+/** A database on Cloud SQL, either engine: reached through the Cloud SQL Auth Proxy, counted in the connection budget. */
+export type CloudSqlDatabase = MysqlDatabase | PostgresDatabase;
+export type DatabaseConfig = z.infer<typeof databaseSchema>;
+
+/** The Cloud SQL database of a config, or undefined for SQLite. */
+export function cloudSqlDatabase(database: DatabaseConfig): CloudSqlDatabase | undefined {
+  return database.engine === 'sqlite' ? undefined : database;
+}
 export type ExposureConfig = z.infer<typeof exposureSchema>;
 export type AuthConfig = z.infer<typeof authSchema>;
 export type EnabledAuth = Extract<AuthConfig, { enabled: true }>;
@@ -343,8 +367,9 @@ export function crossFieldProblems(c: Schema): Guard[] {
   const needsGcp = (what: string, p: string) => {
     if (!c.gcp) out.push({ path: p, message: `${what} needs the 'gcp' section (project, region, service account)` });
   };
-  if (c.database.engine === 'mysql') needsGcp("database.engine 'mysql' (Cloud SQL through Secret Manager)", 'database.engine');
-  if (c.database.engine !== 'sqlite') out.push(...loginProblems(c.database, c.gcp?.serviceAccountEmail));
+  const cloudSql = cloudSqlDatabase(c.database);
+  if (cloudSql) needsGcp(`database.engine '${cloudSql.engine}' (Cloud SQL through Secret Manager)`, 'database.engine');
+  if (cloudSql) out.push(...loginProblems(cloudSql, c.gcp?.serviceAccountEmail));
   if (c.artifacts.store === 'gcs') needsGcp("artifacts.store 'gcs' (Workload Identity)", 'artifacts.store');
   if (c.auth.enabled) needsGcp('auth (secrets from Secret Manager)', 'auth.enabled');
   if (c.auth.enabled && c.metrics !== 'none') {
@@ -371,10 +396,10 @@ export function crossFieldProblems(c: Schema): Guard[] {
     const missing = c.auth.smokeUsername === undefined ? 'smokeUsername' : 'smokePasswordSecret';
     out.push({ path: `auth.${missing}`, message: 'required with the other smoke user field: set both auth.smokeUsername and auth.smokePasswordSecret, or neither' });
   }
-  if (c.auth.enabled && c.database.engine !== 'mysql') {
+  if (c.auth.enabled && !cloudSql) {
     out.push({
       path: 'auth.enabled',
-      message: "basic-auth needs a shared database: set database.engine 'mysql' (a per-pod SQLite auth store breaks with more than one pod)",
+      message: "basic-auth needs a shared database: set database.engine 'mysql' or 'postgres' (a per-pod SQLite auth store breaks with more than one pod)",
     });
   }
 
@@ -391,8 +416,8 @@ export function crossFieldProblems(c: Schema): Guard[] {
       message: 'must be omitted with SQLite or volume artifacts: a ReadWriteOnce volume allows a single replica',
     });
   }
-  if (c.database.engine === 'mysql' && !c.server.autoscaling) {
-    out.push({ path: 'server.autoscaling', message: "expected autoscaling (min/max replicas, CPU target) with database.engine 'mysql'" });
+  if (cloudSql && !c.server.autoscaling) {
+    out.push({ path: 'server.autoscaling', message: `expected autoscaling (min/max replicas, CPU target) with database.engine '${cloudSql.engine}'` });
   }
 
   const memLimit = parseMemoryMiB(c.server.resources.limits.memory);
@@ -408,14 +433,14 @@ export function crossFieldProblems(c: Schema): Guard[] {
     });
   }
 
-  if (c.database.engine === 'mysql' && c.server.autoscaling) {
+  if (cloudSql && c.server.autoscaling) {
     const b = connectionBudget({
       maxReplicas: c.server.autoscaling.maxReplicas,
       workers: c.server.workers,
       authEnabled: c.auth.enabled,
-      poolSize: c.database.pool.size,
-      maxOverflow: c.database.pool.maxOverflow,
-      maxConnections: c.database.maxConnections,
+      poolSize: cloudSql.pool.size,
+      maxOverflow: cloudSql.pool.maxOverflow,
+      maxConnections: cloudSql.maxConnections,
     });
     if (!b.fits) {
       out.push({
@@ -440,7 +465,7 @@ export function crossFieldProblems(c: Schema): Guard[] {
  * The login's own rules: password login needs both secrets; IAM login needs the service account it logs in as
  * (gcp) and refuses the secrets, which nothing would read — a config that names them looks as if it still used them.
  */
-function loginProblems(database: MysqlDatabase, serviceAccountEmail: string | undefined): Guard[] {
+function loginProblems(database: CloudSqlDatabase, serviceAccountEmail: string | undefined): Guard[] {
   const out: Guard[] = [];
   const secrets = ['userSecret', 'passwordSecret'] as const;
   if (databaseLogin(database) === 'password') {

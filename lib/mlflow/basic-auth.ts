@@ -1,6 +1,6 @@
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import type { EnabledAuth, MysqlDatabase } from '../config/config';
+import type { CloudSqlDatabase, EnabledAuth } from '../config/config';
 import { DatabaseAccess } from './database-access';
 
 /** Props of {@link BasicAuth}. */
@@ -15,7 +15,7 @@ export const DEFAULT_CREDENTIAL_CACHE_TTL_SECONDS = 60;
 /**
  * MLflow's basic-auth app wired into a container: `--app-name basic-auth` (it has no env-var form), the Flask
  * secret key shared by every pod (without it the workers crash in a loop and `/health` never answers), and the
- * auth ini (its template is {@link BasicAuth.iniTemplate}) whose `database_uri` points at the shared MySQL database
+ * auth ini (its template is {@link BasicAuth.iniTemplate}) whose `database_uri` points at the shared Cloud SQL database
  * (the default, a per-pod SQLite file, breaks with more than one replica) and whose `auth_cache_ttl_seconds` turns
  * on the per-worker credential cache (without it every request pays a PBKDF2 password hash).
  * Why: docs/design.md#auth.
@@ -26,13 +26,13 @@ export class BasicAuth extends Construct {
    * The auth app's ini (`basic_auth.ini`) as an External Secrets template over the keys `.user`, `.password`,
    * `.adminUsername` and `.adminPassword`. Every value taken from a secret has each `%` doubled: configparser
    * interpolates `%`, and a single one makes the server exit at start. With IAM login (`iamUser`) the
-   * `database_uri` is {@link DatabaseAccess.mysqlIamUri} as text (its `%` doubled too), with no `.user`/`.password`.
+   * `database_uri` is {@link DatabaseAccess.cloudSqlIamUri} as text (its `%` doubled too), with no `.user`/`.password`.
    */
-  public static iniTemplate(auth: EnabledAuth, database: MysqlDatabase, iamUser?: string): string {
+  public static iniTemplate(auth: EnabledAuth, database: CloudSqlDatabase, iamUser?: string): string {
     const databaseUri =
       iamUser !== undefined
-        ? DatabaseAccess.mysqlIamUri(database, iamUser).replaceAll('%', '%%')
-        : DatabaseAccess.mysqlUriTemplate(database, ' | replace "%" "%%"');
+        ? DatabaseAccess.cloudSqlIamUri(database, iamUser).replaceAll('%', '%%')
+        : DatabaseAccess.cloudSqlUriTemplate(database, ' | replace "%" "%%"');
     return [
       '[mlflow]',
       `default_permission = ${auth.defaultPermission}`,

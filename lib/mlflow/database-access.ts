@@ -1,7 +1,7 @@
 import { Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import type { MysqlDatabase } from '../config/config';
+import type { CloudSqlDatabase } from '../config/config';
 import { PROXY_UID, restrictedContainerSecurityContext } from '../conventions';
 import { DataVolume } from './data-volume';
 
@@ -11,7 +11,7 @@ import { DataVolume } from './data-volume';
  */
 export type DatabaseCredentialsProps =
   | {
-      /** Secret (from {@link ExternalSecrets}) holding `MLFLOW_BACKEND_STORE_URI` ({@link DatabaseAccess.mysqlUriTemplate}). */
+      /** Secret (from {@link ExternalSecrets}) holding `MLFLOW_BACKEND_STORE_URI` ({@link DatabaseAccess.cloudSqlUriTemplate}). */
       readonly uriSecret: kplus.ISecret;
       readonly iamUser?: undefined;
     }
@@ -24,8 +24,9 @@ export type DatabaseCredentialsProps =
 /** Props of {@link DatabaseAccess}. */
 export type DatabaseAccessProps =
   | ({
-      readonly engine: 'mysql';
-      readonly database: MysqlDatabase;
+      /** Cloud SQL, either engine (`database.engine` says which). */
+      readonly engine: 'cloud-sql';
+      readonly database: CloudSqlDatabase;
     } & DatabaseCredentialsProps)
   | {
       readonly engine: 'sqlite';
@@ -37,7 +38,13 @@ export type DatabaseAccessProps =
 const PROXY_IMAGE = 'gcr.io/cloud-sql-connectors/cloud-sql-proxy:2.23.0';
 /** Where the proxy listens inside every pod that reaches the database: loopback, so only that pod can use it. */
 const PROXY_HOST = '127.0.0.1';
-const PROXY_PORT = 3306;
+/** Where the proxy listens, per engine: the engine's standard port (docs/design.md#database-and-proxy). */
+const PROXY_PORTS: Readonly<Record<CloudSqlDatabase['engine'], number>> = { mysql: 3306, postgres: 5432 };
+/**
+ * SQLAlchemy dialect and driver per engine: the drivers the MLflow image installs with its `db` extra (PyMySQL,
+ * psycopg2-binary; docs/migration.md#the-image-and-the-database-drivers).
+ */
+const URI_SCHEMES: Readonly<Record<CloudSqlDatabase['engine'], string>> = { mysql: 'mysql+pymysql', postgres: 'postgresql+psycopg2' };
 /** Port of the Cloud SQL Auth Proxy's health endpoints (`/startup`, `/liveness`, `/readiness`). */
 const PROXY_HEALTH_PORT = 9801;
 
@@ -100,24 +107,39 @@ export function loginProxyArgs(iamLogin: boolean): string[] {
  * data volume, migrated inside the pod that owns the volume.
  * Why: docs/design.md#database-and-proxy.
  * @see https://cloud.google.com/sql/docs/mysql/connect-kubernetes-engine
+ * @see https://cloud.google.com/sql/docs/postgres/connect-kubernetes-engine
  */
 export class DatabaseAccess extends Construct {
-  /**
-   * The MySQL backend store URI as an External Secrets template over the keys `.user` and `.password`, each
-   * percent-encoded (`urlquery`), through the proxy on loopback. `credentialPipe` is appended to each
-   * credential's pipeline, for formats that escape further (the basic-auth ini doubles every `%`).
-   */
-  public static mysqlUriTemplate(database: MysqlDatabase, credentialPipe = ''): string {
-    const credential = (key: string) => `{{ .${key} | urlquery${credentialPipe} }}`;
-    return `mysql+pymysql://${credential('user')}:${credential('password')}@${PROXY_HOST}:${PROXY_PORT}/${database.name}`;
+  /** The port the proxy listens on for `engine`, on loopback: 3306 for MySQL, 5432 for PostgreSQL. */
+  public static proxyPort(engine: CloudSqlDatabase['engine']): number {
+    return PROXY_PORTS[engine];
+  }
+
+  /** The URI scheme (SQLAlchemy dialect+driver) for `engine`: `mysql+pymysql` or `postgresql+psycopg2`. */
+  public static uriScheme(engine: CloudSqlDatabase['engine']): string {
+    return URI_SCHEMES[engine];
   }
 
   /**
-   * The MySQL backend store URI with IAM login: the IAM database user (percent-encoded) and no password — the
-   * proxy's `--auto-iam-authn` supplies the login token — through the proxy on loopback. Nothing secret in it.
+   * The Cloud SQL backend store URI as an External Secrets template over the keys `.user` and `.password`, each
+   * percent-encoded (`urlquery`), through the proxy on loopback, with the engine's scheme and port.
+   * `credentialPipe` is appended to each credential's pipeline, for formats that escape further (the basic-auth
+   * ini doubles every `%`).
    */
-  public static mysqlIamUri(database: MysqlDatabase, iamUser: string): string {
-    return `mysql+pymysql://${encodeURIComponent(iamUser)}@${PROXY_HOST}:${PROXY_PORT}/${database.name}`;
+  public static cloudSqlUriTemplate(database: CloudSqlDatabase, credentialPipe = ''): string {
+    const credential = (key: string) => `{{ .${key} | urlquery${credentialPipe} }}`;
+    const hostPort = `${PROXY_HOST}:${DatabaseAccess.proxyPort(database.engine)}`;
+    return `${DatabaseAccess.uriScheme(database.engine)}://${credential('user')}:${credential('password')}@${hostPort}/${database.name}`;
+  }
+
+  /**
+   * The backend store URI with IAM login: the IAM database user (percent-encoded) and no password — the proxy's
+   * `--auto-iam-authn` supplies the login token — with the engine's scheme and port, through the proxy on loopback.
+   * Nothing secret in it.
+   */
+  public static cloudSqlIamUri(database: CloudSqlDatabase, iamUser: string): string {
+    const hostPort = `${PROXY_HOST}:${DatabaseAccess.proxyPort(database.engine)}`;
+    return `${DatabaseAccess.uriScheme(database.engine)}://${encodeURIComponent(iamUser)}@${hostPort}/${database.name}`;
   }
 
   /** The value of `MLFLOW_BACKEND_STORE_URI`. */
@@ -133,10 +155,10 @@ export class DatabaseAccess extends Construct {
   constructor(scope: Construct, id: string, props: DatabaseAccessProps) {
     super(scope, id);
     this.props = props;
-    if (props.engine === 'mysql') {
+    if (props.engine === 'cloud-sql') {
       this.backendStoreUri =
         props.iamUser !== undefined
-          ? kplus.EnvValue.fromValue(DatabaseAccess.mysqlIamUri(props.database, props.iamUser))
+          ? kplus.EnvValue.fromValue(DatabaseAccess.cloudSqlIamUri(props.database, props.iamUser))
           : kplus.EnvValue.fromSecretValue({ secret: props.uriSecret, key: 'MLFLOW_BACKEND_STORE_URI' });
       this.migratesInServerPod = false;
     } else {
@@ -147,7 +169,7 @@ export class DatabaseAccess extends Construct {
 
   /** SQLAlchemy pool sizing for MLflow's stores (none for SQLite). */
   public poolEnv(): Record<string, kplus.EnvValue> {
-    if (this.props.engine !== 'mysql') return {};
+    if (this.props.engine !== 'cloud-sql') return {};
     const pool = this.props.database.pool;
     return {
       MLFLOW_SQLALCHEMYSTORE_POOL_SIZE: kplus.EnvValue.fromValue(String(pool.size)),
@@ -173,7 +195,7 @@ export class DatabaseAccess extends Construct {
       args: [
         db.instanceConnectionName,
         `--address=${PROXY_HOST}`,
-        `--port=${PROXY_PORT}`,
+        `--port=${DatabaseAccess.proxyPort(db.engine)}`,
         ...(db.privateIp ? ['--private-ip'] : []),
         ...loginProxyArgs(this.props.iamUser !== undefined),
         '--structured-logs',

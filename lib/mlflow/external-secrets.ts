@@ -8,7 +8,7 @@ import {
   ExternalSecretSpecTargetTemplateEngineVersion,
 } from '../../imports/externalsecret-external-secrets.io';
 import { SecretStore } from '../../imports/secretstore-external-secrets.io';
-import type { EnabledAuth, MysqlDatabase } from '../config/config';
+import type { CloudSqlDatabase, EnabledAuth } from '../config/config';
 import { BasicAuth } from './basic-auth';
 import { DatabaseAccess } from './database-access';
 
@@ -22,7 +22,7 @@ export interface ExternalSecretsProps {
    * Cloud SQL database: renders the backend store URI Secret.
    * @default - no database Secret
    */
-  readonly database?: MysqlDatabase;
+  readonly database?: CloudSqlDatabase;
   /**
    * IAM database login: the IAM database user ({@link iamDatabaseUser}). No database Secret is rendered (the
    * backend URI holds nothing secret) and the auth ini's `database_uri` names this user, with no password.
@@ -58,7 +58,7 @@ const REFRESH_INTERVAL = '1h0m0s';
  * (`external-secrets.io/v1`) through a namespaced `SecretStore` that authenticates as the app's own KSA.
  * Nothing secret is rendered into git: the Secrets are created in the cluster by ESO from templates.
  *
- * The templates' formats belong to their consumers: the backend URI to {@link DatabaseAccess.mysqlUriTemplate},
+ * The templates' formats belong to their consumers: the backend URI to {@link DatabaseAccess.cloudSqlUriTemplate},
  * the auth ini to {@link BasicAuth.iniTemplate}; this construct names the remote secrets they read
  * (docs/design.md#database-and-proxy, docs/design.md#auth).
  * @see https://external-secrets.io/latest/provider/google-secrets-manager/
@@ -97,7 +97,7 @@ export class ExternalSecrets extends Construct {
       const credentials = iamUser === undefined ? ExternalSecrets.passwordLoginRefs(db) : {};
       if (iamUser === undefined) {
         this.databaseSecret = this.secret('Database', 'mlflow-database', credentials, {
-          MLFLOW_BACKEND_STORE_URI: DatabaseAccess.mysqlUriTemplate(db),
+          MLFLOW_BACKEND_STORE_URI: DatabaseAccess.cloudSqlUriTemplate(db),
         });
       }
 
@@ -134,7 +134,7 @@ export class ExternalSecrets extends Construct {
   }
 
   /** The template keys `.user` and `.password` of password login, from their Secret Manager ids. */
-  private static passwordLoginRefs(db: MysqlDatabase): Record<string, string> {
+  private static passwordLoginRefs(db: CloudSqlDatabase): Record<string, string> {
     const missing = (f: string) => new Error(`internal error: database.${f} should have been guaranteed by config validation (password login)`);
     if (db.userSecret === undefined) throw missing('userSecret');
     if (db.passwordSecret === undefined) throw missing('passwordSecret');

@@ -2,7 +2,7 @@ import { Chart, Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { BasicAuth } from './basic-auth';
-import type { EnvironmentConfig } from '../config/config';
+import { cloudSqlDatabase, type EnvironmentConfig } from '../config/config';
 import { applySyncWaves, selectorLabels, standardLabels } from '../conventions';
 import { DataVolume } from './data-volume';
 import { DatabaseAccess } from './database-access';
@@ -62,10 +62,10 @@ export class MlflowChart extends Chart {
     const serverLabels = selectorLabels(c.name, components.server);
     const migrationLabels = selectorLabels(c.name, components.migration);
     const smokeLabels = selectorLabels(c.name, components.smoke);
-    const mysql = c.database.engine === 'mysql' ? c.database : undefined;
+    const cloudSql = cloudSqlDatabase(c.database);
     // IAM login: the proxy logs in as the Workload Identity service account, under the engine's name for it.
     const iamUser =
-      mysql && databaseLogin(mysql) === 'iam' ? iamDatabaseUser(guaranteed(c.gcp, 'gcp').serviceAccountEmail, mysql.engine) : undefined;
+      cloudSql && databaseLogin(cloudSql) === 'iam' ? iamDatabaseUser(guaranteed(c.gcp, 'gcp').serviceAccountEmail, cloudSql.engine) : undefined;
     const auth = c.auth.enabled ? c.auth : undefined;
     const metricsMode = c.metrics === 'none' ? undefined : c.metrics;
 
@@ -73,11 +73,11 @@ export class MlflowChart extends Chart {
     const identity = new WorkloadIdentity(this, 'Identity', { name: 'mlflow', googleServiceAccountEmail: c.gcp?.serviceAccountEmail });
 
     const secrets =
-      mysql || auth
+      cloudSql || auth
         ? new ExternalSecrets(this, 'Secrets', {
             projectId: guaranteed(c.gcp, 'gcp').projectId,
             serviceAccount: identity.serviceAccount,
-            database: mysql,
+            database: cloudSql,
             iamDatabaseUser: iamUser,
             auth,
             metricsCredentials:
@@ -98,11 +98,11 @@ export class MlflowChart extends Chart {
       ? new DataVolume(this, 'Data', { size: Size.mebibytes(parseMemoryMiB(c.volume.size)), storageClassName: c.volume.storageClassName })
       : undefined;
 
-    const database = !mysql
+    const database = !cloudSql
       ? new DatabaseAccess(this, 'Database', { engine: 'sqlite', volume: guaranteed(dataVolume, 'volume') })
       : iamUser !== undefined
-        ? new DatabaseAccess(this, 'Database', { engine: 'mysql', database: mysql, iamUser })
-        : new DatabaseAccess(this, 'Database', { engine: 'mysql', database: mysql, uriSecret: guaranteed(secrets?.databaseSecret, 'database secret') });
+        ? new DatabaseAccess(this, 'Database', { engine: 'cloud-sql', database: cloudSql, iamUser })
+        : new DatabaseAccess(this, 'Database', { engine: 'cloud-sql', database: cloudSql, uriSecret: guaranteed(secrets?.databaseSecret, 'database secret') });
 
     const basicAuth = secrets?.authSecret ? new BasicAuth(this, 'Auth', { secret: secrets.authSecret }) : undefined;
     const migration = new MigrationScript(this, 'Migration', {
@@ -191,7 +191,7 @@ export class MlflowChart extends Chart {
       fromGoogleLoadBalancers: c.exposure.mode === 'ingress',
       metricsNamespace: metrics?.collectorNamespace,
       toGoogleApis: c.gcp !== undefined,
-      toCloudSql: mysql !== undefined,
+      toCloudSql: cloudSql !== undefined,
       smokeTestLabels: smokeTest ? smokeLabels : undefined,
     });
 

@@ -77,8 +77,8 @@ describe('field validation', () => {
   });
 
   test('unknown discriminator values say what is allowed', () => {
-    expect(messages(problems('dev', (d) => (d.database.engine = 'postgres')))[0]).toMatch(
-      /database\.engine: expected database\.engine 'mysql' \(Cloud SQL\) or 'sqlite'/,
+    expect(messages(problems('dev', (d) => (d.database.engine = 'oracle')))[0]).toMatch(
+      /database\.engine: expected database\.engine 'mysql' or 'postgres' \(Cloud SQL\) or 'sqlite'/,
     );
   });
 });

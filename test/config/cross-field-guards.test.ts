@@ -40,6 +40,19 @@ describe('the gcp section', () => {
     ]);
   });
 
+  test('Cloud SQL for PostgreSQL needs it, named by its engine', () => {
+    expect(
+      messages('dev', (d) => {
+        d.database.engine = 'postgres';
+        delete d.gcp;
+      }),
+    ).toEqual([
+      `config/dev.yaml: database.engine: database.engine 'postgres' (Cloud SQL through Secret Manager) ${GCP}`,
+      `config/dev.yaml: artifacts.store: artifacts.store 'gcs' (Workload Identity) ${GCP}`,
+      `config/dev.yaml: auth.enabled: auth (secrets from Secret Manager) ${GCP}`,
+    ]);
+  });
+
   test('SQLite, volume artifacts, no auth: not needed', () => {
     expect(messages('local', () => {})).toEqual([]);
   });
@@ -86,6 +99,16 @@ describe('database.login', () => {
     ]);
   });
 
+  test('PostgreSQL: a service account whose IAM user name exceeds 63 characters is refused on gcp.serviceAccountEmail', () => {
+    const postgresIam = (email: string) => (d: any) => (iam(d), (d.database.engine = 'postgres'), (d.gcp.serviceAccountEmail = email));
+    // 28 + 1 + 30 + 4 = 63 characters: valid; one more: refused.
+    expect(messages('dev', postgresIam('abcdefghijklmnopqrstuvwxyz01@abcdefghijklmnopqrstuvwxyz0123.iam.gserviceaccount.com'))).toEqual([]);
+    expect(messages('dev', postgresIam('abcdefghijklmnopqrstuvwxyz012@abcdefghijklmnopqrstuvwxyz0123.iam.gserviceaccount.com'))).toEqual([
+      "config/dev.yaml: gcp.serviceAccountEmail: with database.login 'iam': the IAM database user 'abcdefghijklmnopqrstuvwxyz012@abcdefghijklmnopqrstuvwxyz0123.iam' of " +
+        'abcdefghijklmnopqrstuvwxyz012@abcdefghijklmnopqrstuvwxyz0123.iam.gserviceaccount.com has 64 characters; postgres accepts at most 63: choose a shorter service account id',
+    ]);
+  });
+
   test('iam with the longest service account email MySQL accepts (a 30-character account id): valid', () => {
     expect(messages('dev', (d) => (iam(d), (d.gcp.serviceAccountEmail = 'abcdefghijklmnopqrstuvwxyz0123@example-mlflow-dev.iam.gserviceaccount.com')))).toEqual([]);
   });
@@ -101,8 +124,13 @@ describe('basic-auth', () => {
         delete d.auth.metricsPasswordSecret;
       }),
     ).toEqual([
-      "config/local.yaml: auth.enabled: basic-auth needs a shared database: set database.engine 'mysql' (a per-pod SQLite auth store breaks with more than one pod)",
+      "config/local.yaml: auth.enabled: basic-auth needs a shared database: set database.engine 'mysql' or 'postgres' (a per-pod SQLite auth store breaks with more than one pod)",
     ]);
+  });
+
+  test('a PostgreSQL database is shared: basic-auth is accepted on it', () => {
+    expect(messages('dev', (d) => (d.database.engine = 'postgres'))).toEqual([]);
+    expect(messages('prod', (d) => (d.database.engine = 'postgres'))).toEqual([]);
   });
 
   test('with metrics scraped: both scrape credentials are required', () => {
@@ -133,6 +161,15 @@ describe('replicas and the data volume', () => {
     expect(messages('dev', (d) => delete d.server.autoscaling)).toEqual([
       "config/dev.yaml: server.autoscaling: expected autoscaling (min/max replicas, CPU target) with database.engine 'mysql'",
     ]);
+  });
+
+  test('PostgreSQL needs autoscaling, named by its engine', () => {
+    expect(
+      messages('dev', (d) => {
+        d.database.engine = 'postgres';
+        delete d.server.autoscaling;
+      }),
+    ).toEqual(["config/dev.yaml: server.autoscaling: expected autoscaling (min/max replicas, CPU target) with database.engine 'postgres'"]);
   });
 
   test('volume artifacts with MySQL: the volume is required and forbids the autoscaling MySQL requires', () => {
@@ -275,6 +312,19 @@ describe('sizing', () => {
     // dev: (maxReplicas 3 + surge 1) × (2 + 2 workers × 3 stores × (5 + 5)) = 248; 276 − ceil(27.6) = 248, 275 − 28 = 247.
     expect(messages('dev', (d) => (d.database.maxConnections = 276))).toEqual([]);
     expect(messages('dev', (d) => (d.database.maxConnections = 275))).toEqual([
+      'config/dev.yaml: database.pool: connection budget exceeded: (maxReplicas 3 + surge 1) × (parent 2 + workers 2 × stores 3 × ' +
+        '(pool.size 5 + pool.maxOverflow 5)) = 248 connections, but max_connections 275 − headroom 28 leaves 247; lower the pool, ' +
+        'workers or maxReplicas, or raise database.maxConnections',
+    ]);
+  });
+
+  test('the same budget on Cloud SQL for PostgreSQL: its max_connections, the same rule, the same boundary', () => {
+    const postgres = (maxConnections: number) => (d: any) => {
+      d.database.engine = 'postgres';
+      d.database.maxConnections = maxConnections;
+    };
+    expect(messages('dev', postgres(276))).toEqual([]);
+    expect(messages('dev', postgres(275))).toEqual([
       'config/dev.yaml: database.pool: connection budget exceeded: (maxReplicas 3 + surge 1) × (parent 2 + workers 2 × stores 3 × ' +
         '(pool.size 5 + pool.maxOverflow 5)) = 248 connections, but max_connections 275 − headroom 28 leaves 247; lower the pool, ' +
         'workers or maxReplicas, or raise database.maxConnections',

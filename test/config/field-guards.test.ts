@@ -20,14 +20,22 @@ const cases: [string, 'dev' | 'local', (d: any) => unknown, string][] = [
   ["requests.cpu", 'dev', (d) => (d.server.resources.requests.cpu = '500 m'), "config/dev.yaml: server.resources.requests.cpu: expected a CPU quantity such as '500m' or '2' (got \"500 m\")"],
   ["autoscaling.target", 'dev', (d) => (d.server.autoscaling.targetCpuUtilizationPercent = 5), "config/dev.yaml: server.autoscaling.targetCpuUtilizationPercent: expected a CPU utilization percentage from 10 to 100 (got 5)"],
   ["autoscaling.max", 'dev', (d) => (d.server.autoscaling.maxReplicas = 101), "config/dev.yaml: server.autoscaling.maxReplicas: expected a replica count from 1 to 100 (got 101)"],
-  ["database.engine", 'dev', (d) => (d.database.engine = 'postgres'), "config/dev.yaml: database.engine: expected database.engine 'mysql' (Cloud SQL) or 'sqlite' (file on the data volume) (got \"postgres\")"],
+  ["database.engine", 'dev', (d) => (d.database.engine = 'postgresql'), "config/dev.yaml: database.engine: expected database.engine 'mysql' or 'postgres' (Cloud SQL) or 'sqlite' (file on the data volume) (got \"postgresql\")"],
   ["instanceConnectionName", 'dev', (d) => (d.database.instanceConnectionName = 'mlflow-dev'), "config/dev.yaml: database.instanceConnectionName: expected a Cloud SQL instance connection name 'project:region:instance' (got \"mlflow-dev\")"],
   ["privateIp", 'dev', (d) => (d.database.privateIp = 'yes'), "config/dev.yaml: database.privateIp: expected true or false (got \"yes\")"],
   ["database.name", 'dev', (d) => (d.database.name = '1db'), "config/dev.yaml: database.name: expected a database name (letters, digits, underscores; starts with a letter) (got \"1db\")"],
+  // Cloud SQL for PostgreSQL: the MySQL fields, each with the same message; the database name by PostgreSQL's rule.
+  ["postgres database.name", 'dev', (d) => ((d.database.engine = 'postgres'), (d.database.name = 'mlflow-db')), "config/dev.yaml: database.name: expected a PostgreSQL database name (letters, digits, underscores; starts with a letter; at most 63 characters) (got \"mlflow-db\")"],
+  ["postgres database.name 64", 'dev', (d) => ((d.database.engine = 'postgres'), (d.database.name = `m${'x'.repeat(63)}`)), `config/dev.yaml: database.name: expected a PostgreSQL database name (letters, digits, underscores; starts with a letter; at most 63 characters) (got "m${'x'.repeat(63)}")`],
+  ["postgres instanceConnectionName", 'dev', (d) => ((d.database.engine = 'postgres'), (d.database.instanceConnectionName = 'mlflow-dev')), "config/dev.yaml: database.instanceConnectionName: expected a Cloud SQL instance connection name 'project:region:instance' (got \"mlflow-dev\")"],
+  ["postgres pool.size", 'dev', (d) => ((d.database.engine = 'postgres'), (d.database.pool.size = 0)), "config/dev.yaml: database.pool.size: expected a pool size from 1 to 100 (got 0)"],
+  ["postgres maxConnections", 'dev', (d) => ((d.database.engine = 'postgres'), (d.database.maxConnections = 5)), "config/dev.yaml: database.maxConnections: expected a connection count from 10 to 100000 (got 5)"],
+  ["postgres unknown field", 'dev', (d) => ((d.database.engine = 'postgres'), (d.database.sslmode = 'require')), "config/dev.yaml: database: unknown field 'sslmode': remove or fix the spelling"],
+  ["postgres passwordSecret", 'dev', (d) => ((d.database.engine = 'postgres'), delete d.database.passwordSecret), "config/dev.yaml: database.passwordSecret: required with database.login 'password' (the default): a Secret Manager secret id"],
   ["userSecret", 'dev', (d) => (d.database.userSecret = 'a/b'), "config/dev.yaml: database.userSecret: expected a Secret Manager secret id (got \"a/b\")"],
   ["database.login", 'dev', (d) => (d.database.login = 'token'), "config/dev.yaml: database.login: expected database.login 'password' or 'iam' (got \"token\")"],
-  ["database.login on SQLite", 'local', (d) => (d.database.login = 'iam'), "config/local.yaml: database.login: only for Cloud SQL: SQLite is a file on the data volume and has no database login (remove database.login, or set database.engine 'mysql') (got \"iam\")"],
-  ["database.login password on SQLite", 'local', (d) => (d.database.login = 'password'), "config/local.yaml: database.login: only for Cloud SQL: SQLite is a file on the data volume and has no database login (remove database.login, or set database.engine 'mysql') (got \"password\")"],
+  ["database.login on SQLite", 'local', (d) => (d.database.login = 'iam'), "config/local.yaml: database.login: only for Cloud SQL: SQLite is a file on the data volume and has no database login (remove database.login, or set database.engine 'mysql' or 'postgres') (got \"iam\")"],
+  ["database.login password on SQLite", 'local', (d) => (d.database.login = 'password'), "config/local.yaml: database.login: only for Cloud SQL: SQLite is a file on the data volume and has no database login (remove database.login, or set database.engine 'mysql' or 'postgres') (got \"password\")"],
   ["pool.size", 'dev', (d) => (d.database.pool.size = 0), "config/dev.yaml: database.pool.size: expected a pool size from 1 to 100 (got 0)"],
   ["pool.maxOverflow", 'dev', (d) => (d.database.pool.maxOverflow = -1), "config/dev.yaml: database.pool.maxOverflow: expected a pool overflow from 0 to 100 (got -1)"],
   ["pool.recycleSeconds", 'dev', (d) => (d.database.pool.recycleSeconds = 30), "config/dev.yaml: database.pool.recycleSeconds: expected a number of seconds from 60 to 86400 (got 30)"],
@@ -69,6 +77,9 @@ test('range ends are accepted', () => {
     ['dev', (d: any) => (d.exposure.backendTimeoutSeconds = 86400)],
     ['dev', (d: any) => (d.server.autoscaling.targetCpuUtilizationPercent = 100)],
     ['dev', (d: any) => (d.gitops.repoURL = 'git@github.com:example-org/mlflow-gitops.git')],
+    // Database names: 64 characters on MySQL, 63 on PostgreSQL (its identifier limit).
+    ['dev', (d: any) => (d.database.name = `m${'x'.repeat(63)}`)],
+    ['dev', (d: any) => ((d.database.engine = 'postgres'), (d.database.name = `m${'x'.repeat(62)}`))],
   ] as const) {
     const doc = rawConfig(env);
     mutate(doc);

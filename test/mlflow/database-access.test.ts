@@ -4,7 +4,7 @@
  */
 import { Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
-import type { MysqlDatabase } from '../../lib/config/config';
+import type { CloudSqlDatabase, MysqlDatabase, PostgresDatabase } from '../../lib/config/config';
 import { DataVolume } from '../../lib/mlflow/data-volume';
 import { DatabaseAccess, iamDatabaseUser, iamDatabaseUserProblem, loginProxyArgs } from '../../lib/mlflow/database-access';
 import { containerNamed, find, mountsOf, objectsOf, testChart } from '../support/constructs';
@@ -19,14 +19,16 @@ const MYSQL: MysqlDatabase = {
   pool: { size: 4, maxOverflow: 3, recycleSeconds: 900 },
   maxConnections: 500,
 };
+/** The same database on Cloud SQL for PostgreSQL. */
+const POSTGRES: PostgresDatabase = { ...MYSQL, engine: 'postgres' };
 
 /** A pod with one container `app`, connected through DatabaseAccess. */
-function connected(database: MysqlDatabase | 'sqlite') {
+function connected(database: CloudSqlDatabase | 'sqlite') {
   const chart = testChart();
   const db =
     database === 'sqlite'
       ? new DatabaseAccess(chart, 'Db', { engine: 'sqlite', volume: new DataVolume(chart, 'Data', { size: Size.gibibytes(1) }) })
-      : new DatabaseAccess(chart, 'Db', { engine: 'mysql', database, uriSecret: kplus.Secret.fromSecretName(chart, 'Uri', 'db-uri') });
+      : new DatabaseAccess(chart, 'Db', { engine: 'cloud-sql', database, uriSecret: kplus.Secret.fromSecretName(chart, 'Uri', 'db-uri') });
   const pod = new kplus.Pod(chart, 'Pod', { metadata: { name: 'p' } });
   const app = pod.addContainer({ name: 'app', image: 'example/app:1' });
   db.connect(pod, app);
@@ -79,15 +81,54 @@ describe('Cloud SQL', () => {
 });
 
 test('the MySQL URI template: percent-encoded credentials, the proxy on loopback, the database; an extra pipe per credential', () => {
-  expect(DatabaseAccess.mysqlUriTemplate(MYSQL)).toBe('mysql+pymysql://{{ .user | urlquery }}:{{ .password | urlquery }}@127.0.0.1:3306/tracking');
-  expect(DatabaseAccess.mysqlUriTemplate(MYSQL, ' | upper')).toBe('mysql+pymysql://{{ .user | urlquery | upper }}:{{ .password | urlquery | upper }}@127.0.0.1:3306/tracking');
+  expect(DatabaseAccess.cloudSqlUriTemplate(MYSQL)).toBe('mysql+pymysql://{{ .user | urlquery }}:{{ .password | urlquery }}@127.0.0.1:3306/tracking');
+  expect(DatabaseAccess.cloudSqlUriTemplate(MYSQL, ' | upper')).toBe('mysql+pymysql://{{ .user | urlquery | upper }}:{{ .password | urlquery | upper }}@127.0.0.1:3306/tracking');
+});
+
+describe('Cloud SQL for PostgreSQL', () => {
+  test('the URI template: psycopg2 through the proxy on loopback 5432, credentials percent-encoded as for MySQL', () => {
+    expect(DatabaseAccess.cloudSqlUriTemplate(POSTGRES)).toBe(
+      'postgresql+psycopg2://{{ .user | urlquery }}:{{ .password | urlquery }}@127.0.0.1:5432/tracking',
+    );
+    expect(DatabaseAccess.cloudSqlUriTemplate(POSTGRES, ' | upper')).toBe(
+      'postgresql+psycopg2://{{ .user | urlquery | upper }}:{{ .password | urlquery | upper }}@127.0.0.1:5432/tracking',
+    );
+  });
+
+  test('the proxy listens on 5432; every other argument, probe and limit as for MySQL', () => {
+    const pg = containerNamed(connected(POSTGRES).spec, 'cloud-sql-proxy');
+    expect(pg.args).toEqual([
+      'proj-123456:europe-west1:db',
+      '--address=127.0.0.1',
+      '--port=5432',
+      '--private-ip',
+      '--structured-logs',
+      '--health-check',
+      '--http-address=0.0.0.0',
+      '--http-port=9801',
+      '--exit-zero-on-sigterm',
+    ]);
+    const { args: _pgArgs, ...pgRest } = pg;
+    const { args: _myArgs, ...mysqlRest } = containerNamed(connected(MYSQL).spec, 'cloud-sql-proxy');
+    expect(pgRest).toEqual(mysqlRest);
+  });
+
+  test('the URI from the Secret and the pool env, as for MySQL; migrated by the Job, not in the server pod', () => {
+    const { db } = connected(POSTGRES);
+    expect(db.poolEnv()).toEqual({
+      MLFLOW_SQLALCHEMYSTORE_POOL_SIZE: expect.objectContaining({ value: '4' }),
+      MLFLOW_SQLALCHEMYSTORE_MAX_OVERFLOW: expect.objectContaining({ value: '3' }),
+      MLFLOW_SQLALCHEMYSTORE_POOL_RECYCLE: expect.objectContaining({ value: '900' }),
+    });
+    expect(db.migratesInServerPod).toBe(false);
+  });
 });
 
 describe('IAM database login', () => {
   /** A pod connected through DatabaseAccess with IAM login as `iamUser`. */
   function connectedIam(iamUser: string) {
     const chart = testChart();
-    const db = new DatabaseAccess(chart, 'Db', { engine: 'mysql', database: MYSQL, iamUser });
+    const db = new DatabaseAccess(chart, 'Db', { engine: 'cloud-sql', database: MYSQL, iamUser });
     const pod = new kplus.Pod(chart, 'Pod', { metadata: { name: 'p' } });
     const app = pod.addContainer({ name: 'app', image: 'example/app:1', envVariables: { MLFLOW_BACKEND_STORE_URI: db.backendStoreUri } });
     db.connect(pod, app);
@@ -119,8 +160,8 @@ describe('IAM database login', () => {
   });
 
   test("the IAM URI percent-encodes the user (PostgreSQL's names keep the '@')", () => {
-    expect(DatabaseAccess.mysqlIamUri(MYSQL, 'mlflow-server')).toBe('mysql+pymysql://mlflow-server@127.0.0.1:3306/tracking');
-    expect(DatabaseAccess.mysqlIamUri(MYSQL, 'sa@proj-123456.iam')).toBe('mysql+pymysql://sa%40proj-123456.iam@127.0.0.1:3306/tracking');
+    expect(DatabaseAccess.cloudSqlIamUri(MYSQL, 'mlflow-server')).toBe('mysql+pymysql://mlflow-server@127.0.0.1:3306/tracking');
+    expect(DatabaseAccess.cloudSqlIamUri(MYSQL, 'sa@proj-123456.iam')).toBe('mysql+pymysql://sa%40proj-123456.iam@127.0.0.1:3306/tracking');
   });
 });
 

@@ -96,3 +96,28 @@ test("login 'password' written out renders exactly the shipped dev (the default)
   doc.database.login = 'password';
   expect(mlflowManifests(configFrom('dev', doc))).toEqual(mlflowManifests(configFrom('dev', rawConfig('dev'))));
 });
+
+describe('Cloud SQL for PostgreSQL with database.login iam', () => {
+  const doc = rawConfig('dev');
+  doc.database.engine = 'postgres';
+  doc.database.login = 'iam';
+  delete doc.database.userSecret;
+  delete doc.database.passwordSecret;
+  const ms = mlflowManifests(configFrom('dev', doc));
+
+  test("the user is the email without '.gserviceaccount.com', percent-encoded, through the proxy on 5432 with --auto-iam-authn", () => {
+    for (const [kind, name, container] of [['Deployment', 'mlflow', 'mlflow'], ['Job', 'mlflow-migrate', 'migrate']]) {
+      const spec = podSpec(ms, kind, name);
+      expect(containerNamed(spec, 'cloud-sql-proxy').args).toEqual(expect.arrayContaining(['--port=5432', '--auto-iam-authn']));
+      expect(containerNamed(spec, container).env.find((e: any) => e.name === 'MLFLOW_BACKEND_STORE_URI')).toEqual({
+        name: 'MLFLOW_BACKEND_STORE_URI',
+        value: 'postgresql+psycopg2://mlflow-server%40example-mlflow-dev.iam@127.0.0.1:5432/mlflow',
+      });
+    }
+    const ini: string = find(ms, 'ExternalSecret', 'mlflow-auth').spec.target.template.data['basic_auth.ini'];
+    expect(ini).toContain('\ndatabase_uri = postgresql+psycopg2://mlflow-server%%40example-mlflow-dev.iam@127.0.0.1:5432/mlflow\n');
+    expect(names(ms)).not.toContain('ExternalSecret/mlflow-database');
+    expect(ms.flatMap((m) => validateManifest(m).map((p) => `${m.kind}/${m.metadata.name}: ${p}`))).toEqual([]);
+    expect(policyProblems(ms)).toEqual([]);
+  });
+});

@@ -42,7 +42,7 @@ function build(o: Options = {}) {
   const database =
     o.engine === 'mysql'
       ? new DatabaseAccess(chart, 'Db', {
-          engine: 'mysql',
+          engine: 'cloud-sql',
           database: { ...MYSQL, privateIp: o.privateIp ?? true },
           uriSecret: kplus.Secret.fromSecretName(chart, 'DbSecret', 'db-uri'),
         })

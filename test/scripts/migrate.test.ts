@@ -1,8 +1,10 @@
 /**
  * lib/mlflow/scripts/migrate.py as the migration Job runs it: a subprocess of the REAL MLflow's python (the venv that
- * `scripts/test-mlflow.sh` prepares, path in `.mlflow-python`), against SQLite files and a REAL MariaDB with binary
- * logging on and a user without SUPER, as on Cloud SQL. No fake anywhere, except one named shim: a `flask_wtf`
- * module that raises ImportError, to stand for an image without Flask-WTF.
+ * `scripts/test-mlflow.sh` prepares, path in `.mlflow-python`), against SQLite files, a REAL MariaDB with binary
+ * logging on and a user without SUPER, as on Cloud SQL for MySQL, and a REAL PostgreSQL (Debian's, from
+ * `scripts/test-postgres.sh`) with a role that owns only its databases. No fake anywhere, except two named shims:
+ * a `flask_wtf` and a `psycopg2` module that raise ImportError, to stand for an image without Flask-WTF or without
+ * the PostgreSQL driver.
  *
  * The MariaDB cases start their OWN throw-away MariaDB (scripts/test-mariadb.sh with a private directory and port,
  * stopped by pid afterwards), not the shared one on :33306: they need to flip the global
@@ -10,7 +12,9 @@
  * at the same moment. Cases in this file run one after another, so flipping it on the private server is safe.
  *
  * Without the venv the whole file FAILS (run `bash scripts/test-mlflow.sh`), unless MLFLOW_GITOPS_SKIP_MLFLOW=1;
- * without MariaDB the MariaDB cases fail unless MLFLOW_GITOPS_SKIP_MARIADB=1 (both skip loudly).
+ * without MariaDB the MariaDB cases fail unless MLFLOW_GITOPS_SKIP_MARIADB=1 (both skip loudly). The PostgreSQL cases
+ * use the shared server on loopback (started by pretest, or here: the script is idempotent) and have no skip: without
+ * a PostgreSQL they fail, with the set-up script's output.
  */
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
@@ -169,6 +173,27 @@ print(json.dumps({"version": importlib.metadata.version("mlflow"),
                   "trackingHead": heads("store", "db_migrations"),
                   "authHead": heads("server", "auth", "db", "migrations")}))
 `;
+
+/** A tracking schema of an older MLflow at `uri`, made by MLflow's own migrations: its first tables, then alembic up to `revision`. */
+function olderSchemaAt(uri: string, revision: string): void {
+  pythonJson(
+    `
+import json, sys
+import sqlalchemy
+from alembic import command
+from mlflow.store.db.utils import _get_alembic_config
+from mlflow.store.tracking.dbmodels.initial_models import Base
+engine = sqlalchemy.create_engine(sys.argv[1])
+Base.metadata.create_all(engine)
+config = _get_alembic_config(str(engine.url.render_as_string(hide_password=False)))
+with engine.begin() as conn:
+    config.attributes["connection"] = conn
+    command.upgrade(config, sys.argv[2])
+print(json.dumps("ok"))
+`,
+    [uri, revision],
+  );
+}
 
 if (SKIP_MLFLOW) console.warn('MLFLOW_GITOPS_SKIP_MLFLOW=1: test/scripts/migrate.test.ts (the real-MLflow migration suite) is SKIPPED.');
 
@@ -446,26 +471,7 @@ if (SKIP_MLFLOW) console.warn('MLFLOW_GITOPS_SKIP_MLFLOW=1: test/scripts/migrate
       ];
     };
 
-    /** A tracking schema of an older MLflow, made by MLflow's own migrations: its first tables, then alembic up to `revision`. */
-    function olderSchema(db: string, revision: string): void {
-      pythonJson(
-        `
-import json, sys
-import sqlalchemy
-from alembic import command
-from mlflow.store.db.utils import _get_alembic_config
-from mlflow.store.tracking.dbmodels.initial_models import Base
-engine = sqlalchemy.create_engine(sys.argv[1])
-Base.metadata.create_all(engine)
-config = _get_alembic_config(str(engine.url.render_as_string(hide_password=False)))
-with engine.begin() as conn:
-    config.attributes["connection"] = conn
-    command.upgrade(config, sys.argv[2])
-print(json.dumps("ok"))
-`,
-        [mysqlUri(db), revision],
-      );
-    }
+    const olderSchema = (db: string, revision: string): void => olderSchemaAt(mysqlUri(db), revision);
 
     test('empty database: initialized through the store (experiment 0 in mlflow-artifacts:/); a schema newer than the image is refused (exit 8)', () => {
       const db = newDatabase();
@@ -722,6 +728,276 @@ print(json.dumps("ok"))
       expectExit(second, 0);
       expect(second.output).toContain("migrate: admin user 'admin': unchanged");
       expect(second.output).not.toContain('running: python -m mlflow');
+    });
+  });
+
+  // ---- PostgreSQL (the shared test server of scripts/test-postgres.sh) -------------------------------------
+
+  describe('against PostgreSQL (a role that owns only its databases)', () => {
+    // Nothing here changes a server-wide setting, so the cases use the shared server (started by pretest; started
+    // here too when it is not running), each in a database of its own, dropped afterwards with the role.
+    const SUFFIX = `${process.pid}_${Math.floor(Math.random() * 1e6)}`;
+    const ROLE = `mlflow_migrate_${SUFFIX}`;
+    let dir = '';
+    let port = 0;
+    let bindir = '';
+    const databases: string[] = [];
+
+    /** SQL as the superuser over the server's unix socket; rows of tab-separated columns. */
+    function pg(statements: string, database = 'postgres'): string[][] {
+      const r = spawnSync(
+        path.join(bindir, 'psql'),
+        ['-X', '-q', '-At', '-F', '\t', '-v', 'ON_ERROR_STOP=1', '-h', dir, '-p', String(port), '-U', 'postgres', '-d', database, '-c', statements],
+        { encoding: 'utf8', timeout: 20_000 },
+      );
+      if (r.error) throw r.error;
+      if (r.status !== 0) throw new Error(`psql: ${r.stderr.trim()}`);
+      return r.stdout
+        .split('\n')
+        .filter((line) => line !== '')
+        .map((line) => line.split('\t'));
+    }
+
+    beforeAll(() => {
+      const start = spawnSync('bash', [path.join(ROOT, 'scripts', 'test-postgres.sh')], { encoding: 'utf8', timeout: 120_000, env: process.env });
+      if (start.status !== 0) {
+        throw new Error(`the test PostgreSQL is not available: scripts/test-postgres.sh exited ${start.status}:\n${start.stdout}${start.stderr}`);
+      }
+      const fact = (name: string) => {
+        const m = new RegExp(`${name}=(\\S+)`).exec(start.stdout);
+        if (!m) throw new Error(`scripts/test-postgres.sh did not print ${name}:\n${start.stdout}`);
+        return m[1];
+      };
+      dir = fact('POSTGRES_DIR');
+      port = Number(fact('POSTGRES_PORT'));
+      bindir = /is up \((\S+), as /.exec(start.stdout)![1];
+      console.log(start.stdout.split('\n')[0]);
+      // As on Cloud SQL, the migrating user is no superuser; here it cannot even create databases or roles.
+      pg(`CREATE ROLE ${ROLE} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD '${DB_PASSWORD}'`);
+      expect(pg(`SELECT rolsuper, rolcreatedb, rolcreaterole FROM pg_roles WHERE rolname = '${ROLE}'`)).toEqual([['f', 'f', 'f']]);
+    }, 130_000);
+
+    afterAll(() => {
+      if (!bindir) return;
+      for (const db of databases) pg(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
+      pg(`DROP ROLE IF EXISTS ${ROLE}`);
+    }, 60_000);
+
+    /** A fresh database owned by the migrating role, nothing else granted. */
+    function newDatabase(): string {
+      const name = `mlflow_pg_${SUFFIX}_${databases.length + 1}`;
+      pg(`CREATE DATABASE ${name} OWNER ${ROLE}`);
+      databases.push(name);
+      return name;
+    }
+    const pgUri = (db: string): string => `postgresql+psycopg2://${ROLE}:${encodeURIComponent(DB_PASSWORD)}@127.0.0.1:${port}/${db}`;
+    const tables = (db: string): string[] =>
+      pg(`SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename`, db).map(([t]) => t);
+    const versions = (db: string, table: string): string[] => pg(`SELECT version_num FROM ${table}`, db).map(([v]) => v);
+    const owners = (db: string): string[] => [...new Set(pg(`SELECT tableowner FROM pg_tables WHERE schemaname = 'public'`, db).map(([o]) => o))];
+
+    test('empty database: initialized through the store (experiment 0 in mlflow-artifacts:/), no MySQL precheck; a second run changes nothing; a newer schema is refused (exit 8)', () => {
+      const db = newDatabase();
+      const env = { MLFLOW_BACKEND_STORE_URI: pgUri(db) };
+      const first = migrate(env);
+      expectExit(first, 0);
+      expect(first.output).toContain(`migrate: connected to postgresql+psycopg2://${ROLE}:***@127.0.0.1:${port}/${db}`);
+      expect(first.output).toContain("empty database: initializing it through MLflow's SqlAlchemyStore (artifact root mlflow-artifacts:/)");
+      expect(first.output).not.toContain('log_bin');
+      expect(pg('SELECT experiment_id, artifact_location FROM experiments', db)).toEqual([['0', 'mlflow-artifacts:/0']]);
+      expect(versions(db, 'alembic_version')).toEqual(mlflow.trackingHead);
+      expect(owners(db)).toEqual([ROLE]); // every table belongs to the migrating role
+
+      // xmin is the transaction that wrote a row: unchanged rows keep it.
+      const rows = () => [
+        ...tables(db).map((t) => [t]),
+        ...pg('SELECT xmin::text, version_num FROM alembic_version', db),
+        ...pg('SELECT xmin::text, experiment_id, name, lifecycle_stage, last_update_time FROM experiments', db),
+      ];
+      const before = rows();
+      const second = migrate(env);
+      expectExit(second, 0);
+      expect(second.output).toContain(`tracking schema at revision ${mlflow.trackingHead}, head of this MLflow ${mlflow.trackingHead}: at head`);
+      expect(second.output).toContain("migrate: nothing to migrate: every schema is at this MLflow's head (no log_bin check needed)");
+      expect(second.output).not.toContain('running: python -m mlflow');
+      expect(rows()).toEqual(before);
+
+      pg(`UPDATE alembic_version SET version_num = 'ffffffffffff'`, db);
+      const newer = migrate(env);
+      expectExit(newer, 8);
+      expect(newer.output).toContain(
+        `migrate: ERROR: the tracking schema is at revision ffffffffffff, which the MLflow in this image does not know ` +
+          `(its head: ${mlflow.trackingHead}): a newer MLflow migrated this database. Nothing was changed.`,
+      );
+      expect(versions(db, 'alembic_version')).toEqual(['ffffffffffff']);
+    });
+
+    test('an older schema is upgraded by `mlflow db upgrade`; a failing upgrade is rolled back whole (exit 6), then succeeds once the cause is gone', () => {
+      const db = newDatabase();
+      olderSchemaAt(pgUri(db), TRACKING_BEFORE_TRIGGER);
+      expect(versions(db, 'alembic_version')).toEqual([TRACKING_BEFORE_TRIGGER]);
+      const env = { MLFLOW_BACKEND_STORE_URI: pgUri(db) };
+
+      // A table in the way of a migration late in the chain (76601a5f987d creates `issues`); the migrations before
+      // it (the secrets tables of 1bd49d398cd23 among them) run first in the same transaction.
+      pg(`CREATE TABLE issues (id INTEGER PRIMARY KEY)`, db);
+      pg(`ALTER TABLE issues OWNER TO ${ROLE}`, db);
+      const failed = migrate(env);
+      expectExit(failed, 6);
+      expect(failed.output).toContain(`schema at revision ${TRACKING_BEFORE_TRIGGER}: running \`mlflow db upgrade\``);
+      expect(failed.output).toMatch(/DuplicateTable\) relation "issues" already exists/);
+      expect(failed.output).toContain(
+        'migrate: ERROR: `mlflow db upgrade` failed (exit 1, output above). PostgreSQL rolled the whole upgrade back: ' +
+          'the schema is still at the revision it started from. Fix the cause shown above and sync again.',
+      );
+      expect(failed.output).not.toContain('log_bin');
+      expect(versions(db, 'alembic_version')).toEqual([TRACKING_BEFORE_TRIGGER]);
+      expect(tables(db)).not.toContain('secrets'); // created by an earlier migration of the same run: rolled back
+
+      pg('DROP TABLE issues', db);
+      const upgraded = migrate(env);
+      expectExit(upgraded, 0);
+      expect(upgraded.output).toContain(`tracking schema at revision ${TRACKING_BEFORE_TRIGGER}, head of this MLflow ${mlflow.trackingHead}: migration pending`);
+      expect(versions(db, 'alembic_version')).toEqual(mlflow.trackingHead);
+      expect(tables(db)).toEqual(expect.arrayContaining(['secrets', 'issues']));
+    });
+
+    test('half-initialized database: refused (exit 5), nothing changed', () => {
+      const db = newDatabase();
+      pg('CREATE TABLE experiments (experiment_id INTEGER PRIMARY KEY)', db);
+      const run = migrate({ MLFLOW_BACKEND_STORE_URI: pgUri(db) });
+      expectExit(run, 5);
+      expect(run.output).toContain('half-initialized database: MLflow tables exist (experiments) but there is no alembic_version');
+      expect(tables(db)).toEqual(['experiments']);
+    });
+
+    test('a wrong password or a closed port: retried, then exit 4 within the timeout, the password never printed', async () => {
+      const db = newDatabase();
+      const wrong = migrate({
+        MLFLOW_BACKEND_STORE_URI: `postgresql+psycopg2://${ROLE}:S3cr3t@127.0.0.1:${port}/${db}`,
+        MIGRATE_CONNECT_TIMEOUT_SECONDS: '2',
+      });
+      expectExit(wrong, 4);
+      expect(wrong.output).toContain(`migrate: ERROR: could not connect to postgresql+psycopg2://${ROLE}:***@127.0.0.1:${port}/${db} within 2s`);
+      expect(wrong.output).toContain(`password authentication failed for user "${ROLE}"`);
+
+      const closed = await closedPort();
+      const unreachable = migrate({ MLFLOW_BACKEND_STORE_URI: `postgresql+psycopg2://mlflow:S3cr3t@127.0.0.1:${closed}/mlflow`, MIGRATE_CONNECT_TIMEOUT_SECONDS: '2' });
+      expectExit(unreachable, 4);
+      expect(unreachable.output).toContain('database not reachable yet (attempt 1)');
+      expect(unreachable.output).toMatch(/OperationalError: connection to server at "127\.0\.0\.1", port \d+ failed: Connection refused/);
+      expect(unreachable.ms).toBeLessThan(30_000);
+    });
+
+    test('an image without psycopg2 is refused before anything is touched (exit 2), naming the missing driver', () => {
+      // SHIM, not the venv's driver: a `psycopg2` package first on PYTHONPATH that raises ImportError, standing for an
+      // image without the `db` extra. Everything else is the real venv.
+      const shim = tmpDir();
+      fs.mkdirSync(path.join(shim, 'psycopg2'));
+      fs.writeFileSync(
+        path.join(shim, 'psycopg2', '__init__.py'),
+        'raise ModuleNotFoundError("No module named \'psycopg2\' (test shim)", name="psycopg2")\n',
+      );
+      const db = newDatabase();
+      const run = migrate({ MLFLOW_BACKEND_STORE_URI: pgUri(db) }, shim);
+      expectExit(run, 2);
+      expect(run.output).toContain(
+        `migrate: ERROR: cannot use database URI postgresql+psycopg2://${ROLE}:***@127.0.0.1:${port}/${db}: ` +
+          "ModuleNotFoundError: No module named 'psycopg2' (test shim)",
+      );
+      expect(tables(db)).toEqual([]);
+    });
+
+    let authDb = '';
+
+    test("basic-auth: MLflow's own auth migrations (no MySQL workaround); admin, metrics and smoke users created, least privilege; a second run changes nothing", () => {
+      authDb = newDatabase();
+      const uri = pgUri(authDb);
+      const env = {
+        MLFLOW_BACKEND_STORE_URI: uri,
+        MLFLOW_AUTH_CONFIG_PATH: authIni(uri, ADMIN_PASSWORD),
+        MLFLOW_METRICS_USERNAME: 'metrics-scraper',
+        MLFLOW_METRICS_PASSWORD: METRICS_PASSWORD,
+        MLFLOW_SMOKE_USERNAME: 'smoke-test',
+        MLFLOW_SMOKE_PASSWORD: SMOKE_PASSWORD,
+      };
+      const first = migrate(env);
+      expectExit(first, 0);
+      expect(first.output).toContain("migrate: auth store on postgresql: MLflow's own migrations (the foreign-key workaround is MySQL-only)");
+      expect(first.output).not.toContain('pre-creating');
+      expect(first.output).not.toContain('log_bin');
+      expect(first.output).toMatch(/running: python -m mlflow\.server\.auth db upgrade --url postgresql\+psycopg2:\/\/mlflow_migrate_\w+:\*\*\*@127/);
+      expect(first.output).toContain("migrate: admin user 'admin': created (admin)");
+      expect(first.output).toContain("migrate: metrics user 'metrics-scraper': created (not admin)");
+      expect(first.output).toContain("migrate: smoke user 'smoke-test': created (not admin)");
+      expect(versions(authDb, 'alembic_version_auth')).toEqual(mlflow.authHead);
+      expect(versions(authDb, 'alembic_version')).toEqual(mlflow.trackingHead);
+      // Upstream's two foreign keys named alike, which MySQL refuses: PostgreSQL names constraints per table.
+      expect(
+        pg(
+          `SELECT conrelid::regclass::text, conname FROM pg_constraint WHERE contype = 'f'
+           AND conrelid::regclass::text IN ('experiment_permissions', 'registered_model_permissions') ORDER BY 1`,
+          authDb,
+        ),
+      ).toEqual([
+        ['experiment_permissions', 'fk_user_id'],
+        ['registered_model_permissions', 'fk_user_id'],
+      ]);
+      expect(pg('SELECT username, is_admin FROM users ORDER BY username', authDb)).toEqual([
+        ['admin', 't'],
+        ['metrics-scraper', 'f'],
+        ['smoke-test', 'f'],
+      ]);
+      for (const table of ['experiment_permissions', 'registered_model_permissions']) {
+        expect(pg(`SELECT u.username, COUNT(p.id) FROM users u LEFT JOIN ${table} p ON u.id = p.user_id WHERE NOT u.is_admin GROUP BY u.username ORDER BY u.username`, authDb)).toEqual([
+          ['metrics-scraper', '0'],
+          ['smoke-test', '0'],
+        ]);
+      }
+      expect(owners(authDb)).toEqual([ROLE]);
+
+      const hashes = pg('SELECT username, password_hash FROM users ORDER BY username', authDb);
+      const second = migrate(env);
+      expectExit(second, 0);
+      expect(second.output).toContain(`auth schema at revision ${mlflow.authHead}, head of this MLflow ${mlflow.authHead}: at head`);
+      expect(second.output).toContain("migrate: admin user 'admin': unchanged");
+      expect(second.output).toContain("migrate: metrics user 'metrics-scraper': unchanged");
+      expect(second.output).toContain("migrate: smoke user 'smoke-test': unchanged");
+      expect(second.output).not.toContain('running: python -m mlflow');
+      expect(pg('SELECT username, password_hash FROM users ORDER BY username', authDb)).toEqual(hashes);
+    });
+
+    test('password rotation: the new passwords authenticate, the old ones no longer; promoted plain users are demoted', () => {
+      expect(authDb).not.toBe(''); // needs the database of the case above
+      const uri = pgUri(authDb);
+      pg("UPDATE users SET is_admin = true WHERE username IN ('metrics-scraper', 'smoke-test')", authDb);
+      const ini = authIni(uri, ADMIN_ROTATED);
+      const rotated = migrate({
+        MLFLOW_BACKEND_STORE_URI: uri,
+        MLFLOW_AUTH_CONFIG_PATH: ini,
+        MLFLOW_METRICS_USERNAME: 'metrics-scraper',
+        MLFLOW_METRICS_PASSWORD: METRICS_ROTATED,
+        MLFLOW_SMOKE_USERNAME: 'smoke-test',
+        MLFLOW_SMOKE_PASSWORD: SMOKE_ROTATED,
+      });
+      expectExit(rotated, 0);
+      expect(rotated.output).toContain("migrate: admin user 'admin': password reset to the configured one");
+      expect(rotated.output).toContain("migrate: metrics user 'metrics-scraper': password reset to the configured one; is_admin set to False");
+      expect(rotated.output).toContain("migrate: smoke user 'smoke-test': password reset to the configured one; is_admin set to False");
+      expect(
+        authUsers(uri, ini, [
+          ['admin', ADMIN_PASSWORD],
+          ['admin', ADMIN_ROTATED],
+          ['metrics-scraper', METRICS_PASSWORD],
+          ['metrics-scraper', METRICS_ROTATED],
+          ['smoke-test', SMOKE_PASSWORD],
+          ['smoke-test', SMOKE_ROTATED],
+        ]),
+      ).toEqual({
+        accepted: [`admin:${ADMIN_ROTATED}`, `metrics-scraper:${METRICS_ROTATED}`, `smoke-test:${SMOKE_ROTATED}`],
+        admins: ['admin'],
+        users: ['admin', 'metrics-scraper', 'smoke-test'],
+      });
     });
   });
 });

@@ -6,7 +6,8 @@
  *
  * What is NOT the pod is changed only by the rewrites of {@link rewriteRules} — the one place that lists them — and
  * every rewrite that hit is recorded in {@link PreparedContainer.rewrites} and printed when the container starts:
- *   1. database address: the Cloud SQL proxy address `127.0.0.1:3306/<db>` → the test MariaDB and a test database;
+ *   1. database address: the Cloud SQL proxy address (`127.0.0.1:3306/<db>`, PostgreSQL `127.0.0.1:5432/<db>`) → the
+ *      test MariaDB (PostgreSQL) and a test database;
  *   2. artifacts: `gs://bucket/prefix` → a local folder (no google-cloud-storage and no network here);
  *   3. port: `--port <containerPort>` → a free loopback port (several servers run at once);
  *   4. mount paths: every volume's mountPath → `<pod root>/volumes/<volume name>` (a per-run temp dir): no
@@ -37,7 +38,7 @@ import type { Manifest } from '../../lib/synth/synth';
 import { ROOT, find, render, shippedConfig } from './environments';
 
 // ---------------------------------------------------------------------------------------------------------------
-// Test parts: the venv with the real MLflow, the test MariaDB.
+// Test parts: the venv with the real MLflow, the test MariaDB and the test PostgreSQL.
 
 /** The venv python written by scripts/test-mlflow.sh, or `undefined` when MLflow was not prepared. */
 export function mlflowPython(): string | undefined {
@@ -70,6 +71,38 @@ export const TEST_MARIADB = {
   password: 'mlflow_test',
 } as const;
 
+/** The test PostgreSQL of scripts/test-postgres.sh (its test role owns the databases the harness creates). */
+export const TEST_POSTGRES = {
+  host: '127.0.0.1',
+  port: Number(process.env.POSTGRES_PORT ?? '35432'),
+  socketDir: process.env.POSTGRES_DIR ?? '/tmp/mlflow-gitops-postgres',
+  user: 'mlflow_test',
+  password: 'mlflow_test',
+} as const;
+
+/** The Cloud SQL engines, and the test server standing in for each. */
+export type CloudSqlEngine = 'mysql' | 'postgres';
+export function testDatabaseServer(engine: CloudSqlEngine): { readonly name: string; readonly host: string; readonly port: number; readonly user: string; readonly password: string } {
+  return engine === 'postgres' ? { name: 'PostgreSQL', ...TEST_POSTGRES } : { name: 'MariaDB', ...TEST_MARIADB };
+}
+
+/** The Cloud SQL engine of a config, or undefined for SQLite. */
+function cloudSqlEngine(config: EnvironmentConfig): CloudSqlEngine | undefined {
+  return config.database.engine === 'sqlite' ? undefined : config.database.engine;
+}
+
+/** Runs SQL as PostgreSQL's superuser over its socket; throws with PostgreSQL's message. */
+export function postgresAdmin(statements: string, database = 'postgres'): string {
+  const r = spawnSync(
+    'psql',
+    ['-X', '-q', '-At', '-v', 'ON_ERROR_STOP=1', '-h', TEST_POSTGRES.socketDir, '-p', String(TEST_POSTGRES.port), '-U', 'postgres', '-d', database, '-c', statements],
+    { encoding: 'utf8', timeout: 30_000 },
+  );
+  if (r.error) throw r.error;
+  if (r.status !== 0) throw new Error(`psql: ${r.stderr.trim()}`);
+  return r.stdout;
+}
+
 /** Runs SQL as MariaDB's root over the socket; throws with MariaDB's message. */
 export function mariadbRoot(statements: string, database?: string): string {
   const r = spawnSync(
@@ -94,10 +127,17 @@ export function setCloudSqlFlags(): { readonly before: string } {
   return { before };
 }
 
-/** A fresh, empty database `mlflow_<area>_<random>` (the test user has ALL on `mlflow\_%`). Drop it with `drop()`. */
-export function createTestDatabase(area: string): { readonly name: string; drop(): void } {
+/**
+ * A fresh, empty database `mlflow_<area>_<random>` on the test server of `engine` (MariaDB: the test user has ALL on
+ * `mlflow\_%`; PostgreSQL: owned by the test role). Drop it with `drop()`.
+ */
+export function createTestDatabase(area: string, engine: CloudSqlEngine = 'mysql'): { readonly name: string; drop(): void } {
   const name = `mlflow_${area}_${Math.random().toString(36).slice(2, 10)}`;
   if (!/^mlflow_[a-z0-9_]+$/.test(name)) throw new Error(`bad test database name ${name}`);
+  if (engine === 'postgres') {
+    postgresAdmin(`CREATE DATABASE ${name} OWNER ${TEST_POSTGRES.user}`);
+    return { name, drop: () => postgresAdmin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
+  }
   mariadbRoot(`CREATE DATABASE ${name}`);
   return { name, drop: () => mariadbRoot(`DROP DATABASE IF EXISTS ${name}`) };
 }
@@ -232,9 +272,10 @@ export function testSecretValues(config: EnvironmentConfig, overrides: Partial<T
     ...overrides,
   };
   const v: Record<string, string> = {};
-  if (config.database.engine === 'mysql' && config.database.userSecret && config.database.passwordSecret) {
-    v[config.database.userSecret] = TEST_MARIADB.user;
-    v[config.database.passwordSecret] = TEST_MARIADB.password;
+  if (config.database.engine !== 'sqlite' && config.database.userSecret && config.database.passwordSecret) {
+    const server = testDatabaseServer(config.database.engine);
+    v[config.database.userSecret] = server.user;
+    v[config.database.passwordSecret] = server.password;
   }
   if (config.auth.enabled) {
     v[config.auth.flaskSecretKeySecret] = credentials.flaskSecretKey;
@@ -283,6 +324,11 @@ export interface RewriteTargets {
    * @default - no database rewrite
    */
   readonly proxyAddress?: string;
+  /**
+   * The engine the proxy stands for: which test server the database address is rewritten to.
+   * @default 'mysql'
+   */
+  readonly engine?: CloudSqlEngine;
   /** Host port for each container port. */
   readonly ports: ReadonlyMap<number, number>;
   /** Local folder standing in for `gs://` (per bucket/prefix below it). */
@@ -304,10 +350,11 @@ export function rewriteRules(t: RewriteTargets): RewriteRule[] {
   const rules: RewriteRule[] = [];
   if (t.database && t.proxyAddress) {
     const re = new RegExp(`@${escapeRe(t.proxyAddress)}/[A-Za-z][A-Za-z0-9_]*`, 'g');
+    const server = testDatabaseServer(t.engine ?? 'mysql');
     rules.push({
       name: 'database-address',
-      description: `Cloud SQL proxy ${t.proxyAddress}/<db> → test MariaDB ${TEST_MARIADB.host}:${TEST_MARIADB.port}/${t.database}`,
-      apply: (s) => s.replace(re, `@${TEST_MARIADB.host}:${TEST_MARIADB.port}/${t.database}`),
+      description: `Cloud SQL proxy ${t.proxyAddress}/<db> → test ${server.name} ${server.host}:${server.port}/${t.database}`,
+      apply: (s) => s.replace(re, `@${server.host}:${server.port}/${t.database}`),
     });
   }
   rules.push({
@@ -521,7 +568,8 @@ export async function prepareContainer(rendered: RenderedPod, sel: ContainerSele
   const log: AppliedRewrite[] = [];
   // The database address is rewritten wherever a Secret carries it (the URI env and the auth ini's database_uri).
   const proxy = proxyAddress(rendered.manifests);
-  const dbRules = opts.database ? rewriteRules({ database: opts.database, proxyAddress: proxy, ports: new Map(), gcsRoot: '', mounts: new Map() }) : [];
+  const engine = cloudSqlEngine(rendered.config);
+  const dbRules = opts.database ? rewriteRules({ database: opts.database, proxyAddress: proxy, engine, ports: new Map(), gcsRoot: '', mounts: new Map() }) : [];
   const secrets = new Map<string, Record<string, string>>();
   for (const [name, data] of renderSecrets(rendered.manifests, opts.secretValues)) {
     secrets.set(name, Object.fromEntries(Object.entries(data).map(([k, v]) => [k, rewrite(dbRules, v, `Secret/${name}[${k}]`, log, ['database-address'])])));
@@ -596,7 +644,7 @@ export async function prepareContainer(rendered: RenderedPod, sel: ContainerSele
   fs.mkdirSync(opts.pod.gcsRoot, { recursive: true });
   if (uid !== undefined) fs.chownSync(opts.pod.gcsRoot, uid, gid ?? uid);
 
-  const rules = rewriteRules({ database: opts.database, proxyAddress: proxy, ports, gcsRoot: opts.pod.gcsRoot, mounts, service: opts.serverUrl ? { urls: serviceUrls(rendered.manifests), to: opts.serverUrl } : undefined });
+  const rules = rewriteRules({ database: opts.database, proxyAddress: proxy, engine, ports, gcsRoot: opts.pod.gcsRoot, mounts, service: opts.serverUrl ? { urls: serviceUrls(rendered.manifests), to: opts.serverUrl } : undefined });
 
   // Env: in order, as the kubelet builds it (later entries may refer to earlier ones with $(VAR)).
   if (container.envFrom) throw new Error(`${where}: envFrom is not supported by the harness`);
@@ -965,8 +1013,9 @@ export async function startPod(env: string | EnvironmentConfig, opts: StartPodOp
   const rendered = renderPod(env);
   const config = rendered.config;
   const secrets = opts.secrets ?? testSecretValues(config);
-  if (config.database.engine === 'mysql') setCloudSqlFlags();
-  const database = config.database.engine === 'mysql' ? (opts.database ?? createTestDatabase(opts.area ?? 'harness')) : undefined;
+  const engine = cloudSqlEngine(config);
+  if (engine === 'mysql') setCloudSqlFlags();
+  const database = engine ? (opts.database ?? createTestDatabase(opts.area ?? 'harness', engine)) : undefined;
   const podRoot = new PodRoot(config.name);
   const jobRoots: PodRoot[] = [];
   let server: StartedServer | undefined;

@@ -1,11 +1,12 @@
 """Bring MLflow's database schema to the image's version, safely, and reconcile the basic-auth users.
 
 Runs inside the MLflow image (same tag as the server) as `python /opt/mlflow-migrate/migrate.py`: as the
-migration Job (Argo CD Sync hook) for a MySQL store behind the Cloud SQL proxy, or as the server pod's init
-container for a SQLite store on the pod's volume. Why each step exists: docs/migration.md.
+migration Job (Argo CD Sync hook) for a Cloud SQL store (MySQL or PostgreSQL) behind the Cloud SQL proxy, or as the
+server pod's init container for a SQLite store on the pod's volume. Why each step exists: docs/migration.md.
 
 Environment:
-  MLFLOW_BACKEND_STORE_URI         required: a mysql+pymysql URL (Cloud SQL proxy on 127.0.0.1) or sqlite:////PATH
+  MLFLOW_BACKEND_STORE_URI         required: a mysql+pymysql or postgresql+psycopg2 URL (Cloud SQL proxy on
+                                   127.0.0.1) or sqlite:////PATH
   MIGRATE_CONNECT_TIMEOUT_SECONDS  default 120: how long to retry the first connection (proxy start-up)
   MLFLOW_AUTH_CONFIG_PATH          optional, basic-auth only: the server's ini ([mlflow] database_uri,
                                    admin_username, admin_password; `%` written `%%`)
@@ -23,7 +24,7 @@ Steps (every check before any change):
      (a newer MLflow migrated the database) is refused. At head: nothing to migrate, and no further check.
   4. MySQL, only when a migration is pending: refuse (nothing changed) when binary logging is on and
      log_bin_trust_function_creators is off; MLflow's trigger migration would fail there with error 1419 and
-     leave the schema half-migrated.
+     leave the schema half-migrated. (PostgreSQL has no such flag: nothing to check.)
   5. Tracking store: an empty database is initialized through MLflow's store (`mlflow db upgrade` fails on an
      empty database in some 3.x releases, and the store also writes experiment 0 with the artifact root); a
      database behind head gets `python -m mlflow db upgrade`; MLflow tables without a version are refused for
@@ -32,6 +33,7 @@ Steps (every check before any change):
      rejects (errno 121; mlflow/mlflow#9642, #10964). Unless the auth version table already holds a revision,
      create the initial auth tables as that migration does but with distinct FK names, and stamp the initial
      revision. Then `python -m mlflow.server.auth db upgrade --url ...` applies the later auth migrations.
+     PostgreSQL and SQLite name constraints per table, so there MLflow's own migrations run unchanged.
   7. Basic-auth users, through MLflow's auth store: the admin of the ini is created if absent, and its
      password is reset whenever the ini's no longer verifies (MLflow itself reads admin_password only when it
      first creates the admin, so a rotation in Secret Manager would otherwise change nothing); it is kept an
@@ -108,6 +110,17 @@ AUTH_FK_NAMES = {
     "registered_model_permissions": "fk_registered_model_permissions_user_id",
 }
 
+# What a failed `mlflow db upgrade` left behind, per database. MLflow runs the whole upgrade in one transaction
+# (mlflow/store/db/utils.py _upgrade_db and db_migrations/env.py): PostgreSQL's DDL is transactional, so it is rolled
+# back to the revision it started from (the tests show it); MySQL commits each DDL statement, SQLite may or may not.
+UPGRADE_FAILED_HELP = {
+    "postgresql": "PostgreSQL rolled the whole upgrade back: the schema is still at the revision it started from. "
+    "Fix the cause shown above and sync again.",
+    "mysql": "On MySQL a failed migration is not rolled back: check the schema against the backup before retrying.",
+    # SQLite, and any other database: no promise either way.
+    "sqlite": "Part of it may have been kept: check the schema against the backup before retrying.",
+}
+
 LOG_BIN_HELP = (
     "MySQL has binary logging on and log_bin_trust_function_creators off: MLflow's trigger migration would fail "
     "with error 1419 and leave the schema half-migrated. Nothing was changed. Set the Cloud SQL database flag "
@@ -153,6 +166,12 @@ def log(message):
     print(f"migrate: {scrub(message)}", flush=True)
 
 
+def dialect_of(uri):
+    """'mysql', 'postgresql' or 'sqlite' (MariaDB counts as MySQL): the database family of a URI."""
+    name = make_url(uri).get_backend_name()
+    return "mysql" if name == "mariadb" else name
+
+
 def masked(uri):
     return make_url(uri).render_as_string(hide_password=True)
 
@@ -168,11 +187,16 @@ def is_mysql(engine):
     return engine.dialect.name in ("mysql", "mariadb")
 
 
+def is_postgres(engine):
+    return engine.dialect.name == "postgresql"
+
+
 def make_engine(uri):
     try:
         url = make_url(uri)
         kwargs = {"poolclass": NullPool}
-        if url.get_driver_name() == "pymysql":
+        # Bound each connection attempt (the retry loop bounds them all): PyMySQL's and libpq's parameter.
+        if url.get_driver_name() in ("pymysql", "psycopg2"):
             kwargs["connect_args"] = {"connect_timeout": 10}
         return sqlalchemy.create_engine(url, **kwargs)
     except Exception as e:  # ArgumentError, NoSuchModuleError, a missing driver...
@@ -322,11 +346,8 @@ def upgrade_tracking_store(uri, revision):
     log(f"schema at revision {revision}: running `mlflow db upgrade`")
     code = run_mlflow("mlflow", ["db", "upgrade", uri], ["db", "upgrade", masked(uri)])
     if code != 0:
-        raise MigrateError(
-            EXIT_FAILED,
-            f"`mlflow db upgrade` failed (exit {code}, output above). On MySQL a failed migration is not rolled "
-            "back: check the schema against the backup before retrying.",
-        )
+        help_text = UPGRADE_FAILED_HELP.get(dialect_of(uri), UPGRADE_FAILED_HELP["sqlite"])
+        raise MigrateError(EXIT_FAILED, f"`mlflow db upgrade` failed (exit {code}, output above). {help_text}")
 
 
 def tracking_plan(engine):
@@ -522,6 +543,8 @@ def auth_plan(engine):
 def migrate_auth_store(engine, uri):
     if is_mysql(engine):
         precreate_auth_tables(engine)
+    else:
+        log(f"auth store on {engine.dialect.name}: MLflow's own migrations (the foreign-key workaround is MySQL-only)")
     code = run_mlflow("mlflow.server.auth", ["db", "upgrade", "--url", uri], ["db", "upgrade", "--url", masked(uri)])
     if code != 0:
         raise MigrateError(EXIT_FAILED, f"`mlflow.server.auth db upgrade` failed (exit {code}, output above)")
