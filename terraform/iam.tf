@@ -15,6 +15,15 @@ resource "google_project_iam_member" "mlflow_cloudsql_client" {
   member  = "serviceAccount:${google_service_account.mlflow.email}"
 }
 
+# IAM database login (database_login = "iam"): cloudsql.instances.login, with which the proxy's --auto-iam-authn
+# logs in to the database as this account. Not granted with password login.
+resource "google_project_iam_member" "mlflow_cloudsql_instance_user" {
+  count   = local.iam_login ? 1 : 0
+  project = var.project_id
+  role    = "roles/cloudsql.instanceUser"
+  member  = "serviceAccount:${google_service_account.mlflow.email}"
+}
+
 # Objects of the artifact bucket only. roles/storage.objectUser has what MLflow's GCS artifact repository does
 # (create, get, list and delete objects, resumable and multipart uploads) and not objectAdmin's object IAM/ACL
 # permissions; MLflow never reads the bucket's own metadata (storage.buckets.get).

@@ -30,20 +30,33 @@ output "cloudsql_instance_connection_name" {
 }
 
 output "database_name" {
-  description = "The MySQL database MLflow owns (database.name)."
+  description = "The database MLflow owns (database.name)."
   value       = tostring(google_sql_database.mlflow.name)
   sensitive   = false
 }
 
+output "database_engine" {
+  description = "The Cloud SQL engine, mysql or postgres (database.engine)."
+  value       = tostring(var.database_engine)
+  sensitive   = false
+}
+
+output "database_login" {
+  description = "How MLflow logs in to the database, password or iam (database.login)."
+  value       = tostring(var.database_login)
+  sensitive   = false
+}
+
+# Null with IAM login: there is no database user or password secret then.
 output "database_user_secret_id" {
-  description = "Secret Manager secret id holding the MySQL user name (database.userSecret)."
-  value       = tostring(google_secret_manager_secret.mlflow["db_user"].secret_id)
+  description = "Secret Manager secret id holding the database user name (database.userSecret); null with database_login = iam."
+  value       = tostring(try(google_secret_manager_secret.mlflow["db_user"].secret_id, null))
   sensitive   = false
 }
 
 output "database_password_secret_id" {
-  description = "Secret Manager secret id holding the MySQL password (database.passwordSecret)."
-  value       = tostring(google_secret_manager_secret.mlflow["db_password"].secret_id)
+  description = "Secret Manager secret id holding the database password (database.passwordSecret); null with database_login = iam."
+  value       = tostring(try(google_secret_manager_secret.mlflow["db_password"].secret_id, null))
   sensitive   = false
 }
 

@@ -53,13 +53,33 @@ variable "service_account_id" {
 
 # --- Cloud SQL ------------------------------------------------------------------------------------------------
 
-variable "database_version" {
-  description = "Cloud SQL for MySQL major version."
+variable "database_engine" {
+  description = "Cloud SQL engine: mysql (Cloud SQL for MySQL) or postgres (Cloud SQL for PostgreSQL) (lands in config: database.engine)."
   type        = string
-  default     = "MYSQL_8_0"
+  default     = "mysql"
   validation {
-    condition     = contains(["MYSQL_8_0", "MYSQL_8_4"], var.database_version)
-    error_message = "database_version must be MYSQL_8_0 or MYSQL_8_4 (the MySQL versions this project's migration checks support)."
+    condition     = contains(["mysql", "postgres"], var.database_engine)
+    error_message = "database_engine must be mysql or postgres."
+  }
+}
+
+variable "database_version" {
+  description = "Cloud SQL major version of database_engine. Default: MYSQL_8_0 for mysql, POSTGRES_16 for postgres."
+  type        = string
+  default     = null
+  validation {
+    condition     = var.database_version == null || contains(["MYSQL_8_0", "MYSQL_8_4", "POSTGRES_14", "POSTGRES_15", "POSTGRES_16", "POSTGRES_17"], var.database_version)
+    error_message = "database_version must be MYSQL_8_0 or MYSQL_8_4 (mysql), or POSTGRES_14 to POSTGRES_17 (postgres): the versions this project's migration checks support."
+  }
+}
+
+variable "database_login" {
+  description = "How MLflow logs in to the database (lands in config: database.login): password (a built-in user, its generated password in Secret Manager) or iam (the Cloud SQL Auth Proxy's automatic IAM database authentication as the Google service account: no password, no database secrets)."
+  type        = string
+  default     = "password"
+  validation {
+    condition     = contains(["password", "iam"], var.database_login)
+    error_message = "database_login must be password or iam."
   }
 }
 
@@ -134,13 +154,13 @@ variable "maintenance_window" {
 }
 
 variable "database_name" {
-  description = "The MySQL database MLflow owns (lands in config: database.name)."
+  description = "The database MLflow owns (lands in config: database.name)."
   type        = string
   default     = "mlflow"
 }
 
 variable "database_user" {
-  description = "The MySQL user MLflow connects as; stored in Secret Manager with its generated password."
+  description = "The built-in database user MLflow connects as with database_login = password; stored in Secret Manager with its generated password. Unused with iam."
   type        = string
   default     = "mlflow"
 }

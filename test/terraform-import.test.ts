@@ -142,14 +142,17 @@ describe('the contract: one table, which the docs, the sample and the shipped co
   test.each(['dev', 'prod'])('in config/%s.yaml, the fields marked # (terraform) are exactly the contract fields', (env) => {
     const text = shipped(env);
     const doc = parseDocument(text);
-    for (const r of TERRAFORM_CONTRACT) {
+    // A field whose absence means the output's usual value (database.login: password) may be absent.
+    const present = TERRAFORM_CONTRACT.filter((r) => !(r.type === 'string' && r.absentMeans !== undefined && !doc.hasIn(r.path)));
+    expect(TERRAFORM_CONTRACT.filter((r) => !present.includes(r)).map((r) => r.output)).toEqual(['database_login']);
+    for (const r of present) {
       const node = doc.getIn(r.path, true);
       expect({ field: r.path.join('.'), comment: isScalar(node) ? node.comment : undefined }).toEqual({
         field: r.path.join('.'),
         comment: expect.stringContaining('(terraform)'),
       });
     }
-    expect(text.split('\n').filter((l) => l.includes('# (terraform)'))).toHaveLength(TERRAFORM_CONTRACT.length);
+    expect(text.split('\n').filter((l) => l.includes('# (terraform)'))).toHaveLength(present.length);
   });
 });
 
@@ -166,7 +169,7 @@ describe('import-terraform updates the Terraform values and nothing else', () =>
       '  database.maxConnections: 400 → 800',
       '  artifacts.bucket: example-mlflow-dev-artifacts → acme-ml-dev-mlflow-artifacts',
     ]);
-    expect(r.stdout).toMatch(/dev\.yaml: 5 fields updated from .*outputs\.json \(14 checked\):/);
+    expect(r.stdout).toMatch(/dev\.yaml: 5 fields updated from .*outputs\.json \(16 checked\):/);
     const expected = shipped('dev')
       .replace('  projectId: example-mlflow-dev # (terraform)\n', '  projectId: acme-ml-dev # (terraform)\n')
       .replace(
@@ -186,7 +189,9 @@ describe('import-terraform updates the Terraform values and nothing else', () =>
     expect(problems).toEqual([]);
     for (const row of TERRAFORM_CONTRACT) {
       const [section, field] = row.path;
-      expect({ field: row.path.join('.'), value: (config as any)[section][field] }).toEqual({ field: row.path.join('.'), value: row.example });
+      // database.login 'password' stays absent (what its absence means).
+      const value = (config as any)[section][field] ?? (row.type === 'string' ? row.absentMeans : undefined);
+      expect({ field: row.path.join('.'), value }).toEqual({ field: row.path.join('.'), value: row.example });
     }
   });
 
@@ -261,9 +266,67 @@ describe('import-terraform updates the Terraform values and nothing else', () =>
     const sb = sandbox({ dev: noAuth }, outputs);
     const r = await sb.run('dev');
     expect(r).toMatchObject({ code: 0, stderr: '' });
-    expect(r.stdout).toContain('(9 checked)');
+    expect(r.stdout).toContain('(11 checked)');
     expect(fs.readFileSync(sb.config('dev'), 'utf8')).toContain('auth:\n  enabled: false\nmetrics: gmp\n');
     expect(loadEnvironmentFile(sb.config('dev')).problems).toEqual([]);
+  });
+});
+
+describe('the login decides which database outputs are read', () => {
+  /** config/dev.yaml switched to IAM login: `login: iam`, no database secrets. */
+  const iamDev = () => {
+    const text = shipped('dev')
+      .replace('  userSecret: mlflow-dev-db-user # (terraform)\n', '')
+      .replace('  passwordSecret: mlflow-dev-db-password # (terraform)\n', '');
+    return text.replace('  engine: mysql # (terraform)\n', '  engine: mysql # (terraform)\n  login: iam # (terraform)\n');
+  };
+  const iamOutputs = () =>
+    outputsWith({
+      database_login: { value: 'iam' },
+      database_user_secret_id: { value: null },
+      database_password_secret_id: { value: null },
+    });
+
+  test.concurrent("iam outputs into an iam config: the database secret ids (null) are not read; the rest is imported", async () => {
+    const sb = sandbox({ dev: iamDev() }, iamOutputs());
+    const r = await sb.run('dev');
+    expect(r).toMatchObject({ code: 0, stderr: '' });
+    expect(r.stdout).toContain('(14 checked)');
+    expect(r.stdout).not.toContain('database.login');
+    const written = fs.readFileSync(sb.config('dev'), 'utf8');
+    expect(written).toContain('  login: iam # (terraform)\n');
+    expect(written).not.toContain('Secret: mlflow-dev-db-');
+    expect(loadEnvironmentFile(sb.config('dev')).problems).toEqual([]);
+  });
+
+  test.concurrent('iam outputs into a password config: login set, then the two database secret fields refused by name', async () => {
+    const sb = sandbox({ dev: shipped('dev') }, iamOutputs());
+    const refused = "not used with database.login 'iam' (the proxy logs in as the service account, with no password): remove it";
+    await expectRefused(sb, 'dev', [`dev.yaml: database.userSecret: ${refused}`, `dev.yaml: database.passwordSecret: ${refused}`]);
+  });
+
+  test.concurrent('password outputs into an iam config: login set back to password, the database secret ids required and added', async () => {
+    const sb = sandbox({ dev: iamDev() }, outputsWith({ database_user_secret_id: undefined }));
+    await expectRefused(sb, 'dev', [
+      "outputs.json: missing output 'database_user_secret_id' (string → database.userSecret, required with database.login: password (the default; the database_login output decides))",
+    ]);
+    const ok = sandbox({ dev: iamDev() });
+    const r = await ok.run('dev');
+    expect(r).toMatchObject({ code: 0, stderr: '' });
+    expect(r.stdout).toContain('  database.login: iam → password\n');
+    expect(r.stdout).toContain('  database.userSecret: (absent) → mlflow-dev-db-user\n');
+    expect(r.stdout).toContain('  database.passwordSecret: (absent) → mlflow-dev-db-password\n');
+    expect(loadEnvironmentFile(ok.config('dev')).problems).toEqual([]);
+  });
+
+  test.concurrent("database_login 'password' leaves a config without the field as it is; an engine the schema does not know is refused", async () => {
+    const sb = sandbox({ dev: shipped('dev') }, outputsWith({ database_engine: { value: 'oracle' } }));
+    await expectRefused(sb, 'dev', ["dev.yaml: database.engine: expected database.engine 'mysql' or 'postgres' (Cloud SQL) or 'sqlite' (file on the data volume) (got \"oracle\") (from Terraform output 'database_engine')"]);
+    const same = sandbox({ dev: shipped('dev') }, outputsWith({ project_id: { value: 'example-mlflow-dev' }, mlflow_service_account_email: { value: 'mlflow-server@example-mlflow-dev.iam.gserviceaccount.com' }, cloudsql_instance_connection_name: { value: 'example-mlflow-dev:europe-west1:mlflow-dev' }, cloudsql_max_connections: { value: 400 }, artifact_bucket: { value: 'example-mlflow-dev-artifacts' } }));
+    const r = await same.run('dev');
+    expect(r).toMatchObject({ code: 0, stderr: '' });
+    expect(r.stdout).toContain('already up to date');
+    expect(fs.readFileSync(same.config('dev'), 'utf8')).toBe(shipped('dev'));
   });
 });
 

@@ -14,6 +14,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { parseEnvironmentText } from '../lib/config/config';
+import { iamDatabaseUser } from '../lib/mlflow/database-access';
 import { importTerraformOutputs, TERRAFORM_CONTRACT, type ContractOutput, type TerraformOutput } from '../lib/terraform/contract';
 import { CONFIG_DIR, find, render, ROOT, shippedConfig } from './support/environments';
 
@@ -180,10 +181,13 @@ function secretExposures(m: Module): string[] {
 // Evaluating the outputs of an example, as GCP would compute them
 // ---------------------------------------------------------------------------------------------------------
 
+/** A reference to an instance a resource's for_each does not create. */
+class MissingInstance extends Error {}
+
 /**
  * A deliberately small evaluator for the forms the module's outputs use: `var.*`, `local.*` (and `local.x["k"]`),
- * arguments of a resource (with `each.*` of a `for_each` map), `${…}` templates, `tostring`/`tonumber`, and the
- * two attributes GCP computes. Anything else throws: extend it when the module grows a new form.
+ * arguments of a resource (with `each.*` of a `for_each` map), `${…}` templates, `tostring`/`tonumber`,
+ * `try(REF, null)`, `merge(A, B)`, `local.x[var.y]`, and the two attributes GCP computes. Anything else throws: extend it when the module grows a new form.
  */
 class Evaluator {
   private static readonly COMPUTED: Record<string, (arg: (name: string) => unknown) => unknown> = {
@@ -211,7 +215,29 @@ class Evaluator {
     const call = /^(tostring|tonumber)\(([\s\S]*)\)$/.exec(e);
     if (call) {
       const v = this.expr(call[2].trim(), each);
+      if (v === null) return null; // Terraform converts null to a null of the type
       return call[1] === 'tostring' ? String(v) : Number(v);
+    }
+    // try(REF, null): null where REF names an instance a for_each does not have (e.g. a database secret with IAM login).
+    const tried = /^try\(([^,]+), null\)$/.exec(e);
+    if (tried) {
+      try {
+        return this.expr(tried[1].trim(), each);
+      } catch (err) {
+        if (err instanceof MissingInstance) return null;
+        throw err;
+      }
+    }
+    // merge(A, B) of two references.
+    const merged = /^merge\(([^,()]+), ([^,()]+)\)$/.exec(e);
+    if (merged) return { ...(this.expr(merged[1].trim(), each) as object), ...(this.expr(merged[2].trim(), each) as object) };
+    // local.x[var.y]: a local map indexed by a variable.
+    const indexed = /^local\.([a-z0-9_]+)\[(var\.[a-z0-9_]+)\]$/.exec(e);
+    if (indexed) {
+      const map = this.value(this.m.locals[indexed[1]], each) as Record<string, unknown>;
+      const key = String(this.expr(indexed[2], each));
+      if (!Object.hasOwn(map, key)) throw new Error(`local.${indexed[1]} has no key "${key}"`);
+      return map[key];
     }
     if (e === 'each.key' && each) return each.key;
     if (e === 'each.value' && each) return each.value;
@@ -234,7 +260,7 @@ class Evaluator {
       let instance: { key: string; value: unknown } | undefined;
       if (key !== undefined) {
         const forEach = this.value(body.for_each) as Record<string, unknown>;
-        if (!Object.hasOwn(forEach, key)) throw new Error(`${type}.${name} has no instance "${key}"`);
+        if (!Object.hasOwn(forEach, key)) throw new MissingInstance(`${type}.${name} has no instance "${key}"`);
         instance = { key, value: forEach[key] };
       }
       const arg = (a: string) => {
@@ -261,7 +287,8 @@ function exampleOutputs(example: Module, mod: Module): Record<string, TerraformO
     const inner = /^module\.mlflow\.([a-z0-9_]+)$/.exec(expressionOf(body.value) ?? '')?.[1];
     if (!inner) throw new Error(`examples: output '${name}' is not module.mlflow.<output>`);
     const value = ev.value(mod.outputs.get(inner)!.body.value);
-    out[name] = { sensitive: body.sensitive === true, type: typeof value, value };
+    // A null has the output's stated type (`tostring(null)` is a null string).
+    out[name] = { sensitive: body.sensitive === true, type: value === null ? statedType(mod.outputs.get(inner)!.body) : typeof value, value };
   }
   return out;
 }
@@ -379,6 +406,67 @@ const TERRAFORM = (process.env.PATH ?? '').split(path.delimiter).map((d) => path
   expect({ status: r.status, stdout: r.stdout }).toEqual({ status: 0, stdout: '' });
 });
 
+/**
+ * The first `locals` block of terraform/main.tf — the rules per engine and login (flags, version, the IAM database
+ * user) — evaluated by the real Terraform CLI (`terraform console`: no provider, offline), in a scratch module that
+ * declares the variables it reads and has the service account's email as a variable.
+ */
+function evaluateEngineLocals(vars: Record<string, string | number>, email: string): any {
+  const main = fs.readFileSync(path.join(MODULE_DIR, 'main.tf'), 'utf8');
+  const locals = /^locals \{\n[\s\S]*?\n\}\n/m.exec(main)![0].replaceAll('google_service_account.mlflow.email', 'var.service_account_email');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'terraform-console-'));
+  sandboxes.push(dir);
+  const declared = ['environment', 'labels', 'database_engine', 'database_login', 'database_version', 'max_connections', 'service_account_email'];
+  fs.writeFileSync(
+    path.join(dir, 'main.tf'),
+    declared.map((v) => `variable "${v}" {\n  default = null\n}\n`).join('') + locals,
+  );
+  const args = Object.entries({ environment: 'dev', labels: '{}', service_account_email: email, ...vars }).flatMap(([k, v]) => ['-var', `${k}=${v}`]);
+  const r = spawnSync(TERRAFORM!, ['console', ...args], {
+    cwd: dir,
+    input: 'jsonencode({ flags = local.database_flags, version = local.database_version, users = local.iam_database_users, user = local.iam_database_user })\n',
+    encoding: 'utf8',
+    env: { ...process.env, CHECKPOINT_DISABLE: '1' },
+    timeout: 60_000,
+  });
+  if (r.status !== 0) throw new Error(`terraform console failed (${r.status}): ${r.stderr}`);
+  // The value is the last line (CLI-configuration warnings may come first).
+  const last = r.stdout.trim().split('\n').pop() ?? '';
+  return JSON.parse(JSON.parse(last));
+}
+
+(TERRAFORM ? describe : describe.skip)(`the engine and login rules, evaluated by terraform console (${TERRAFORM ?? 'no terraform CLI on PATH: skipped'})`, () => {
+  const EMAIL = 'mlflow-server@example-mlflow-dev.iam.gserviceaccount.com';
+  const MAX = { name: 'max_connections', value: '400' };
+  test.each([
+    ['mysql', 'password', 'MYSQL_8_0', [{ name: 'log_bin_trust_function_creators', value: 'on' }, MAX]],
+    ['mysql', 'iam', 'MYSQL_8_0', [{ name: 'log_bin_trust_function_creators', value: 'on' }, MAX, { name: 'cloudsql_iam_authentication', value: 'on' }]],
+    ['postgres', 'password', 'POSTGRES_16', [MAX]],
+    ['postgres', 'iam', 'POSTGRES_16', [MAX, { name: 'cloudsql.iam_authentication', value: 'on' }]],
+  ])('%s, %s login: version %s and exactly these flags', (engine, login, version, flags) => {
+    const got = evaluateEngineLocals({ database_engine: engine, database_login: login, max_connections: 400 }, EMAIL);
+    expect(got.version).toBe(version);
+    expect(got.flags).toEqual(flags);
+  });
+
+  test("an explicit database_version is kept", () => {
+    expect(evaluateEngineLocals({ database_engine: 'mysql', database_login: 'password', max_connections: 400, database_version: 'MYSQL_8_4' }, EMAIL).version).toBe('MYSQL_8_4');
+  });
+
+  test.each([
+    [EMAIL, 'mlflow-server', 'mlflow-server@example-mlflow-dev.iam'],
+    // PostgreSQL's longest: 28 + 1 + 30 + 4 = 63 characters.
+    ['abcdefghijklmnopqrstuvwxyz01@abcdefghijklmnopqrstuvwxyz0123.iam.gserviceaccount.com', 'abcdefghijklmnopqrstuvwxyz01', 'abcdefghijklmnopqrstuvwxyz01@abcdefghijklmnopqrstuvwxyz0123.iam'],
+  ])("the IAM database user of %s: the module's rule gives the manifests' name (iamDatabaseUser), per engine", (email, mysqlUser, postgresUser) => {
+    const got = evaluateEngineLocals({ database_engine: 'mysql', database_login: 'iam', max_connections: 400 }, email);
+    expect(got.users).toEqual({ mysql: mysqlUser, postgres: postgresUser });
+    expect(got.user).toBe(mysqlUser);
+    expect(got.users.mysql).toBe(iamDatabaseUser(email, 'mysql'));
+    expect(got.users.postgres).toBe(iamDatabaseUser(email, 'postgres'));
+    expect(evaluateEngineLocals({ database_engine: 'postgres', database_login: 'iam', max_connections: 400 }, email).user).toBe(postgresUser);
+  });
+});
+
 describe('no output exposes a secret value', () => {
   test('no output of the module or of an example reaches a generated password or a secret version', () => {
     expect(secretExposures(mod)).toEqual([]);
@@ -387,7 +475,7 @@ describe('no output exposes a secret value', () => {
 
   test('an output of a generated password, directly or through a local, is caught', async () => {
     const direct = await mutatedModule('outputs.tf', (t) =>
-      t.replace('tostring(google_secret_manager_secret.mlflow["db_password"].secret_id)', 'random_password.generated["db_password"].result'),
+      t.replace('tostring(try(google_secret_manager_secret.mlflow["db_password"].secret_id, null))', 'random_password.generated["db_password"].result'),
     );
     expect(secretExposures(direct)).toEqual([
       expect.stringMatching(/^terraform-module-\w+\/outputs\.tf: output 'database_password_secret_id' exposes secret material \(random_password\.\): output the secret id instead$/),
@@ -402,8 +490,12 @@ describe('no output exposes a secret value', () => {
   test('generated passwords are alphanumeric and go only into the SQL user and Secret Manager', () => {
     const generated = resource(mod, 'random_password', 'generated');
     expect(generated.special).toBe(false);
-    // Lengths: at least 16 alphanumeric characters (≈ 95 bits) each.
-    expect(generated.for_each).toEqual({ db_password: 32, flask_secret_key: 64, admin_password: 32, metrics_password: 32, smoke_password: 32 });
+    // Lengths: at least 16 alphanumeric characters (≈ 95 bits) each; the database password with password login only.
+    expect(generated.for_each).toBe('${local.password_lengths}');
+    const lengths = (login?: string) => new Evaluator(mod, login ? { database_login: login } : {}).value(mod.locals.password_lengths);
+    expect(lengths()).toEqual({ db_password: 32, flask_secret_key: 64, admin_password: 32, metrics_password: 32, smoke_password: 32 });
+    expect(lengths('password')).toEqual(lengths());
+    expect(lengths('iam')).toEqual({ flask_secret_key: 64, admin_password: 32, metrics_password: 32, smoke_password: 32 });
     expect(Object.values(mod.resources.random_password)).toHaveLength(1);
 
     const uses = (pattern: RegExp) => [...moduleStrings(mod)].filter((s) => pattern.test(s.text)).map((s) => s.at);
@@ -423,10 +515,12 @@ describe('no output exposes a secret value', () => {
     const versions = resource(mod, 'google_secret_manager_secret_version', 'mlflow');
     expect(secrets.for_each).toBe('${local.secret_ids}');
     expect(versions.for_each).toBe('${local.secret_ids}');
-    expect(Object.keys(mod.locals.secret_values as Body).sort()).toEqual(Object.keys(mod.locals.secret_ids as Body).sort());
+    const ids = (login: string) => new Evaluator(mod, { environment: 'dev', database_login: login }).value(mod.locals.secret_ids);
+    expect(Object.keys(mod.locals.secret_values as Body).sort()).toEqual(Object.keys(ids('password') as Body).sort());
     expect(mod.locals.secret_values).toEqual({
-      db_user: '${google_sql_user.mlflow.name}',
-      db_password: '${random_password.generated["db_password"].result}',
+      // null with IAM login (no built-in user, no generated database password): those secrets do not exist then.
+      db_user: '${one(google_sql_user.mlflow[*].name)}',
+      db_password: '${try(random_password.generated["db_password"].result, null)}',
       flask_secret_key: '${random_password.generated["flask_secret_key"].result}',
       admin_username: '${var.admin_username}',
       admin_password: '${random_password.generated["admin_password"].result}',
@@ -434,34 +528,82 @@ describe('no output exposes a secret value', () => {
       smoke_password: '${random_password.generated["smoke_password"].result}',
     });
     // The ids config/<env>.yaml names (each one granted to the GSA by the per-secret secretAccessor below).
-    expect(mod.locals.secret_ids).toEqual({
-      db_user: '${local.name}-db-user',
-      db_password: '${local.name}-db-password',
-      flask_secret_key: '${local.name}-flask-secret-key',
-      admin_username: '${local.name}-admin-username',
-      admin_password: '${local.name}-admin-password',
-      metrics_password: '${local.name}-metrics-password',
-      smoke_password: '${local.name}-smoke-password',
+    expect(ids('password')).toEqual({
+      db_user: 'mlflow-dev-db-user',
+      db_password: 'mlflow-dev-db-password',
+      flask_secret_key: 'mlflow-dev-flask-secret-key',
+      admin_username: 'mlflow-dev-admin-username',
+      admin_password: 'mlflow-dev-admin-password',
+      metrics_password: 'mlflow-dev-metrics-password',
+      smoke_password: 'mlflow-dev-smoke-password',
+    });
+    // IAM login: no database user or password secret.
+    expect(ids('iam')).toEqual({
+      flask_secret_key: 'mlflow-dev-flask-secret-key',
+      admin_username: 'mlflow-dev-admin-username',
+      admin_password: 'mlflow-dev-admin-password',
+      metrics_password: 'mlflow-dev-metrics-password',
+      smoke_password: 'mlflow-dev-smoke-password',
     });
   });
 });
 
 describe('security properties of the key resources', () => {
-  test('Cloud SQL: deletion protection (Terraform and API), private IP only, backups with binary logs, the MLflow flags', () => {
+  test('Cloud SQL: deletion protection (Terraform and API), private IP only, backups with point-in-time recovery, the flags of local.database_flags', () => {
     const instance = resource(mod, 'google_sql_database_instance', 'mlflow');
     expect(instance.deletion_protection).toBe(true);
     const settings = block(instance, 'settings');
     expect(settings.deletion_protection_enabled).toBe(true);
     expect(block(settings, 'ip_configuration')).toEqual({ ipv4_enabled: false, private_network: '${var.network_id}', ssl_mode: 'ENCRYPTED_ONLY' });
-    expect(block(settings, 'backup_configuration')).toMatchObject({ enabled: true, binary_log_enabled: true });
-    expect(settings.database_flags).toEqual([
-      { name: 'log_bin_trust_function_creators', value: 'on' },
-      // The same variable as the cloudsql_max_connections output.
-      { name: 'max_connections', value: '${tostring(var.max_connections)}' },
+    // MySQL: binary logs; PostgreSQL: point-in-time recovery from its write-ahead logs (the MySQL argument unset).
+    expect(block(settings, 'backup_configuration')).toMatchObject({
+      enabled: true,
+      binary_log_enabled: '${local.mysql ? true : null}',
+      point_in_time_recovery_enabled: '${local.mysql ? null : true}',
+    });
+    // Every flag comes from local.database_flags (its values per engine and login: the terraform console test below).
+    expect(settings.database_flags).toBeUndefined();
+    expect(settings.dynamic.database_flags).toEqual([
+      { for_each: '${local.database_flags}', content: [{ name: '${database_flags.value.name}', value: '${database_flags.value.value}' }] },
     ]);
     expect(mod.outputs.get('cloudsql_max_connections')!.body.value).toBe('${tonumber(var.max_connections)}');
-    expect(mod.variables.database_version.default).toBe('MYSQL_8_0');
-    expect(block(mod.variables.database_version, 'validation').condition).toBe('${contains(["MYSQL_8_0", "MYSQL_8_4"], var.database_version)}');
+    expect(instance.database_version).toBe('${local.database_version}');
+    expect(mod.variables.database_version.default).toBeNull();
+    expect(mod.variables.database_engine.default).toBe('mysql');
+    expect(mod.variables.database_login.default).toBe('password');
+    expect(block(block(instance, 'lifecycle'), 'precondition').condition).toBe('${startswith(local.database_version, local.mysql ? "MYSQL_" : "POSTGRES_")}');
+  });
+
+  test('the database user by login: a built-in user with the generated password, or the service account as an IAM user', () => {
+    expect(resource(mod, 'google_sql_user', 'mlflow')).toMatchObject({
+      count: '${local.password_login ? 1 : 0}',
+      host: '${local.mysql ? "%" : null}',
+      password: '${random_password.generated["db_password"].result}',
+    });
+    expect(resource(mod, 'google_sql_user', 'mlflow_iam')).toEqual({
+      count: '${local.iam_login ? 1 : 0}',
+      project: '${var.project_id}',
+      instance: '${google_sql_database_instance.mlflow.name}',
+      // MySQL: the full email (Cloud SQL keeps the part before '@'); PostgreSQL: local.iam_database_user.
+      name: '${local.mysql ? google_service_account.mlflow.email : local.iam_database_user}',
+      type: 'CLOUD_IAM_SERVICE_ACCOUNT',
+      database_roles: ['cloudsqlsuperuser'],
+      lifecycle: [
+        {
+          precondition: [
+            {
+              condition: '${length(local.iam_database_user) <= (local.mysql ? 32 : 63)}',
+              error_message:
+                'The IAM database user ${local.iam_database_user} is longer than ${var.database_engine} accepts (32 characters on MySQL, 63 on PostgreSQL): choose a shorter service_account_id.',
+            },
+          ],
+        },
+      ],
+    });
+    expect(mod.locals.iam_database_users).toEqual({
+      mysql: '${split("@", google_service_account.mlflow.email)[0]}',
+      postgres: '${trimsuffix(google_service_account.mlflow.email, ".gserviceaccount.com")}',
+    });
   });
 
   test('bucket: uniform access, public access prevention enforced, versioning, noncurrent versions expire', () => {
@@ -475,7 +617,7 @@ describe('security properties of the key resources', () => {
     ]);
   });
 
-  test('IAM: nothing public, cloudsql.client the only project role, object access on the bucket only, secretAccessor per secret', () => {
+  test('IAM: nothing public, cloudsql.client (and with IAM login cloudsql.instanceUser) the only project roles, object access on the bucket only, secretAccessor per secret', () => {
     expect([...moduleStrings(mod)].filter((s) => /allUsers|allAuthenticatedUsers/.test(s.text))).toEqual([]);
     const types = Object.keys(mod.resources).filter((t) => /_iam_/.test(t)).sort();
     // *_iam_member only: a *_iam_binding or *_iam_policy would replace grants made outside this module.
@@ -486,7 +628,11 @@ describe('security properties of the key resources', () => {
       'google_storage_bucket_iam_member',
     ]);
     const gsa = 'serviceAccount:${google_service_account.mlflow.email}';
-    expect(mod.resources.google_project_iam_member).toEqual({ mlflow_cloudsql_client: { project: '${var.project_id}', role: 'roles/cloudsql.client', member: gsa } });
+    expect(mod.resources.google_project_iam_member).toEqual({
+      mlflow_cloudsql_client: { project: '${var.project_id}', role: 'roles/cloudsql.client', member: gsa },
+      // IAM database login only: cloudsql.instances.login.
+      mlflow_cloudsql_instance_user: { count: '${local.iam_login ? 1 : 0}', project: '${var.project_id}', role: 'roles/cloudsql.instanceUser', member: gsa },
+    });
     expect(mod.resources.google_storage_bucket_iam_member).toEqual({
       mlflow_artifacts: { bucket: '${google_storage_bucket.artifacts.name}', role: 'roles/storage.objectUser', member: gsa },
     });
@@ -531,6 +677,8 @@ describe('the outputs go through import-terraform into a valid config', () => {
       mlflow_service_account_email: 'mlflow-server@acme-ml-dev.iam.gserviceaccount.com',
       cloudsql_instance_connection_name: 'acme-ml-dev:us-central1:mlflow-dev',
       database_name: 'mlflow_tracking',
+      database_engine: 'mysql',
+      database_login: 'password',
       cloudsql_max_connections: 900,
       artifact_bucket: 'acme-ml-dev-artifacts',
     };
@@ -541,8 +689,10 @@ describe('the outputs go through import-terraform into a valid config', () => {
     }
     const result = importTerraformOutputs({ configFile: 'config/dev.yaml', configText, outputsSource: 'outputs.json', outputs });
     if (!result.ok) throw new Error(result.problems.join('\n'));
+    // The engine is dev's already, and login 'password' is what the absent field means: neither is a change.
+    const { database_engine: _engine, database_login: _login, ...changed } = samples;
     expect(Object.fromEntries(result.changes.map((c) => [c.output, c.to]))).toEqual({
-      ...samples,
+      ...changed,
       database_user_secret_id: 'acme-database-user',
       database_password_secret_id: 'acme-database-password',
       flask_secret_key_secret_id: 'acme-flask-secret-key',
@@ -565,6 +715,27 @@ describe('the outputs go through import-terraform into a valid config', () => {
     // On failure: the example's module arguments and config/<env>.yaml disagree on the listed fields.
     expect(result.changes).toEqual([]);
     expect(result.checked).toBe(TERRAFORM_CONTRACT.length);
+  });
+
+  test('examples/dev with database_login = "iam": the database secret ids are null and not read; the IAM variant of config/dev.yaml is up to date, the shipped one is refused', () => {
+    const ex = examples.dev;
+    const iam: Module = { ...ex, modules: { mlflow: { ...ex.modules.mlflow, database_login: 'iam' } } };
+    const outputs = exampleOutputs(iam, mod);
+    expect(outputs.database_login).toEqual({ sensitive: false, type: 'string', value: 'iam' });
+    expect(outputs.database_user_secret_id).toEqual({ sensitive: false, type: 'string', value: null });
+    expect(outputs.database_password_secret_id).toEqual({ sensitive: false, type: 'string', value: null });
+    const shippedText = fs.readFileSync(path.join(CONFIG_DIR, 'dev.yaml'), 'utf8');
+    const iamText = shippedText
+      .replace('  userSecret: mlflow-dev-db-user # (terraform)\n', '')
+      .replace('  passwordSecret: mlflow-dev-db-password # (terraform)\n', '')
+      .replace('  engine: mysql # (terraform)\n', '  engine: mysql # (terraform)\n  login: iam # (terraform)\n');
+    const result = importTerraformOutputs({ configFile: 'config/dev.yaml', configText: iamText, outputsSource: 'examples/dev', outputs });
+    if (!result.ok) throw new Error(result.problems.join('\n'));
+    expect(result.changes).toEqual([]);
+    expect(result.checked).toBe(TERRAFORM_CONTRACT.length - 2);
+    const refused = importTerraformOutputs({ configFile: 'config/dev.yaml', configText: shippedText, outputsSource: 'examples/dev', outputs });
+    const message = "not used with database.login 'iam' (the proxy logs in as the service account, with no password): remove it";
+    expect(refused).toEqual({ ok: false, problems: [`config/dev.yaml: database.userSecret: ${message}`, `config/dev.yaml: database.passwordSecret: ${message}`] });
   });
 
   test('an example whose max_connections differs from its config file is caught, field by field', () => {

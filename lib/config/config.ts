@@ -12,6 +12,8 @@ import * as yaml from 'js-yaml';
 import { z } from 'zod';
 import { GC_CONNECTIONS, MEMORY_MIB, connectionBudget, memoryFootprintMiB, parseMemoryMiB, parseCpuMillis } from './sizing';
 
+import { iamDatabaseUserProblem } from '../mlflow/database-access';
+
 // ---------------------------------------------------------------------------------------------------------
 // Field formats
 // ---------------------------------------------------------------------------------------------------------
@@ -138,8 +140,16 @@ const mysqlSchema = z.strictObject({
   /** Connect the Cloud SQL Auth Proxy over the instance's private IP (`--private-ip`). */
   privateIp: z.boolean({ error: 'expected true or false' }),
   name: pattern(DATABASE_NAME, 'a database name (letters, digits, underscores; starts with a letter)'),
-  userSecret: pattern(SECRET_ID, 'a Secret Manager secret id'),
-  passwordSecret: pattern(SECRET_ID, 'a Secret Manager secret id'),
+  /**
+   * How MLflow logs in to the database: `password` (a database user whose name and password come from Secret
+   * Manager) or `iam` (the Cloud SQL Auth Proxy's automatic IAM database authentication as the Workload Identity
+   * service account: no password anywhere). Omitted: `password` (applied in {@link databaseLogin}).
+   */
+  login: z.enum(['password', 'iam'], { error: "expected database.login 'password' or 'iam'" }).optional(),
+  /** Secret Manager secret id of the database user name: required with password login, refused with `iam` (crossFieldProblems). */
+  userSecret: pattern(SECRET_ID, 'a Secret Manager secret id').optional(),
+  /** Secret Manager secret id of the database password: required with password login, refused with `iam` (crossFieldProblems). */
+  passwordSecret: pattern(SECRET_ID, 'a Secret Manager secret id').optional(),
   pool: z.strictObject({
     size: int(1, 100, 'a pool size'),
     maxOverflow: int(0, 100, 'a pool overflow'),
@@ -161,6 +171,10 @@ const postgresSchema = mysqlSchema.extend({
 
 const sqliteSchema = z.strictObject({
   engine: z.literal('sqlite'),
+  /** Refused with its own message (rather than "unknown field"): SQLite is a file, it has no login. */
+  login: z
+    .never({ error: "only for Cloud SQL: SQLite is a file on the data volume and has no database login (remove database.login, or set database.engine 'mysql' or 'postgres')" })
+    .optional(),
 });
 
 const databaseSchema = z.discriminatedUnion('engine', [mysqlSchema, postgresSchema, sqliteSchema], {
@@ -449,6 +463,17 @@ export interface EnvironmentConfig extends Schema {
   readonly name: string;
 }
 export type MysqlDatabase = z.infer<typeof mysqlSchema>;
+/** How MLflow logs in to a Cloud SQL database (`database.login`). */
+export type DatabaseLogin = NonNullable<MysqlDatabase['login']>;
+
+/**
+ * The login of a Cloud SQL database: `database.login`, or `password` when omitted — the one place that default is
+ * applied, so existing configs (written before the field existed) keep their user and password from Secret Manager.
+ * @default 'password'
+ */
+export function databaseLogin(database: Pick<MysqlDatabase, 'login'>): DatabaseLogin {
+  return database.login ?? 'password';
+}
 export type PostgresDatabase = z.infer<typeof postgresSchema>;
 /** A database on Cloud SQL, either engine: reached through the Cloud SQL Auth Proxy, counted in the connection budget. */
 export type CloudSqlDatabase = MysqlDatabase | PostgresDatabase;
@@ -510,6 +535,7 @@ export function crossFieldProblems(c: Schema): Guard[] {
   };
   const cloudSql = cloudSqlDatabase(c.database);
   if (cloudSql) needsGcp(`database.engine '${cloudSql.engine}' (Cloud SQL through Secret Manager)`, 'database.engine');
+  if (cloudSql) out.push(...loginProblems(cloudSql, c.gcp?.serviceAccountEmail));
   if (c.artifacts.store === 'gcs') needsGcp("artifacts.store 'gcs' (Workload Identity)", 'artifacts.store');
   if (c.auth.enabled) needsGcp('auth (secrets from Secret Manager)', 'auth.enabled');
   if (c.auth.enabled && c.metrics !== 'none') {
@@ -632,6 +658,41 @@ export function crossFieldProblems(c: Schema): Guard[] {
 
   if (c.gitops?.addons?.certManager && usesCertManager(c.exposure) && !c.gitops.addons.acmeEmail) {
     out.push({ path: 'gitops.addons.acmeEmail', message: 'expected an ACME account email for the ClusterIssuer installed with certManager' });
+  }
+  return out;
+}
+
+/**
+ * The login's own rules: password login needs both secrets; IAM login needs the service account it logs in as
+ * (gcp) and refuses the secrets, which nothing would read — a config that names them looks as if it still used them.
+ */
+function loginProblems(database: CloudSqlDatabase, serviceAccountEmail: string | undefined): Guard[] {
+  const out: Guard[] = [];
+  const secrets = ['userSecret', 'passwordSecret'] as const;
+  if (databaseLogin(database) === 'password') {
+    for (const f of secrets) {
+      if (database[f] === undefined) {
+        out.push({ path: `database.${f}`, message: "required with database.login 'password' (the default): a Secret Manager secret id" });
+      }
+    }
+    return out;
+  }
+  if (serviceAccountEmail === undefined) {
+    out.push({
+      path: 'database.login',
+      message: "database.login 'iam' needs the 'gcp' section: the proxy logs in as gcp.serviceAccountEmail (Workload Identity)",
+    });
+  } else {
+    const problem = iamDatabaseUserProblem(serviceAccountEmail, database.engine);
+    if (problem !== undefined) out.push({ path: 'gcp.serviceAccountEmail', message: `with database.login 'iam': ${problem}: choose a shorter service account id` });
+  }
+  for (const f of secrets) {
+    if (database[f] !== undefined) {
+      out.push({
+        path: `database.${f}`,
+        message: "not used with database.login 'iam' (the proxy logs in as the service account, with no password): remove it",
+      });
+    }
   }
   return out;
 }

@@ -25,13 +25,18 @@ export class BasicAuth extends Construct {
   /**
    * The auth app's ini (`basic_auth.ini`) as an External Secrets template over the keys `.user`, `.password`,
    * `.adminUsername` and `.adminPassword`. Every value taken from a secret has each `%` doubled: configparser
-   * interpolates `%`, and a single one makes the server exit at start.
+   * interpolates `%`, and a single one makes the server exit at start. With IAM login (`iamUser`) the
+   * `database_uri` is {@link DatabaseAccess.cloudSqlIamUri} as text (its `%` doubled too), with no `.user`/`.password`.
    */
-  public static iniTemplate(auth: EnabledAuth, database: CloudSqlDatabase): string {
+  public static iniTemplate(auth: EnabledAuth, database: CloudSqlDatabase, iamUser?: string): string {
+    const databaseUri =
+      iamUser !== undefined
+        ? DatabaseAccess.cloudSqlIamUri(database, iamUser).replaceAll('%', '%%')
+        : DatabaseAccess.cloudSqlUriTemplate(database, ' | replace "%" "%%"');
     return [
       '[mlflow]',
       `default_permission = ${auth.defaultPermission}`,
-      `database_uri = ${DatabaseAccess.cloudSqlUriTemplate(database, ' | replace "%" "%%"')}`,
+      `database_uri = ${databaseUri}`,
       'admin_username = {{ .adminUsername | replace "%" "%%" }}',
       'admin_password = {{ .adminPassword | replace "%" "%%" }}',
       'authorization_function = mlflow.server.auth:authenticate_request_basic_auth',

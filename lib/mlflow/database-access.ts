@@ -5,15 +5,29 @@ import type { CloudSqlDatabase } from '../config/config';
 import { PROXY_UID, restrictedContainerSecurityContext } from '../conventions';
 import { DataVolume } from './data-volume';
 
+/**
+ * How the backend URI reaches the pods, by `database.login`: from a Secret (password login), or as a plain value
+ * carrying only the IAM database user (IAM login: nothing secret in it, so no Secret).
+ */
+export type DatabaseCredentialsProps =
+  | {
+      /** Secret (from {@link ExternalSecrets}) holding `MLFLOW_BACKEND_STORE_URI` ({@link DatabaseAccess.cloudSqlUriTemplate}). */
+      readonly uriSecret: kplus.ISecret;
+      readonly iamUser?: undefined;
+    }
+  | {
+      /** The IAM database user the proxy logs in as ({@link iamDatabaseUser}): IAM login, `--auto-iam-authn`. */
+      readonly iamUser: string;
+      readonly uriSecret?: undefined;
+    };
+
 /** Props of {@link DatabaseAccess}. */
 export type DatabaseAccessProps =
-  | {
+  | ({
       /** Cloud SQL, either engine (`database.engine` says which). */
       readonly engine: 'cloud-sql';
       readonly database: CloudSqlDatabase;
-      /** Secret (from {@link ExternalSecrets}) holding `MLFLOW_BACKEND_STORE_URI` ({@link DatabaseAccess.cloudSqlUriTemplate}). */
-      readonly uriSecret: kplus.ISecret;
-    }
+    } & DatabaseCredentialsProps)
   | {
       readonly engine: 'sqlite';
       /** The volume holding the database file. */
@@ -33,6 +47,58 @@ const PROXY_PORTS: Readonly<Record<CloudSqlDatabase['engine'], number>> = { mysq
 const URI_SCHEMES: Readonly<Record<CloudSqlDatabase['engine'], string>> = { mysql: 'mysql+pymysql', postgres: 'postgresql+psycopg2' };
 /** Port of the Cloud SQL Auth Proxy's health endpoints (`/startup`, `/liveness`, `/readiness`). */
 const PROXY_HEALTH_PORT = 9801;
+
+/** The Cloud SQL engines, for the rules that differ between them (the IAM database user name). */
+export type CloudSqlEngine = 'mysql' | 'postgres';
+
+/** The domain every Google service account email ends with. */
+const SERVICE_ACCOUNT_DOMAIN = '.gserviceaccount.com';
+/** Longest user name each engine accepts: MySQL's 32 characters, PostgreSQL's identifier limit (NAMEDATALEN − 1). */
+const MAX_USER_NAME_LENGTH: Readonly<Record<CloudSqlEngine, number>> = { mysql: 32, postgres: 63 };
+
+/**
+ * The database user name Cloud SQL gives a service account under IAM database authentication, which is the name
+ * a client logs in with through the proxy's `--auto-iam-authn`:
+ * - **MySQL**: the email without `@` and its domain (`sa@p.iam.gserviceaccount.com` → `sa`). Cloud SQL for MySQL
+ *   stores the IAM user that way (its user is created with the full email and keeps only the part before `@`).
+ * - **PostgreSQL**: the email without the `.gserviceaccount.com` suffix (`sa@p.iam.gserviceaccount.com` →
+ *   `sa@p.iam`), because of PostgreSQL's length limit on names.
+ *
+ * Throws when the email is not a service account's, or the name exceeds the engine's limit (MySQL: 32
+ * characters, never reached by a valid account id of at most 30; PostgreSQL: 63, which a 30-character account id
+ * in a 30-character project exceeds by 2). The config guards report that case on the field; here it is a bug.
+ * Sources and why: docs/design.md#iam-database-login.
+ * @see https://cloud.google.com/sql/docs/mysql/iam-logins
+ * @see https://cloud.google.com/sql/docs/postgres/add-manage-iam-users
+ */
+export function iamDatabaseUser(serviceAccountEmail: string, engine: CloudSqlEngine): string {
+  const problem = iamDatabaseUserProblem(serviceAccountEmail, engine);
+  if (problem !== undefined) throw new Error(problem);
+  return iamUserName(serviceAccountEmail, engine);
+}
+
+/** Why {@link iamDatabaseUser} refuses `serviceAccountEmail` for `engine`, or undefined when it does not. */
+export function iamDatabaseUserProblem(serviceAccountEmail: string, engine: CloudSqlEngine): string | undefined {
+  const at = serviceAccountEmail.indexOf('@');
+  if (at <= 0 || !serviceAccountEmail.endsWith(`.iam${SERVICE_ACCOUNT_DOMAIN}`)) {
+    return `not a Google service account email (NAME@PROJECT.iam.gserviceaccount.com): '${serviceAccountEmail}'`;
+  }
+  const name = iamUserName(serviceAccountEmail, engine);
+  const max = MAX_USER_NAME_LENGTH[engine];
+  if (name.length > max) {
+    return `the IAM database user '${name}' of ${serviceAccountEmail} has ${name.length} characters; ${engine} accepts at most ${max}`;
+  }
+  return undefined;
+}
+
+function iamUserName(email: string, engine: CloudSqlEngine): string {
+  return engine === 'mysql' ? email.slice(0, email.indexOf('@')) : email.slice(0, -SERVICE_ACCOUNT_DOMAIN.length);
+}
+
+/** The proxy's flags for the login: `--auto-iam-authn` logs every connection in as the pod's service account. */
+export function loginProxyArgs(iamLogin: boolean): string[] {
+  return iamLogin ? ['--auto-iam-authn'] : [];
+}
 
 /**
  * How MLflow's processes reach the backend store. For Cloud SQL: the backend URI from the ExternalSecret and
@@ -66,6 +132,16 @@ export class DatabaseAccess extends Construct {
     return `${DatabaseAccess.uriScheme(database.engine)}://${credential('user')}:${credential('password')}@${hostPort}/${database.name}`;
   }
 
+  /**
+   * The backend store URI with IAM login: the IAM database user (percent-encoded) and no password — the proxy's
+   * `--auto-iam-authn` supplies the login token — with the engine's scheme and port, through the proxy on loopback.
+   * Nothing secret in it.
+   */
+  public static cloudSqlIamUri(database: CloudSqlDatabase, iamUser: string): string {
+    const hostPort = `${PROXY_HOST}:${DatabaseAccess.proxyPort(database.engine)}`;
+    return `${DatabaseAccess.uriScheme(database.engine)}://${encodeURIComponent(iamUser)}@${hostPort}/${database.name}`;
+  }
+
   /** The value of `MLFLOW_BACKEND_STORE_URI`. */
   public readonly backendStoreUri: kplus.EnvValue;
   /**
@@ -80,7 +156,10 @@ export class DatabaseAccess extends Construct {
     super(scope, id);
     this.props = props;
     if (props.engine === 'cloud-sql') {
-      this.backendStoreUri = kplus.EnvValue.fromSecretValue({ secret: props.uriSecret, key: 'MLFLOW_BACKEND_STORE_URI' });
+      this.backendStoreUri =
+        props.iamUser !== undefined
+          ? kplus.EnvValue.fromValue(DatabaseAccess.cloudSqlIamUri(props.database, props.iamUser))
+          : kplus.EnvValue.fromSecretValue({ secret: props.uriSecret, key: 'MLFLOW_BACKEND_STORE_URI' });
       this.migratesInServerPod = false;
     } else {
       this.backendStoreUri = kplus.EnvValue.fromValue(`sqlite:///${DataVolume.MOUNT_PATH}/mlflow.db`);
@@ -118,6 +197,7 @@ export class DatabaseAccess extends Construct {
         `--address=${PROXY_HOST}`,
         `--port=${DatabaseAccess.proxyPort(db.engine)}`,
         ...(db.privateIp ? ['--private-ip'] : []),
+        ...loginProxyArgs(this.props.iamUser !== undefined),
         '--structured-logs',
         '--health-check',
         '--http-address=0.0.0.0',

@@ -24,6 +24,12 @@ export interface ExternalSecretsProps {
    */
   readonly database?: CloudSqlDatabase;
   /**
+   * IAM database login: the IAM database user ({@link iamDatabaseUser}). No database Secret is rendered (the
+   * backend URI holds nothing secret) and the auth ini's `database_uri` names this user, with no password.
+   * @default - password login: the database Secret from `database.userSecret` and `database.passwordSecret`
+   */
+  readonly iamDatabaseUser?: string;
+  /**
    * Basic-auth: renders the Flask secret key and the auth ini (needs `database`).
    * @default - no auth Secret
    */
@@ -64,7 +70,7 @@ const REFRESH_INTERVAL = '1h0m0s';
  * @see https://external-secrets.io/latest/provider/google-secrets-manager/
  */
 export class ExternalSecrets extends Construct {
-  /** Secret with key `MLFLOW_BACKEND_STORE_URI`. */
+  /** Secret with key `MLFLOW_BACKEND_STORE_URI` (password login only). */
   public readonly databaseSecret?: kplus.ISecret;
   /** Secret with keys `MLFLOW_FLASK_SERVER_SECRET_KEY` and `basic_auth.ini`. */
   public readonly authSecret?: kplus.ISecret;
@@ -95,20 +101,22 @@ export class ExternalSecrets extends Construct {
 
     if (props.database) {
       const db = props.database;
-      const uri = DatabaseAccess.cloudSqlUriTemplate(db);
-      this.databaseSecret = this.secret('Database', 'mlflow-database', { user: db.userSecret, password: db.passwordSecret }, {
-        MLFLOW_BACKEND_STORE_URI: uri,
-      });
+      const iamUser = props.iamDatabaseUser;
+      const credentials = iamUser === undefined ? ExternalSecrets.passwordLoginRefs(db) : {};
+      if (iamUser === undefined) {
+        this.databaseSecret = this.secret('Database', 'mlflow-database', credentials, {
+          MLFLOW_BACKEND_STORE_URI: DatabaseAccess.cloudSqlUriTemplate(db),
+        });
+      }
 
       if (props.auth) {
         const a = props.auth;
-        const ini = BasicAuth.iniTemplate(a, db);
+        const ini = BasicAuth.iniTemplate(a, db, iamUser);
         this.authSecret = this.secret(
           'Auth',
           'mlflow-auth',
           {
-            user: db.userSecret,
-            password: db.passwordSecret,
+            ...credentials,
             flaskSecretKey: a.flaskSecretKeySecret,
             adminUsername: a.adminUsernameSecret,
             adminPassword: a.adminPasswordSecret,
@@ -138,6 +146,14 @@ export class ExternalSecrets extends Construct {
         password: '{{ .password }}',
       });
     }
+  }
+
+  /** The template keys `.user` and `.password` of password login, from their Secret Manager ids. */
+  private static passwordLoginRefs(db: CloudSqlDatabase): Record<string, string> {
+    const missing = (f: string) => new Error(`internal error: database.${f} should have been guaranteed by config validation (password login)`);
+    if (db.userSecret === undefined) throw missing('userSecret');
+    if (db.passwordSecret === undefined) throw missing('passwordSecret');
+    return { user: db.userSecret, password: db.passwordSecret };
   }
 
   /** One ExternalSecret: remote Secret Manager ids → template → a Secret named `name` owned by ESO. */

@@ -19,6 +19,9 @@ import { SmokeTest } from './smoke-test';
 import { parseCpuMillis, parseMemoryMiB } from '../config/sizing';
 import { MLFLOW_PORT, MLFLOW_PORT_NAME, MLFLOW_SERVICE_NAME, TrackingServer } from './tracking-server';
 import { WorkloadIdentity } from './workload-identity';
+// The database login (IAM or password), kept apart from the imports above.
+import { databaseLogin } from '../config/config';
+import { iamDatabaseUser } from './database-access';
 
 /** Props of {@link MlflowChart}. */
 export interface MlflowChartProps {
@@ -63,6 +66,9 @@ export class MlflowChart extends Chart {
     const smokeLabels = selectorLabels(c.name, components.smoke);
     const gcLabels = selectorLabels(c.name, components.gc);
     const cloudSql = cloudSqlDatabase(c.database);
+    // IAM login: the proxy logs in as the Workload Identity service account, under the engine's name for it.
+    const iamUser =
+      cloudSql && databaseLogin(cloudSql) === 'iam' ? iamDatabaseUser(guaranteed(c.gcp, 'gcp').serviceAccountEmail, cloudSql.engine) : undefined;
     const auth = c.auth.enabled ? c.auth : undefined;
     const metricsMode = c.metrics === 'none' ? undefined : c.metrics;
     // One rule for every exposure mode: the hosts the load balancer serves feed the Host and CORS allow-lists and
@@ -78,6 +84,7 @@ export class MlflowChart extends Chart {
             projectId: guaranteed(c.gcp, 'gcp').projectId,
             serviceAccount: identity.serviceAccount,
             database: cloudSql,
+            iamDatabaseUser: iamUser,
             auth,
             metricsCredentials:
               auth && metricsMode
@@ -98,9 +105,11 @@ export class MlflowChart extends Chart {
       ? new DataVolume(this, 'Data', { size: Size.mebibytes(parseMemoryMiB(c.volume.size)), storageClassName: c.volume.storageClassName })
       : undefined;
 
-    const database = cloudSql
-      ? new DatabaseAccess(this, 'Database', { engine: 'cloud-sql', database: cloudSql, uriSecret: guaranteed(secrets?.databaseSecret, 'database secret') })
-      : new DatabaseAccess(this, 'Database', { engine: 'sqlite', volume: guaranteed(dataVolume, 'volume') });
+    const database = !cloudSql
+      ? new DatabaseAccess(this, 'Database', { engine: 'sqlite', volume: guaranteed(dataVolume, 'volume') })
+      : iamUser !== undefined
+        ? new DatabaseAccess(this, 'Database', { engine: 'cloud-sql', database: cloudSql, iamUser })
+        : new DatabaseAccess(this, 'Database', { engine: 'cloud-sql', database: cloudSql, uriSecret: guaranteed(secrets?.databaseSecret, 'database secret') });
 
     const basicAuth = secrets?.authSecret ? new BasicAuth(this, 'Auth', { secret: secrets.authSecret }) : undefined;
     const migration = new MigrationScript(this, 'Migration', {

@@ -33,9 +33,17 @@ export interface Requirement {
   readonly applies: (doc: unknown) => boolean;
 }
 
-/** Every requirement assumes a GKE environment (`database.engine: mysql`); the command refuses any other. */
+/**
+ * Every requirement assumes a GKE environment (`database.engine` `mysql` or `postgres`); the command refuses any
+ * other. Requirements are decided on the document as the import will leave it: the outputs of rows marked
+ * `decides` ({@link StringOutput.decides}, the login) are applied first.
+ */
 export const REQUIRED_WHEN = {
   always: { describe: 'always', applies: () => true },
+  passwordLogin: {
+    describe: "`database.login: password` (the default; the `database_login` output decides)",
+    applies: (doc) => (valueAt(doc, ['database', 'login']) ?? 'password') === 'password',
+  },
   gcsArtifacts: {
     describe: '`artifacts.store: gcs`',
     applies: (doc) => valueAt(doc, ['artifacts', 'store']) === 'gcs',
@@ -70,6 +78,18 @@ export interface StringOutput extends Row {
   readonly type: 'string';
   readonly path: FieldPath<string>;
   readonly example: string;
+  /**
+   * What an absent config field means (its schema default): an output equal to it leaves the absent field absent,
+   * so a config written before the field existed stays byte-for-byte as it is.
+   * @default - none: the value is always written
+   */
+  readonly absentMeans?: string;
+  /**
+   * The value decides which other outputs are required (the login decides the database secrets): it is applied to
+   * the document before any requirement is evaluated.
+   * @default false
+   */
+  readonly decides?: boolean;
 }
 /**
  * A number output. Terraform `number` is accepted, and so is a `string` of digits: Cloud SQL's
@@ -121,23 +141,42 @@ export const TERRAFORM_CONTRACT: readonly ContractOutput[] = [
     type: 'string',
     path: ['database', 'name'],
     requiredWhen: REQUIRED_WHEN.always,
-    meaning: 'The MySQL database MLflow owns',
+    meaning: 'The database MLflow owns',
     example: 'mlflow',
+  },
+  {
+    output: 'database_engine',
+    type: 'string',
+    path: ['database', 'engine'],
+    requiredWhen: REQUIRED_WHEN.always,
+    meaning: 'The Cloud SQL engine: `mysql` or `postgres`',
+    example: 'mysql',
+  },
+  {
+    output: 'database_login',
+    type: 'string',
+    path: ['database', 'login'],
+    requiredWhen: REQUIRED_WHEN.always,
+    meaning:
+      'How MLflow logs in: `password` (the database secrets below) or `iam` (the proxy\'s IAM database login as the service account; no database secrets, the module outputs them as null). `password` is not written into a config without the field (its default)',
+    example: 'password',
+    absentMeans: 'password',
+    decides: true,
   },
   {
     output: 'database_user_secret_id',
     type: 'string',
     path: ['database', 'userSecret'],
-    requiredWhen: REQUIRED_WHEN.always,
-    meaning: 'Secret Manager secret id holding the MySQL user name',
+    requiredWhen: REQUIRED_WHEN.passwordLogin,
+    meaning: 'Secret Manager secret id holding the database user name',
     example: 'mlflow-dev-db-user',
   },
   {
     output: 'database_password_secret_id',
     type: 'string',
     path: ['database', 'passwordSecret'],
-    requiredWhen: REQUIRED_WHEN.always,
-    meaning: 'Secret Manager secret id holding the MySQL password (alphanumeric)',
+    requiredWhen: REQUIRED_WHEN.passwordLogin,
+    meaning: 'Secret Manager secret id holding the database password (alphanumeric)',
     example: 'mlflow-dev-db-password',
   },
   {
@@ -268,8 +307,9 @@ export function resolveContract(
 ): { resolved: ResolvedOutput[]; problems: string[] } {
   const resolved: ResolvedOutput[] = [];
   const problems: string[] = [];
+  const effective = withDecidingOutputs(doc, outputs);
   for (const row of TERRAFORM_CONTRACT) {
-    if (!row.requiredWhen.applies(doc)) continue;
+    if (!row.requiredWhen.applies(effective)) continue;
     const o = Object.hasOwn(outputs, row.output) ? outputs[row.output] : undefined;
     const target = `${row.type} → ${row.path.join('.')}`;
     const when = row.requiredWhen === REQUIRED_WHEN.always ? '' : `, required with ${row.requiredWhen.describe.replace(/`/g, '')}`;
@@ -303,6 +343,18 @@ export function resolveContract(
   return { resolved, problems };
 }
 
+/** `doc` with the string values of the deciding outputs ({@link StringOutput.decides}) set, as the import will set them. */
+function withDecidingOutputs(doc: unknown, outputs: Readonly<Record<string, TerraformOutput>>): unknown {
+  const copy = structuredClone(doc) as Record<string, Record<string, unknown>>;
+  for (const row of TERRAFORM_CONTRACT) {
+    if (row.type !== 'string' || !row.decides || !Object.hasOwn(outputs, row.output)) continue;
+    const o = outputs[row.output];
+    const section = copy[row.path[0]];
+    if (!o.sensitive && typeof o.value === 'string' && section !== null && typeof section === 'object') section[row.path[1]] = o.value;
+  }
+  return copy;
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // Updating the config file
 // ---------------------------------------------------------------------------------------------------------
@@ -319,15 +371,15 @@ export type ImportResult =
   | { readonly ok: true; readonly text: string; readonly changes: FieldChange[]; readonly checked: number; readonly notes: string[] }
   | { readonly ok: false; readonly problems: string[] };
 
-/** Why a document is not a GKE environment, or undefined when it is one (`database.engine: mysql`). */
+/** Why a document is not a GKE environment, or undefined when it is one (`database.engine` on Cloud SQL: `mysql` or `postgres`). */
 export function notGkeReason(doc: unknown): string | undefined {
   const engine = valueAt(doc, ['database', 'engine']);
-  if (engine === 'mysql') return undefined;
+  if (engine === 'mysql' || engine === 'postgres') return undefined;
   const found = [
     engine === undefined ? 'no database.engine' : `database.engine ${JSON.stringify(engine)}`,
     valueAt(doc, ['gcp']) === undefined ? "no 'gcp' section" : "a 'gcp' section",
   ];
-  return `is not a GKE environment (${found.join(', ')}): Terraform outputs are imported only into environments with database.engine 'mysql' (Cloud SQL, GCS, Secret Manager)`;
+  return `is not a GKE environment (${found.join(', ')}): Terraform outputs are imported only into environments with database.engine 'mysql' or 'postgres' (Cloud SQL, GCS, Secret Manager)`;
 }
 
 /**
@@ -354,8 +406,11 @@ export function importTerraformOutputs(args: {
   if (problems.length > 0) return { ok: false, problems };
 
   const changes = resolved
-    .map(({ row, value }) => ({ path: row.path.join('.'), output: row.output, from: valueAt(before, row.path), to: value, at: row.path }))
-    .filter((c) => !isDeepStrictEqual(c.from, c.to));
+    .map(({ row, value }) => ({ path: row.path.join('.'), output: row.output, from: valueAt(before, row.path), to: value, at: row.path, row }))
+    .filter((c) => {
+      const absentAsDefault = c.from === undefined && c.row.type === 'string' && c.row.absentMeans !== undefined && c.row.absentMeans === c.to;
+      return !isDeepStrictEqual(c.from, c.to) && !absentAsDefault;
+    });
   if (changes.length === 0) return { ok: true, text: configText, changes: [], checked: resolved.length, notes: [] };
 
   // A fresh copy from the parsed document, not structuredClone: isDeepStrictEqual compares prototypes, and under

@@ -58,6 +58,62 @@ describe('the gcp section', () => {
   });
 });
 
+describe('database.login', () => {
+  const iam = (d: any) => {
+    d.database.login = 'iam';
+    delete d.database.userSecret;
+    delete d.database.passwordSecret;
+  };
+  const REFUSED = "not used with database.login 'iam' (the proxy logs in as the service account, with no password): remove it";
+  const REQUIRED = "required with database.login 'password' (the default): a Secret Manager secret id";
+
+  test("iam without the database secrets: valid; 'password' written out: valid", () => {
+    expect(messages('dev', iam)).toEqual([]);
+    expect(messages('prod', (d) => (d.database.login = 'password'))).toEqual([]);
+  });
+
+  test('iam refuses each database secret, on its field', () => {
+    expect(messages('dev', (d) => (d.database.login = 'iam'))).toEqual([
+      `config/dev.yaml: database.userSecret: ${REFUSED}`,
+      `config/dev.yaml: database.passwordSecret: ${REFUSED}`,
+    ]);
+    expect(messages('dev', (d) => (iam(d), (d.database.passwordSecret = 'mlflow-dev-db-password')))).toEqual([
+      `config/dev.yaml: database.passwordSecret: ${REFUSED}`,
+    ]);
+  });
+
+  test('password login (omitted or explicit) needs each database secret, on its field', () => {
+    expect(messages('dev', (d) => delete d.database.userSecret)).toEqual([`config/dev.yaml: database.userSecret: ${REQUIRED}`]);
+    expect(messages('dev', (d) => ((d.database.login = 'password'), delete d.database.userSecret, delete d.database.passwordSecret))).toEqual([
+      `config/dev.yaml: database.userSecret: ${REQUIRED}`,
+      `config/dev.yaml: database.passwordSecret: ${REQUIRED}`,
+    ]);
+  });
+
+  test('iam needs the gcp section: the service account it logs in as', () => {
+    expect(messages('dev', (d) => (iam(d), delete d.gcp))).toEqual([
+      `config/dev.yaml: database.engine: database.engine 'mysql' (Cloud SQL through Secret Manager) ${GCP}`,
+      "config/dev.yaml: database.login: database.login 'iam' needs the 'gcp' section: the proxy logs in as gcp.serviceAccountEmail (Workload Identity)",
+      `config/dev.yaml: artifacts.store: artifacts.store 'gcs' (Workload Identity) ${GCP}`,
+      `config/dev.yaml: auth.enabled: auth (secrets from Secret Manager) ${GCP}`,
+    ]);
+  });
+
+  test('PostgreSQL: a service account whose IAM user name exceeds 63 characters is refused on gcp.serviceAccountEmail', () => {
+    const postgresIam = (email: string) => (d: any) => (iam(d), (d.database.engine = 'postgres'), (d.gcp.serviceAccountEmail = email));
+    // 28 + 1 + 30 + 4 = 63 characters: valid; one more: refused.
+    expect(messages('dev', postgresIam('abcdefghijklmnopqrstuvwxyz01@abcdefghijklmnopqrstuvwxyz0123.iam.gserviceaccount.com'))).toEqual([]);
+    expect(messages('dev', postgresIam('abcdefghijklmnopqrstuvwxyz012@abcdefghijklmnopqrstuvwxyz0123.iam.gserviceaccount.com'))).toEqual([
+      "config/dev.yaml: gcp.serviceAccountEmail: with database.login 'iam': the IAM database user 'abcdefghijklmnopqrstuvwxyz012@abcdefghijklmnopqrstuvwxyz0123.iam' of " +
+        'abcdefghijklmnopqrstuvwxyz012@abcdefghijklmnopqrstuvwxyz0123.iam.gserviceaccount.com has 64 characters; postgres accepts at most 63: choose a shorter service account id',
+    ]);
+  });
+
+  test('iam with the longest service account email MySQL accepts (a 30-character account id): valid', () => {
+    expect(messages('dev', (d) => (iam(d), (d.gcp.serviceAccountEmail = 'abcdefghijklmnopqrstuvwxyz0123@example-mlflow-dev.iam.gserviceaccount.com')))).toEqual([]);
+  });
+});
+
 describe('basic-auth', () => {
   test('needs a shared database (MySQL)', () => {
     expect(

@@ -44,3 +44,20 @@ test('the ini template: permission, MySQL database_uri through the proxy, admin 
       'auth_cache_ttl_seconds = 60\n',
   );
 });
+
+test("IAM login: the ini's database_uri names the IAM user as text, no password, every '%' doubled", () => {
+  const auth = { enabled: true, flaskSecretKeySecret: 'k', adminUsernameSecret: 'u', adminPasswordSecret: 'p', defaultPermission: 'READ' } as const;
+  const db = {
+    engine: 'mysql',
+    instanceConnectionName: 'proj-123456:europe-west1:db',
+    privateIp: true,
+    name: 'tracking',
+    login: 'iam',
+    pool: { size: 1, maxOverflow: 0, recycleSeconds: 60 },
+    maxConnections: 10,
+  } as const;
+  const uriLine = (iamUser: string) => BasicAuth.iniTemplate(auth, db, iamUser).split('\n').filter((l) => l.startsWith('database_uri'));
+  expect(uriLine('mlflow-server')).toEqual(['database_uri = mysql+pymysql://mlflow-server@127.0.0.1:3306/tracking']);
+  // A PostgreSQL-style name keeps its '@' percent-encoded, and configparser reads '%%' as '%'.
+  expect(uriLine('sa@proj-123456.iam')).toEqual(['database_uri = mysql+pymysql://sa%%40proj-123456.iam@127.0.0.1:3306/tracking']);
+});

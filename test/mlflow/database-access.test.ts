@@ -6,7 +6,7 @@ import { Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import type { CloudSqlDatabase, MysqlDatabase, PostgresDatabase } from '../../lib/config/config';
 import { DataVolume } from '../../lib/mlflow/data-volume';
-import { DatabaseAccess } from '../../lib/mlflow/database-access';
+import { DatabaseAccess, iamDatabaseUser, iamDatabaseUserProblem, loginProxyArgs } from '../../lib/mlflow/database-access';
 import { containerNamed, find, mountsOf, objectsOf, testChart } from '../support/constructs';
 
 const MYSQL: MysqlDatabase = {
@@ -121,6 +121,85 @@ describe('Cloud SQL for PostgreSQL', () => {
       MLFLOW_SQLALCHEMYSTORE_POOL_RECYCLE: expect.objectContaining({ value: '900' }),
     });
     expect(db.migratesInServerPod).toBe(false);
+  });
+});
+
+describe('IAM database login', () => {
+  /** A pod connected through DatabaseAccess with IAM login as `iamUser`. */
+  function connectedIam(iamUser: string) {
+    const chart = testChart();
+    const db = new DatabaseAccess(chart, 'Db', { engine: 'cloud-sql', database: MYSQL, iamUser });
+    const pod = new kplus.Pod(chart, 'Pod', { metadata: { name: 'p' } });
+    const app = pod.addContainer({ name: 'app', image: 'example/app:1', envVariables: { MLFLOW_BACKEND_STORE_URI: db.backendStoreUri } });
+    db.connect(pod, app);
+    return { db, spec: find(objectsOf(chart), 'Pod', 'p').spec };
+  }
+
+  test('the proxy adds --auto-iam-authn after the connection flags; the URI is a plain value with the user and no password', () => {
+    const { db, spec } = connectedIam('mlflow-server');
+    expect(containerNamed(spec, 'cloud-sql-proxy').args).toEqual([
+      'proj-123456:europe-west1:db',
+      '--address=127.0.0.1',
+      '--port=3306',
+      '--private-ip',
+      '--auto-iam-authn',
+      '--structured-logs',
+      '--health-check',
+      '--http-address=0.0.0.0',
+      '--http-port=9801',
+      '--exit-zero-on-sigterm',
+    ]);
+    expect(containerNamed(spec, 'app').env).toEqual([{ name: 'MLFLOW_BACKEND_STORE_URI', value: 'mysql+pymysql://mlflow-server@127.0.0.1:3306/tracking' }]);
+    expect(db.migratesInServerPod).toBe(false);
+  });
+
+  test('password login: no IAM flag (the flag follows the login alone)', () => {
+    expect(containerNamed(connected(MYSQL).spec, 'cloud-sql-proxy').args).not.toContain('--auto-iam-authn');
+    expect(loginProxyArgs(true)).toEqual(['--auto-iam-authn']);
+    expect(loginProxyArgs(false)).toEqual([]);
+  });
+
+  test("the IAM URI percent-encodes the user (PostgreSQL's names keep the '@')", () => {
+    expect(DatabaseAccess.cloudSqlIamUri(MYSQL, 'mlflow-server')).toBe('mysql+pymysql://mlflow-server@127.0.0.1:3306/tracking');
+    expect(DatabaseAccess.cloudSqlIamUri(MYSQL, 'sa@proj-123456.iam')).toBe('mysql+pymysql://sa%40proj-123456.iam@127.0.0.1:3306/tracking');
+  });
+});
+
+describe('iamDatabaseUser: the name Cloud SQL gives a service account, per engine', () => {
+  // Written out from Cloud SQL's documentation (iam-logins, add-manage-iam-users), not computed.
+  test.each([
+    ['mlflow-server@example-mlflow-dev.iam.gserviceaccount.com', 'mysql', 'mlflow-server'],
+    ['mlflow-server@example-mlflow-dev.iam.gserviceaccount.com', 'postgres', 'mlflow-server@example-mlflow-dev.iam'],
+    ['sa-name@project-id.iam.gserviceaccount.com', 'mysql', 'sa-name'],
+    ['sa-name@project-id.iam.gserviceaccount.com', 'postgres', 'sa-name@project-id.iam'],
+    // The longest account id (30) and project id (30): MySQL keeps the 30 characters before '@'.
+    ['abcdefghijklmnopqrstuvwxyz0123@abcdefghijklmnopqrstuvwxyz0123.iam.gserviceaccount.com', 'mysql', 'abcdefghijklmnopqrstuvwxyz0123'],
+    // PostgreSQL at its limit: 28 + 1 + 30 + 4 = 63 characters.
+    ['abcdefghijklmnopqrstuvwxyz01@abcdefghijklmnopqrstuvwxyz0123.iam.gserviceaccount.com', 'postgres', 'abcdefghijklmnopqrstuvwxyz01@abcdefghijklmnopqrstuvwxyz0123.iam'],
+  ] as const)('%s on %s → %s', (email, engine, user) => {
+    expect(iamDatabaseUser(email, engine)).toBe(user);
+    expect(iamDatabaseUserProblem(email, engine)).toBeUndefined();
+  });
+
+  test('PostgreSQL: a name over 63 characters is refused with its length', () => {
+    const email = 'abcdefghijklmnopqrstuvwxyz012@abcdefghijklmnopqrstuvwxyz0123.iam.gserviceaccount.com';
+    const message =
+      "the IAM database user 'abcdefghijklmnopqrstuvwxyz012@abcdefghijklmnopqrstuvwxyz0123.iam' of " +
+      'abcdefghijklmnopqrstuvwxyz012@abcdefghijklmnopqrstuvwxyz0123.iam.gserviceaccount.com has 64 characters; postgres accepts at most 63';
+    expect(iamDatabaseUserProblem(email, 'postgres')).toBe(message);
+    expect(() => iamDatabaseUser(email, 'postgres')).toThrow(message);
+    expect(iamDatabaseUser(email, 'mysql')).toBe('abcdefghijklmnopqrstuvwxyz012');
+  });
+
+  test('MySQL: a name over 32 characters is refused (not reachable from a valid account id, which has at most 30)', () => {
+    const email = 'abcdefghijklmnopqrstuvwxyz0123456@p.iam.gserviceaccount.com';
+    expect(() => iamDatabaseUser(email, 'mysql')).toThrow(
+      "the IAM database user 'abcdefghijklmnopqrstuvwxyz0123456' of abcdefghijklmnopqrstuvwxyz0123456@p.iam.gserviceaccount.com has 33 characters; mysql accepts at most 32",
+    );
+  });
+
+  test.each(['someone@example.com', '@p.iam.gserviceaccount.com', 'sa@p.gserviceaccount.com'])('not a service account email: %s', (email) => {
+    expect(() => iamDatabaseUser(email, 'mysql')).toThrow(`not a Google service account email (NAME@PROJECT.iam.gserviceaccount.com): '${email}'`);
   });
 });
 

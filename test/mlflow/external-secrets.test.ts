@@ -130,3 +130,36 @@ test('no Secret objects, no v1beta1, no literal credentials anywhere in any ship
     }
   }
 });
+
+describe('IAM database login', () => {
+  const IAM_DB: MysqlDatabase = { ...MYSQL, login: 'iam', userSecret: undefined, passwordSecret: undefined };
+
+  test('no database Secret: the backend URI holds nothing secret', () => {
+    const { secrets, objects } = build({ database: IAM_DB, iamDatabaseUser: 'mlflow-server' });
+    expect(ofKind(objects, 'ExternalSecret')).toEqual([]);
+    expect(secrets.databaseSecret).toBeUndefined();
+    expect(find(objects, 'SecretStore', 'gcp-secret-manager').spec.provider.gcpsm.projectID).toBe('proj-123456');
+  });
+
+  test('the auth Secret stays, reads no database secret, and its ini names the IAM user without a password', () => {
+    const { secrets, objects } = build({ database: IAM_DB, iamDatabaseUser: 'mlflow-server', auth: AUTH });
+    expect(ofKind(objects, 'ExternalSecret').map((e) => e.metadata.name)).toEqual(['mlflow-auth']);
+    expect(secrets.authSecret?.name).toBe('mlflow-auth');
+    const es = find(objects, 'ExternalSecret', 'mlflow-auth');
+    expect(es.spec.data).toEqual([
+      { secretKey: 'flaskSecretKey', remoteRef: { key: 'flask-key' } },
+      { secretKey: 'adminUsername', remoteRef: { key: 'admin-user' } },
+      { secretKey: 'adminPassword', remoteRef: { key: 'admin-password' } },
+    ]);
+    expect(es.spec.target.template.data['basic_auth.ini']).toContain('\ndatabase_uri = mysql+pymysql://mlflow-server@127.0.0.1:3306/tracking\n');
+  });
+
+  test('password login without its secrets is a bug the config guards prevent: said so, not rendered', () => {
+    expect(() => build({ database: { ...MYSQL, userSecret: undefined } })).toThrow(
+      'internal error: database.userSecret should have been guaranteed by config validation (password login)',
+    );
+    expect(() => build({ database: { ...MYSQL, passwordSecret: undefined } })).toThrow(
+      'internal error: database.passwordSecret should have been guaranteed by config validation (password login)',
+    );
+  });
+});

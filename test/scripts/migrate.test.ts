@@ -21,6 +21,9 @@ import * as fs from 'fs';
 import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
+import { mlflowManifests } from '../../lib/synth/synth';
+import { containerNamed, find } from '../support/constructs';
+import { configFrom, rawConfig } from '../support/environments';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const SCRIPT = path.join(ROOT, 'lib', 'mlflow', 'scripts', 'migrate.py');
@@ -694,6 +697,37 @@ print(json.dumps("ok"))
       expect(repair.output).toContain('pre-creating auth tables registered_model_permissions (keeping existing');
       expect(versions(db, 'alembic_version_auth')).toEqual(mlflow.authHead);
       expect(foreignKeys(db).map(([table]) => table)).toEqual(['experiment_permissions', 'registered_model_permissions']);
+    });
+
+    test('IAM database login: the password-less URI dev renders with database.login iam migrates an empty database, auth included; a second run changes nothing', () => {
+      // The stand-in for the Cloud SQL Auth Proxy's --auto-iam-authn: a MariaDB user without a password on loopback
+      // (the proxy accepts MLflow's password-less login and adds the IAM token itself). Its name is dev's IAM
+      // database user, and the URI is the one the migration Job of dev's IAM variant carries, pointed at this server.
+      const doc = rawConfig('dev');
+      doc.database.login = 'iam';
+      delete doc.database.userSecret;
+      delete doc.database.passwordSecret;
+      const job = find(mlflowManifests(configFrom('dev', doc)), 'Job', 'mlflow-migrate');
+      const rendered: string = containerNamed(job.spec.template.spec, 'migrate').env.find((e: any) => e.name === 'MLFLOW_BACKEND_STORE_URI').value;
+      expect(rendered).toBe('mysql+pymysql://mlflow-server@127.0.0.1:3306/mlflow');
+      sql(`CREATE USER IF NOT EXISTS 'mlflow-server'@'127.0.0.1'; GRANT ALL PRIVILEGES ON \`mlflow\\_%\`.* TO 'mlflow-server'@'127.0.0.1'`);
+      expect(sql("SELECT user, host, authentication_string = '' FROM mysql.user WHERE user = 'mlflow-server'")).toEqual([['mlflow-server', '127.0.0.1', '1']]); // no password
+      const db = newDatabase();
+      const uri = rendered.replace('@127.0.0.1:3306/mlflow', `@127.0.0.1:${port}/${db}`);
+      const env = { MLFLOW_BACKEND_STORE_URI: uri, MLFLOW_AUTH_CONFIG_PATH: authIni(uri, ADMIN_PASSWORD) };
+
+      const first = migrate(env);
+      expectExit(first, 0);
+      expect(first.output).toContain(`migrate: connected to mysql+pymysql://mlflow-server@127.0.0.1:${port}/${db}`);
+      expect(first.output).toContain("migrate: admin user 'admin': created (admin)");
+      expect(versions(db, 'alembic_version')).toEqual(mlflow.trackingHead);
+      expect(versions(db, 'alembic_version_auth')).toEqual(mlflow.authHead);
+      expect(authUsers(uri, env.MLFLOW_AUTH_CONFIG_PATH, [['admin', ADMIN_PASSWORD]])).toEqual({ accepted: [`admin:${ADMIN_PASSWORD}`], admins: ['admin'], users: ['admin'] });
+
+      const second = migrate(env);
+      expectExit(second, 0);
+      expect(second.output).toContain("migrate: admin user 'admin': unchanged");
+      expect(second.output).not.toContain('running: python -m mlflow');
     });
   });
 

@@ -272,7 +272,7 @@ export function testSecretValues(config: EnvironmentConfig, overrides: Partial<T
     ...overrides,
   };
   const v: Record<string, string> = {};
-  if (config.database.engine !== 'sqlite') {
+  if (config.database.engine !== 'sqlite' && config.database.userSecret && config.database.passwordSecret) {
     const server = testDatabaseServer(config.database.engine);
     v[config.database.userSecret] = server.user;
     v[config.database.passwordSecret] = server.password;

@@ -25,6 +25,16 @@ output "database_name" {
   sensitive = false
 }
 
+output "database_engine" {
+  value     = module.mlflow.database_engine
+  sensitive = false
+}
+
+output "database_login" {
+  value     = module.mlflow.database_login
+  sensitive = false
+}
+
 output "database_user_secret_id" {
   value     = module.mlflow.database_user_secret_id
   sensitive = false
