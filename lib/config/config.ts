@@ -12,7 +12,7 @@ import * as yaml from 'js-yaml';
 import { z } from 'zod';
 import { GC_CONNECTIONS, MEMORY_MIB, connectionBudget, memoryFootprintMiB, parseMemoryMiB, parseCpuMillis } from './sizing';
 
-import { iamDatabaseUserProblem } from '../mlflow/database-access';
+import { iamDatabaseUserProblem } from './cloud-sql-iam';
 
 // ---------------------------------------------------------------------------------------------------------
 // Field formats
