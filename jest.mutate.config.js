@@ -6,7 +6,11 @@
  * - suites that render the shipped environments while jest collects them (outside any test): Stryker counts
  *   every mutant such code reaches as "static" and would run the whole suite for each (test/dist.test.ts,
  *   test/conventions.test.ts, test/gitops/gitops.test.ts, test/migration.test.ts);
- * - suites that run real servers or `cdk8s import` (test/scripts/, test/e2e/, test/apiserver/,
+ * - test/renovate.test.ts, which reads lib/gitops/addons.ts as text (Renovate's regex managers match the
+ *   source), and the sandbox's copy is Stryker's instrumented one;
+ * - test/diff.test.ts, which renders git commits in worktrees (the sandbox is no git checkout); the rules
+ *   of lib/diff/ are specified by test/diff-rules.test.ts, which runs;
+ * - suites that run real servers or `cdk8s import` (test/scripts/, test/e2e/, test/apiserver/, test/smoke.test.ts,
  *   test/imports.test.ts), which do not run lib/ in the test process.
  */
 const base = require('./jest.config');
@@ -21,6 +25,9 @@ module.exports = {
     '<rootDir>/test/gitops/gitops\\.test\\.ts$',
     '<rootDir>/test/migration\\.test\\.ts$',
     '<rootDir>/test/imports\\.test\\.ts$',
+    '<rootDir>/test/renovate\\.test\\.ts$',
+    '<rootDir>/test/diff\\.test\\.ts$',
+    '<rootDir>/test/smoke\\.test\\.ts$',
     '<rootDir>/test/scripts/',
     '<rootDir>/test/e2e/',
     '<rootDir>/test/apiserver/',
