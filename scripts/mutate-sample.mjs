@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * `npm run mutate:sample -- [--size N] [--seed S] [--list]`: a mutation score for all of lib/ from a random
- * sample of its mutants, for machines where the full `npm run mutate` takes hours (docs/mutation-testing.md).
+ * sample of its mutants, for machines where the full `npm run mutate` takes hours (README "Mutation testing").
  *
  * 1. Lists every mutant Stryker would make in lib/**\/*.ts, with Stryker's own instrumenter (the same
  *    mutators and locations as `npm run mutate`).
