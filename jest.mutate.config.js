@@ -4,8 +4,7 @@
  * - the drift test (test/drift.test.ts: committed dist/ equals a fresh synth), which fails on any change of
  *   output, right or wrong; and every snapshot assertion, wherever it is (test/support/snapshots-pass.js);
  * - suites that render the shipped environments while jest collects them (outside any test): Stryker counts
- *   every mutant such code reaches as "static" and would run the whole suite for each (test/dist.test.ts,
- *   test/migration.test.ts);
+ *   every mutant such code reaches as "static" and would run the whole suite for each (test/dist.test.ts);
  * - test/renovate.test.ts, which reads lib/gitops/addons.ts as text (Renovate's regex managers match the
  *   source), and the sandbox's copy is Stryker's instrumented one;
  * - test/diff.test.ts, which renders git commits in worktrees (the sandbox is no git checkout); the rules
@@ -28,7 +27,6 @@ module.exports = {
         '/node_modules/',
         '<rootDir>/test/drift\\.test\\.ts$',
         '<rootDir>/test/dist\\.test\\.ts$',
-        '<rootDir>/test/migration\\.test\\.ts$',
         '<rootDir>/test/imports\\.test\\.ts$',
         '<rootDir>/test/renovate\\.test\\.ts$',
         '<rootDir>/test/diff\\.test\\.ts$',

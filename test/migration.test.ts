@@ -3,10 +3,17 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { configFrom, envOf, find, rawConfig, render, shippedConfig, ROOT } from './support/environments';
 
-const dev = render(shippedConfig('dev')).byPath.mlflow;
-const job = find(dev, 'Job', 'mlflow-migrate');
-const spec = job.spec.template.spec;
-const server = find(dev, 'Deployment', 'mlflow').spec.template.spec;
+// Rendered in beforeAll, not while jest collects the suite (so that `npm run mutate` can run it).
+let dev: any[];
+let job: any;
+let spec: any;
+let server: any;
+beforeAll(() => {
+  dev = render(shippedConfig('dev')).byPath.mlflow;
+  job = find(dev, 'Job', 'mlflow-migrate');
+  spec = job.spec.template.spec;
+  server = find(dev, 'Deployment', 'mlflow').spec.template.spec;
+});
 
 test('is a Sync hook (not PreSync), recreated before each sync, never TTL-deleted', () => {
   expect(job.metadata.annotations).toMatchObject({
@@ -51,7 +58,10 @@ test('pods are labelled as the migration component (selected by the egress polic
 });
 
 describe('the metrics user: the Job creates exactly the user the collector logs in as', () => {
-  const migrate = spec.containers.find((c: any) => c.name === 'migrate');
+  let migrate: any;
+  beforeAll(() => {
+    migrate = spec.containers.find((c: any) => c.name === 'migrate');
+  });
 
   test('name from auth.metricsUsername, password from the metrics Secret that ESO renders', () => {
     expect(envOf(migrate).MLFLOW_METRICS_USERNAME).toBe('metrics-scraper'); // config/dev.yaml auth.metricsUsername
