@@ -88,3 +88,11 @@ test('fields a schema leaves open (x-kubernetes-preserve-unknown-fields) accept 
   };
   expect(validateManifest(app)).toEqual([]);
 });
+
+test('an int-or-string field of neither type: one line per field, without the lines of each branch', () => {
+  expect(validateManifest(service({ ports: [{ port: 80, targetPort: true }] }))).toEqual(['/spec/ports/0/targetPort: must match exactly one schema in oneOf']);
+  expect(validateManifest(service({ ports: [{ port: 80, targetPort: 1.5 }, { port: 81, targetPort: false }] }))).toEqual([
+    '/spec/ports/0/targetPort: must match exactly one schema in oneOf',
+    '/spec/ports/1/targetPort: must match exactly one schema in oneOf',
+  ]);
+});
