@@ -121,3 +121,18 @@ describe('the smoke user: the Job creates exactly the user the PostSync smoke te
     expect(envOf(c).MLFLOW_SMOKE_PASSWORD).toBeUndefined();
   });
 });
+
+test('the migrate container: telemetry off, HOME and /tmp on a bounded scratch volume, the script read-only, sized', () => {
+  const migrate = spec.containers.find((c: any) => c.name === 'migrate');
+  expect(envOf(migrate)).toMatchObject({ MIGRATE_CONNECT_TIMEOUT_SECONDS: '120', MLFLOW_DISABLE_TELEMETRY: 'true', HOME: '/tmp' });
+  expect(migrate.imagePullPolicy).toBe('IfNotPresent');
+  expect(migrate.resources).toEqual({ requests: { cpu: '100m', memory: '384Mi' }, limits: { cpu: '1000m', memory: '768Mi' } });
+  expect(migrate.volumeMounts).toEqual([
+    { mountPath: '/opt/mlflow-migrate', name: 'migrate-script', readOnly: true },
+    { mountPath: '/tmp', name: 'migrate-tmp' },
+    { mountPath: '/etc/mlflow/auth', name: 'auth-config', readOnly: true },
+  ]);
+  const volume = (name: string) => spec.volumes.find((v: any) => v.name === name);
+  expect(volume('migrate-script')).toEqual({ name: 'migrate-script', configMap: { name: 'mlflow-migrate-script' } });
+  expect(volume('migrate-tmp')).toEqual({ name: 'migrate-tmp', emptyDir: { sizeLimit: '256Mi' } });
+});
