@@ -201,6 +201,15 @@ describe('resolveContract: which outputs a config document requires', () => {
     expect(missing({ database: 'mysql' }, login('iam'))).toEqual(without(WITH_PASSWORD, 'database_login'));
   });
 
+  test('only the login decides: an output filling a field a requirement reads does not make itself required', () => {
+    // auth.metricsPasswordSecret set would require metrics_password_secret_id; the output itself does not set it.
+    const doc = { database: { engine: 'mysql', login: 'iam' }, auth: { enabled: true } };
+    const outputs: Outputs = { metrics_password_secret_id: { sensitive: false, type: 'string', value: 'mlflow-dev-metrics-password' } };
+    const r = resolveContract('out.json', doc, outputs);
+    expect(r.resolved).toEqual([]);
+    expect(missing(doc, outputs)).toEqual([...ALWAYS, 'flask_secret_key_secret_id', 'admin_username_secret_id', 'admin_password_secret_id']);
+  });
+
   test('deciding does not change the caller\'s document', () => {
     const doc = { database: { engine: 'mysql', login: 'iam' } };
     resolveContract('out.json', doc, { database_login: { sensitive: false, type: 'string', value: 'password' } });
@@ -407,6 +416,16 @@ describe('importTerraformOutputs: the config text written', () => {
     );
     expect(r.notes).toEqual([]);
     expect(ok(imp(dev())).changes.map((c) => c.path)).not.toContain('database.login');
+  });
+
+  test('database_login iam into a config without the field: written (it is not what the absence means)', () => {
+    const iamOutputs = outputsWith({ database_login: { value: 'iam' }, database_user_secret_id: { value: null }, database_password_secret_id: { value: null } });
+    const noSecrets = dev()
+      .replace('  userSecret: mlflow-dev-db-user # (terraform)\n', '')
+      .replace('  passwordSecret: mlflow-dev-db-password # (terraform)\n', '');
+    const r = ok(imp(noSecrets, iamOutputs));
+    expect(r.changes.find((c) => c.path === 'database.login')).toEqual({ path: 'database.login', output: 'database_login', from: undefined, to: 'iam' });
+    expect(r.text).toContain("  maxConnections: 800 # (terraform) the instance's max_connections flag\n  login: iam\nartifacts:\n");
   });
 
   test('an absent field is inserted at the indentation of its section', () => {
