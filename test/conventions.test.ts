@@ -6,7 +6,8 @@ import { ApiObject, Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { APP_SYNC_WAVES, SYNC_WAVES, applySyncWaves, hookJob, selectorLabels, standardLabels } from '../lib/conventions';
 import { find, objectsOf, testChart } from './support/constructs';
-import { allContainers, podSpecs, render, shippedConfigs } from './support/environments';
+import type { EnvironmentConfig } from '../lib/config/config';
+import { allContainers, podSpecs, render, shippedConfig, shippedConfigs } from './support/environments';
 import { gatewayConfig } from './support/gateway';
 
 /** The order, written out: namespace/identity/policies < store/config < secrets < migration < server < HPA/ingress/monitors. */
@@ -81,6 +82,9 @@ describe('hookJob', () => {
     expect(j.spec.backoffLimit).toBe(1);
     expect(j.spec.activeDeadlineSeconds).toBe(300);
     expect(j.spec.ttlSecondsAfterFinished).toBeUndefined();
+    // No selector of its own (the Job controller generates it): a cdk8s-plus selector would need the path label.
+    expect(j.spec.selector).toBeUndefined();
+    expect(j.metadata.labels ?? {}).not.toHaveProperty(['cdk8s.io/metadata.addr']);
     const pod = j.spec.template;
     expect(pod.metadata.labels).toEqual({ 'app.kubernetes.io/component': 'hook' });
     expect(pod.spec.restartPolicy).toBe('Never');
@@ -113,9 +117,26 @@ test('labels: standard labels on everything, selector labels without the version
 });
 
 // The shipped environments, and prod exposed through a GKE Gateway (the kinds no shipped environment renders).
-describe.each([...shippedConfigs().map((c) => [c.name, c] as const), ['prod (exposure.mode gateway)', gatewayConfig()] as const])('%s', (_label, config) => {
-  const name = config.name;
-  const mlflow = render(config).byPath.mlflow;
+// Loaded and rendered in beforeAll, not while jest collects the suite (so that `npm run mutate` can run it).
+const CASES: ReadonlyArray<readonly [string, () => EnvironmentConfig]> = [
+  ['local', () => shippedConfig('local')],
+  ['dev', () => shippedConfig('dev')],
+  ['prod', () => shippedConfig('prod')],
+  ['prod (exposure.mode gateway)', () => gatewayConfig()],
+];
+
+test('the cases below are every shipped environment', () => {
+  expect(shippedConfigs().map((c) => c.name).sort()).toEqual(['dev', 'local', 'prod']);
+});
+
+describe.each(CASES)('%s', (_label, configOf) => {
+  let name: string;
+  let mlflow: ReturnType<typeof render>['byPath']['mlflow'];
+  beforeAll(() => {
+    const config = configOf();
+    name = config.name;
+    mlflow = render(config).byPath.mlflow;
+  });
 
   test('every MLflow object carries its kind’s wave', () => {
     for (const m of mlflow) {

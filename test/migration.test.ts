@@ -3,10 +3,17 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { configFrom, envOf, find, rawConfig, render, shippedConfig, ROOT } from './support/environments';
 
-const dev = render(shippedConfig('dev')).byPath.mlflow;
-const job = find(dev, 'Job', 'mlflow-migrate');
-const spec = job.spec.template.spec;
-const server = find(dev, 'Deployment', 'mlflow').spec.template.spec;
+// Rendered in beforeAll, not while jest collects the suite (so that `npm run mutate` can run it).
+let dev: any[];
+let job: any;
+let spec: any;
+let server: any;
+beforeAll(() => {
+  dev = render(shippedConfig('dev')).byPath.mlflow;
+  job = find(dev, 'Job', 'mlflow-migrate');
+  spec = job.spec.template.spec;
+  server = find(dev, 'Deployment', 'mlflow').spec.template.spec;
+});
 
 test('is a Sync hook (not PreSync), recreated before each sync, never TTL-deleted', () => {
   expect(job.metadata.annotations).toMatchObject({
@@ -51,7 +58,10 @@ test('pods are labelled as the migration component (selected by the egress polic
 });
 
 describe('the metrics user: the Job creates exactly the user the collector logs in as', () => {
-  const migrate = spec.containers.find((c: any) => c.name === 'migrate');
+  let migrate: any;
+  beforeAll(() => {
+    migrate = spec.containers.find((c: any) => c.name === 'migrate');
+  });
 
   test('name from auth.metricsUsername, password from the metrics Secret that ESO renders', () => {
     expect(envOf(migrate).MLFLOW_METRICS_USERNAME).toBe('metrics-scraper'); // config/dev.yaml auth.metricsUsername
@@ -110,4 +120,19 @@ describe('the smoke user: the Job creates exactly the user the PostSync smoke te
     expect(envOf(c).MLFLOW_SMOKE_USERNAME).toBeUndefined();
     expect(envOf(c).MLFLOW_SMOKE_PASSWORD).toBeUndefined();
   });
+});
+
+test('the migrate container: telemetry off, HOME and /tmp on a bounded scratch volume, the script read-only, sized', () => {
+  const migrate = spec.containers.find((c: any) => c.name === 'migrate');
+  expect(envOf(migrate)).toMatchObject({ MIGRATE_CONNECT_TIMEOUT_SECONDS: '120', MLFLOW_DISABLE_TELEMETRY: 'true', HOME: '/tmp' });
+  expect(migrate.imagePullPolicy).toBe('IfNotPresent');
+  expect(migrate.resources).toEqual({ requests: { cpu: '100m', memory: '384Mi' }, limits: { cpu: '1000m', memory: '768Mi' } });
+  expect(migrate.volumeMounts).toEqual([
+    { mountPath: '/opt/mlflow-migrate', name: 'migrate-script', readOnly: true },
+    { mountPath: '/tmp', name: 'migrate-tmp' },
+    { mountPath: '/etc/mlflow/auth', name: 'auth-config', readOnly: true },
+  ]);
+  const volume = (name: string) => spec.volumes.find((v: any) => v.name === name);
+  expect(volume('migrate-script')).toEqual({ name: 'migrate-script', configMap: { name: 'mlflow-migrate-script' } });
+  expect(volume('migrate-tmp')).toEqual({ name: 'migrate-tmp', emptyDir: { sizeLimit: '256Mi' } });
 });

@@ -68,9 +68,10 @@ const resources = z
     limits: z.strictObject({ cpu, memory }),
   })
   .superRefine((r, ctx) => {
-    // zod runs this even when a quantity above failed its own check: compare only well-formed values.
-    const mem = [r.requests?.memory, r.limits?.memory].every((q) => typeof q === 'string' && MEMORY_QUANTITY.test(q));
-    const cpus = [r.requests?.cpu, r.limits?.cpu].every((q) => typeof q === 'string' && CPU_QUANTITY.test(q));
+    // zod runs this even when a quantity above failed its pattern (not when one is absent or not a string: those
+    // stop it here first): compare only well-formed values.
+    const mem = [r.requests.memory, r.limits.memory].every((q) => MEMORY_QUANTITY.test(q));
+    const cpus = [r.requests.cpu, r.limits.cpu].every((q) => CPU_QUANTITY.test(q));
     if (mem && parseMemoryMiB(r.limits.memory) < parseMemoryMiB(r.requests.memory)) {
       ctx.addIssue({
         code: 'custom',

@@ -195,6 +195,44 @@ describe('resources', () => {
     expect(messages('dev', (d) => (d.server.resources.limits.cpu = '0.5'))).toEqual([]);
   });
 
+  test('both limits below their requests: both named, memory first', () => {
+    expect(messages('dev', (d) => (d.server.resources.requests = { cpu: '3', memory: '2Gi' }))).toEqual([
+      'config/dev.yaml: server.resources.limits.memory: expected limits.memory (1536Mi) ≥ requests.memory (2Gi) (got "1536Mi")',
+      'config/dev.yaml: server.resources.limits.cpu: expected limits.cpu (2) ≥ requests.cpu (3) (got "2")',
+    ]);
+  });
+
+  test('a malformed or mistyped quantity is named by its format alone: no comparison is made with it', () => {
+    const CPU = "a CPU quantity such as '500m' or '2'";
+    const MEMORY = "a memory quantity in binary units such as '512Mi' or '2Gi'";
+    // ' 100m' would read as 100 millicores, below the 500m requested: only the format is reported.
+    expect(messages('dev', (d) => (d.server.resources.limits.cpu = ' 100m'))).toEqual([
+      `config/dev.yaml: server.resources.limits.cpu: expected ${CPU} (got " 100m")`,
+    ]);
+    expect(messages('dev', (d) => (d.server.resources.limits.cpu = 2))).toEqual([`config/dev.yaml: server.resources.limits.cpu: expected a string: ${CPU} (got 2)`]);
+    expect(messages('dev', (d) => (d.server.resources.requests.cpu = 5000))).toEqual([
+      `config/dev.yaml: server.resources.requests.cpu: expected a string: ${CPU} (got 5000)`,
+    ]);
+    expect(messages('dev', (d) => (d.server.resources.limits.memory = '512MB'))).toEqual([
+      `config/dev.yaml: server.resources.limits.memory: expected ${MEMORY} (got "512MB")`,
+    ]);
+    expect(messages('dev', (d) => (d.server.resources.limits.memory = 512))).toEqual([
+      `config/dev.yaml: server.resources.limits.memory: expected a string: ${MEMORY} (got 512)`,
+    ]);
+    expect(messages('dev', (d) => (d.server.resources.requests.memory = 4096))).toEqual([
+      `config/dev.yaml: server.resources.requests.memory: expected a string: ${MEMORY} (got 4096)`,
+    ]);
+  });
+
+  test('requests or limits absent: required, and nothing compared', () => {
+    expect(messages('dev', (d) => delete d.server.resources.requests)).toEqual([
+      'config/dev.yaml: server.resources.requests: required: Invalid input: expected object, received undefined',
+    ]);
+    expect(messages('dev', (d) => delete d.server.resources.limits)).toEqual([
+      'config/dev.yaml: server.resources.limits: required: Invalid input: expected object, received undefined',
+    ]);
+  });
+
   test('limits equal to requests are allowed', () => {
     expect(messages('dev', (d) => (d.server.resources = { requests: { cpu: '500m', memory: '1440Mi' }, limits: { cpu: '500m', memory: '1440Mi' } }))).toEqual([]);
   });

@@ -15,9 +15,15 @@ function applicationsOf(r: ReturnType<typeof render>) {
 }
 
 describe.each(envs)('%s', (env) => {
-  const r = render(shippedConfig(env));
-  const apps = applicationsOf(r);
-  const project = find(r.byPath.argocd, 'AppProject', `mlflow-${env}`);
+  // Rendered in beforeAll, not while jest collects the suite (so that `npm run mutate` can run it).
+  let r: ReturnType<typeof render>;
+  let apps: any[];
+  let project: any;
+  beforeAll(() => {
+    r = render(shippedConfig(env));
+    apps = applicationsOf(r);
+    project = find(r.byPath.argocd, 'AppProject', `mlflow-${env}`);
+  });
 
   test("every Application's source.path exists in the committed tree and holds manifests", () => {
     for (const a of apps.filter((x) => x.spec.source.path)) {

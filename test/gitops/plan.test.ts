@@ -36,6 +36,31 @@ test('add-ons each on their own; none without an addons section', () => {
   expect(plan((d) => delete d.gitops.addons)?.addons).toEqual([]);
 });
 
+test('prod: no add-ons section, so no add-ons and no ClusterIssuer; HPA-managed', () => {
+  expect(gitOpsPlan(shippedConfig('prod'))).toEqual({
+    environment: 'prod',
+    project: 'mlflow-prod',
+    gitops: rawConfig('prod').gitops,
+    namespace: 'mlflow',
+    distPath: 'dist/prod',
+    addons: [],
+    clusterIssuer: undefined,
+    autoscaled: true,
+  });
+});
+
+test('a fixed replica count (local, deployed by Argo CD): not HPA-managed', () => {
+  const doc = rawConfig('local');
+  doc.gitops = { repoURL: 'https://github.com/example-org/mlflow-gitops.git', targetRevision: 'main', destinationServer: 'https://kubernetes.default.svc' };
+  expect(gitOpsPlan(configFrom('local', doc))).toMatchObject({ environment: 'local', addons: [], clusterIssuer: undefined, autoscaled: false });
+});
+
+test('cert-manager alone: the add-on and the ClusterIssuer, its server as configured', () => {
+  const p = plan((d) => ((d.gitops.addons.externalSecrets = false), (d.gitops.addons.acmeServer = 'production')));
+  expect(p?.addons).toEqual([CERT_MANAGER]);
+  expect(p?.clusterIssuer).toEqual({ name: 'letsencrypt-staging', email: 'platform-team@example.com', server: 'production', ingressClass: 'gce' });
+});
+
 test('no gitops section: no plan', () => {
   expect(gitOpsPlan(shippedConfig('local'))).toBeUndefined();
 });

@@ -46,8 +46,18 @@ test('unknown kinds, unserved CRD versions and non-objects are problems, not pas
   ]);
   expect(validateManifest({ apiVersion: 'external-secrets.io/v1alpha1', kind: 'ExternalSecret', metadata: { name: 'x' } })[0])
     .toContain('no schema for external-secrets.io/v1alpha1 ExternalSecret');
-  expect(validateManifest('kind: Service')).toEqual(['(root): must be an object']);
-  expect(validateManifest({ kind: 'Service' })).toEqual(['(root): apiVersion and kind must be strings']);
+  expect(validateManifest({ apiVersion: 'v1', kind: 'Servce', metadata: { name: 'x' } })).toEqual([
+    '(root): no schema for v1 Servce in schemas/ (add its CRD or check the apiVersion)',
+  ]);
+  expect(validateManifest({ apiVersion: 'external-secrets.io/v1alpha1', kind: 'ExternalSecret', metadata: { name: 'x' } })).toEqual([
+    '(root): no schema for external-secrets.io/v1alpha1 ExternalSecret in schemas/ (add its CRD or check the apiVersion)',
+  ]);
+  for (const notAnObject of ['kind: Service', null, undefined, 0, 7, true, [], [{ apiVersion: 'v1', kind: 'Service' }]]) {
+    expect({ input: notAnObject, problems: validateManifest(notAnObject) }).toEqual({ input: notAnObject, problems: ['(root): must be an object'] });
+  }
+  for (const untyped of [{ kind: 'Service' }, { apiVersion: 'v1' }, { apiVersion: 1, kind: 'Service' }, { apiVersion: 'v1', kind: ['Service'] }, {}]) {
+    expect({ input: untyped, problems: validateManifest(untyped) }).toEqual({ input: untyped, problems: ['(root): apiVersion and kind must be strings'] });
+  }
 });
 
 test('knows the core kinds of 1.28 and every CRD we copied', () => {
@@ -77,4 +87,12 @@ test('fields a schema leaves open (x-kubernetes-preserve-unknown-fields) accept 
     },
   };
   expect(validateManifest(app)).toEqual([]);
+});
+
+test('an int-or-string field of neither type: one line per field, without the lines of each branch', () => {
+  expect(validateManifest(service({ ports: [{ port: 80, targetPort: true }] }))).toEqual(['/spec/ports/0/targetPort: must match exactly one schema in oneOf']);
+  expect(validateManifest(service({ ports: [{ port: 80, targetPort: 1.5 }, { port: 81, targetPort: false }] }))).toEqual([
+    '/spec/ports/0/targetPort: must match exactly one schema in oneOf',
+    '/spec/ports/1/targetPort: must match exactly one schema in oneOf',
+  ]);
 });
