@@ -149,7 +149,7 @@ dev: 4 changed
 `);
   });
 
-  test("only an Argo CD Application names a folder: not another group's Application, not an AppProject, not one for another path; the new checkout's name wins, a removed one still names it", () => {
+  test("only an Argo CD Application names a folder: not another group's Application (or one without apiVersion), not an AppProject, not one for another path; the new checkout's name wins, a removed one still names it", () => {
     const changed = [at('dist/dev/mlflow', cm('a', { v: '1' }))];
     const changedNow = [at('dist/dev/mlflow', cm('a', { v: '2' }))];
     const notArgo = [
@@ -158,6 +158,7 @@ dev: 4 changed
       at('dist/dev/apps', app('a-project', { source: { path: 'dist/dev/mlflow' } }, 'argoproj.io/v1alpha1', 'AppProject')),
       at('dist/dev/apps', app('a-elsewhere', { source: { path: 'dist/dev/addons' } })),
       at('dist/dev/apps', app('a-no-spec', undefined as unknown as Obj)),
+      at('dist/dev/apps', { kind: 'Application', metadata: { name: 'a-no-version', namespace: 'argocd' }, spec: { source: { path: 'dist/dev/mlflow' } } }),
     ];
     const title = (base: OutputFile[], head: OutputFile[]) => text(base, head).split('\n').filter((l) => l.startsWith('  dist/'));
     expect(title([...changed, ...notArgo], [...changedNow, ...notArgo])).toEqual(['  dist/dev/mlflow']);
