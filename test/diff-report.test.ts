@@ -159,6 +159,8 @@ dev: 4 changed
       at('dist/dev/apps', app('a-elsewhere', { source: { path: 'dist/dev/addons' } })),
       at('dist/dev/apps', app('a-no-spec', undefined as unknown as Obj)),
       at('dist/dev/apps', { kind: 'Application', metadata: { name: 'a-no-version', namespace: 'argocd' }, spec: { source: { path: 'dist/dev/mlflow' } } }),
+      // Nameless: known by its file, names no folder.
+      at('dist/dev/apps', { apiVersion: 'argoproj.io/v1alpha1', kind: 'Application', spec: { source: { path: 'dist/dev/mlflow' } } }, 'a-no-metadata'),
     ];
     const title = (base: OutputFile[], head: OutputFile[]) => text(base, head).split('\n').filter((l) => l.startsWith('  dist/'));
     expect(title([...changed, ...notArgo], [...changedNow, ...notArgo])).toEqual(['  dist/dev/mlflow']);
