@@ -1,7 +1,9 @@
 /**
  * The danger rules and the report format on hand-written objects, for the changes no config of this project
  * can produce (a Service type, a plain Job, a StatefulSet, a storage class, an edited NetworkPolicy rule, a
- * Secret). The kinds a config change does produce are covered end to end in diff.test.ts.
+ * Secret), and every branch of each rule (each Service type transition, each immutable field, each MLflow
+ * version crossing, each NetworkPolicy text) with the exact message a reviewer reads. The kinds a config change
+ * does produce are covered end to end in diff.test.ts; the layout of the report in diff-report.test.ts.
  */
 import * as yaml from 'js-yaml';
 import type { OutputFile } from '../lib/diff/objects';
@@ -269,5 +271,249 @@ No dangers found.
 
 Objects left out: the comment would be too long. Run \`npm run diff\` to see them.
 `);
+  });
+});
+
+describe('every branch of the rules', () => {
+  const deployLike = (kind: string, labels: Obj, extra: Obj = {}): Obj => ({
+    apiVersion: 'apps/v1',
+    kind,
+    metadata: meta('x'),
+    spec: { selector: { matchLabels: labels }, template: { metadata: { labels }, spec: { containers: [{ name: 'c', image: 'busybox:1.36.0' }] } }, ...extra },
+  });
+
+  test('a selector change is refused for a ReplicaSet and a DaemonSet too (and their pods roll); not for a kind without that rule', () => {
+    expect(dangers([deployLike('ReplicaSet', { a: '1' })], [deployLike('ReplicaSet', { a: '2' })])).toEqual([
+      `immutable ReplicaSet mlflow/x: spec.selector is immutable (spec.selector.matchLabels.a): ${HINT}; re-creating stops every pod at once`,
+    ]);
+    expect(dangers([deployLike('DaemonSet', { a: '1' })], [deployLike('DaemonSet', { a: '2' })])).toEqual([
+      `immutable DaemonSet mlflow/x: spec.selector is immutable (spec.selector.matchLabels.a): ${HINT}; re-creating stops every pod at once`,
+      'rolls-pods DaemonSet mlflow/x: the pod template changes (1 field): every pod is replaced, RollingUpdate',
+    ]);
+    expect(dangers([deployLike('PodDisruptionBudget', { a: '1' })], [deployLike('PodDisruptionBudget', { a: '2' })])).toEqual([]);
+  });
+
+  test('StatefulSet: serviceName and podManagementPolicy; its pods roll by its updateStrategy (OnDelete)', () => {
+    const sts = (serviceName: string, podManagementPolicy: string): Obj => deployLike('StatefulSet', { a: '1' }, { serviceName, podManagementPolicy, updateStrategy: { type: 'OnDelete' } });
+    const withImage = (o: Obj, image: string): Obj => {
+      const s = o.spec as Obj;
+      return { ...o, spec: { ...s, template: { ...(s.template as Obj), spec: { containers: [{ name: 'c', image }] } } } };
+    };
+    expect(dangers([sts('db', 'OrderedReady')], [sts('database', 'Parallel')])).toEqual([
+      `immutable StatefulSet mlflow/x: spec.serviceName is immutable (spec.serviceName): ${HINT}`,
+      `immutable StatefulSet mlflow/x: spec.podManagementPolicy is immutable (spec.podManagementPolicy): ${HINT}`,
+    ]);
+    expect(dangers([sts('db', 'Parallel')], [withImage(sts('db', 'Parallel'), 'busybox:1.37.0')])).toEqual([
+      'rolls-pods StatefulSet mlflow/x: the pod template changes (1 field): every pod is replaced, OnDelete: pods change only when deleted',
+    ]);
+  });
+
+  test('rolling update parameters: given, or the Kubernetes defaults (25 %); two fields are "fields"', () => {
+    const d = (image: string, strategy: Obj): Obj => {
+      const o = deployLike('Deployment', { a: '1' }, { strategy });
+      return { ...o, spec: { ...(o.spec as Obj), template: { spec: { containers: [{ name: 'c', image, args: [image] }] } } } };
+    };
+    expect(dangers([d('busybox:1.36.0', { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1 } })], [d('busybox:1.36.1', { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1 } })])).toEqual([
+      'rolls-pods Deployment mlflow/x: the pod template changes (2 fields): every pod is replaced, RollingUpdate (maxSurge 1, maxUnavailable 25%)',
+    ]);
+    expect(dangers([d('busybox:1.36.0', { rollingUpdate: { maxUnavailable: 0 } })], [d('busybox:1.36.1', { rollingUpdate: { maxUnavailable: 0 } })])).toEqual([
+      'rolls-pods Deployment mlflow/x: the pod template changes (2 fields): every pod is replaced, RollingUpdate (maxSurge 25%, maxUnavailable 0)',
+    ]);
+    // A change outside the pod template rolls nothing.
+    expect(dangers([deployLike('Deployment', { a: '1' }, { replicas: 1 })], [deployLike('Deployment', { a: '1' }, { replicas: 2 })])).toEqual([]);
+  });
+
+  test('a Job selector (not a hook); a Helm hook counts as a hook', () => {
+    const job = (annotations: Obj, selector: Obj): Obj => ({ apiVersion: 'batch/v1', kind: 'Job', metadata: meta('j', { annotations }), spec: { selector, template: { spec: { containers: [{ name: 'c', image: 'busybox:1.36.0' }] } } } });
+    expect(dangers([job({}, { matchLabels: { a: '1' } })], [job({}, { matchLabels: { a: '2' } })])).toEqual([
+      `immutable Job mlflow/j: spec.selector is immutable (spec.selector.matchLabels.a): ${HINT}`,
+    ]);
+    expect(dangers([job({ 'helm.sh/hook': 'pre-install' }, { matchLabels: { a: '1' } })], [job({ 'helm.sh/hook': 'pre-install' }, { matchLabels: { a: '2' } })])).toEqual([]);
+  });
+
+  test('PersistentVolumeClaim: access modes, volume mode, volume name; sizes compared across units; an unreadable size is not compared', () => {
+    const pvc = (spec: Obj): Obj => ({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: meta('data'), spec: { resources: { requests: { storage: '1Gi' } }, ...spec } });
+    const why = `a bound claim keeps its volume: ${HINT}, which deletes the data unless the volume is retained`;
+    expect(dangers([pvc({ accessModes: ['ReadWriteOnce'], volumeMode: 'Filesystem', volumeName: 'pv-1' })], [pvc({ accessModes: ['ReadWriteMany'], volumeMode: 'Block', volumeName: 'pv-2' })])).toEqual([
+      `immutable PersistentVolumeClaim mlflow/data: spec.accessModes is immutable (spec.accessModes[0]): ${why}`,
+      `immutable PersistentVolumeClaim mlflow/data: spec.volumeMode is immutable (spec.volumeMode): ${why}`,
+      `immutable PersistentVolumeClaim mlflow/data: spec.volumeName is immutable (spec.volumeName): ${why}`,
+    ]);
+    const sized = (storage: string) => pvc({ resources: { requests: { storage } } });
+    expect(dangers([sized('1G')], [sized('1Gi')])).toEqual([]);
+    expect(dangers([sized('1Gi')], [sized('1G')])).toEqual([
+      'immutable PersistentVolumeClaim mlflow/data: spec.resources.requests.storage shrinks 1Gi → 1G: a claim can only grow; the API server refuses the update',
+    ]);
+    expect(dangers([sized('1.5Ti')], [sized('1536Gi')])).toEqual([]);
+    expect(dangers([sized('2000k')], [sized('1M')])).toEqual([
+      'immutable PersistentVolumeClaim mlflow/data: spec.resources.requests.storage shrinks 2000k → 1M: a claim can only grow; the API server refuses the update',
+    ]);
+    expect(dangers([sized('2Gi')], [sized('lots')])).toEqual([]);
+    expect(dangers([sized('lots')], [sized('1Mi')])).toEqual([]);
+  });
+
+  test('Service: clusterIPs too; an ExternalName Service has no cluster IP to keep', () => {
+    expect(dangers([service({ clusterIPs: ['10.0.0.10'] })], [service({ clusterIPs: ['10.0.0.11'] })])).toEqual([
+      `immutable Service mlflow/mlflow: spec.clusterIP is immutable (spec.clusterIPs[0]): ${HINT}; a new cluster IP breaks clients that cached the old one`,
+    ]);
+    expect(dangers([service({ type: 'ExternalName', externalName: 'a.example.com' })], [service({ type: 'ExternalName', externalName: 'b.example.com' })])).toEqual([]);
+    expect(dangers([service({ type: 'NodePort' })], [service({ type: 'ExternalName', externalName: 'db.example.com', clusterIP: 'None' })])).toEqual([
+      'immutable Service mlflow/mlflow: type NodePort → ExternalName: the allocated spec.clusterIP must be cleared in the same update, and an apply does not clear it: the API server refuses the update',
+    ]);
+  });
+
+  test('each Service type transition with its effects', () => {
+    const t = (was: Obj, now: Obj) => dangers([service(was)], [service(now)]);
+    expect(t({ type: 'ExternalName', externalName: 'db.example.com' }, {})).toEqual([
+      'service-type Service mlflow/mlflow: type ExternalName → ClusterIP: a cluster IP is allocated and the DNS name stops being a CNAME',
+    ]);
+    expect(t({ type: 'NodePort' }, { type: 'ClusterIP' })).toEqual(['service-type Service mlflow/mlflow: type NodePort → ClusterIP: the node ports are released']);
+    expect(t({}, { type: 'NodePort' })).toEqual(['service-type Service mlflow/mlflow: type ClusterIP → NodePort: a port is opened on every node']);
+    expect(t({ type: 'LoadBalancer' }, { type: 'NodePort' })).toEqual(['service-type Service mlflow/mlflow: type LoadBalancer → NodePort: the cloud load balancer and its external IP are released']);
+    expect(t({ type: 'NodePort' }, { type: 'LoadBalancer' })).toEqual(['service-type Service mlflow/mlflow: type NodePort → LoadBalancer: a cloud load balancer with a new external IP is created']);
+    expect(t({ type: 'ClusterIP' }, {})).toEqual([]);
+  });
+
+  test('deletions: an ExternalSecret without a target name names its own; an Application without the resources finalizer, a Service, a ConfigMap delete nothing else', () => {
+    const es: Obj = { apiVersion: 'external-secrets.io/v1', kind: 'ExternalSecret', metadata: meta('mlflow-db'), spec: {} };
+    expect(dangers([es], [])).toEqual([
+      'deletes ExternalSecret mlflow/mlflow-db: deletes its target Secret mlflow-db with it (creationPolicy Owner): pods that read it fail to start',
+    ]);
+    const appWith = (finalizers: string[]): Obj => ({ apiVersion: 'argoproj.io/v1alpha1', kind: 'Application', metadata: { name: 'a', namespace: 'argocd', finalizers }, spec: {} });
+    expect(dangers([appWith(['resources-finalizer.argocd.argoproj.io/background'])], [])).toEqual([
+      'deletes Application argocd/a: deleting the Application deletes every object it manages (resources finalizer)',
+    ]);
+    expect(dangers([appWith(['other.example.com/finalizer'])], [])).toEqual([]);
+    expect(dangers([{ apiVersion: 'argoproj.io/v1alpha1', kind: 'Application', metadata: { name: 'a', namespace: 'argocd' }, spec: {} }], [])).toEqual([]);
+    expect(dangers([service({}), { apiVersion: 'v1', kind: 'ConfigMap', metadata: meta('c'), data: {} }], [])).toEqual([]);
+  });
+
+  test('an ExternalSecret target rename: by its name when no target name is set; not flagged when the old target is not owned', () => {
+    const es = (name: string, target: Obj): Obj => ({ apiVersion: 'external-secrets.io/v1', kind: 'ExternalSecret', metadata: meta(name), spec: { target } });
+    expect(dangers([es('db', {})], [es('db', { name: 'db-v2' })])).toEqual([
+      'deletes ExternalSecret mlflow/db: target Secret db → db-v2: db is deleted (creationPolicy Owner); pods that still read it fail to start',
+    ]);
+    expect(dangers([es('db', { name: 'a', creationPolicy: 'Merge' })], [es('db', { name: 'b', creationPolicy: 'Merge' })])).toEqual([]);
+    expect(dangers([es('db', { name: 'a', creationPolicy: 'Owner' })], [es('db', { name: 'a', creationPolicy: 'Orphan' })])).toEqual([]);
+  });
+
+  test('hooks added and removed move the object to another phase', () => {
+    const cmWith = (annotations: Obj): Obj => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: meta('c', { annotations }), data: {} });
+    expect(dangers([cmWith({})], [cmWith({ 'argocd.argoproj.io/hook': 'PreSync' })])).toEqual(['wave ConfigMap mlflow/c: hook none → PreSync: it runs in a different sync phase']);
+    expect(dangers([cmWith({ 'argocd.argoproj.io/hook': 'PreSync,PostSync' })], [cmWith({})])).toEqual(['wave ConfigMap mlflow/c: hook PreSync+PostSync → none: it runs in a different sync phase']);
+  });
+});
+
+describe('MLflow versions across a folder', () => {
+  const workload = (kind: string, name: string, image: string): Obj => {
+    const pod = { spec: { initContainers: [{ name: 'migrate', image }], containers: [{ name: 'mlflow', image }] } };
+    return { apiVersion: kind === 'Deployment' ? 'apps/v1' : 'batch/v1', kind, metadata: meta(name), spec: kind === 'CronJob' ? { jobTemplate: { spec: { template: pod } } } : { template: pod } };
+  };
+  const migrationLines = (was: string, now: string, kinds = ['Deployment']) =>
+    dangers(kinds.map((k) => workload(k, `mlflow-${k.toLowerCase()}`, was)), kinds.map((k) => workload(k, `mlflow-${k.toLowerCase()}`, now))).filter((d) => d.startsWith('migration'));
+  const UP = 'crosses a minor version: the database schema is migrated on deploy, forward only; rolling back needs a database restore (take a backup before merging)';
+  const DOWN = 'goes back a minor version: the older server refuses a newer schema; restore the database backup taken before the upgrade together with this change';
+
+  test('one danger per crossing, naming every object of the folder that crosses it (CronJobs and Jobs too)', () => {
+    expect(migrationLines('ghcr.io/mlflow/mlflow:v3.17.0-full', 'ghcr.io/mlflow/mlflow:v3.18.1-full', ['Deployment', 'Job', 'CronJob'])).toEqual([
+      // In apply order (same wave: by API group and kind).
+      `migration Deployment mlflow/mlflow-deployment, CronJob mlflow/mlflow-cronjob, Job mlflow/mlflow-job: MLflow 3.17.0 → 3.18.1 ${UP}`,
+    ]);
+  });
+
+  test('major versions: up crosses, down goes back, even when the minor number goes the other way', () => {
+    expect(migrationLines('mlflow:3.19.0', 'mlflow:4.0.0')).toEqual([`migration Deployment mlflow/mlflow-deployment: MLflow 3.19.0 → 4.0.0 ${UP}`]);
+    expect(migrationLines('mlflow:4.0.0', 'mlflow:3.19.0')).toEqual([`migration Deployment mlflow/mlflow-deployment: MLflow 4.0.0 → 3.19.0 ${DOWN}`]);
+    expect(migrationLines('mlflow:3.19.0', 'mlflow:3.19.5')).toEqual([]);
+  });
+
+  test('only MLflow images with a version tag count: a digest after the tag is fine; another image, no tag, a registry port are not versions', () => {
+    expect(migrationLines('ghcr.io/mlflow/mlflow:v3.17.0@sha256:0123', 'ghcr.io/mlflow/mlflow:v3.18.0@sha256:4567')).toEqual([`migration Deployment mlflow/mlflow-deployment: MLflow 3.17.0 → 3.18.0 ${UP}`]);
+    expect(migrationLines('ghcr.io/mlflow/mlflow:v3.17.0', 'example.com/tracking:v3.18.0')).toEqual([]);
+    expect(migrationLines('example.com/tracking:v3.17.0', 'ghcr.io/mlflow/mlflow:v3.18.0')).toEqual([]);
+    expect(migrationLines('ghcr.io/mlflow/mlflow:v3.17.0', 'ghcr.io/mlflow/mlflow:latest')).toEqual([]);
+    expect(migrationLines('ghcr.io/mlflow/mlflow:v3.17.0', 'localhost:5000/mlflow')).toEqual([]);
+  });
+});
+
+describe('NetworkPolicy texts', () => {
+  const np = (spec: Obj, name = 'p', namespace = 'mlflow'): Obj => ({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { ...meta(name), namespace }, spec });
+
+  test('a new policy: its ingress rules with every kind of peer and port, only for the policy types in effect', () => {
+    const spec = {
+      podSelector: {},
+      ingress: [
+        {
+          from: [
+            { namespaceSelector: { matchLabels: { team: 'ml' } }, podSelector: { matchExpressions: [{ key: 'tier', operator: 'In', values: ['web', 'api'] }, { key: 'canary', operator: 'DoesNotExist' }] } },
+            { ipBlock: { cidr: '::/0' } },
+            {},
+          ],
+          ports: [{ port: 8000, endPort: 9000 }, { protocol: 'UDP' }],
+        },
+        {},
+      ],
+      egress: [{ to: [{ ipBlock: { cidr: '10.0.0.0/8' } }] }],
+    };
+    expect(dangers([], [np(spec)])).toEqual([
+      'network NetworkPolicy mlflow/p: new policy allows ingress from namespaceSelector {team=ml} + podSelector {tier In (web,api), canary DoesNotExist}, ipBlock ::/0 (any address), {} on TCP/8000-9000, UDP/any',
+      'network NetworkPolicy mlflow/p: new policy allows ingress from anywhere on any port',
+      'network NetworkPolicy mlflow/p: new policy allows egress to ipBlock 10.0.0.0/8 on any port',
+    ]);
+    expect(dangers([], [np({ ...spec, policyTypes: ['Egress'] })])).toEqual(['network NetworkPolicy mlflow/p: new policy allows egress to ipBlock 10.0.0.0/8 on any port']);
+    expect(dangers([], [np({ podSelector: {}, ingress: spec.ingress })]).length).toBe(2);
+  });
+
+  test('a rule that gains a port restriction allows less; a removed policy that is no deny-all is not flagged; a removed deny-all of both directions', () => {
+    const rule = (r: Obj) => np({ podSelector: {}, policyTypes: ['Egress'], egress: [r] });
+    const to = [{ ipBlock: { cidr: '10.0.0.0/8' } }];
+    expect(dangers([rule({ to })], [rule({ to, ports: [{ port: 443 }] })])).toEqual([]);
+    expect(dangers([rule({ to })], [])).toEqual([]);
+    expect(dangers([np({ podSelector: {}, policyTypes: ['Ingress', 'Egress'] }, 'deny-all')], [])).toEqual([
+      'network NetworkPolicy mlflow/deny-all: removes a deny-all for Ingress and Egress: every pod in mlflow loses that isolation unless another policy selects them',
+    ]);
+    expect(dangers([np({ podSelector: {} }, 'deny-ingress')], [])).toEqual([
+      'network NetworkPolicy mlflow/deny-ingress: removes a deny-all for Ingress: every pod in mlflow loses that isolation unless another policy selects them',
+    ]);
+  });
+
+  test('policies that only move to another namespace are not flagged; one that changes on the way is; the ingress direction says "from"', () => {
+    const spec = { podSelector: {}, policyTypes: ['Ingress'], ingress: [{ from: [{ podSelector: { matchLabels: { a: '1' } } }] }] };
+    expect(dangers([np(spec, 'p', 'old')], [np(spec, 'p', 'new')])).toEqual([]);
+    expect(dangers([np(spec, 'p', 'old')], [np({ ...spec, ingress: [{ from: [{ podSelector: { matchLabels: { a: '1' } } }, { podSelector: {} }] }] }, 'p', 'new')])).toEqual([
+      'network NetworkPolicy new/p: new policy allows ingress from podSelector {a=1}, podSelector {} on any port',
+    ]);
+    expect(dangers([np(spec)], [np({ ...spec, ingress: [{ from: [{ podSelector: { matchLabels: { a: '1' } } }, { podSelector: {} }] }] })])).toEqual([
+      'network NetworkPolicy mlflow/p: ingress rule from podSelector {a=1} on any port: adds peer podSelector {}',
+    ]);
+  });
+
+  test('without policyTypes, Egress is in effect only when egress rules exist', () => {
+    const r = { to: [{ ipBlock: { cidr: '10.0.0.0/8' } }] };
+    expect(dangers([np({ podSelector: {}, egress: [r] })], [np({ podSelector: {}, egress: [r, { to: [{ ipBlock: { cidr: '0.0.0.0/0' } }] }] })])).toEqual([
+      'network NetworkPolicy mlflow/p: adds an egress rule to ipBlock 0.0.0.0/0 (any address) on any port',
+    ]);
+  });
+});
+
+describe('the order of the dangers', () => {
+  test('by heading: refused, deletes, migration, network, service type, rolls, wave', () => {
+    const d = (wave: string, image: string): Obj => ({
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: meta('mlflow', { annotations: { 'argocd.argoproj.io/sync-wave': wave } }),
+      spec: { selector: { matchLabels: { image } }, template: { spec: { containers: [{ name: 'mlflow', image }] } } },
+    });
+    const base = [d('1', 'ghcr.io/mlflow/mlflow:v3.17.0'), service({}), { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'mlflow' } }, { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: meta('p'), spec: { podSelector: {}, policyTypes: ['Egress'] } }];
+    const head = [d('2', 'ghcr.io/mlflow/mlflow:v3.18.0'), service({ type: 'NodePort' }), { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: meta('p'), spec: { podSelector: {}, policyTypes: ['Egress'], egress: [{}] } }];
+    expect(dangers(base, head).map((l) => l.split(':')[0])).toEqual([
+      'immutable Deployment mlflow/mlflow',
+      'deletes Namespace mlflow',
+      'migration Deployment mlflow/mlflow',
+      'network NetworkPolicy mlflow/p',
+      'service-type Service mlflow/mlflow',
+      'rolls-pods Deployment mlflow/mlflow',
+      'wave Deployment mlflow/mlflow',
+    ]);
   });
 });

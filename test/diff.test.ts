@@ -5,6 +5,12 @@
  *
  * Renderings of a base commit are shared between cases (one child process per commit), so the suite runs
  * three synths in all, concurrently.
+ *
+ * The repository is built from the files of the checkout the suite runs in, so it needs no `.git` of its own
+ * and runs in Stryker's sandbox too (`npm run mutate`), where lib/ is Stryker's instrumented copy: the base
+ * renders in a child process with the same code (and the same active mutant, which Stryker passes in the
+ * environment) as the working tree in this process. The code change below therefore edits whole lines, found
+ * by what they start with, not by their exact text.
  */
 import { execFile, execFileSync } from 'child_process';
 import * as fs from 'fs';
@@ -15,7 +21,13 @@ import type { OutputFile } from '../lib/diff/objects';
 import { renderCommit, runDiff, type Base } from '../scripts/diff';
 import { ROOT, RUN_TS } from './support/environments';
 
-const COPIED = ['config', 'lib', 'main.ts', 'imports', 'schemas', 'package.json', 'package-lock.json', 'tsconfig.json'];
+/** What a synth reads. */
+const COPIED = ['config', 'lib', 'main.ts', 'imports', 'schemas', 'package.json', 'package-lock.json'];
+/**
+ * Copied when present: only `tsc` needs it, tsx renders the same without it (esbuild's defaults), and Stryker's
+ * sandbox has none (stryker.config.json leaves it out).
+ */
+const COPIED_IF_PRESENT = ['tsconfig.json'];
 const GIT_ENV = {
   ...process.env,
   GIT_AUTHOR_NAME: 'test',
@@ -40,6 +52,21 @@ function edit(file: string, from: string, to: string): void {
   const text = fs.readFileSync(p, 'utf8');
   if (!text.includes(from)) throw new Error(`${file} no longer contains ${JSON.stringify(from)}: update this test`);
   fs.writeFileSync(p, text.replace(from, to));
+}
+
+/**
+ * Replaces the one line of a file that starts (after its indentation) with `start` by `lines`, indented alike:
+ * the rest of the line may be any form of the same code (Stryker's instrumented copy wraps values in mutant
+ * switches and drops trailing commas).
+ */
+function replaceLine(file: string, start: string, lines: readonly string[]): void {
+  const p = path.join(repo, file);
+  const text = fs.readFileSync(p, 'utf8').split('\n');
+  const hits = text.flatMap((l, i) => (l.trimStart().startsWith(start) ? [i] : []));
+  if (hits.length !== 1) throw new Error(`${file} has ${hits.length} lines starting with ${JSON.stringify(start)}: update this test`);
+  const indent = /^\s*/.exec(text[hits[0]])![0];
+  text.splice(hits[0], 1, ...lines.map((l) => `${indent}${l}`));
+  fs.writeFileSync(p, text.join('\n'));
 }
 
 function editYaml(file: string, change: (doc: any) => void): void {
@@ -81,6 +108,7 @@ beforeAll(async () => {
   });
   repo = fs.mkdtempSync(path.join(os.tmpdir(), 'mlflow-gitops-diff-test-'));
   for (const f of COPIED) fs.cpSync(path.join(ROOT, f), path.join(repo, f), { recursive: true });
+  for (const f of COPIED_IF_PRESENT.filter((f) => fs.existsSync(path.join(ROOT, f)))) fs.cpSync(path.join(ROOT, f), path.join(repo, f));
   fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(repo, 'node_modules'), 'dir');
   fs.writeFileSync(path.join(repo, '.gitignore'), 'node_modules\n');
   git('init', '-q', '-b', 'main');
@@ -88,8 +116,8 @@ beforeAll(async () => {
   git('commit', '-q', '-m', 'base');
   // A code change: the selector labels gain a label, ConfigMaps move a wave later.
   branch('code-change', () => {
-    edit('lib/conventions.ts', "'app.kubernetes.io/component': component,", "'app.kubernetes.io/component': component,\n    'app.kubernetes.io/part-of': APP_NAME,");
-    edit('lib/conventions.ts', 'ConfigMap: -2,', 'ConfigMap: -1,');
+    replaceLine('lib/conventions.ts', "'app.kubernetes.io/component': component", ["'app.kubernetes.io/component': component,", "'app.kubernetes.io/part-of': APP_NAME,"]);
+    replaceLine('lib/conventions.ts', 'ConfigMap: ', ['ConfigMap: -1,']);
   });
   branch('invalid', () => editYaml('config/dev.yaml', (d) => (d.server.workers = 0)));
   git('checkout', '-q', 'main');
