@@ -1,6 +1,7 @@
 import { Cron, Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
+import { mlflowClientEnv } from './client-env';
 import { GC_POOL } from '../config/sizing';
 import {
   MLFLOW_UID,
@@ -134,14 +135,7 @@ export class GarbageCollection extends Construct {
         // One thread, one store: a pool of 1 + 1 bounds the connections the budget counts (GC_CONNECTIONS).
         MLFLOW_SQLALCHEMYSTORE_POOL_SIZE: kplus.EnvValue.fromValue(String(GC_POOL.size)),
         MLFLOW_SQLALCHEMYSTORE_MAX_OVERFLOW: kplus.EnvValue.fromValue(String(GC_POOL.maxOverflow)),
-        ...(credentials
-          ? {
-              MLFLOW_TRACKING_USERNAME: kplus.EnvValue.fromSecretValue({ secret: credentials, key: 'username' }),
-              MLFLOW_TRACKING_PASSWORD: kplus.EnvValue.fromSecretValue({ secret: credentials, key: 'password' }),
-            }
-          : {}),
-        MLFLOW_DISABLE_TELEMETRY: kplus.EnvValue.fromValue('true'),
-        HOME: kplus.EnvValue.fromValue('/tmp'),
+        ...mlflowClientEnv(credentials),
       },
       securityContext: restrictedContainerSecurityContext(MLFLOW_UID),
       resources: {

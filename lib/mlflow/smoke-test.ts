@@ -3,6 +3,7 @@ import * as path from 'path';
 import { Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
+import { mlflowClientEnv } from './client-env';
 import {
   MLFLOW_UID,
   hookJob,
@@ -79,14 +80,7 @@ export class SmokeTest extends Construct {
       command: ['python', `${SCRIPT_DIR}/smoke.py`],
       envVariables: {
         MLFLOW_TRACKING_URI: kplus.EnvValue.fromValue(props.serverUrl),
-        ...(credentials
-          ? {
-              MLFLOW_TRACKING_USERNAME: kplus.EnvValue.fromSecretValue({ secret: credentials, key: 'username' }),
-              MLFLOW_TRACKING_PASSWORD: kplus.EnvValue.fromSecretValue({ secret: credentials, key: 'password' }),
-            }
-          : {}),
-        MLFLOW_DISABLE_TELEMETRY: kplus.EnvValue.fromValue('true'),
-        HOME: kplus.EnvValue.fromValue('/tmp'),
+        ...mlflowClientEnv(credentials),
       },
       securityContext: restrictedContainerSecurityContext(MLFLOW_UID),
       resources: {
