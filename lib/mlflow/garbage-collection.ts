@@ -1,7 +1,7 @@
 import { Cron, Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { mlflowClientEnv } from './client-env';
+import { MLFLOW_TASK_RESOURCES, mlflowClientEnv } from './client-env';
 import { GC_POOL } from '../config/sizing';
 import {
   MLFLOW_UID,
@@ -138,10 +138,7 @@ export class GarbageCollection extends Construct {
         ...mlflowClientEnv(credentials),
       },
       securityContext: restrictedContainerSecurityContext(MLFLOW_UID),
-      resources: {
-        cpu: { request: kplus.Cpu.millis(100), limit: kplus.Cpu.millis(1000) },
-        memory: { request: Size.mebibytes(384), limit: Size.mebibytes(768) },
-      },
+      resources: MLFLOW_TASK_RESOURCES,
       volumeMounts: [{ path: '/tmp', volume: kplus.Volume.fromEmptyDir(this, 'Tmp', 'gc-tmp', { sizeLimit: Size.mebibytes(256) }) }],
     });
     props.database.connect(this.cronJob, this.container);

@@ -3,6 +3,7 @@ import * as path from 'path';
 import { Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
+import { MLFLOW_TASK_RESOURCES } from './client-env';
 import {
   MLFLOW_UID,
   hookJob,
@@ -96,10 +97,7 @@ export class MigrationScript extends Construct {
         HOME: kplus.EnvValue.fromValue('/tmp'),
       },
       securityContext: restrictedContainerSecurityContext(MLFLOW_UID),
-      resources: {
-        cpu: { request: kplus.Cpu.millis(100), limit: kplus.Cpu.millis(1000) },
-        memory: { request: Size.mebibytes(384), limit: Size.mebibytes(768) },
-      },
+      resources: MLFLOW_TASK_RESOURCES,
       volumeMounts: [
         { path: SCRIPT_DIR, volume: this.scriptVolume, readOnly: true },
         { path: '/tmp', volume: tmp },

@@ -3,7 +3,7 @@ import * as path from 'path';
 import { Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { mlflowClientEnv } from './client-env';
+import { MLFLOW_TASK_RESOURCES, mlflowClientEnv } from './client-env';
 import {
   MLFLOW_UID,
   hookJob,
@@ -83,10 +83,7 @@ export class SmokeTest extends Construct {
         ...mlflowClientEnv(credentials),
       },
       securityContext: restrictedContainerSecurityContext(MLFLOW_UID),
-      resources: {
-        cpu: { request: kplus.Cpu.millis(100), limit: kplus.Cpu.millis(1000) },
-        memory: { request: Size.mebibytes(384), limit: Size.mebibytes(768) },
-      },
+      resources: MLFLOW_TASK_RESOURCES,
       volumeMounts: [
         { path: SCRIPT_DIR, volume: kplus.Volume.fromConfigMap(this, 'ScriptVolume', configMap, { name: 'smoke-script' }), readOnly: true },
         { path: '/tmp', volume: kplus.Volume.fromEmptyDir(this, 'Tmp', 'smoke-tmp', { sizeLimit: Size.mebibytes(256) }) },
