@@ -81,6 +81,93 @@ test('Cloud SQL: port 3307', () => {
   expect(find(build({ toCloudSql: true }), 'NetworkPolicy', 'mlflow-egress').spec.egress).toEqual([DNS, CLOUD_SQL]);
 });
 
+const SMOKE = { 'app.kubernetes.io/component': 'smoke' };
+const GC = { 'app.kubernetes.io/component': 'gc' };
+const toServer = (port: number) => ({ to: [{ podSelector: { matchLabels: { component: 'server' } } }], ports: [{ protocol: 'TCP', port }] });
+
+// Built inside each test, not in the describe body: Stryker counts what runs while jest collects as static.
+describe('the smoke test pods', () => {
+  const objects = () => build({ smokeTestLabels: SMOKE, port: 8080 });
+
+  test('add the server ingress and their own egress policy, nothing else', () => {
+    expect(ofKind(objects(), 'NetworkPolicy').map((p) => p.metadata.name).sort()).toEqual(['default-deny', 'mlflow-egress', 'mlflow-server-ingress', 'mlflow-smoke-egress']);
+  });
+
+  test('are admitted to the serving port', () => {
+    expect(find(objects(), 'NetworkPolicy', 'mlflow-server-ingress').spec).toEqual({
+      podSelector: { matchLabels: { component: 'server' } },
+      policyTypes: ['Ingress'],
+      ingress: [{ from: [{ podSelector: { matchLabels: SMOKE } }], ports: [{ protocol: 'TCP', port: 8080 }] }],
+    });
+  });
+
+  test('may reach DNS and the server pods on the serving port, nothing else (no metadata server, no Google APIs)', () => {
+    expect(find(objects(), 'NetworkPolicy', 'mlflow-smoke-egress').spec).toEqual({
+      podSelector: { matchLabels: SMOKE },
+      policyTypes: ['Egress'],
+      egress: [DNS, toServer(8080)],
+    });
+    // Not opened to Google APIs even when the server's pods are.
+    expect(find(build({ smokeTestLabels: SMOKE, toGoogleApis: true, toCloudSql: true }), 'NetworkPolicy', 'mlflow-smoke-egress').spec.egress).toEqual([DNS, toServer(5000)]);
+  });
+
+  test("leave the MLflow pods' egress as it was", () => {
+    expect(find(objects(), 'NetworkPolicy', 'mlflow-egress').spec.egress).toEqual([DNS]);
+  });
+});
+
+describe('the garbage-collection pods', () => {
+  const objects = () => build({ gcLabels: GC, egressComponents: ['server', 'migration', 'gc'], port: 8080 });
+
+  test('add the server ingress and their own egress policy, nothing else', () => {
+    expect(ofKind(objects(), 'NetworkPolicy').map((p) => p.metadata.name).sort()).toEqual(['default-deny', 'mlflow-egress', 'mlflow-gc-egress', 'mlflow-server-ingress']);
+  });
+
+  test('are admitted to the serving port', () => {
+    expect(find(objects(), 'NetworkPolicy', 'mlflow-server-ingress').spec.ingress).toEqual([
+      { from: [{ podSelector: { matchLabels: GC } }], ports: [{ protocol: 'TCP', port: 8080 }] },
+    ]);
+  });
+
+  test('may reach the server pods on the serving port; DNS, the database and Google APIs come from their component in mlflow-egress', () => {
+    expect(find(objects(), 'NetworkPolicy', 'mlflow-gc-egress').spec).toEqual({
+      podSelector: { matchLabels: GC },
+      policyTypes: ['Egress'],
+      egress: [toServer(8080)],
+    });
+    expect(find(objects(), 'NetworkPolicy', 'mlflow-egress').spec).toEqual({
+      podSelector: { matchExpressions: [{ key: 'app.kubernetes.io/component', operator: 'In', values: ['server', 'migration', 'gc'] }] },
+      policyTypes: ['Egress'],
+      egress: [DNS],
+    });
+  });
+});
+
+test('smoke test and gc together: both admitted after the other sources, each with its own egress policy', () => {
+  const objects = build({ fromGoogleLoadBalancers: true, metricsNamespace: 'gmp-system', smokeTestLabels: SMOKE, gcLabels: GC });
+  expect(ofKind(objects, 'NetworkPolicy').map((p) => p.metadata.name).sort()).toEqual([
+    'default-deny',
+    'mlflow-egress',
+    'mlflow-gc-egress',
+    'mlflow-server-ingress',
+    'mlflow-smoke-egress',
+  ]);
+  expect(find(objects, 'NetworkPolicy', 'mlflow-server-ingress').spec.ingress).toEqual([
+    {
+      from: [
+        { ipBlock: { cidr: '35.191.0.0/16' } },
+        { ipBlock: { cidr: '130.211.0.0/22' } },
+        { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'gmp-system' } } },
+        { podSelector: { matchLabels: SMOKE } },
+        { podSelector: { matchLabels: GC } },
+      ],
+      ports: [{ protocol: 'TCP', port: 5000 }],
+    },
+  ]);
+  expect(find(objects, 'NetworkPolicy', 'mlflow-smoke-egress').spec.egress).toEqual([DNS, toServer(5000)]);
+  expect(find(objects, 'NetworkPolicy', 'mlflow-gc-egress').spec.egress).toEqual([toServer(5000)]);
+});
+
 test('snapshot: everything on', () => {
   expect(build({ fromGoogleLoadBalancers: true, metricsNamespace: 'gmp-system', toGoogleApis: true, toCloudSql: true })).toMatchSnapshot();
 });
