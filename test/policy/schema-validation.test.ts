@@ -30,6 +30,21 @@ test('custom resources validate against their CRD, metadata as ObjectMeta', () =
   expect(validateManifest(es({ secretStoreRef: { name: 'gcp', kind: 'Vault' } })).join('\n')).toContain('/spec/secretStoreRef/kind: must be equal to one of the allowed values');
 });
 
+test('unknown fields are rejected inside list items too, at any depth (a typo in an ExternalSecret data entry)', () => {
+  const es = (data: unknown[]) => ({
+    apiVersion: 'external-secrets.io/v1', kind: 'ExternalSecret', metadata: { name: 'e' },
+    spec: { secretStoreRef: { name: 'gcp', kind: 'SecretStore' }, data },
+  });
+  expect(validateManifest(es([{ secretKey: 'password', remoteRef: { key: 'mlflow-dev-db-password', version: 'latest' } }]))).toEqual([]);
+  expect(validateManifest(es([
+    { secretKey: 'username', remoteRef: { key: 'mlflow-dev-db-username' } },
+    { secretKey: 'password', secretkey: 'password', remoteRef: { key: 'mlflow-dev-db-password', proprety: 'password' } },
+  ]))).toEqual([
+    '/spec/data/1: unknown field "secretkey"',
+    '/spec/data/1/remoteRef: unknown field "proprety"',
+  ]);
+});
+
 test('Go durations are the duration format (GMP intervals)', () => {
   const pm = (interval: string) => ({
     apiVersion: 'monitoring.googleapis.com/v1', kind: 'PodMonitoring', metadata: { name: 'p' },
