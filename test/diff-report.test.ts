@@ -386,6 +386,39 @@ describe('the Markdown form', () => {
 `);
   });
 
+  test('a new and a removed environment: each summary says so, the unchanged ones are listed last', () => {
+    const base = [at('dist/dev/mlflow', cm('a', { v: '1' })), at('dist/old/mlflow', cm('a', { v: '1' }))];
+    const head = [at('dist/dev/mlflow', cm('a', { v: '1' })), at('dist/new/mlflow', cm('a', { v: '1' })), at('dist/new/mlflow', cm('b', { v: '1' }))];
+    expect(markdown(base, head)).toBe(`<!-- mlflow-gitops:diff -->
+### Rendered manifests: base → head
+
+No dangers found.
+
+<details><summary><b>new</b>: 2 added (new environment)</summary>
+
+\`dist/new/mlflow\`
+
+\`\`\`text
++ ConfigMap mlflow/a (wave 0)
++ ConfigMap mlflow/b (wave 0)
+\`\`\`
+
+</details>
+
+<details><summary><b>old</b>: 1 removed (environment removed)</summary>
+
+\`dist/old/mlflow\`
+
+\`\`\`text
+- ConfigMap mlflow/a (wave 0)
+\`\`\`
+
+</details>
+
+No changes: \`dev\`.
+`);
+  });
+
   test('two dangers read "them"; an Application folder is named in code spans', () => {
     const w = (v: string) => ({ 'argocd.argoproj.io/sync-wave': v });
     const apps = [at('dist/dev/apps', app('mlflow-dev', { source: { path: 'dist/dev/mlflow' } }))];

@@ -111,11 +111,12 @@ function objectLines(c: ObjectChange, withFields: boolean): string[] {
   return [objectHeader(c), ...(withFields ? c.fields.flatMap((f) => fieldLines(c, f)).map((l) => `    ${l}`) : [])];
 }
 
+/** `2 changed, 1 added (new environment)`: only for an environment with changes (the others are listed under `No changes`). */
 function summary(e: EnvironmentDiff): string {
   const count = (s: ObjectChange['status']) => e.folders.reduce((n, f) => n + f.changes.filter((c) => c.status === s).length, 0);
   const parts = (['changed', 'added', 'removed'] as const).filter((s) => count(s) > 0).map((s) => `${count(s)} ${s}`);
   const life = !e.inBase ? ' (new environment)' : !e.inHead ? ' (environment removed)' : '';
-  return `${parts.length > 0 ? parts.join(', ') : 'no changes'}${life}`;
+  return `${parts.join(', ')}${life}`;
 }
 
 function folderTitle(folder: string, application: string | undefined): { text: string; md: string } {
