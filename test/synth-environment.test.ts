@@ -36,6 +36,22 @@ test('dist files go to one folder per Application path; the bootstrap is flat, w
   expect([...new Set(local.dist.map((f) => f.path.split('/')[0]))]).toEqual(['mlflow']);
 });
 
+test('a ClusterIssuer gets its folder and its Application only in an environment that asks for one', () => {
+  const inFolder = (env: string, folder: string) => renderEnvironment(shippedConfig(env)).dist.map((f) => f.path).filter((p) => p.startsWith(`${folder}/`)).sort();
+  // dev: cert-manager with an Ingress certificate from Let's Encrypt staging.
+  expect(inFolder('dev', 'cluster-issuer')).toEqual(['cluster-issuer/clusterissuer-letsencrypt-staging.yaml']);
+  expect(inFolder('dev', 'apps')).toEqual([
+    'apps/application-mlflow-dev-cert-manager.yaml',
+    'apps/application-mlflow-dev-cluster-issuer.yaml',
+    'apps/application-mlflow-dev-external-secrets.yaml',
+    'apps/application-mlflow-dev.yaml',
+  ]);
+  // prod: its Ingress names letsencrypt-prod, but it has no cert-manager add-on (the issuer is the cluster's own):
+  // no file under cluster-issuer/, no Application for it.
+  expect(inFolder('prod', 'cluster-issuer')).toEqual([]);
+  expect(inFolder('prod', 'apps')).toEqual(['apps/application-mlflow-prod.yaml']);
+});
+
 describe('toYaml', () => {
   test('a long string stays on one line (no folding at 80 columns)', () => {
     const long = 'x'.repeat(50) + ' ' + 'y'.repeat(50);
