@@ -46,8 +46,8 @@ test('a ClusterIssuer gets its folder and its Application only in an environment
     'apps/application-mlflow-dev-external-secrets.yaml',
     'apps/application-mlflow-dev.yaml',
   ]);
-  // prod: its Ingress names letsencrypt-prod, but without the cert-manager add-on (cert-manager and that issuer come from outside this repository):
-  // no file under cluster-issuer/, no Application for it.
+  // prod: its Ingress names letsencrypt-prod, but it has no cert-manager add-on (cert-manager and that issuer
+  // come from outside this repository): no file under cluster-issuer/, no Application for it.
   expect(inFolder('prod', 'cluster-issuer')).toEqual([]);
   expect(inFolder('prod', 'apps')).toEqual(['apps/application-mlflow-prod.yaml']);
 });
