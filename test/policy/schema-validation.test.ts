@@ -30,7 +30,21 @@ test('custom resources validate against their CRD, metadata as ObjectMeta', () =
   expect(validateManifest(es({ secretStoreRef: { name: 'gcp', kind: 'Vault' } })).join('\n')).toContain('/spec/secretStoreRef/kind: must be equal to one of the allowed values');
 });
 
+/**
+ * The validator from a fresh copy of its module. The schemas are loaded and made strict once per module, by the
+ * first call: with a fresh copy that happens inside the test that calls it, so the test covers the loading too
+ * (Stryker runs, for a mutant of the loading, only the tests that ran it).
+ */
+function freshValidateManifest(): typeof validateManifest {
+  let fresh: typeof validateManifest | undefined;
+  jest.isolateModules(() => {
+    fresh = (require('../../lib/policy/schema-validation') as typeof import('../../lib/policy/schema-validation')).validateManifest;
+  });
+  return fresh!;
+}
+
 test('unknown fields are rejected inside list items too, at any depth (a typo in an ExternalSecret data entry)', () => {
+  const validateManifest = freshValidateManifest();
   const es = (data: unknown[]) => ({
     apiVersion: 'external-secrets.io/v1', kind: 'ExternalSecret', metadata: { name: 'e' },
     spec: { secretStoreRef: { name: 'gcp', kind: 'SecretStore' }, data },
