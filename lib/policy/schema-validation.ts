@@ -85,14 +85,32 @@ function validatorOf(apiVersion: string, kind: string): ValidateFunction | strin
     ? reg.ajv.compile({ $ref: `k8s#/definitions/${source.definition}` })
     : reg.ajv.compile(source.schema);
   compiled.set(key, validate);
-  if (file !== undefined) {
-    const standaloneCode = (require('ajv/dist/standalone') as typeof import('ajv/dist/standalone')).default;
-    fs.mkdirSync(path.dirname(file), { recursive: true });
-    const tmp = `${file}.${process.pid}.tmp`;
-    fs.writeFileSync(tmp, standaloneCode(reg.ajv, validate));
-    fs.renameSync(tmp, file);
-  }
+  if (file !== undefined) writeCached(file, reg.ajv, validate);
   return validate;
+}
+
+/**
+ * Writes one validator's code to the cache; best effort (a cache that cannot be written only costs time). The
+ * first entry of a new digest removes the entries of earlier digests (directories this cache made, named by a
+ * digest), so the cache holds one set of validators.
+ */
+function writeCached(file: string, ajv: Ajv, validate: ValidateFunction): void {
+  const dir = path.dirname(file);
+  const tmp = `${file}.${process.pid}.tmp`;
+  try {
+    if (!fs.existsSync(dir)) {
+      const parent = path.dirname(dir);
+      if (fs.existsSync(parent)) {
+        for (const old of fs.readdirSync(parent).filter((d) => /^[0-9a-f]{64}$/.test(d))) fs.rmSync(path.join(parent, old), { recursive: true, force: true });
+      }
+      fs.mkdirSync(dir, { recursive: true });
+    }
+    const standaloneCode = (require('ajv/dist/standalone') as typeof import('ajv/dist/standalone')).default;
+    fs.writeFileSync(tmp, standaloneCode(ajv, validate));
+    fs.renameSync(tmp, file);
+  } catch {
+    if (fs.existsSync(tmp)) fs.rmSync(tmp);
+  }
 }
 
 /** A digest of every input of a compiled validator: the schema files, this file, the formats, Ajv's version and options. */
