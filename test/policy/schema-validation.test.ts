@@ -150,6 +150,38 @@ describe('the validator cache (what the unit suites share between processes)', (
     expect(fresh(other).validateManifest(broken)).toEqual([]);
   });
 
+  test('a changed schema file never meets a validator cached before the change (the digest covers the schemas)', () => {
+    // A copy of the validator and its schemas, so that a schema file can change without touching the repository's.
+    const ROOT = path.join(__dirname, '..', '..');
+    const copy = tmp();
+    for (const f of ['lib/policy/schema-validation.ts', 'lib/policy/schema-formats.ts', 'schemas/k8s', 'schemas/crds']) {
+      fs.cpSync(path.join(ROOT, f), path.join(copy, f), { recursive: true });
+    }
+    fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(copy, 'node_modules'), 'dir');
+    const copyOf = (dir: string): typeof import('../../lib/policy/schema-validation') => {
+      let mod: typeof import('../../lib/policy/schema-validation') | undefined;
+      jest.isolateModules(() => {
+        mod = require(path.join(copy, 'lib', 'policy', 'schema-validation.ts'));
+      });
+      mod!.cacheValidatorsIn(dir);
+      return mod!;
+    };
+    const cacheDir = path.join(copy, 'cache');
+    const es = { apiVersion: 'external-secrets.io/v1', kind: 'ExternalSecret', metadata: { name: 'e' }, spec: { refreshInterval: '1h' } };
+    expect(copyOf(cacheDir).validateManifest(es)).toEqual([]);
+    const before = fs.readdirSync(cacheDir);
+    expect(before.map((d) => `${d.length}/${fs.readdirSync(path.join(cacheDir, d)).join(',')}`)).toEqual(['64/external-secrets.io_v1_ExternalSecret.js']);
+
+    // The CRD's served version no longer serves v1: the cached v1 validator must not answer.
+    const crd = path.join(copy, 'schemas', 'crds', 'external-secrets', 'external-secrets.io_externalsecrets.yaml');
+    const text = fs.readFileSync(crd, 'utf8');
+    expect(text.match(/^    served: true$/gm)?.length).toBeGreaterThan(0);
+    fs.writeFileSync(crd, text.replace(/^    served: true$/gm, '    served: false'));
+    expect(copyOf(cacheDir).validateManifest(es)).toEqual([
+      '(root): external-secrets.io/v1 ExternalSecret is not a served version of its CRD (schemas/crds/external-secrets/external-secrets.io_externalsecrets.yaml)',
+    ]);
+  });
+
   test('a cache directory that cannot be written only costs time', () => {
     const file = path.join(tmp(), 'not-a-directory');
     fs.writeFileSync(file, '');
