@@ -8,7 +8,15 @@ module.exports = {
   // Two workers even on two cores: the slow suites mostly wait on child processes (node, python, MariaDB).
   maxWorkers: 2,
   projects: [
-    { ...shared, displayName: 'unit', roots: ['<rootDir>/test'], testMatch: ['**/*.test.ts'], testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/apiserver/'] },
+    {
+      ...shared,
+      displayName: 'unit',
+      roots: ['<rootDir>/test'],
+      testMatch: ['**/*.test.ts'],
+      testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/apiserver/'],
+      // Compiled schema validators cached between suites (the file says why).
+      setupFiles: ['<rootDir>/test/support/validator-cache.ts'],
+    },
     // Suites against a real kube-apiserver: one server per run, started only when one of them is selected.
     {
       ...shared,

@@ -394,6 +394,23 @@ describe('importTerraformOutputs: the config text written', () => {
     expect(ok(imp(once))).toEqual({ ok: true, text: once, changes: [], checked: 16, notes: [] });
   });
 
+  test('up to date but invalid elsewhere: refused with the problem, not reported up to date', () => {
+    const once = ok(imp(dev())).text;
+    const broken = once.replace(/^  workers: 2$/m, '  workers: 0');
+    expect(broken).not.toBe(once);
+    expect(imp(broken)).toEqual({ ok: false, problems: ['dev.yaml: server.workers: expected a worker count from 1 to 16 (got 0)'] });
+  });
+
+  test('up to date but a Terraform-set field invalid: the problem names its output', () => {
+    const outputs = sample();
+    outputs.cloudsql_max_connections = { ...outputs.cloudsql_max_connections, value: 5 };
+    const once = dev().replace("maxConnections: 400 # (terraform)", "maxConnections: 5 # (terraform)");
+    expect(imp(once, outputs)).toEqual({
+      ok: false,
+      problems: ["dev.yaml: database.maxConnections: expected a connection count from 10 to 100000 (got 5) (from Terraform output 'cloudsql_max_connections')"],
+    });
+  });
+
   test('database_login password into a config whose login is iam is a change; into one without the field it is none', () => {
     const iam = dev()
       .replace('  userSecret: mlflow-dev-db-user # (terraform)\n', '')

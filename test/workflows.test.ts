@@ -32,6 +32,7 @@ function readmeCommands(): string[] {
 }
 
 const DRIFT = 'git status --porcelain -- dist argocd';
+const IMPORTS_DRIFT = 'bash scripts/check-imports.sh';
 
 describe('ci.yml', () => {
   test('runs on every push and pull request', () => {
@@ -42,10 +43,20 @@ describe('ci.yml', () => {
   test("runs exactly the README's two commands, then the drift check of .ci/run", () => {
     expect(readmeCommands()).toEqual(['npm ci && npm run synth', 'npm test']);
     const runs = ci.jobs.build.steps.filter((s) => s.run !== undefined);
-    expect(runs.map((s) => s.run)).toEqual([...readmeCommands(), expect.stringContaining(`if [ -n "$(${DRIFT})" ]; then`)]);
-    expect(runs.at(-1)!.name).toBe('drift check');
-    expect(runs.at(-1)!.run).toContain('exit 1');
+    expect(runs.map((s) => s.run)).toEqual([
+      ...readmeCommands(),
+      expect.stringContaining(`if [ -n "$(${DRIFT})" ]; then`),
+      IMPORTS_DRIFT,
+    ]);
+    const drift = runs.find((s) => s.name === 'drift check');
+    expect(drift?.run).toContain(`if [ -n "$(${DRIFT})" ]; then`);
+    expect(drift?.run).toContain('exit 1');
     expect(fs.readFileSync(path.join(ROOT, '.ci', 'run'), 'utf8')).toContain(`if [ -n "$(${DRIFT})" ]; then`);
+  });
+
+  test('and the imports drift check of .ci/run (scripts/check-imports.sh)', () => {
+    expect(ci.jobs.build.steps.find((s) => s.name === 'imports drift check')?.run).toBe(IMPORTS_DRIFT);
+    expect(fs.readFileSync(path.join(ROOT, '.ci', 'run'), 'utf8')).toContain(`\n${IMPORTS_DRIFT}\n`);
   });
 
   test('runs as root on Debian, where the test set-up installs MariaDB and PostgreSQL from Debian', () => {

@@ -11,11 +11,13 @@
  * Not checked here (the API server checks them on a real cluster): CRD CEL rules (`x-kubernetes-validations`),
  * list-map key uniqueness, and admission webhooks.
  */
+import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
-import addFormats from 'ajv-formats';
+import type Ajv from 'ajv';
+import type { ErrorObject, Options, ValidateFunction } from 'ajv';
 import * as yaml from 'js-yaml';
+import { SCHEMA_FORMATS } from './schema-formats';
 
 const SCHEMA_ROOT = path.join(__dirname, '..', '..', 'schemas');
 const K8S_DEFINITIONS = path.join(SCHEMA_ROOT, 'k8s', 'v1.28.0', '_definitions.json');
@@ -32,10 +34,25 @@ type SchemaSource =
 interface Registry {
   readonly ajv: Ajv;
   readonly sources: Map<string, SchemaSource>;
-  readonly compiled: Map<string, ValidateFunction>;
 }
 
 let registry: Registry | undefined;
+/** Compiled (or loaded) validators of this process, by apiVersion + kind. */
+const compiled = new Map<string, ValidateFunction>();
+/** Where validators are cached as code, when {@link cacheValidatorsIn} was called. */
+let cache: { readonly dir: string; digest?: string } | undefined;
+
+/**
+ * Caches each compiled validator as JavaScript under `dir` (Ajv's standalone code), so that the next process
+ * loads it instead of parsing every schema and compiling it again (about 2 s per process for the kinds we
+ * render). Only the test suite turns it on (test/support/validator-cache.ts), where each suite is a new process.
+ * Entries live in a subdirectory named after a digest of everything that shapes a validator (the schema files,
+ * this file and the formats module, Ajv's version and options), so a changed input never meets a stale entry;
+ * each file is written to a temporary name and renamed, so parallel processes never read half a file.
+ */
+export function cacheValidatorsIn(dir: string): void {
+  cache = { dir };
+}
 
 /**
  * Schema problems of one object, as `<path>: <message>` lines; empty when valid. An apiVersion/kind with no
@@ -45,19 +62,84 @@ export function validateManifest(obj: unknown): string[] {
   if (!obj || typeof obj !== 'object' || Array.isArray(obj)) return ['(root): must be an object'];
   const { apiVersion, kind } = obj as { apiVersion?: unknown; kind?: unknown };
   if (typeof apiVersion !== 'string' || typeof kind !== 'string') return ['(root): apiVersion and kind must be strings'];
-  const reg = (registry ??= loadRegistry());
   const key = gvkKey(apiVersion, kind);
+  const validate = compiled.get(key) ?? validatorOf(apiVersion, kind);
+  if (Array.isArray(validate)) return validate;
+  return validate(obj) ? [] : formatErrors(validate.errors ?? []);
+}
+
+/** The validator of one apiVersion + kind (from the cache, or compiled and cached), or why there is none. */
+function validatorOf(apiVersion: string, kind: string): ValidateFunction | string[] {
+  const key = gvkKey(apiVersion, kind);
+  const file = cache === undefined ? undefined : path.join(cache.dir, (cache.digest ??= inputsDigest()), `${key.replace(/[^A-Za-z0-9.-]/g, '_')}.js`);
+  if (file !== undefined && fs.existsSync(file)) {
+    const loaded = require(file) as ValidateFunction;
+    compiled.set(key, loaded);
+    return loaded;
+  }
+  const reg = (registry ??= loadRegistry());
   const source = reg.sources.get(key);
   if (!source) return [`(root): no schema for ${apiVersion} ${kind} in schemas/ (add its CRD or check the apiVersion)`];
   if (source.from === 'crd' && !source.served) return [`(root): ${apiVersion} ${kind} is not a served version of its CRD (${source.file})`];
-  let validate = reg.compiled.get(key);
-  if (!validate) {
-    validate = source.from === 'k8s'
-      ? reg.ajv.compile({ $ref: `k8s#/definitions/${source.definition}` })
-      : reg.ajv.compile(source.schema);
-    reg.compiled.set(key, validate);
+  const validate = source.from === 'k8s'
+    ? reg.ajv.compile({ $ref: `k8s#/definitions/${source.definition}` })
+    : reg.ajv.compile(source.schema);
+  compiled.set(key, validate);
+  if (file !== undefined) writeCached(file, reg.ajv, validate);
+  return validate;
+}
+
+/**
+ * Writes one validator's code to the cache; best effort (a cache that cannot be written only costs time). The
+ * first entry of a new digest removes the entries of earlier digests (directories this cache made, named by a
+ * digest), so the cache holds one set of validators.
+ */
+function writeCached(file: string, ajv: Ajv, validate: ValidateFunction): void {
+  const dir = path.dirname(file);
+  const tmp = `${file}.${process.pid}.tmp`;
+  try {
+    if (!fs.existsSync(dir)) {
+      const parent = path.dirname(dir);
+      if (fs.existsSync(parent)) {
+        for (const old of fs.readdirSync(parent).filter((d) => /^[0-9a-f]{64}$/.test(d))) fs.rmSync(path.join(parent, old), { recursive: true, force: true });
+      }
+      fs.mkdirSync(dir, { recursive: true });
+    }
+    const standaloneCode = (require('ajv/dist/standalone') as typeof import('ajv/dist/standalone')).default;
+    fs.writeFileSync(tmp, standaloneCode(ajv, validate));
+    fs.renameSync(tmp, file);
+  } catch {
+    if (fs.existsSync(tmp)) fs.rmSync(tmp);
   }
-  return validate(obj) ? [] : formatErrors(validate.errors ?? []);
+}
+
+/** A digest of every input of a compiled validator: the schema files, this file, the formats, Ajv's version and options. */
+function inputsDigest(): string {
+  const hash = createHash('sha256');
+  const ajvVersion = (require('ajv/package.json') as { version: string }).version;
+  hash.update(`ajv ${ajvVersion}\0${JSON.stringify(ajvOptions(true))}\0`);
+  for (const file of [__filename, require.resolve('./schema-formats'), K8S_DEFINITIONS, ...yamlFilesUnder(CRD_DIR)]) {
+    hash.update(`${file}\0`).update(fs.readFileSync(file)).update('\0');
+  }
+  return hash.digest('hex');
+}
+
+/**
+ * Ajv's options. `code.optimize: false`: Ajv's optimizing pass over the generated code costs more than it saves
+ * here (compiling the k8s PodSpec and ESO's SecretStore took about 40 % longer with it) and changes no result.
+ * With `source` (for the cache), the formats are referenced as code, from the module that defines them.
+ */
+function ajvOptions(source: boolean): Options {
+  const { _ } = require('ajv') as typeof import('ajv');
+  return {
+    strict: false,
+    allErrors: true,
+    validateFormats: true,
+    formats: { ...SCHEMA_FORMATS },
+    code: source
+      ? { optimize: false, source: true, formats: _`require(${require.resolve('./schema-formats')}).SCHEMA_FORMATS` }
+      : { optimize: false },
+  };
 }
 
 /** The apiVersion/kind pairs the registry knows (core kinds and served CRD versions). */
@@ -71,10 +153,9 @@ function gvkKey(apiVersion: string, kind: string): string {
 }
 
 function loadRegistry(): Registry {
-  const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: true });
-  addFormats(ajv, ['date-time', 'byte', 'int32', 'int64', 'double', 'float', 'ipv4', 'ipv6']);
-  // Kubernetes durations are Go durations (`30s`, `1h0m0s`), not ISO 8601.
-  ajv.addFormat('duration', /^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/);
+  // Ajv is loaded here, not at the top: a process whose validators all come from the cache never needs it.
+  const AjvClass = (require('ajv') as typeof import('ajv')).default;
+  const ajv = new AjvClass(ajvOptions(cache !== undefined));
 
   const sources = new Map<string, SchemaSource>();
   const definitions = (JSON.parse(fs.readFileSync(K8S_DEFINITIONS, 'utf8')) as { definitions: Record<string, Schema> }).definitions;
@@ -106,7 +187,7 @@ function loadRegistry(): Registry {
       }
     }
   }
-  return { ajv, sources, compiled: new Map() };
+  return { ajv, sources };
 }
 
 /** `io.k8s.api.apps.v1.Deployment` belongs to apps/v1; `io.k8s.api.core.v1.Pod` to the core group (``). */

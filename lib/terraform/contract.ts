@@ -411,7 +411,12 @@ export function importTerraformOutputs(args: {
       const absentAsDefault = c.from === undefined && c.row.type === 'string' && c.row.absentMeans !== undefined && c.row.absentMeans === c.to;
       return !isDeepStrictEqual(c.from, c.to) && !absentAsDefault;
     });
-  if (changes.length === 0) return { ok: true, text: configText, changes: [], checked: resolved.length, notes: [] };
+  // Up to date, but still validated: a file the outputs already match may be invalid elsewhere, and "up to date"
+  // must not read as "ready to synthesize".
+  if (changes.length === 0) {
+    const invalid = validationProblems(configFile, configText, resolved);
+    return invalid.length > 0 ? { ok: false, problems: invalid } : { ok: true, text: configText, changes: [], checked: resolved.length, notes: [] };
+  }
 
   // A fresh copy from the parsed document, not structuredClone: isDeepStrictEqual compares prototypes, and under
   // jest structuredClone's objects come from another realm than the YAML library's.
@@ -440,18 +445,19 @@ export function importTerraformOutputs(args: {
   }
 
   // Validate exactly the bytes that would be written, read the way the loader reads them.
-  const validation = parseEnvironmentText(configFile, text);
-  if (validation.problems.length > 0) {
-    const fromOutput = new Map(resolved.map((r) => [r.row.path.join('.'), r.row.output]));
-    return {
-      ok: false,
-      problems: validation.problems.map((p) => {
-        const output = fromOutput.get(p.path);
-        return formatProblem(p) + (output ? ` (from Terraform output '${output}')` : '');
-      }),
-    };
-  }
+  const invalid = validationProblems(configFile, text, resolved);
+  if (invalid.length > 0) return { ok: false, problems: invalid };
   return { ok: true, text, changes: changes.map(({ path, output, from, to }) => ({ path, output, from, to })), checked: resolved.length, notes };
+}
+
+/** The problems of a config text as the loader reads it; a field a Terraform output sets names that output. */
+function validationProblems(configFile: string, text: string, resolved: ReadonlyArray<{ readonly row: { readonly path: readonly string[]; readonly output: string } }>): string[] {
+  const validation = parseEnvironmentText(configFile, text);
+  const fromOutput = new Map(resolved.map((r) => [r.row.path.join('.'), r.row.output]));
+  return validation.problems.map((p) => {
+    const output = fromOutput.get(p.path);
+    return formatProblem(p) + (output ? ` (from Terraform output '${output}')` : '');
+  });
 }
 
 /**

@@ -125,3 +125,96 @@ test('an int-or-string field of neither type: one line per field, without the li
     '/spec/ports/1/targetPort: must match exactly one schema in oneOf',
   ]);
 });
+
+describe('the validator cache (what the unit suites share between processes)', () => {
+  const fs = require('fs') as typeof import('fs');
+  const os = require('os') as typeof import('os');
+  const path = require('path') as typeof import('path');
+  /** A fresh copy of the module (as in a new process), caching in `dir`. */
+  const fresh = (dir: string): typeof import('../../lib/policy/schema-validation') => {
+    let mod: typeof import('../../lib/policy/schema-validation') | undefined;
+    jest.isolateModules(() => {
+      mod = require('../../lib/policy/schema-validation');
+    });
+    mod!.cacheValidatorsIn(dir);
+    return mod!;
+  };
+  const broken = { apiVersion: 'v1', kind: 'Service', metadata: { name: 's', lables: {} }, spec: { ports: [{ port: '80' }] } };
+  const EXPECTED = ['/metadata: unknown field "lables"', '/spec/ports/0/port: must be integer'];
+  const ACCEPT_ALL = 'module.exports = function v() { return true; };\n';
+  const dirs: string[] = [];
+  const tmp = () => {
+    dirs.push(fs.mkdtempSync(path.join(os.tmpdir(), 'validator-cache-')));
+    return dirs[dirs.length - 1];
+  };
+  afterAll(() => dirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
+  const entries = (dir: string) =>
+    fs.readdirSync(dir).sort().flatMap((d) => fs.readdirSync(path.join(dir, d)).map((f) => `${d.length === 64 ? '<digest>' : d}/${f}`));
+
+  test('a first process compiles and writes the validator, replacing an earlier digest\'s; the next loads it, same problems', () => {
+    const dir = tmp();
+    fs.mkdirSync(path.join(dir, 'a'.repeat(64)));
+    fs.writeFileSync(path.join(dir, 'a'.repeat(64), 'v1_Service.js'), ACCEPT_ALL);
+    fs.mkdirSync(path.join(dir, 'mine'));
+    fs.writeFileSync(path.join(dir, 'mine', 'notes.txt'), 'kept\n');
+    const first = fresh(dir);
+    expect(first.validateManifest(broken)).toEqual(EXPECTED);
+    // Unknown kinds have no validator to cache.
+    expect(first.validateManifest({ apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'w' } })).toEqual([
+      '(root): no schema for example.com/v1 Widget in schemas/ (add its CRD or check the apiVersion)',
+    ]);
+    expect(entries(dir)).toEqual(['<digest>/v1_Service.js', 'mine/notes.txt']);
+    const file = path.join(dir, fs.readdirSync(dir).find((d) => d.length === 64)!, 'v1_Service.js');
+    const written = fs.statSync(file).mtimeMs;
+
+    const second = fresh(dir);
+    expect(second.validateManifest(broken)).toEqual(EXPECTED);
+    expect(second.validateManifest({ ...broken, metadata: { name: 's' }, spec: { ports: [{ port: 80 }] } })).toEqual([]);
+    expect(fs.statSync(file).mtimeMs).toBe(written);
+    // What a process runs is the cached file: the same entry, tampered with, changes the verdict (in another
+    // directory: jest keeps the text of a file it has loaded).
+    const other = tmp();
+    fs.mkdirSync(path.join(other, path.basename(path.dirname(file))));
+    fs.writeFileSync(path.join(other, path.basename(path.dirname(file)), 'v1_Service.js'), ACCEPT_ALL);
+    expect(fresh(other).validateManifest(broken)).toEqual([]);
+  });
+
+  test('a changed schema file never meets a validator cached before the change (the digest covers the schemas)', () => {
+    // A copy of the validator and its schemas, so that a schema file can change without touching the repository's.
+    const ROOT = path.join(__dirname, '..', '..');
+    const copy = tmp();
+    for (const f of ['lib/policy/schema-validation.ts', 'lib/policy/schema-formats.ts', 'schemas/k8s', 'schemas/crds']) {
+      fs.cpSync(path.join(ROOT, f), path.join(copy, f), { recursive: true });
+    }
+    fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(copy, 'node_modules'), 'dir');
+    const copyOf = (dir: string): typeof import('../../lib/policy/schema-validation') => {
+      let mod: typeof import('../../lib/policy/schema-validation') | undefined;
+      jest.isolateModules(() => {
+        mod = require(path.join(copy, 'lib', 'policy', 'schema-validation.ts'));
+      });
+      mod!.cacheValidatorsIn(dir);
+      return mod!;
+    };
+    const cacheDir = path.join(copy, 'cache');
+    const es = { apiVersion: 'external-secrets.io/v1', kind: 'ExternalSecret', metadata: { name: 'e' }, spec: { refreshInterval: '1h' } };
+    expect(copyOf(cacheDir).validateManifest(es)).toEqual([]);
+    const before = fs.readdirSync(cacheDir);
+    expect(before.map((d) => `${d.length}/${fs.readdirSync(path.join(cacheDir, d)).join(',')}`)).toEqual(['64/external-secrets.io_v1_ExternalSecret.js']);
+
+    // The CRD's served version no longer serves v1: the cached v1 validator must not answer.
+    const crd = path.join(copy, 'schemas', 'crds', 'external-secrets', 'external-secrets.io_externalsecrets.yaml');
+    const text = fs.readFileSync(crd, 'utf8');
+    expect(text.match(/^    served: true$/gm)?.length).toBeGreaterThan(0);
+    fs.writeFileSync(crd, text.replace(/^    served: true$/gm, '    served: false'));
+    expect(copyOf(cacheDir).validateManifest(es)).toEqual([
+      '(root): external-secrets.io/v1 ExternalSecret is not a served version of its CRD (schemas/crds/external-secrets/external-secrets.io_externalsecrets.yaml)',
+    ]);
+  });
+
+  test('a cache directory that cannot be written only costs time', () => {
+    const file = path.join(tmp(), 'not-a-directory');
+    fs.writeFileSync(file, '');
+    expect(fresh(file).validateManifest(broken)).toEqual(EXPECTED);
+    expect(fs.readFileSync(file, 'utf8')).toBe('');
+  });
+});
