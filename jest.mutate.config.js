@@ -35,7 +35,13 @@ module.exports = {
         '<rootDir>/test/e2e/',
         '<rootDir>/test/apiserver/',
       ],
-      setupFilesAfterEnv: [...(unit.setupFilesAfterEnv ?? []), '<rootDir>/test/support/snapshots-pass.js'],
+      // Snapshot assertions pass; every beforeAll runs as a beforeEach, so that Stryker attributes fixtures to tests
+      // (test/support/mutation-attribution.js says why).
+      setupFilesAfterEnv: [
+        ...(unit.setupFilesAfterEnv ?? []),
+        '<rootDir>/test/support/snapshots-pass.js',
+        '<rootDir>/test/support/mutation-attribution.js',
+      ],
       // No validator cache: a mutant of lib/policy/schema-validation.ts compiles its own validators.
       setupFiles: (unit.setupFiles ?? []).filter((f) => !f.endsWith('/validator-cache.ts')),
     },

@@ -117,7 +117,8 @@ test('labels: standard labels on everything, selector labels without the version
 });
 
 // The shipped environments, and prod exposed through a GKE Gateway (the kinds no shipped environment renders).
-// Loaded and rendered in beforeAll, not while jest collects the suite (so that `npm run mutate` can run it).
+// Loaded and rendered in beforeAll, not while jest collects the suite: `npm run mutate` attributes it to each test
+// (test/support/mutation-attribution.js).
 const CASES: ReadonlyArray<readonly [string, () => EnvironmentConfig]> = [
   ['local', () => shippedConfig('local')],
   ['dev', () => shippedConfig('dev')],

@@ -20,6 +20,7 @@ import * as yaml from 'js-yaml';
 import type { OutputFile } from '../lib/diff/objects';
 import { renderCommit, runDiff, type Base } from '../scripts/diff';
 import { ROOT, RUN_TS } from './support/environments';
+import { onceBeforeAll } from './support/once';
 
 /** What a synth reads. */
 const COPIED = ['config', 'lib', 'main.ts', 'imports', 'schemas', 'package.json', 'package-lock.json'];
@@ -100,7 +101,8 @@ async function diff(...argv: string[]): Promise<{ code: number; stdout: string; 
 /** The CLI as a user runs it, in this repository: a usage error. */
 let cliUsageError: Promise<{ code: number | null; stdout: string; stderr: string }>;
 
-beforeAll(async () => {
+// Once per suite also under `npm run mutate` (test/support/once.ts).
+onceBeforeAll(async () => {
   cliUsageError = new Promise((resolve) => {
     execFile(process.execPath, [...RUN_TS, 'scripts/diff.ts', '--format', 'html'], { cwd: ROOT }, (err, stdout, stderr) =>
       resolve({ code: err ? (err as { code?: number }).code ?? null : 0, stdout, stderr }),

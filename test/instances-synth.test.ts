@@ -73,7 +73,7 @@ function repository(extra: Record<string, string> = {}): string {
 }
 
 describe('--config teams.yaml --out <dir>', () => {
-  // Rendered once for the cases below, in beforeAll: not while jest collects (see jest.mutate.config.js).
+  // Rendered for the cases below in beforeAll, not while jest collects (test/support/mutation-attribution.js).
   let out = '';
   let result: ReturnType<typeof synth>;
   beforeAll(() => {

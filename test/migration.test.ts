@@ -3,7 +3,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { configFrom, envOf, find, rawConfig, render, shippedConfig, ROOT } from './support/environments';
 
-// Rendered in beforeAll, not while jest collects the suite (so that `npm run mutate` can run it).
+// Rendered in beforeAll, not while jest collects the suite: `npm run mutate` attributes it to each test
+// (test/support/mutation-attribution.js).
 let dev: any[];
 let job: any;
 let spec: any;

@@ -12,10 +12,17 @@ import { ROOT, configFrom, envOf, find, ofKind, rawConfig, render, shippedConfig
 const SCRIPT = fs.readFileSync(path.join(ROOT, 'lib', 'mlflow', 'scripts', 'smoke.py'), 'utf8');
 
 describe.each(['dev', 'prod'])('%s', (name) => {
-  const app = render(shippedConfig(name)).byPath.mlflow;
-  const job = find(app, 'Job', 'mlflow-smoke');
-  const pod = job.spec.template.spec;
-  const container = pod.containers.find((c: any) => c.name === 'smoke');
+  // Rendered in beforeAll, not while jest collects the suite (test/support/mutation-attribution.js).
+  let app: any[];
+  let job: any;
+  let pod: any;
+  let container: any;
+  beforeAll(() => {
+    app = render(shippedConfig(name)).byPath.mlflow;
+    job = find(app, 'Job', 'mlflow-smoke');
+    pod = job.spec.template.spec;
+    container = pod.containers.find((c: any) => c.name === 'smoke');
+  });
 
   test('an Argo CD PostSync hook, re-created on each sync, failing the sync at the first failure', () => {
     expect(job.metadata.annotations).toMatchObject({

@@ -17,6 +17,7 @@ import { parseEnvironmentText } from '../lib/config/config';
 import { iamDatabaseUser } from '../lib/mlflow/database-access';
 import { importTerraformOutputs, TERRAFORM_CONTRACT, type ContractOutput, type TerraformOutput } from '../lib/terraform/contract';
 import { CONFIG_DIR, find, render, ROOT, shippedConfig } from './support/environments';
+import { onceBeforeAll } from './support/once';
 
 const MODULE_DIR = path.join(ROOT, 'terraform');
 const ENVIRONMENTS = ['dev', 'prod'] as const;
@@ -299,7 +300,8 @@ let mod: Module;
 const examples: Record<string, Module> = {};
 const sandboxes: string[] = [];
 
-beforeAll(async () => {
+// Once per suite also under `npm run mutate` (test/support/once.ts).
+onceBeforeAll(async () => {
   mod = await loadModule(MODULE_DIR);
   for (const env of ENVIRONMENTS) examples[env] = await loadModule(exampleDir(env));
 });

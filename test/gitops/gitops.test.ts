@@ -15,7 +15,8 @@ function applicationsOf(r: ReturnType<typeof render>) {
 }
 
 describe.each(envs)('%s', (env) => {
-  // Rendered in beforeAll, not while jest collects the suite (so that `npm run mutate` can run it).
+  // Rendered in beforeAll, not while jest collects the suite: `npm run mutate` attributes it to each test
+  // (test/support/mutation-attribution.js).
   let r: ReturnType<typeof render>;
   let apps: any[];
   let project: any;

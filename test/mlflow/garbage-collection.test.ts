@@ -183,15 +183,25 @@ describe('the CronJob', () => {
 });
 
 describe('an environment that opts in (dev with gc)', () => {
-  const doc = rawConfig('dev');
-  doc.gc = { schedule: '17 3 * * *', olderThanDays: 14 };
-  const ms = mlflowManifests(configFrom('dev', doc));
-  const cronJob = find(ms, 'CronJob', 'mlflow-gc');
-  const pod = cronJob.spec.jobTemplate.spec.template.spec;
-  const gc = containerNamed(pod, 'gc');
-  const server = find(ms, 'Deployment', 'mlflow').spec.template.spec;
-  const serverContainer = containerNamed(server, 'mlflow');
-  const gcPodLabels = cronJob.spec.jobTemplate.spec.template.metadata.labels;
+  // Rendered in beforeAll, not while jest collects the suite (test/support/mutation-attribution.js).
+  let ms: any[];
+  let cronJob: any;
+  let pod: any;
+  let gc: any;
+  let server: any;
+  let serverContainer: any;
+  let gcPodLabels: Record<string, string>;
+  beforeAll(() => {
+    const doc = rawConfig('dev');
+    doc.gc = { schedule: '17 3 * * *', olderThanDays: 14 };
+    ms = mlflowManifests(configFrom('dev', doc));
+    cronJob = find(ms, 'CronJob', 'mlflow-gc');
+    pod = cronJob.spec.jobTemplate.spec.template.spec;
+    gc = containerNamed(pod, 'gc');
+    server = find(ms, 'Deployment', 'mlflow').spec.template.spec;
+    serverContainer = containerNamed(server, 'mlflow');
+    gcPodLabels = cronJob.spec.jobTemplate.spec.template.metadata.labels;
+  });
   const selects = (selector: Record<string, string>, labels: Record<string, string>) => Object.entries(selector).every(([k, v]) => labels[k] === v);
 
   test("the server's image, KSA, backend URI and proxy; the Service as tracking URI", () => {

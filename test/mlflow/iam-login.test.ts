@@ -29,8 +29,13 @@ describe.each([
   ['dev', 'mlflow-server', 'mlflow-dev'],
   ['prod', 'mlflow-server', 'mlflow-prod'],
 ])('%s with database.login iam', (name, iamUser, secretPrefix) => {
-  const password = mlflowManifests(configFrom(name, rawConfig(name)));
-  const iam = mlflowManifests(iamVariant(name));
+  // Rendered in beforeAll, not while jest collects the suite (test/support/mutation-attribution.js).
+  let password: any[];
+  let iam: any[];
+  beforeAll(() => {
+    password = mlflowManifests(configFrom(name, rawConfig(name)));
+    iam = mlflowManifests(iamVariant(name));
+  });
 
   test('the database ExternalSecret is the only object gone; the auth, metrics and smoke ExternalSecrets stay', () => {
     expect(names(iam)).toEqual(names(password).filter((n) => n !== 'ExternalSecret/mlflow-database'));
@@ -98,12 +103,16 @@ test("login 'password' written out renders exactly the shipped dev (the default)
 });
 
 describe('Cloud SQL for PostgreSQL with database.login iam', () => {
-  const doc = rawConfig('dev');
-  doc.database.engine = 'postgres';
-  doc.database.login = 'iam';
-  delete doc.database.userSecret;
-  delete doc.database.passwordSecret;
-  const ms = mlflowManifests(configFrom('dev', doc));
+  // Rendered in beforeAll, not while jest collects the suite (test/support/mutation-attribution.js).
+  let ms: any[];
+  beforeAll(() => {
+    const doc = rawConfig('dev');
+    doc.database.engine = 'postgres';
+    doc.database.login = 'iam';
+    delete doc.database.userSecret;
+    delete doc.database.passwordSecret;
+    ms = mlflowManifests(configFrom('dev', doc));
+  });
 
   test("the user is the email without '.gserviceaccount.com', percent-encoded, through the proxy on 5432 with --auto-iam-authn", () => {
     for (const [kind, name, container] of [['Deployment', 'mlflow', 'mlflow'], ['Job', 'mlflow-migrate', 'migrate']]) {

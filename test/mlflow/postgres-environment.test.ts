@@ -52,8 +52,13 @@ function differences(mysql: any[], postgres: any[]): Record<string, [unknown, un
 const proxyPortArg = (spec: any) => containerNamed(spec, 'cloud-sql-proxy').args.find((a: string) => a.startsWith('--port='));
 
 describe.each(['dev', 'prod'])('%s on Cloud SQL for PostgreSQL', (name) => {
-  const mysql = mlflowManifests(configFrom(name, rawConfig(name)));
-  const postgres = mlflowManifests(postgresVariant(name));
+  // Rendered in beforeAll, not while jest collects the suite (test/support/mutation-attribution.js).
+  let mysql: any[];
+  let postgres: any[];
+  beforeAll(() => {
+    mysql = mlflowManifests(configFrom(name, rawConfig(name)));
+    postgres = mlflowManifests(postgresVariant(name));
+  });
 
   test('the same objects; only the URI scheme and port and the proxy port differ', () => {
     const dbUri = (u: string) => u.replace('mysql+pymysql://', 'postgresql+psycopg2://').replace('@127.0.0.1:3306/', '@127.0.0.1:5432/');
