@@ -35,9 +35,10 @@ const listener = (gw: any, name: string) => {
 };
 
 describe('with a cert-manager certificate', () => {
-  // Built when the tests run, not while jest collects them (so that mutation testing can attribute each mutant).
+  // Built in beforeEach, inside each test as Stryker attributes coverage (a beforeAll runs before any test starts:
+  // what only it reaches counts as static, and with `ignoreStatic` a mutant there runs none of these tests).
   let ms: any[];
-  beforeAll(() => {
+  beforeEach(() => {
     ms = build();
   });
 
@@ -124,7 +125,7 @@ describe('with a cert-manager certificate', () => {
 
 describe('with a Certificate Manager map', () => {
   let ms: any[];
-  beforeAll(() => {
+  beforeEach(() => {
     ms = build({ certificate: MAP, className: 'gke-l7-gxlb' });
   });
 
