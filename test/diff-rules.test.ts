@@ -514,12 +514,20 @@ describe('NetworkPolicy texts', () => {
       expect(dangers([np(spec, 'p', 'old'), np(spec, 'p', 'older')], [np(spec, 'p', 'new'), np(spec, 'p', 'other')])).toEqual([]);
     });
 
-    test('only a removed policy is a twin: a policy of that name and former spec that stays (and changes) is none', () => {
+    test('only a removed policy is a twin, of an added one: a policy that stays and changes from, or into, that spec is none', () => {
       const wider = { ...spec, ingress: [{ from: [{ podSelector: { matchLabels: { a: '1' } } }, { podSelector: {} }] }] };
-      expect(dangers([np(spec, 'p', 'old')], [np(wider, 'p', 'old'), np(spec, 'p', 'new')])).toEqual([
-        added('new'),
-        'network NetworkPolicy old/p: ingress rule from podSelector {a=1} on any port: adds peer podSelector {}',
-      ]);
+      const widened = 'ingress rule from podSelector {a=1} on any port: adds peer podSelector {}';
+      expect(dangers([np(spec, 'p', 'old')], [np(wider, 'p', 'old'), np(spec, 'p', 'new')])).toEqual([added('new'), `network NetworkPolicy old/p: ${widened}`]);
+      // A removal next to a policy that narrows into the removed one's spec: the removal is reported, the narrowing is not a danger.
+      expect(dangers([np(spec, 'p', 'old'), np(wider, 'p', 'new')], [np(spec, 'p', 'new')])).toEqual([removed('old')]);
+    });
+
+    test('a removed or an added policy without metadata is known by its file and pairs with no named one', () => {
+      const bare = (file: string) => ({ path: `dist/dev/mlflow/${file}.yaml`, content: yaml.dump({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', spec }) });
+      const named = file(np(spec, 'p', 'new'));
+      const lines = (base: OutputFile[], head: OutputFile[]) => diffReport({ baseLabel: 'base', headLabel: 'head', base, head }).dangers.map((d) => `${d.kind} ${d.object}: ${d.message}`);
+      expect(lines([bare('a')], [named])).toEqual(['network NetworkPolicy (no name): removes a deny-all for Egress: every pod in its namespace loses that isolation unless another policy selects them', added('new')]);
+      expect(lines([file(np(spec, 'p', 'old'))], [bare('a')])).toEqual(['network NetworkPolicy (no name): new policy allows ingress from podSelector {a=1} on any port', removed('old')]);
     });
   });
 
