@@ -488,6 +488,58 @@ describe('NetworkPolicy texts', () => {
     ]);
   });
 
+  describe('a policy that moves: removed in one namespace, added with the same name and spec in another, in the same folder', () => {
+    // Allows ingress from {a=1} and denies all egress: its addition and its removal are each a danger of their own.
+    const spec = { podSelector: {}, policyTypes: ['Ingress', 'Egress'], ingress: [{ from: [{ podSelector: { matchLabels: { a: '1' } } }] }] };
+    const added = (ns: string, name = 'p') => `network NetworkPolicy ${ns}/${name}: new policy allows ingress from podSelector {a=1} on any port`;
+    const removed = (ns: string, name = 'p') => `network NetworkPolicy ${ns}/${name}: removes a deny-all for Egress: every pod in ${ns} loses that isolation unless another policy selects them`;
+
+    test('each alone is a danger; together, unchanged, neither is', () => {
+      expect(dangers([], [np(spec, 'p', 'new')])).toEqual([added('new')]);
+      expect(dangers([np(spec, 'p', 'old')], [])).toEqual([removed('old')]);
+      expect(dangers([np(spec, 'p', 'old')], [np(spec, 'p', 'new')])).toEqual([]);
+    });
+
+    test('another name, or another spec, is no move: both the removal and the addition are reported', () => {
+      expect(dangers([np(spec, 'p', 'old')], [np(spec, 'q', 'new')])).toEqual([added('new', 'q'), removed('old')]);
+      const other = { ...spec, ingress: [{ from: [{ podSelector: { matchLabels: { a: '2' } } }] }] };
+      expect(dangers([np(spec, 'p', 'old')], [np(other, 'p', 'new')])).toEqual([
+        'network NetworkPolicy new/p: new policy allows ingress from podSelector {a=2} on any port',
+        removed('old'),
+      ]);
+    });
+
+    test('one removed policy accounts for one added copy only: a second copy is a new policy', () => {
+      expect(dangers([np(spec, 'p', 'old')], [np(spec, 'p', 'new'), np(spec, 'p', 'other')])).toEqual([added('other')]);
+      expect(dangers([np(spec, 'p', 'old'), np(spec, 'p', 'older')], [np(spec, 'p', 'new'), np(spec, 'p', 'other')])).toEqual([]);
+    });
+
+    test('only a removed policy is a twin, of an added one: a policy that stays and changes from, or into, that spec is none', () => {
+      const wider = { ...spec, ingress: [{ from: [{ podSelector: { matchLabels: { a: '1' } } }, { podSelector: {} }] }] };
+      const widened = 'ingress rule from podSelector {a=1} on any port: adds peer podSelector {}';
+      expect(dangers([np(spec, 'p', 'old')], [np(wider, 'p', 'old'), np(spec, 'p', 'new')])).toEqual([added('new'), `network NetworkPolicy old/p: ${widened}`]);
+      // A removal next to a policy that narrows into the removed one's spec: the removal is reported, the narrowing is not a danger.
+      expect(dangers([np(spec, 'p', 'old'), np(wider, 'p', 'new')], [np(spec, 'p', 'new')])).toEqual([removed('old')]);
+    });
+
+    test('a removed or an added policy without metadata is known by its file and pairs with no named one', () => {
+      const bare = (file: string) => ({ path: `dist/dev/mlflow/${file}.yaml`, content: yaml.dump({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', spec }) });
+      const named = file(np(spec, 'p', 'new'));
+      const lines = (base: OutputFile[], head: OutputFile[]) => diffReport({ baseLabel: 'base', headLabel: 'head', base, head }).dangers.map((d) => `${d.kind} ${d.object}: ${d.message}`);
+      expect(lines([bare('a')], [named])).toEqual(['network NetworkPolicy (no name): removes a deny-all for Egress: every pod in its namespace loses that isolation unless another policy selects them', added('new')]);
+      expect(lines([file(np(spec, 'p', 'old'))], [bare('a')])).toEqual(['network NetworkPolicy (no name): new policy allows ingress from podSelector {a=1} on any port', removed('old')]);
+    });
+  });
+
+  test('a removed deny-all without a namespace, or without any metadata (the report names it by its file), leaves "its namespace"', () => {
+    const denyAll = { podSelector: {}, policyTypes: ['Ingress'] };
+    const message = 'removes a deny-all for Ingress: every pod in its namespace loses that isolation unless another policy selects them';
+    expect(dangers([{ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'p' }, spec: denyAll }], [])).toEqual([`network NetworkPolicy p: ${message}`]);
+    const bare = { path: 'dist/dev/mlflow/networkpolicy.yaml', content: yaml.dump({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', spec: denyAll }) };
+    const r = diffReport({ baseLabel: 'base', headLabel: 'head', base: [bare], head: [] });
+    expect(r.dangers.map((d) => `${d.kind} ${d.object}: ${d.message}`)).toEqual([`network NetworkPolicy (no name): ${message}`]);
+  });
+
   test('without policyTypes, Egress is in effect only when egress rules exist', () => {
     const r = { to: [{ ipBlock: { cidr: '10.0.0.0/8' } }] };
     expect(dangers([np({ podSelector: {}, egress: [r] })], [np({ podSelector: {}, egress: [r, { to: [{ ipBlock: { cidr: '0.0.0.0/0' } }] }] })])).toEqual([

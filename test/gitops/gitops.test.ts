@@ -98,6 +98,28 @@ describe.each(envs)('%s', (env) => {
   });
 });
 
+test('the AppProject of dev: the root app writes the child Applications into argocd in-cluster; MLflow and the add-ons go to the configured server', () => {
+  const destinations = (r: ReturnType<typeof render>) => find(r.byPath.argocd, 'AppProject', 'mlflow-dev').spec.destinations;
+  expect(destinations(render(shippedConfig('dev')))).toEqual([
+    { server: 'https://kubernetes.default.svc', namespace: 'argocd' },
+    { server: 'https://kubernetes.default.svc', namespace: 'mlflow' },
+    { server: 'https://kubernetes.default.svc', namespace: 'external-secrets' },
+    { server: 'https://kubernetes.default.svc', namespace: 'cert-manager' },
+  ]);
+  // Another cluster for the workloads: Argo CD and its Applications stay where Argo CD runs.
+  const doc = rawConfig('dev');
+  doc.gitops.destinationServer = 'https://mlflow-cluster.example.com';
+  const r = render(configFrom('dev', doc));
+  expect(destinations(r)).toEqual([
+    { server: 'https://kubernetes.default.svc', namespace: 'argocd' },
+    { server: 'https://mlflow-cluster.example.com', namespace: 'mlflow' },
+    { server: 'https://mlflow-cluster.example.com', namespace: 'external-secrets' },
+    { server: 'https://mlflow-cluster.example.com', namespace: 'cert-manager' },
+  ]);
+  expect(find(r.byPath.argocd, 'Application', 'mlflow-dev-root').spec.destination).toEqual({ server: 'https://kubernetes.default.svc', namespace: 'argocd' });
+  expect(find(r.byPath.apps, 'Application', 'mlflow-dev').spec.destination).toEqual({ server: 'https://mlflow-cluster.example.com', namespace: 'mlflow' });
+});
+
 test('wave order: add-ons < ClusterIssuer < MLflow', () => {
   const apps = render(shippedConfig('dev')).byPath.apps;
   const w = (name: string) => wave(find(apps, 'Application', name));

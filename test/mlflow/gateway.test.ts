@@ -35,7 +35,8 @@ const listener = (gw: any, name: string) => {
 };
 
 describe('with a cert-manager certificate', () => {
-  // Built when the tests run, not while jest collects them (so that mutation testing can attribute each mutant).
+  // Built in beforeAll, not while jest collects them: `npm run mutate` attributes it to each test
+  // (test/support/mutation-attribution.js).
   let ms: any[];
   beforeAll(() => {
     ms = build();
