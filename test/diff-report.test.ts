@@ -77,6 +77,11 @@ dev: 1 changed
 `);
   });
 
+  test('several environments without changes: one line naming each, in name order', () => {
+    const files = [at('dist/prod/mlflow', cm('a', { v: '1' })), at('dist/dev/mlflow', cm('a', { v: '1' })), at('dist/local/mlflow', cm('a', { v: '1' }))];
+    expect(text(files, files)).toBe('Rendered manifests: base → head\n\nNo dangers found.\n\nNo changes: dev, local, prod.\n');
+  });
+
   test('environments in name order, with new and removed ones and those without changes; --env keeps only those asked for, in that order', () => {
     const base = [at('dist/dev/mlflow', cm('a', { v: '1' })), at('dist/old/mlflow', cm('a', { v: '1' })), at('dist/prod/mlflow', cm('a', { v: '1' }))];
     const head = [at('dist/dev/mlflow', cm('a', { v: '1' })), at('dist/new/mlflow', cm('a', { v: '1' })), at('dist/prod/mlflow', cm('a', { v: '2' }))];

@@ -152,6 +152,13 @@ describe('NetworkPolicy allows more', () => {
     expect(dangers([policy([https])], [policy([{ ...https, to: [{ ipBlock: { cidr: '0.0.0.0/0', except: ['10.0.0.0/8'] } }] }])])).toEqual([
       'network NetworkPolicy mlflow/mlflow-egress: egress rule to ipBlock 0.0.0.0/0 (any address) except 10.0.0.0/8,192.168.0.0/16 on TCP/443: ipBlock 0.0.0.0/0 no longer excepts 192.168.0.0/16',
     ]);
+    // A CIDR that gains an exception, or keeps the same ones, is narrower or the same: no danger.
+    const cidr = (except?: string[]) => ({ ports: [{ port: 443, protocol: 'TCP' }], to: [{ ipBlock: { cidr: '10.8.0.0/16', ...(except ? { except } : {}) } }] });
+    expect(dangers([policy([cidr()])], [policy([cidr(['10.8.1.0/24'])])])).toEqual([]);
+    expect(dangers([policy([cidr(['10.8.1.0/24'])])], [policy([{ ...cidr(['10.8.1.0/24']), ports: [{ port: 443, protocol: 'TCP' }] }])])).toEqual([]);
+    expect(dangers([policy([cidr(['10.8.1.0/24'])])], [policy([cidr()])])).toEqual([
+      'network NetworkPolicy mlflow/mlflow-egress: egress rule to ipBlock 10.8.0.0/16 except 10.8.1.0/24 on TCP/443: ipBlock 10.8.0.0/16 no longer excepts 10.8.1.0/24',
+    ]);
     expect(dangers([policy([dns])], [policy([{ to: dns.to }])])).toEqual([
       'network NetworkPolicy mlflow/mlflow-egress: egress rule to namespaceSelector {kubernetes.io/metadata.name=kube-system} on UDP/53: the port restriction is removed (any port)',
     ]);

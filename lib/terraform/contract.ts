@@ -411,12 +411,6 @@ export function importTerraformOutputs(args: {
       const absentAsDefault = c.from === undefined && c.row.type === 'string' && c.row.absentMeans !== undefined && c.row.absentMeans === c.to;
       return !isDeepStrictEqual(c.from, c.to) && !absentAsDefault;
     });
-  // Up to date, but still validated: a file the outputs already match may be invalid elsewhere, and "up to date"
-  // must not read as "ready to synthesize".
-  if (changes.length === 0) {
-    const invalid = validationProblems(configFile, configText, resolved);
-    return invalid.length > 0 ? { ok: false, problems: invalid } : { ok: true, text: configText, changes: [], checked: resolved.length, notes: [] };
-  }
 
   // A fresh copy from the parsed document, not structuredClone: isDeepStrictEqual compares prototypes, and under
   // jest structuredClone's objects come from another realm than the YAML library's.
