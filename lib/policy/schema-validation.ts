@@ -45,7 +45,8 @@ let cache: { readonly dir: string; digest?: string } | undefined;
 /**
  * Caches each compiled validator as JavaScript under `dir` (Ajv's standalone code), so that the next process
  * loads it instead of parsing every schema and compiling it again (about 2 s per process for the kinds we
- * render). Only the test suite turns it on (test/support/validator-cache.ts), where each suite is a new process.
+ * render). Only the test suite turns it on (test/support/validator-cache.ts): jest gives every suite a fresh module
+registry, in which this module, its validators included, starts empty.
  * Entries live in a subdirectory named after a digest of everything that shapes a validator (the schema files,
  * this file and the formats module, Ajv's version and options), so a changed input never meets a stale entry;
  * each file is written to a temporary name and renamed, so parallel processes never read half a file.
@@ -62,15 +63,19 @@ export function validateManifest(obj: unknown): string[] {
   if (!obj || typeof obj !== 'object' || Array.isArray(obj)) return ['(root): must be an object'];
   const { apiVersion, kind } = obj as { apiVersion?: unknown; kind?: unknown };
   if (typeof apiVersion !== 'string' || typeof kind !== 'string') return ['(root): apiVersion and kind must be strings'];
-  const key = gvkKey(apiVersion, kind);
-  const validate = compiled.get(key) ?? validatorOf(apiVersion, kind);
+  const validate = validatorOf(apiVersion, kind);
   if (Array.isArray(validate)) return validate;
   return validate(obj) ? [] : formatErrors(validate.errors ?? []);
 }
 
-/** The validator of one apiVersion + kind (from the cache, or compiled and cached), or why there is none. */
+/**
+ * The validator of one apiVersion + kind — this process's, the cache's, or compiled now (and cached) — or why there
+ * is none.
+ */
 function validatorOf(apiVersion: string, kind: string): ValidateFunction | string[] {
   const key = gvkKey(apiVersion, kind);
+  const known = compiled.get(key);
+  if (known) return known;
   const file = cache === undefined ? undefined : path.join(cache.dir, (cache.digest ??= inputsDigest()), `${key.replace(/[^A-Za-z0-9.-]/g, '_')}.js`);
   if (file !== undefined && fs.existsSync(file)) {
     const loaded = require(file) as ValidateFunction;

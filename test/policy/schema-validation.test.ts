@@ -1,4 +1,7 @@
 /** The schema validator: it accepts valid objects and can fail in every way the dist test relies on. */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
 import { knownKinds, validateManifest } from '../../lib/policy/schema-validation';
 
 const service = (spec: Record<string, unknown>, metadata: Record<string, unknown> = { name: 's' }) =>
@@ -126,15 +129,13 @@ test('an int-or-string field of neither type: one line per field, without the li
   ]);
 });
 
-describe('the validator cache (what the unit suites share between processes)', () => {
-  const fs = require('fs') as typeof import('fs');
-  const os = require('os') as typeof import('os');
-  const path = require('path') as typeof import('path');
-  /** A fresh copy of the module (as in a new process), caching in `dir`. */
-  const fresh = (dir: string): typeof import('../../lib/policy/schema-validation') => {
+describe('the validator cache (what the unit suites share)', () => {
+  const ROOT = path.join(__dirname, '..', '..');
+  /** A fresh instance of the validator module (as in a new suite), caching in `dir`; by default the repository's. */
+  const fresh = (dir: string, module = path.join(ROOT, 'lib', 'policy', 'schema-validation.ts')): typeof import('../../lib/policy/schema-validation') => {
     let mod: typeof import('../../lib/policy/schema-validation') | undefined;
     jest.isolateModules(() => {
-      mod = require('../../lib/policy/schema-validation');
+      mod = require(module);
     });
     mod!.cacheValidatorsIn(dir);
     return mod!;
@@ -181,25 +182,16 @@ describe('the validator cache (what the unit suites share between processes)', (
 
   test('a changed schema file never meets a validator cached before the change (the digest covers the schemas)', () => {
     // A copy of the validator and its schemas, so that a schema file can change without touching the repository's.
-    const ROOT = path.join(__dirname, '..', '..');
     const copy = tmp();
     for (const f of ['lib/policy/schema-validation.ts', 'lib/policy/schema-formats.ts', 'schemas/k8s', 'schemas/crds']) {
       fs.cpSync(path.join(ROOT, f), path.join(copy, f), { recursive: true });
     }
     fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(copy, 'node_modules'), 'dir');
-    const copyOf = (dir: string): typeof import('../../lib/policy/schema-validation') => {
-      let mod: typeof import('../../lib/policy/schema-validation') | undefined;
-      jest.isolateModules(() => {
-        mod = require(path.join(copy, 'lib', 'policy', 'schema-validation.ts'));
-      });
-      mod!.cacheValidatorsIn(dir);
-      return mod!;
-    };
+    const copyOf = (dir: string) => fresh(dir, path.join(copy, 'lib', 'policy', 'schema-validation.ts'));
     const cacheDir = path.join(copy, 'cache');
     const es = { apiVersion: 'external-secrets.io/v1', kind: 'ExternalSecret', metadata: { name: 'e' }, spec: { refreshInterval: '1h' } };
     expect(copyOf(cacheDir).validateManifest(es)).toEqual([]);
-    const before = fs.readdirSync(cacheDir);
-    expect(before.map((d) => `${d.length}/${fs.readdirSync(path.join(cacheDir, d)).join(',')}`)).toEqual(['64/external-secrets.io_v1_ExternalSecret.js']);
+    expect(entries(cacheDir)).toEqual(['<digest>/external-secrets.io_v1_ExternalSecret.js']);
 
     // The CRD's served version no longer serves v1: the cached v1 validator must not answer.
     const crd = path.join(copy, 'schemas', 'crds', 'external-secrets', 'external-secrets.io_externalsecrets.yaml');
