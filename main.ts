@@ -7,6 +7,7 @@
 import * as path from 'path';
 import { parseFlags, UsageError } from './lib/cli';
 import { ConfigError, configFilesIn, environmentNameOf } from './lib/config/config';
+import { loadRepositoryEnvironments } from './lib/config/environment-files';
 import { loadEnvironmentFiles } from './lib/config/instances';
 import { assertReplaceable, OutputDirectoryError, renderEnvironmentOf, replaceDirectory, SynthError, type RenderedFile } from './lib/synth/synth';
 
@@ -82,7 +83,7 @@ function synthesize(args: Args, root: string, io: Io): void {
   // Before reading the configs (again once rendered, with the files): refusals first, whatever the configs.
   assertReplaceable(dist);
   assertReplaceable(argocd);
-  const configs = loadEnvironmentFiles(configFilesIn(path.join(root, 'config')));
+  const configs = loadRepositoryEnvironments(configFilesIn(path.join(root, 'config')));
   // Render everything before writing anything: an error leaves both trees as they were.
   const distFiles: RenderedFile[] = [];
   const bootstrapFiles: RenderedFile[] = [];
