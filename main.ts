@@ -68,9 +68,7 @@ function synthesize(args: Args, root: string, io: Io): void {
     assertReplaceable(dir, undefined, environmentNameOf(file).name);
     const [env] = loadEnvironmentFiles([file]);
     const out = renderEnvironmentOf(env);
-    const files = [...out.dist, ...under('argocd', out.bootstrap)];
-    assertReplaceable(dir, files, env.name);
-    replaceDirectory(dir, files, env.name);
+    replaceDirectory(dir, [...out.dist, ...under('argocd', out.bootstrap)], env.name);
     io.stdout.write(`synthesized ${file} → ${dir}\n`);
     if (out.bootstrap.length > 0) {
       // The Applications' source.path is a path in the Git repository; synth cannot know where <dir> is committed, if anywhere.
