@@ -7,7 +7,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { parseFlags, UsageError } from '../lib/cli';
-import { clip } from '../lib/config/yaml-document';
+import { boundsProblem, clip } from '../lib/config/yaml-document';
 import { newEnvironmentText } from '../lib/terraform/new-environment';
 import { importTerraformOutputs, parseTerraformOutputs, type TerraformOutput } from '../lib/terraform/contract';
 
@@ -151,7 +151,9 @@ function importTerraform(argv: readonly string[], io: Io): number {
       problems.push(`${configName} exists already: --from starts a new environment; leave --from and --host out to update this one`);
     } else {
       try {
-        const started = newEnvironmentText({ env: args.env, sourceName: shown(sourceFile), sourceText: fs.readFileSync(sourceFile, 'utf8'), host: args.create.host });
+        const sourceText = fs.readFileSync(sourceFile, 'utf8');
+        const tooLarge = boundsProblem(sourceText);
+        const started = tooLarge === undefined ? newEnvironmentText({ env: args.env, sourceName: shown(sourceFile), sourceText, host: args.create.host }) : { problem: `${shown(sourceFile)}: ${tooLarge}` };
         if (started.problem !== undefined) problems.push(started.problem);
         configText = started.text;
       } catch (e) {
@@ -163,6 +165,11 @@ function importTerraform(argv: readonly string[], io: Io): number {
     try {
       configText = fs.readFileSync(configFile, 'utf8');
       mode = fs.statSync(configFile).mode & 0o777;
+      const tooLarge = boundsProblem(configText);
+      if (tooLarge !== undefined) {
+        problems.push(`${configName}: ${tooLarge}`);
+        configText = undefined;
+      }
     } catch (e) {
       const err = e as NodeJS.ErrnoException;
       if (err.code === 'ENOENT') {

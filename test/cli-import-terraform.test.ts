@@ -114,6 +114,29 @@ describe('refused', () => {
     expect(fs.existsSync(r.staging)).toBe(false);
   });
 
+  test.each([
+    ['the file to update', 'dev', []],
+    ['the file --from copies', 'staging', ['--from', 'dev', '--host', HOST]],
+  ])('an alias bomb in %s: exit 1 with the problem, no stack trace, nothing written', (_, env, extra) => {
+    const r = repository();
+    const dev = path.join(r.configDir, 'dev.yaml');
+    const levels = ['    - &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]'];
+    for (let i = 1; i < 9; i++) levels.push(`    - &l${i} [${Array(9).fill(`*l${i - 1}`).join(', ')}]`);
+    fs.writeFileSync(dev, fs.readFileSync(dev, 'utf8').replace('  hosts: [mlflow.dev.example.com]\n', `  hosts:\n${levels.join('\n')}\n`));
+    const before = fs.readFileSync(dev, 'utf8');
+    const result = importTerraform(['--env', env, '--outputs', r.outputsFile, '--config-dir', r.configDir, ...extra]);
+    expect(result).toEqual({
+      code: 1,
+      stdout: '',
+      stderr:
+        'import-terraform refused (1 problem); nothing was written:\n' +
+        `  ${dev}: the document expands to more than 10000 values (each YAML alias counts as a copy of what it refers to); ` +
+        'a config has a few hundred: write the values out, or use fewer aliases\n',
+    });
+    expect(fs.readFileSync(dev, 'utf8')).toBe(before);
+    expect(fs.existsSync(r.staging)).toBe(false);
+  });
+
   test('--from without --host: a usage error, exit 2', () => {
     const r = repository();
     const result = importTerraform(['--env', 'staging', '--outputs', r.outputsFile, '--config-dir', r.configDir, '--from', 'dev']);

@@ -3,6 +3,7 @@
  * and a few hundred values; a file far beyond that is a mistake or an attack (a YAML alias bomb: a few KB whose
  * aliases expand to billions of values), and must be refused before anything walks it.
  */
+import * as yaml from 'js-yaml';
 
 /** The largest config file synth reads (the shipped ones have under 3 KB). */
 export const MAX_CONFIG_BYTES = 256 * 1024;
@@ -38,6 +39,23 @@ export function expansionProblem(doc: unknown): string | undefined {
     if (v !== null && typeof v === 'object') stack.push(...Object.values(v as object));
   }
   return undefined;
+}
+
+/**
+ * Why `text` is too large to read as a config file (its size, or its values once aliases are expanded), or undefined.
+ * For readers that parse the text their own way (import-terraform edits it with the `yaml` library): a malformed
+ * document is left to them.
+ */
+export function boundsProblem(text: string): string | undefined {
+  const size = sizeProblem(text);
+  if (size !== undefined) return size;
+  let doc: unknown;
+  try {
+    doc = yaml.load(text, { schema: yaml.CORE_SCHEMA });
+  } catch {
+    return undefined;
+  }
+  return expansionProblem(doc);
 }
 
 /** `value` as a message shows it: JSON (a string in quotes), cut to {@link MAX_ECHO_CHARS} characters. */
