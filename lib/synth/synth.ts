@@ -338,10 +338,13 @@ export function removeStaleStaging(parent: string): void {
     if (!e.isDirectory()) continue;
     const dir = path.join(parent, e.name);
     const pid = STAGING.exec(e.name)?.[1];
-    const stale =
-      pid !== undefined ? !processExists(Number(pid)) : LEGACY_STAGING.test(e.name) && Date.now() - fs.statSync(dir).mtimeMs > LEGACY_STALE_MS;
+    const stale = pid !== undefined ? !processExists(Number(pid)) : LEGACY_STAGING.test(e.name) && Date.now() - fs.statSync(dir).mtimeMs > LEGACY_STALE_MS;
     if (!stale) continue;
-    if (fs.readdirSync(dir).every((n) => n === 'new' || n === 'old')) fs.rmSync(dir, { recursive: true, force: true });
+    try {
+      if (fs.readdirSync(dir).every((n) => n === 'new' || n === 'old')) fs.rmSync(dir, { recursive: true, force: true });
+    } catch {
+      // Not ours to remove after all (another user's, in a shared parent such as /tmp): left as it is.
+    }
   }
 }
 

@@ -5,6 +5,8 @@
  */
 import { spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
+// The fs module object itself, so a spy on it reaches synth's calls (`import *` gives a copy of its bindings).
+const nodeFs: typeof fs = require('fs');
 import * as os from 'os';
 import * as path from 'path';
 import { replaceDirectory, SYNTH_MARKER, type RenderedFile } from '../../lib/synth/synth';
@@ -47,6 +49,22 @@ describe('a later run removes the staging folders a killed run left, and only th
     replaceDirectory(path.join(parent, 'out'), FILES);
     expect(fs.existsSync(dead)).toBe(false);
     expect(fs.readdirSync(parent).sort()).toEqual([path.basename(foreign), path.basename(mine), path.basename(live), 'out'].sort());
+  });
+
+  test('a stale folder synth may not read (another user\'s, in a shared /tmp) is left, and the run goes on', () => {
+    const parent = tmpdir();
+    const theirs = leftover(parent, `.synth-tmp-${deadPid()}-Unr3ad`);
+    const readdir = fs.readdirSync;
+    const spy = jest.spyOn(nodeFs, 'readdirSync').mockImplementation(((p: fs.PathLike, o?: unknown) => {
+      if (String(p) === theirs) throw Object.assign(new Error(`EACCES: permission denied, scandir '${theirs}'`), { code: 'EACCES' });
+      return (readdir as (p: fs.PathLike, o?: unknown) => unknown)(p, o);
+    }) as typeof fs.readdirSync);
+    try {
+      replaceDirectory(path.join(parent, 'out'), FILES);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(fs.readdirSync(parent).sort()).toEqual([path.basename(theirs), 'out'].sort());
   });
 
   test('a folder named before staging folders carried the pid is removed once it has not changed for ten minutes', () => {
