@@ -6,7 +6,8 @@
  */
 import * as path from 'path';
 import { parseFlags, UsageError } from './lib/cli';
-import { ConfigError, configFilesIn } from './lib/config/config';
+import { ConfigError, configFilesIn, environmentNameOf } from './lib/config/config';
+import { loadRepositoryEnvironments } from './lib/config/environment-files';
 import { loadEnvironmentFiles } from './lib/config/instances';
 import { assertReplaceable, OutputDirectoryError, renderEnvironmentOf, replaceDirectory, SynthError, type RenderedFile } from './lib/synth/synth';
 
@@ -20,8 +21,12 @@ Without options, synthesizes every config/*.yaml of this repository into dist/<e
 
   --config <file>   synthesize this one environment file instead ...
   --out <dir>       ... into <dir> (its Argo CD bootstrap under <dir>/argocd/); <dir> is replaced, so it
-                    must not exist, be empty, or be a directory synth wrote (it carries .mlflow-gitops-synth)
+                    must not exist, be empty, or be a directory synth wrote for this same environment (it
+                    carries .mlflow-gitops-synth); never dist/, argocd/ or a folder inside them
   -h, --help        print this text
+
+--out is for reviewing one environment's manifests. The Argo CD Applications in it still point at
+dist/<env>/ in gitops.repoURL: Argo CD deploys what the full synth writes and you commit, not <dir>.
 
 Exit codes: 0 written; 1 invalid configuration or policy violation; 2 usage error or an output directory
 synth may not replace. Nothing is written unless the exit code is 0.`;
@@ -59,11 +64,16 @@ function write(outputs: ReadonlyArray<readonly [string, readonly RenderedFile[]]
 function synthesize(args: Args, root: string, io: Io): void {
   if (args.single !== undefined) {
     const { config: file, out: dir } = args.single;
-    assertReplaceable(dir); // before reading the config: a refused --out is a usage error, whatever the file
+    // Before reading the config: a refused --out is a usage error, whatever the file.
+    assertReplaceable(dir, undefined, environmentNameOf(file).name);
     const [env] = loadEnvironmentFiles([file]);
     const out = renderEnvironmentOf(env);
-    write([[dir, [...out.dist, ...under('argocd', out.bootstrap)]]]);
+    replaceDirectory(dir, [...out.dist, ...under('argocd', out.bootstrap)], env.name);
     io.stdout.write(`synthesized ${file} → ${dir}\n`);
+    if (out.bootstrap.length > 0) {
+      // The Applications' source.path is a path in the Git repository; synth cannot know where <dir> is committed, if anywhere.
+      io.stdout.write(`note: its Argo CD Applications point at dist/${env.name}/ in the Git repository, not at ${dir}: Argo CD deploys what npm run synth writes to dist/\n`);
+    }
     return;
   }
   const dist = path.join(root, 'dist');
@@ -71,7 +81,7 @@ function synthesize(args: Args, root: string, io: Io): void {
   // Before reading the configs (again once rendered, with the files): refusals first, whatever the configs.
   assertReplaceable(dist);
   assertReplaceable(argocd);
-  const configs = loadEnvironmentFiles(configFilesIn(path.join(root, 'config')));
+  const configs = loadRepositoryEnvironments(configFilesIn(path.join(root, 'config')));
   // Render everything before writing anything: an error leaves both trees as they were.
   const distFiles: RenderedFile[] = [];
   const bootstrapFiles: RenderedFile[] = [];

@@ -4,6 +4,7 @@
  * command prints that line and its usage (exit 2) instead of Node's message or a stack trace.
  */
 import { parseArgs } from 'util';
+import { clip } from './config/yaml-document';
 
 /** A usage error: a one-line message; the command prints it with its usage text and exits 2. */
 export class UsageError extends Error {
@@ -29,10 +30,10 @@ export function parseFlags<S extends FlagSpec>(argv: readonly string[], spec: S)
   const { tokens } = parseArgs({ args: [...argv], options: spec, strict: false, allowPositionals: true, tokens: true });
   const flags: Record<string, string | boolean> = {};
   for (const t of tokens) {
-    if (t.kind === 'positional') throw new UsageError(`unexpected argument '${t.value}'`);
+    if (t.kind === 'positional') throw new UsageError(`unexpected argument '${clip(t.value)}'`);
     if (t.kind === 'option-terminator') throw new UsageError(`unexpected argument '--'`);
     const option = Object.hasOwn(spec, t.name) ? spec[t.name] : undefined;
-    if (option === undefined) throw new UsageError(`unknown option '${t.rawName}'`);
+    if (option === undefined) throw new UsageError(`unknown option '${clip(t.rawName)}'`);
     const flag = `--${t.name}`;
     if (Object.hasOwn(flags, t.name)) throw new UsageError(`${flag} given twice`);
     if (option.type === 'boolean') {

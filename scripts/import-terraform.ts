@@ -7,6 +7,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { parseFlags, UsageError } from '../lib/cli';
+import { boundsProblem, clip } from '../lib/config/yaml-document';
+import { newEnvironmentText } from '../lib/terraform/new-environment';
 import { importTerraformOutputs, parseTerraformOutputs, type TerraformOutput } from '../lib/terraform/contract';
 
 const EXIT_OK = 0;
@@ -14,22 +16,31 @@ const EXIT_REFUSED = 1;
 const EXIT_USAGE = 2;
 
 const USAGE = `Usage: npm run import-terraform -- --env <name> --outputs <file|-> [--config-dir <dir>]
+       npm run import-terraform -- --env <name> --outputs <file|-> --from <env> --host <name> [--config-dir <dir>]
 
 Writes the Terraform outputs this project reads (docs/terraform-contract.md) into
 <config-dir>/<name>.yaml, keeping the rest of the file and its comments, and validates the result with the
 config schema. Writes nothing when an output is missing, mistyped or sensitive, or the file would be invalid.
 
+With --from, starts a new environment: <config-dir>/<name>.yaml must not exist yet, and is created from
+<config-dir>/<env>.yaml with the fields Terraform does not set (image, sizes, exposure, auth users, gitops)
+copied, --host as its public host, and every field the Terraform contract lists taken from the outputs.
+
   --env <name>          the environment: <config-dir>/<name>.yaml (lowercase letter, then a-z, 0-9, '-')
   --outputs <file|->    the JSON printed by \`terraform output -json\`; '-' reads it from stdin
+  --from <env>          start <name> as a new environment from <config-dir>/<env>.yaml (needs --host)
+  --host <name>         the new environment's public host (exposure.hosts)
   --config-dir <dir>    where the environment files are (default: config/ of this repository)
   -h, --help            print this text
 
-Exit codes: 0 updated or already up to date, 1 refused (nothing written), 2 usage error.`;
+Exit codes: 0 created, updated or already up to date, 1 refused (nothing written), 2 usage error.`;
 
 interface Args {
   readonly env: string;
   readonly outputs: string;
   readonly configDir: string;
+  /** A new environment: the environment it starts from and its public host. */
+  readonly create?: { readonly from: string; readonly host: string };
 }
 
 function parseArguments(argv: readonly string[]): Args | 'help' {
@@ -37,6 +48,8 @@ function parseArguments(argv: readonly string[]): Args | 'help' {
     env: { type: 'string' },
     outputs: { type: 'string' },
     'config-dir': { type: 'string' },
+    from: { type: 'string' },
+    host: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
   if (flags.help) return 'help';
@@ -44,9 +57,13 @@ function parseArguments(argv: readonly string[]): Args | 'help' {
   if (env === undefined) throw new UsageError('--env is required');
   if (outputs === undefined) throw new UsageError('--outputs is required');
   if (!/^[a-z][a-z0-9-]*$/.test(env)) {
-    throw new UsageError(`--env '${env}' is not an environment name: a lowercase letter, then lowercase letters, digits or '-'`);
+    throw new UsageError(`--env '${clip(env)}' is not an environment name: a lowercase letter, then lowercase letters, digits or '-'`);
   }
-  return { env, outputs, configDir: flags['config-dir'] ?? path.resolve(__dirname, '..', 'config') };
+  const { from, host } = flags;
+  if ((from === undefined) !== (host === undefined)) throw new UsageError('--from and --host go together (a new environment needs its own public host)');
+  if (from !== undefined && !/^[a-z][a-z0-9-]*$/.test(from)) throw new UsageError(`--from '${clip(from)}' is not an environment name`);
+  const configDir = flags['config-dir'] ?? path.resolve(__dirname, '..', 'config');
+  return { env, outputs, configDir, ...(from !== undefined && host !== undefined ? { create: { from, host } } : {}) };
 }
 
 /** Where the command reads stdin (`--outputs -`) and writes its messages: the process's, or a test's. */
@@ -70,7 +87,17 @@ function refuse(io: Io, problems: readonly string[]): number {
 }
 
 function display(v: unknown): string {
-  return v === undefined ? '(absent)' : typeof v === 'string' ? v : JSON.stringify(v);
+  return v === undefined ? '(absent)' : clip(typeof v === 'string' ? v : JSON.stringify(v));
+}
+
+/** ` (environments there: dev, prod)`, or why the directory cannot be listed. */
+function knownEnvironments(configDir: string): string {
+  try {
+    const envs = fs.readdirSync(configDir).filter((f) => f.endsWith('.yaml')).map((f) => f.slice(0, -5)).sort();
+    return envs.length > 0 ? ` (environments there: ${envs.join(', ')})` : '';
+  } catch {
+    return ` (${shown(configDir)} is not a readable directory)`;
+  }
 }
 
 /** Writes `text` to `file` through a temporary file in the same directory and a rename. */
@@ -118,22 +145,41 @@ function importTerraform(argv: readonly string[], io: Io): number {
   // Read both inputs first, so one run reports the problems of both.
   let configText: string | undefined;
   let mode = 0o644;
-  try {
-    configText = fs.readFileSync(configFile, 'utf8');
-    mode = fs.statSync(configFile).mode & 0o777;
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    if (err.code === 'ENOENT') {
-      let known = '';
-      try {
-        const envs = fs.readdirSync(args.configDir).filter((f) => f.endsWith('.yaml')).map((f) => f.slice(0, -5)).sort();
-        known = envs.length > 0 ? ` (environments there: ${envs.join(', ')})` : '';
-      } catch {
-        known = ` (${shown(args.configDir)} is not a readable directory)`;
-      }
-      problems.push(`${configName} does not exist${known}`);
+  if (args.create !== undefined) {
+    const sourceFile = path.join(args.configDir, `${args.create.from}.yaml`);
+    if (fs.existsSync(configFile)) {
+      problems.push(`${configName} exists already: --from starts a new environment; leave --from and --host out to update this one`);
     } else {
-      problems.push(`${configName}: cannot read the file: ${err.message}`);
+      try {
+        const sourceText = fs.readFileSync(sourceFile, 'utf8');
+        const tooLarge = boundsProblem(sourceText);
+        const started = tooLarge === undefined ? newEnvironmentText({ env: args.env, sourceName: shown(sourceFile), sourceText, host: args.create.host }) : { problem: `${shown(sourceFile)}: ${tooLarge}` };
+        if (started.problem !== undefined) problems.push(started.problem);
+        configText = started.text;
+      } catch (e) {
+        const err = e as NodeJS.ErrnoException;
+        problems.push(err.code === 'ENOENT' ? `${shown(sourceFile)} does not exist${knownEnvironments(args.configDir)}` : `${shown(sourceFile)}: cannot read the file: ${err.message}`);
+      }
+    }
+  } else {
+    try {
+      configText = fs.readFileSync(configFile, 'utf8');
+      mode = fs.statSync(configFile).mode & 0o777;
+      const tooLarge = boundsProblem(configText);
+      if (tooLarge !== undefined) {
+        problems.push(`${configName}: ${tooLarge}`);
+        configText = undefined;
+      }
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      if (err.code === 'ENOENT') {
+        problems.push(
+          `${configName} does not exist${knownEnvironments(args.configDir)}; ` +
+            `to start environment '${args.env}', add --from <an environment to copy> --host <its public host>`,
+        );
+      } else {
+        problems.push(`${configName}: cannot read the file: ${err.message}`);
+      }
     }
   }
   let outputs: Record<string, TerraformOutput> | undefined;
@@ -149,6 +195,16 @@ function importTerraform(argv: readonly string[], io: Io): number {
 
   const result = importTerraformOutputs({ configFile: configName, configText, outputsSource: outputsName, outputs });
   if (!result.ok) return refuse(io, result.problems);
+  if (args.create !== undefined) {
+    // 'wx' semantics for the rename: a file created meanwhile is never overwritten.
+    if (fs.existsSync(configFile)) return refuse(io, [`${configName} was created while importing; run the command again without --from`]);
+    writeAtomically(configFile, result.text, mode);
+    const n = result.changes.length;
+    io.stdout.write(`${configName}: created from ${shown(path.join(args.configDir, `${args.create.from}.yaml`))}, ${n} field${n > 1 ? 's' : ''} from ${outputsName}:\n`);
+    for (const c of result.changes) io.stdout.write(`  ${c.path}: ${display(c.to)}\n`);
+    io.stdout.write(`note: review the values Terraform does not set (copied: image, sizes, exposure, auth users, gitops), then run npm run synth\n`);
+    return EXIT_OK;
+  }
   if (result.changes.length === 0) {
     io.stdout.write(`${configName} is already up to date with ${outputsName} (${result.checked} fields checked); not rewritten\n`);
     return EXIT_OK;

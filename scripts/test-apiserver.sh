@@ -32,7 +32,11 @@ command -v etcd >/dev/null 2>&1 || packages+=(etcd-server)
 command -v openssl >/dev/null 2>&1 || packages+=(openssl)   # the API server's certificates
 command -v xz >/dev/null 2>&1 || packages+=(xz-utils)       # .xz-compressed prebuilt binaries
 if [ "${#packages[@]}" -gt 0 ]; then
-  [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null || die "missing ${packages[*]} and cannot install them (not root, or no apt-get): install them first"
+  [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null || die "missing ${packages[*]} (not on PATH), and only root with apt-get installs them here.
+Install them, then run npm test again:
+  Debian, Ubuntu:  sudo apt-get install ${packages[*]}
+  macOS:           brew install etcd openssl xz
+Or run every test that needs no server (no API server, database or MLflow): npm run test:unit (docs/running-tests.md)"
   log "installing ${packages[*]} from Debian"
   # etcd-server's maintainer scripts may try to start a system-wide etcd on :2379; policy-rc.d exit 101 forbids it.
   created_policy=

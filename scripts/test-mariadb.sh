@@ -29,14 +29,29 @@ TEST_PASSWORD=mlflow_test
 log() { echo "mariadb.sh: $*"; }
 
 # --- install what is missing -------------------------------------------------------------------------
-export PATH="$PATH:/usr/sbin:/sbin"
+# Where servers are installed when not on PATH: Debian's /usr/sbin (not on a normal user's PATH), Homebrew's
+# mariadb (Apple silicon, then Intel).
+MARIADB_SEARCH_DIRS="${MARIADB_SEARCH_DIRS:-/usr/sbin /sbin /opt/homebrew/opt/mariadb/bin /usr/local/opt/mariadb/bin}"
+for d in $MARIADB_SEARCH_DIRS; do PATH="$PATH:$d"; done
+export PATH
 packages=()
 command -v mariadbd >/dev/null 2>&1 || packages+=(mariadb-server)
 command -v mariadb >/dev/null 2>&1 || packages+=(mariadb-client)
 /usr/bin/python3 -c 'import sqlalchemy' >/dev/null 2>&1 || packages+=(python3-sqlalchemy)
 /usr/bin/python3 -c 'import pymysql' >/dev/null 2>&1 || packages+=(python3-pymysql)
 if [ "${#packages[@]}" -gt 0 ]; then
-  [ "$(id -u)" -eq 0 ] || { log "missing ${packages[*]} and not root: install them first" >&2; exit 1; }
+  if ! { [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; }; then
+    cat >&2 <<EOF
+mariadb.sh: missing ${packages[*]} (looked on PATH and in $MARIADB_SEARCH_DIRS).
+The migration tests need a MariaDB server and client, and SQLAlchemy and PyMySQL for /usr/bin/python3. Install them,
+then run npm test again:
+  Debian, Ubuntu:  sudo apt-get install ${packages[*]}   (or run npm test as root: this script installs them)
+  macOS:           brew install mariadb                   (and /usr/bin/python3 -m pip install --user sqlalchemy pymysql)
+Or go without it: MLFLOW_GITOPS_SKIP_MARIADB=1 npm test skips the MariaDB cases, and npm run test:unit runs every
+test that needs no server (docs/running-tests.md).
+EOF
+    exit 1
+  fi
   log "installing ${packages[*]} from Debian"
   # Debian's maintainer scripts would start a system-wide server on :3306; policy-rc.d exit 101 forbids it.
   created_policy=

@@ -56,4 +56,10 @@ describe('refused, each with its line', () => {
   ])('%j', (argv, message) => {
     expect(usageError(argv)).toBe(message);
   });
+
+  test('a long argument or option is echoed as its first 120 characters and its length', () => {
+    const long = 'x'.repeat(5000);
+    expect(usageError([long])).toBe(`unexpected argument '${'x'.repeat(120)}… (5000 characters)'`);
+    expect(usageError([`--${long}`])).toBe(`unknown option '--${'x'.repeat(118)}… (5002 characters)'`);
+  });
 });

@@ -99,20 +99,29 @@ function filesUnder(dir: string): Record<string, string> {
   return Object.fromEntries(Object.entries(tree(dir)).filter(([p]) => !p.endsWith('/')));
 }
 
-/** The marker synth writes: its two header lines, then every file it wrote, sorted. */
-function markerFor(paths: readonly string[]): string {
+/** The marker synth writes: its two header lines, the environment of a `--config` synth, then every file it wrote, sorted. */
+function markerFor(paths: readonly string[], environment?: string): string {
   return (
     '# Written by mlflow-gitops synth (npm run synth), which replaces this directory on every run.\n' +
     '# Synth refuses to replace a directory holding files it did not write; the files it wrote are listed below.\n' +
+    (environment === undefined ? '' : `# environment: ${environment}\n`) +
     [...paths].sort().map((p) => `${p}\n`).join('')
   );
 }
 
-/** What `--config config/dev.yaml --out <dir>` writes: the committed dist/dev, argocd/dev under argocd/, the marker. */
-function devOutput(): Record<string, string> {
+/** The line synth prints after a `--config` synth of an environment with Argo CD Applications. */
+function applicationsNote(env: string, out: string): string {
+  return `note: its Argo CD Applications point at dist/${env}/ in the Git repository, not at ${out}: Argo CD deploys what npm run synth writes to dist/\n`;
+}
+
+/**
+ * What `--config config/dev.yaml --out <dir>` writes: the committed dist/dev, argocd/dev under argocd/, the marker
+ * (naming `environment`: a file of another name, but the same content, writes the same files).
+ */
+function devOutput(environment = 'dev'): Record<string, string> {
   const files = { ...filesUnder(path.join(ROOT, 'dist', 'dev')) };
   for (const [p, content] of Object.entries(filesUnder(path.join(ROOT, 'argocd', 'dev')))) files[`argocd/${p}`] = content;
-  return { ...files, [MARKER]: markerFor(Object.keys(files)) };
+  return { ...files, [MARKER]: markerFor(Object.keys(files), environment) };
 }
 
 /** The top-level entries of `dir`, folders with '/', sorted. */
@@ -122,17 +131,17 @@ function entries(dir: string): string[] {
 
 /** What a directory synth wrote must satisfy: its marker lists exactly the files in it, none of them empty.
  *  (In-process cases check structure, not bytes: the bytes are the drift check's and the construct tests'.) */
-function expectMarked(dir: string): void {
+function expectMarked(dir: string, environment?: string): void {
   const files = filesUnder(dir);
   const listed = Object.keys(files).filter((p) => p !== MARKER);
-  expect(files[MARKER]).toBe(markerFor(listed));
+  expect(files[MARKER]).toBe(markerFor(listed, environment));
   expect(listed.filter((p) => files[p] === '')).toEqual([]);
 }
 
 /** A directory as synth writes it for dev (laid out by hand, from the committed output: no synth at collection time). */
-function writtenDir(): string {
+function writtenDir(environment = 'dev'): string {
   const dir = path.join(tmpdir('written'), 'out');
-  for (const [p, content] of Object.entries(devOutput())) {
+  for (const [p, content] of Object.entries(devOutput(environment))) {
     fs.mkdirSync(path.dirname(path.join(dir, p)), { recursive: true });
     fs.writeFileSync(path.join(dir, p), content);
   }
@@ -150,7 +159,7 @@ describe('malformed configs', () => {
   test.each(files)('%s is refused: exit 1, file + field + expectation in the message, previous output untouched', (f) => {
     const file = path.join(CORPUS, f);
     const expected = /^# expect: (.+)\n/.exec(fs.readFileSync(file, 'utf8'))![1];
-    const out = writtenDir();
+    const out = writtenDir(f.replace(/\.yaml$/, ''));
     const before = tree(out);
     const r = synth(['--config', file, '--out', out]);
     expect(r.code).toBe(1);
@@ -166,10 +175,10 @@ describe('single-file mode writes exactly that environment into --out', () => {
   test('the files are those of the committed dist/<env>, the bootstrap under argocd/, with the marker listing them', () => {
     const out = path.join(tmpdir('new'), 'out');
     const r = synth(['--config', DEV, '--out', out]);
-    expect(r).toEqual({ code: 0, stdout: `synthesized ${DEV} → ${out}\n`, stderr: '' });
+    expect(r).toEqual({ code: 0, stdout: `synthesized ${DEV} → ${out}\n${applicationsNote('dev', out)}`, stderr: '' });
     // dev has add-ons: the MLflow app, the Argo CD Applications, the ClusterIssuer, and the bootstrap.
     expect(entries(out)).toEqual([MARKER, 'apps/', 'argocd/', 'cluster-issuer/', 'mlflow/']);
-    expectMarked(out);
+    expectMarked(out, 'dev');
     expect(filesUnder(out)['mlflow/deployment-mlflow.yaml']).toMatch(/^apiVersion: apps\/v1\nkind: Deployment\nmetadata:\n(?: .*\n)*  name: mlflow\n/);
     const kustomization = filesUnder(out)['argocd/kustomization.yaml'];
     const listed = [...kustomization.matchAll(/^  - (.+)$/gm)].map((m) => m[1]);
@@ -183,21 +192,23 @@ describe('single-file mode writes exactly that environment into --out', () => {
     ]);
   });
 
-  test('a directory synth wrote is replaced: files of another environment are gone, the marker lists the new ones', () => {
+  test('a directory synth wrote for the same environment is replaced: files it no longer writes are gone, the marker lists the new ones', () => {
     const out = writtenDir();
-    const r = synth(['--config', LOCAL, '--out', out]);
-    expect(r).toEqual({ code: 0, stdout: `synthesized ${LOCAL} → ${out}\n`, stderr: '' });
-    // local has no gitops section: the MLflow app only.
+    const config = path.join(tmpdir('dev-without-gitops'), 'dev.yaml');
+    // dev without its gitops section: no Applications, no ClusterIssuer, no bootstrap.
+    fs.writeFileSync(config, fs.readFileSync(DEV, 'utf8').replace(/^gitops:\n(?:  .*\n)*/m, ''));
+    const r = synth(['--config', config, '--out', out]);
+    expect(r).toEqual({ code: 0, stdout: `synthesized ${config} → ${out}\n`, stderr: '' });
     expect(entries(out)).toEqual([MARKER, 'mlflow/']);
-    expectMarked(out);
-    expect(filesUnder(out)['mlflow/deployment-mlflow.yaml']).not.toBe(devOutput()['mlflow/deployment-mlflow.yaml']);
+    expectMarked(out, 'dev');
   });
 
   test('an empty directory is used', () => {
     const out = tmpdir('empty');
-    expect(synth(['--config', LOCAL, '--out', out]).code).toBe(0);
+    expect(synth(['--config', LOCAL, '--out', out])).toEqual({ code: 0, stdout: `synthesized ${LOCAL} → ${out}\n`, stderr: '' });
+    // local has no gitops section: the MLflow app only, and no note about Applications.
     expect(entries(out)).toEqual([MARKER, 'mlflow/']);
-    expectMarked(out);
+    expectMarked(out, 'local');
   });
 
   test('a directory that does not exist is created, with its parents', () => {
@@ -213,7 +224,7 @@ describe('single-file mode writes exactly that environment into --out', () => {
     fs.writeFileSync(path.join(out, MARKER), marker.replace('mlflow/deployment-mlflow.yaml\n', ''));
     fs.writeFileSync(path.join(out, 'mlflow', 'deployment-mlflow.yaml'), 'merged: true\n');
     expect(synth(['--config', DEV, '--out', out]).code).toBe(0);
-    expectMarked(out);
+    expectMarked(out, 'dev');
     expect(fs.readFileSync(path.join(out, 'mlflow', 'deployment-mlflow.yaml'), 'utf8')).toMatch(/^apiVersion: apps\/v1\nkind: Deployment\n/);
   });
 });
@@ -290,6 +301,61 @@ describe('--out: synth refuses a directory it did not write, exit 2, every file 
     const r = synth(['--config', DEV, '--out', file]);
     expect(r).toEqual({ code: 2, stdout: '', stderr: `synth: refusing to replace ${file}: it is a file, not a directory. Nothing was written.\n` });
     expect(fs.readFileSync(file, 'utf8')).toBe('mine: true\n');
+  });
+
+  describe('another environment\'s output is never replaced by a single environment', () => {
+    /** A scratch copy of the committed dist/ and argocd/ (written by a full synth: every environment). */
+    function committedCopy(): string {
+      const root = tmpdir('committed');
+      fs.cpSync(path.join(ROOT, 'dist'), path.join(root, 'dist'), { recursive: true });
+      fs.cpSync(path.join(ROOT, 'argocd'), path.join(root, 'argocd'), { recursive: true });
+      return root;
+    }
+    const everyEnvironment = (dir: string, env: string) =>
+      `synth: refusing to replace ${dir} with environment '${env}' alone: it holds the output of every environment ` +
+      '(npm run synth without --config writes it), which this would delete; give --out a directory of its own. Nothing was written.\n';
+
+    test.each(['dist', 'argocd'])('--out a full synth\'s %s/, with an environment it does not hold', (name) => {
+      const dir = path.join(committedCopy(), name);
+      const config = path.join(tmpdir('staging'), 'staging.yaml');
+      fs.copyFileSync(DEV, config);
+      expectRefused(dir, everyEnvironment(dir, 'staging'), config);
+    });
+
+    test('--out a full synth\'s dist/, with an environment it holds', () => {
+      const dir = path.join(committedCopy(), 'dist');
+      expectRefused(dir, everyEnvironment(dir, 'dev'));
+    });
+
+    test('--out a directory synth wrote for dev, with local', () => {
+      const dir = writtenDir();
+      expectRefused(
+        dir,
+        `synth: refusing to replace ${dir} with environment 'local' alone: it holds the output of environment 'dev', which this would delete; ` +
+          'give --out a directory of its own. Nothing was written.\n',
+        LOCAL,
+      );
+    });
+
+    test.each([
+      ['dev', 'an environment folder of it'],
+      ['staging', 'a new folder in it'],
+      ['dev/mlflow', 'a folder deeper in it'],
+    ])('--out dist/%s (%s): it lies inside dist/, which synth writes as a whole', (sub) => {
+      const root = committedCopy();
+      const dist = path.join(root, 'dist');
+      const dir = path.join(dist, sub);
+      const before = tree(dist);
+      const r = synth(['--config', DEV, '--out', dir]);
+      expect(r).toEqual({
+        code: 2,
+        stdout: '',
+        stderr:
+          `synth: refusing to write ${dir}: it lies inside ${dist}, a directory synth writes as a whole ` +
+          `(its ${MARKER} lists every file there, and the next synth would refuse to replace it); give a directory outside it. Nothing was written.\n`,
+      });
+      expect(tree(dist)).toEqual(before);
+    });
   });
 
   describe('symbolic links', () => {
@@ -462,6 +528,11 @@ describe('usage errors: one line, then the usage, exit 2', () => {
       expect(r.code).toBe(0);
       expect(r.stderr).toBe('');
       expect(r.stdout.startsWith(USAGE_START)).toBe(true);
+      // --out is a review copy: the usage says where the Applications in it point.
+      expect(r.stdout).toContain(
+        '--out is for reviewing one environment\'s manifests. The Argo CD Applications in it still point at\n' +
+          'dist/<env>/ in gitops.repoURL: Argo CD deploys what the full synth writes and you commit, not <dir>.\n',
+      );
     }
   });
 });
@@ -470,7 +541,7 @@ describe('in its own node process, as `npm run synth` runs', () => {
   test.concurrent('a valid config into a new directory: exit 0', async () => {
     const out = path.join(tmpdir('process'), 'out');
     const r = await synthProcess(['--config', 'config/dev.yaml', '--out', out]);
-    expect(r).toEqual({ code: 0, stdout: `synthesized config/dev.yaml → ${out}\n`, stderr: '' });
+    expect(r).toEqual({ code: 0, stdout: `synthesized config/dev.yaml → ${out}\n${applicationsNote('dev', out)}`, stderr: '' });
     expect(filesUnder(out)).toEqual(devOutput());
   });
 

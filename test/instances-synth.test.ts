@@ -82,7 +82,8 @@ describe('--config teams.yaml --out <dir>', () => {
   });
 
   test('exit 0; one folder per instance beside the shared apps/ and cluster-issuer/, no mlflow/', () => {
-    expect(result).toEqual({ code: 0, stdout: `synthesized ${FIXTURE} → ${out}\n`, stderr: '' });
+    const note = `note: its Argo CD Applications point at dist/teams/ in the Git repository, not at ${out}: Argo CD deploys what npm run synth writes to dist/\n`;
+    expect(result).toEqual({ code: 0, stdout: `synthesized ${FIXTURE} → ${out}\n${note}`, stderr: '' });
     expect(entries(out)).toEqual([MARKER, 'apps/', 'argocd/', 'cluster-issuer/', 'team-a/', 'team-b/']);
   });
 

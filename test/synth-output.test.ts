@@ -141,7 +141,7 @@ test('the swap failing where there was no old tree leaves nothing, and reports t
   expect(fs.readdirSync(parent)).toEqual([]);
 });
 
-test('the staging folder is made beside the target with the prefix .gitignore ignores (a killed synth leaves it there)', () => {
+test('the staging folder is made beside the target with the prefix .gitignore ignores, and names the pid that owns it', () => {
   expect(fs.readFileSync(path.join(ROOT, '.gitignore'), 'utf8').split('\n')).toContain('.synth-tmp*/');
   const parent = tmpdir();
   const made: string[] = [];
@@ -154,7 +154,7 @@ test('the staging folder is made beside the target with the prefix .gitignore ig
   replaceDirectory(path.join(parent, 'out'), FILES);
   expect(made).toHaveLength(1);
   expect(path.dirname(made[0])).toBe(parent);
-  expect(path.basename(made[0])).toMatch(/^\.synth-tmp-.{6}$/);
+  expect(path.basename(made[0])).toBe(`.synth-tmp-${process.pid}-${path.basename(made[0]).slice(-6)}`);
 });
 
 test('a folder standing where the marker lists a file is not synth\'s', () => {

@@ -454,7 +454,7 @@ describe('usage errors exit 2: one line naming the problem, then the usage; noth
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
     expect(r.stderr.startsWith(`import-terraform: ${message}\n\n${USAGE_START}`)).toBe(true);
-    expect(r.stderr).toMatch(/Exit codes: 0 updated or already up to date, 1 refused \(nothing written\), 2 usage error\.\n$/);
+    expect(r.stderr).toMatch(/Exit codes: 0 created, updated or already up to date, 1 refused \(nothing written\), 2 usage error\.\n$/);
     expect(sb.files()).toEqual(before);
   });
 
@@ -480,7 +480,7 @@ describe('usage errors exit 2: one line naming the problem, then the usage; noth
       const r = await importTerraform([flag]);
       expect(r).toMatchObject({ code: 0, stderr: '' });
       expect(r.stdout.startsWith(USAGE_START)).toBe(true);
-      expect(r.stdout).toContain('Exit codes: 0 updated or already up to date, 1 refused (nothing written), 2 usage error.');
+      expect(r.stdout).toContain('Exit codes: 0 created, updated or already up to date, 1 refused (nothing written), 2 usage error.');
     }
   });
 });

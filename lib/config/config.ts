@@ -10,6 +10,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as yaml from 'js-yaml';
 import { z } from 'zod';
+import { echo, expansionProblem, sizeProblem } from './yaml-document';
 import { GC_CONNECTIONS, MEMORY_MIB, connectionBudget, memoryFootprintMiB, parseMemoryMiB, parseCpuMillis } from './sizing';
 
 import { iamDatabaseUserProblem } from './cloud-sql-iam';
@@ -712,7 +713,7 @@ export class ConfigError extends Error {
 
 export function formatProblem(p: ConfigProblem): string {
   const where = p.path === '' ? p.file : `${p.file}: ${p.path}`;
-  const got = p.value === undefined ? '' : ` (got ${JSON.stringify(p.value)})`;
+  const got = p.value === undefined ? '' : ` (got ${echo(p.value)})`;
   return `${where}: ${p.message}${got}`;
 }
 
@@ -793,6 +794,8 @@ export function parseEnvironmentText(file: string, text: string): { config?: Env
 
 /** The YAML mapping of a config file's text, or the one problem that prevents reading it (empty, malformed, not a mapping). */
 export function parseConfigDocument(file: string, text: string): { doc?: Record<string, unknown>; problems: ConfigProblem[] } {
+  const tooLarge = sizeProblem(text);
+  if (tooLarge !== undefined) return { problems: [{ file, path: '', message: tooLarge }] };
   if (text.split('\n').every((line) => /^\s*(#.*)?$/.test(line))) {
     return { problems: [{ file, path: '', message: 'the file is empty: expected a YAML mapping at the top level' }] };
   }
@@ -804,6 +807,8 @@ export function parseConfigDocument(file: string, text: string): { doc?: Record<
     const at = err.mark ? ` at line ${err.mark.line + 1}, column ${err.mark.column + 1}` : '';
     return { problems: [{ file, path: '', message: `malformed YAML${at}: ${err.reason ?? err.message}` }] };
   }
+  const expanded = expansionProblem(doc);
+  if (expanded !== undefined) return { problems: [{ file, path: '', message: expanded }] };
   if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) {
     return { problems: [{ file, path: '', message: 'expected a YAML mapping at the top level', value: doc ?? undefined }] };
   }

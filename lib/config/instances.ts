@@ -216,7 +216,7 @@ function cloudSqlOf(c: Schema) {
 }
 
 /** `a/b` lies inside `a` (path segments: `team` and `team-b` do not overlap). */
-function prefixesOverlap(a: string, b: string): boolean {
+export function prefixesOverlap(a: string, b: string): boolean {
   return a === b || a.startsWith(`${b}/`) || b.startsWith(`${a}/`);
 }
 

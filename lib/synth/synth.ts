@@ -166,10 +166,17 @@ const MARKER_HEADER = [
   '# Synth refuses to replace a directory holding files it did not write; the files it wrote are listed below.',
 ];
 
-/** The marker file for a directory holding `files`: a header, then their paths in code-unit order. */
-export function synthMarker(files: readonly RenderedFile[]): RenderedFile {
+/** The marker line naming the one environment a `--config` synth wrote; a full synth's markers have none. */
+const MARKER_ENVIRONMENT = '# environment: ';
+
+/**
+ * The marker file for a directory holding `files`: a header, the environment when `environment` is given (the
+ * output of `--config <file> --out <dir>`), then the paths in code-unit order.
+ */
+export function synthMarker(files: readonly RenderedFile[], environment?: string): RenderedFile {
   const paths = files.map((f) => f.path).sort();
-  return { path: SYNTH_MARKER, content: [...MARKER_HEADER, ...paths].join('\n') + '\n' };
+  const header = environment === undefined ? MARKER_HEADER : [...MARKER_HEADER, `${MARKER_ENVIRONMENT}${environment}`];
+  return { path: SYNTH_MARKER, content: [...header, ...paths].join('\n') + '\n' };
 }
 
 /** Thrown when synth would replace a directory it may not (see `replaceRefusal`); nothing was touched. */
@@ -180,11 +187,24 @@ export class OutputDirectoryError extends Error {
   }
 }
 
-/** The paths a marker in `dir` lists, or undefined when `dir` carries no marker (a symbolic link is none). */
-function markerPaths(dir: string): string[] | undefined {
+/** What a marker in `dir` says: the paths it lists and its environment line; undefined without a marker (a symbolic link is none). */
+function markerOf(dir: string): { paths: string[]; environment?: string } | undefined {
   const file = path.join(dir, SYNTH_MARKER);
   if (!fs.existsSync(file) || !fs.lstatSync(file).isFile()) return undefined;
-  return fs.readFileSync(file, 'utf8').split('\n').filter((l) => !l.startsWith('#'));
+  const lines = fs.readFileSync(file, 'utf8').split('\n');
+  const environment = lines.find((l) => l.startsWith(MARKER_ENVIRONMENT))?.slice(MARKER_ENVIRONMENT.length);
+  return { paths: lines.filter((l) => !l.startsWith('#')), ...(environment !== undefined ? { environment } : {}) };
+}
+
+/** The nearest directory above `target` that carries a marker, if any. */
+function markedAncestor(target: string): string | undefined {
+  let dir = path.dirname(path.resolve(target));
+  for (;;) {
+    if (markerOf(dir) !== undefined) return dir;
+    const up = path.dirname(dir);
+    if (up === dir) return undefined;
+    dir = up;
+  }
 }
 
 /** What `dir` holds beyond `owned` files and their folders, as `a.txt`, `sub/`, `link (symbolic link)`. */
@@ -209,20 +229,39 @@ function foreignEntries(dir: string, owned: ReadonlySet<string>): string[] {
  * Why synth may not replace `target` with `files`, or undefined when it may. It may replace a directory that
  * does not exist, is empty, or carries the marker and holds nothing but the files listed there or about to be
  * written again (a file another branch added, merged before the synth that lists it). Anything else — a
- * source folder, a user's own files, a symbolic link, a plain file — is refused. Without `files` (not rendered
- * yet), every file of a marked directory passes: an early check, to be repeated with the files. Only reads.
+ * source folder, a user's own files, a symbolic link, a plain file — is refused, and so is a directory inside
+ * one synth wrote (its files belong to that directory's marker). `environment` is the one environment a
+ * `--config` synth writes: it may replace only a directory written for that same environment, never one that
+ * holds every environment (a full synth's `dist/` or `argocd/`) or another environment's output. Without
+ * `files` (not rendered yet), every file of a marked directory passes: an early check, to be repeated with the
+ * files. Only reads.
  */
-export function replaceRefusal(target: string, files?: readonly RenderedFile[]): string | undefined {
+export function replaceRefusal(target: string, files?: readonly RenderedFile[], environment?: string): string | undefined {
   if (isSymbolicLink(target)) {
     return `refusing to replace ${target}: it is a symbolic link (to ${fs.readlinkSync(target)}); synth replaces only a real directory, so give the directory itself`;
   }
+  const enclosing = markedAncestor(target);
+  if (enclosing !== undefined) {
+    const shown = path.isAbsolute(target) ? enclosing : path.relative(process.cwd(), enclosing) || '.'; // as the user wrote the target
+    return (
+      `refusing to write ${target}: it lies inside ${shown}, a directory synth writes as a whole ` +
+      `(its ${SYNTH_MARKER} lists every file there, and the next synth would refuse to replace it); give a directory outside it`
+    );
+  }
   if (!fs.existsSync(target)) return undefined;
   if (!fs.statSync(target).isDirectory()) return `refusing to replace ${target}: it is a file, not a directory`;
-  const listed = markerPaths(target);
+  const marker = markerOf(target);
+  if (marker !== undefined && environment !== undefined && marker.environment !== environment) {
+    const holds =
+      marker.environment === undefined
+        ? 'it holds the output of every environment (npm run synth without --config writes it)'
+        : `it holds the output of environment '${marker.environment}'`;
+    return `refusing to replace ${target} with environment '${environment}' alone: ${holds}, which this would delete; give --out a directory of its own`;
+  }
   let owned = new Set<string>();
-  if (listed !== undefined) {
+  if (marker !== undefined) {
     if (files === undefined) return undefined;
-    owned = new Set([SYNTH_MARKER, ...listed, ...files.map((f) => f.path)]);
+    owned = new Set([SYNTH_MARKER, ...marker.paths, ...files.map((f) => f.path)]);
   }
   const foreign = foreignEntries(target, owned);
   if (foreign.length === 0) return undefined;
@@ -238,26 +277,30 @@ function isSymbolicLink(p: string): boolean {
 }
 
 /** Throws an `OutputDirectoryError` when synth may not replace `target` with `files` (see `replaceRefusal`). */
-export function assertReplaceable(target: string, files?: readonly RenderedFile[]): void {
-  const refusal = replaceRefusal(target, files);
+export function assertReplaceable(target: string, files?: readonly RenderedFile[], environment?: string): void {
+  const refusal = replaceRefusal(target, files, environment);
   if (refusal !== undefined) throw new OutputDirectoryError(refusal);
 }
 
 /**
- * Replaces the directory `target` with exactly `files` and the marker listing them, atomically as far as the
- * file system allows: the new tree is written next to it first, then swapped in by two renames. Refuses
- * (`OutputDirectoryError`, nothing touched) a target synth may not replace. On any error before the swap,
- * `target` is untouched.
+ * Replaces the directory `target` with exactly `files` and the marker listing them (naming `environment` when a
+ * `--config` synth writes one environment), atomically as far as the file system allows: the new tree is written
+ * next to it first, in a staging folder, then swapped in by two renames. Refuses (`OutputDirectoryError`,
+ * nothing touched) a target synth may not replace. On any error before the swap, `target` is untouched; the
+ * staging folder is removed on every path, a signal included (see {@link holdSignals}), and staging folders an
+ * earlier, killed run left next to `target` are removed first (see {@link removeStaleStaging}).
  */
-export function replaceDirectory(target: string, files: readonly RenderedFile[]): void {
-  assertReplaceable(target, files);
+export function replaceDirectory(target: string, files: readonly RenderedFile[], environment?: string): void {
+  assertReplaceable(target, files, environment);
   const parent = path.dirname(path.resolve(target));
   fs.mkdirSync(parent, { recursive: true });
-  const staging = fs.mkdtempSync(path.join(parent, '.synth-tmp-'));
+  removeStaleStaging(parent);
+  holdSignals();
+  const staging = fs.mkdtempSync(path.join(parent, `${STAGING_PREFIX}${process.pid}-`));
   try {
     const fresh = path.join(staging, 'new');
     // The marker is always written, so `fresh` exists even when `files` is empty.
-    for (const f of [...files, synthMarker(files)]) {
+    for (const f of [...files, synthMarker(files, environment)]) {
       const p = path.join(fresh, f.path);
       fs.mkdirSync(path.dirname(p), { recursive: true });
       fs.writeFileSync(p, f.content);
@@ -274,4 +317,65 @@ export function replaceDirectory(target: string, files: readonly RenderedFile[])
   } finally {
     fs.rmSync(staging, { recursive: true });
   }
+}
+
+/** Staging folders are `.synth-tmp-<pid>-<random>`, next to the directory they replace. */
+const STAGING_PREFIX = '.synth-tmp-';
+const STAGING = /^\.synth-tmp-(\d+)-[A-Za-z0-9]{6}$/;
+/** Written before staging folders carried the pid: `.synth-tmp-<random>`. */
+const LEGACY_STAGING = /^\.synth-tmp-[A-Za-z0-9]{6}$/;
+/** A legacy staging folder untouched for this long belongs to no running synth (a run takes seconds). */
+const LEGACY_STALE_MS = 10 * 60 * 1000;
+
+/**
+ * Removes the staging folders in `parent` that a killed synth left behind: only folders whose name is a staging
+ * folder's and that hold nothing but its `new/` and `old/` trees, and only when the process that made them is
+ * gone (no process with its pid) — or, for a folder named before the pid was part of the name, when it has not
+ * changed for ten minutes. Anything else of that name is left alone.
+ */
+export function removeStaleStaging(parent: string): void {
+  for (const e of fs.readdirSync(parent, { withFileTypes: true })) {
+    if (!e.isDirectory()) continue;
+    const dir = path.join(parent, e.name);
+    const pid = STAGING.exec(e.name)?.[1];
+    const stale = pid !== undefined ? !processExists(Number(pid)) : LEGACY_STAGING.test(e.name) && Date.now() - fs.statSync(dir).mtimeMs > LEGACY_STALE_MS;
+    if (!stale) continue;
+    try {
+      if (fs.readdirSync(dir).every((n) => n === 'new' || n === 'old')) fs.rmSync(dir, { recursive: true, force: true });
+    } catch {
+      // Not ours to remove after all (another user's, in a shared parent such as /tmp): left as it is.
+    }
+  }
+}
+
+function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM'; // it exists, owned by someone else
+  }
+}
+
+const HELD_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+let holding = false;
+
+/**
+ * Holds SIGINT, SIGTERM and SIGHUP until the running synchronous work returns to the event loop: a Ctrl-C while
+ * synth writes no longer kills it between creating and removing a staging folder. The write (every directory of
+ * the run) completes, its staging folders are removed, and then the signal ends the process as it would have
+ * (re-raised with the default action). Node runs signal listeners only from the event loop, so a listener
+ * removed before the loop runs would swallow the signal: the listener stays until the next `setImmediate`.
+ */
+function holdSignals(): void {
+  if (holding) return;
+  holding = true;
+  const received: NodeJS.Signals[] = [];
+  const hold = (signal: NodeJS.Signals) => received.push(signal);
+  for (const s of HELD_SIGNALS) process.on(s, hold);
+  setImmediate(() => {
+    for (const s of HELD_SIGNALS) process.removeListener(s, hold);
+    holding = false;
+    if (received.length > 0) process.kill(process.pid, received[0]);
+  });
 }

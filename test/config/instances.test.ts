@@ -99,7 +99,8 @@ describe('the shape of the instances form', () => {
       }),
     ).toEqual([
       `${FILE}: namespace: not used with 'instances': each instance sets its own namespace (got "mlflow")`,
-      `${FILE}: instances.1.gitops: shared by every instance: set gitops at the top level of the file, not in an instance (got ${JSON.stringify(teams().gitops)})`,
+      // A long value is echoed as its first 120 characters and its length.
+      `${FILE}: instances.1.gitops: shared by every instance: set gitops at the top level of the file, not in an instance (got ${JSON.stringify(teams().gitops).slice(0, 120)}… (255 characters))`,
     ]);
   });
 
