@@ -201,11 +201,17 @@ const volumeSchema = z.strictObject({
   storageClassName: pattern(DNS_LABEL, 'a StorageClass name').optional(),
 });
 
+/** A dotted-quad IPv4 address: it matches {@link HOSTNAME} too, but an Ingress or HTTPRoute host must be a DNS name. */
+const IPV4_ADDRESS = /^\d{1,3}(\.\d{1,3}){3}$/;
+
 /** Public host names of an exposure: at least one, distinct, fully qualified (the same rule for every mode). */
 const hostsSchema = z
-  .array(pattern(HOSTNAME, "a fully qualified lowercase host name such as 'mlflow.example.com'"), {
-    error: 'expected a list of host names',
-  })
+  .array(
+    pattern(HOSTNAME, "a fully qualified lowercase host name such as 'mlflow.example.com'").refine((h) => !IPV4_ADDRESS.test(h), {
+      error: 'expected a DNS name, not an IP address: the API server refuses an IP as an Ingress or Gateway host (serve a name that resolves to it)',
+    }),
+    { error: 'expected a list of host names' },
+  )
   .min(1, { error: 'expected at least one host name' })
   .refine((h) => new Set(h).size === h.length, { error: 'expected distinct host names' });
 
@@ -282,8 +288,20 @@ const exposureSchema = z.discriminatedUnion(
        * @default 30 (DRAINING_TIMEOUT of the Ingress path, applied in MlflowChart)
        */
       drainingTimeoutSeconds: int(0, 3600, 'a number of seconds').optional(),
-      /** The VPC's proxy-only subnet (regional and internal classes: their Envoy proxies connect from it). */
+      /**
+       * The VPC's proxy-only subnet (regional and internal classes: their Envoy proxies connect from it, and the server's
+       * NetworkPolicy admits it). A network address (no host bits), from /8 to /26 (Google's minimum), in a private range
+       * (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, 100.64.0.0/10) unless `proxyOnlySubnetPrivatelyUsedPublic` says
+       * otherwise ({@link proxyOnlySubnetProblem}).
+       */
       proxyOnlySubnetCidr: pattern(IPV4_CIDR, "an IPv4 CIDR block such as '10.129.0.0/23'").optional(),
+      /**
+       * `true` when `proxyOnlySubnetCidr` is a public range the VPC uses privately (Google's "privately used public IP"
+       * ranges): only then is a range outside the private ones accepted. Set it only for such a subnet: the range is
+       * admitted to the server as the load balancer's source.
+       * @default false
+       */
+      proxyOnlySubnetPrivatelyUsedPublic: z.literal(true, { error: 'expected true (omit the field for a private range)' }).optional(),
     }),
     z.strictObject({ mode: z.literal('none') }),
   ],
@@ -633,6 +651,13 @@ export function crossFieldProblems(c: Schema): Guard[] {
         message: `required with exposure.className '${className}': its load balancer's proxies connect to the pods from the VPC's proxy-only subnet, which the server's NetworkPolicy must admit`,
       });
     }
+    if (!global && c.exposure.proxyOnlySubnetCidr !== undefined) {
+      const problem = proxyOnlySubnetProblem(c.exposure.proxyOnlySubnetCidr, c.exposure.proxyOnlySubnetPrivatelyUsedPublic === true);
+      if (problem !== undefined) out.push(problem);
+    }
+    if (c.exposure.proxyOnlySubnetPrivatelyUsedPublic !== undefined && c.exposure.proxyOnlySubnetCidr === undefined) {
+      out.push({ path: 'exposure.proxyOnlySubnetPrivatelyUsedPublic', message: 'unused without exposure.proxyOnlySubnetCidr: remove it' });
+    }
     if (global && c.exposure.proxyOnlySubnetCidr !== undefined) {
       out.push({
         path: 'exposure.proxyOnlySubnetCidr',
@@ -661,6 +686,87 @@ export function crossFieldProblems(c: Schema): Guard[] {
     out.push({ path: 'gitops.addons.acmeEmail', message: 'expected an ACME account email for the ClusterIssuer installed with certManager' });
   }
   return out;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The proxy-only subnet: the one range besides Google's that the server's NetworkPolicy admits from outside
+// ---------------------------------------------------------------------------------------------------------
+
+/** The address ranges of private networks: RFC 1918, and the shared address space of RFC 6598. */
+export const PRIVATE_IPV4_RANGES = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10'] as const;
+/** Ranges that are no one's unicast addresses (this network, loopback, link-local, multicast, reserved and broadcast). */
+const NON_UNICAST_IPV4_RANGES = ['0.0.0.0/8', '127.0.0.0/8', '169.254.0.0/16', '224.0.0.0/3'] as const;
+/**
+ * The smallest proxy-only subnet Google Cloud accepts: 64 addresses (a /26); it recommends a /23.
+ * @see https://cloud.google.com/load-balancing/docs/proxy-only-subnets ("Plan the size of your proxy-only subnet")
+ */
+export const PROXY_ONLY_SUBNET_LONGEST_PREFIX = 26;
+/** The widest proxy-only subnet accepted: a /8, the widest private range; a proxy pool never needs more. */
+export const PROXY_ONLY_SUBNET_SHORTEST_PREFIX = 8;
+
+/** `a.b.c.d/n` → the first address as a 32-bit number and the prefix length (the format is checked by the schema). */
+function parseCidr(cidr: string): { address: number; prefix: number } {
+  const [ip, prefix] = cidr.split('/');
+  return { address: ip.split('.').reduce((n, octet) => n * 256 + Number(octet), 0), prefix: Number(prefix) };
+}
+
+function ipv4(n: number): string {
+  return [24, 16, 8, 0].map((shift) => Math.floor(n / 2 ** shift) % 256).join('.');
+}
+
+/** The first and last address of a CIDR block, ignoring host bits. */
+function blockOf(cidr: string): { first: number; last: number } {
+  const { address, prefix } = parseCidr(cidr);
+  const size = 2 ** (32 - prefix);
+  const first = Math.floor(address / size) * size;
+  return { first, last: first + size - 1 };
+}
+
+const within = (inner: { first: number; last: number }, outer: { first: number; last: number }) => inner.first >= outer.first && inner.last <= outer.last;
+const overlaps = (a: { first: number; last: number }, b: { first: number; last: number }) => a.first <= b.last && b.first <= a.last;
+
+/**
+ * What is wrong with `exposure.proxyOnlySubnetCidr`, or `undefined`. The server admits this range as its load
+ * balancer's source, so a wrong one opens it: `0.0.0.0/0` (or `0.0.0.0/1`) to the internet, a range with host bits
+ * to whatever the API server rounds it to. The rule: a network address, no smaller than Google's minimum and no wider
+ * than a /8, inside a private range; a public range only with `privatelyUsedPublic` (then never a non-unicast one).
+ */
+export function proxyOnlySubnetProblem(cidr: string, privatelyUsedPublic: boolean): Guard | undefined {
+  const path = 'exposure.proxyOnlySubnetCidr';
+  const { address, prefix } = parseCidr(cidr);
+  const block = blockOf(cidr);
+  const got = ` (got "${cidr}")`;
+  if (address !== block.first) {
+    return { path, message: `has host bits set: expected the network address '${ipv4(block.first)}/${prefix}'${got}` };
+  }
+  if (prefix > PROXY_ONLY_SUBNET_LONGEST_PREFIX) {
+    return {
+      path,
+      message: `a /${prefix} is smaller than Google Cloud's minimum proxy-only subnet (/${PROXY_ONLY_SUBNET_LONGEST_PREFIX}, 64 addresses; /23 recommended)${got}`,
+    };
+  }
+  if (prefix < PROXY_ONLY_SUBNET_SHORTEST_PREFIX) {
+    return {
+      path,
+      message: `a /${prefix} is wider than any proxy-only subnet (at most /${PROXY_ONLY_SUBNET_SHORTEST_PREFIX}): the server would admit it as its load balancer's source${got}`,
+    };
+  }
+  const isPrivate = PRIVATE_IPV4_RANGES.some((r) => within(block, blockOf(r)));
+  if (isPrivate && privatelyUsedPublic) {
+    return { path: 'exposure.proxyOnlySubnetPrivatelyUsedPublic', message: `unused: ${cidr} is in a private range (remove the field)` };
+  }
+  if (isPrivate) return undefined;
+  if (!privatelyUsedPublic) {
+    return {
+      path,
+      message:
+        `expected a range inside a private one (${PRIVATE_IPV4_RANGES.join(', ')}): the server admits this range as its load balancer's source; ` +
+        `for a public range the VPC uses privately, also set exposure.proxyOnlySubnetPrivatelyUsedPublic: true${got}`,
+    };
+  }
+  const special = NON_UNICAST_IPV4_RANGES.find((r) => overlaps(block, blockOf(r)));
+  if (special !== undefined) return { path, message: `overlaps ${special}, which is not a unicast range any subnet can use${got}` };
+  return undefined;
 }
 
 /**

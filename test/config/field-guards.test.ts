@@ -47,6 +47,7 @@ const cases: [string, 'dev' | 'local', (d: any) => unknown, string][] = [
   ["volume.storageClassName", 'local', (d) => (d.volume.storageClassName = 'Fast_SSD'), "config/local.yaml: volume.storageClassName: expected a StorageClass name (got \"Fast_SSD\")"],
   ["exposure.mode", 'dev', (d) => (d.exposure.mode = 'loadbalancer'), "config/dev.yaml: exposure.mode: expected exposure.mode 'ingress', 'gateway' or 'none' (got \"loadbalancer\")"],
   ["exposure.hosts type", 'dev', (d) => (d.exposure.hosts = 'mlflow.example.com'), "config/dev.yaml: exposure.hosts: expected a list of host names (got \"mlflow.example.com\")"],
+  ["exposure.hosts IP address", 'dev', (d) => (d.exposure.hosts = ['10.0.0.1']), "config/dev.yaml: exposure.hosts.0: expected a DNS name, not an IP address: the API server refuses an IP as an Ingress or Gateway host (serve a name that resolves to it) (got \"10.0.0.1\")"],
   ["exposure.clusterIssuer", 'dev', (d) => (d.exposure.clusterIssuer = 'Lets_Encrypt'), "config/dev.yaml: exposure.clusterIssuer: expected a cert-manager ClusterIssuer name (got \"Lets_Encrypt\")"],
   ["exposure.className", 'dev', (d) => (d.exposure.className = 'nginx'), "config/dev.yaml: exposure.className: expected 'gce' or 'gce-internal' (got \"nginx\")"],
   ["exposure.backendTimeoutSeconds", 'dev', (d) => (d.exposure.backendTimeoutSeconds = 10), "config/dev.yaml: exposure.backendTimeoutSeconds: expected a number of seconds from 30 to 86400 (got 10)"],
