@@ -52,6 +52,18 @@ function pattern(re: RegExp, expected: string) {
   return z.string({ error: `expected a string: ${expected}` }).regex(re, { error: `expected ${expected}` });
 }
 
+/**
+ * A section of the config (an object). A missing or mistyped one is refused with what it is and the fields it holds,
+ * rather than zod's "expected object, received undefined"; the field list is read from the shape, so it cannot drift.
+ */
+function section<S extends z.core.$ZodLooseShape>(what: string, shape: S) {
+  const names = Object.keys(shape);
+  const optional = names.filter((k) => (shape[k] as z.ZodType).safeParse(undefined).success);
+  const required = names.filter((k) => !optional.includes(k));
+  const fields = [required.join(', '), optional.length > 0 ? `optional: ${optional.join(', ')}` : ''].filter((f) => f !== '').join('; ');
+  return z.strictObject(shape, { error: `expected a mapping: ${what} (${fields})` });
+}
+
 const int = (min: number, max: number, what = 'an integer') =>
   z
     .number({ error: `expected ${what} from ${min} to ${max}` })
@@ -62,44 +74,42 @@ const int = (min: number, max: number, what = 'an integer') =>
 const cpu = pattern(CPU_QUANTITY, "a CPU quantity such as '500m' or '2'");
 const memory = pattern(MEMORY_QUANTITY, "a memory quantity in binary units such as '512Mi' or '2Gi'");
 
-const resources = z
-  .strictObject({
-    requests: z.strictObject({ cpu, memory }),
-    limits: z.strictObject({ cpu, memory }),
-  })
-  .superRefine((r, ctx) => {
-    // zod runs this even when a quantity above failed its pattern (not when one is absent or not a string: those
-    // stop it here first): compare only well-formed values.
-    const mem = [r.requests.memory, r.limits.memory].every((q) => MEMORY_QUANTITY.test(q));
-    const cpus = [r.requests.cpu, r.limits.cpu].every((q) => CPU_QUANTITY.test(q));
-    if (mem && parseMemoryMiB(r.limits.memory) < parseMemoryMiB(r.requests.memory)) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['limits', 'memory'],
-        message: `expected limits.memory (${r.limits.memory}) ≥ requests.memory (${r.requests.memory})`,
-      });
-    }
-    if (cpus && parseCpuMillis(r.limits.cpu) < parseCpuMillis(r.requests.cpu)) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['limits', 'cpu'],
-        message: `expected limits.cpu (${r.limits.cpu}) ≥ requests.cpu (${r.requests.cpu})`,
-      });
-    }
-  });
+const resources = section("the server container's resources", {
+  requests: section('what the container is guaranteed', { cpu, memory }),
+  limits: section('what the container may use at most', { cpu, memory }),
+}).superRefine((r, ctx) => {
+  // zod runs this even when a quantity above failed its pattern (not when one is absent or not a string: those
+  // stop it here first): compare only well-formed values.
+  const mem = [r.requests.memory, r.limits.memory].every((q) => MEMORY_QUANTITY.test(q));
+  const cpus = [r.requests.cpu, r.limits.cpu].every((q) => CPU_QUANTITY.test(q));
+  if (mem && parseMemoryMiB(r.limits.memory) < parseMemoryMiB(r.requests.memory)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['limits', 'memory'],
+      message: `expected limits.memory (${r.limits.memory}) ≥ requests.memory (${r.requests.memory})`,
+    });
+  }
+  if (cpus && parseCpuMillis(r.limits.cpu) < parseCpuMillis(r.requests.cpu)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['limits', 'cpu'],
+      message: `expected limits.cpu (${r.limits.cpu}) ≥ requests.cpu (${r.requests.cpu})`,
+    });
+  }
+});
 
 // ---------------------------------------------------------------------------------------------------------
 // Sections
 // ---------------------------------------------------------------------------------------------------------
 
-const gcpSchema = z.strictObject({
+const gcpSchema = section('the GCP side, from the Terraform outputs', {
   projectId: pattern(GCP_PROJECT_ID, 'a GCP project id (6-30 chars: lowercase letters, digits, hyphens)'),
   region: pattern(GCP_REGION, "a GCP region such as 'europe-west1'"),
   /** Google service account the MLflow KSA impersonates through Workload Identity. */
   serviceAccountEmail: pattern(GSA_EMAIL, 'a Google service account email NAME@PROJECT.iam.gserviceaccount.com'),
 });
 
-const imageSchema = z.strictObject({
+const imageSchema = section('the MLflow image', {
   repository: pattern(IMAGE_REPOSITORY, "an image repository without tag, e.g. 'ghcr.io/mlflow/mlflow'"),
   tag: z
     .string({ error: "expected an exact version tag such as 'v3.17.0-full'" })
@@ -110,23 +120,21 @@ const imageSchema = z.strictObject({
   digest: pattern(SHA256_DIGEST, "a digest 'sha256:' followed by 64 lowercase hex digits").optional(),
 });
 
-const autoscalingSchema = z
-  .strictObject({
-    minReplicas: int(1, 100, 'a replica count'),
-    maxReplicas: int(1, 100, 'a replica count'),
-    targetCpuUtilizationPercent: int(10, 100, 'a CPU utilization percentage'),
-  })
-  .superRefine((a, ctx) => {
-    if (Number.isInteger(a.minReplicas) && Number.isInteger(a.maxReplicas) && a.minReplicas > a.maxReplicas) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['minReplicas'],
-        message: `expected minReplicas (${a.minReplicas}) ≤ maxReplicas (${a.maxReplicas})`,
-      });
-    }
-  });
+const autoscalingSchema = section('the HorizontalPodAutoscaler', {
+  minReplicas: int(1, 100, 'a replica count'),
+  maxReplicas: int(1, 100, 'a replica count'),
+  targetCpuUtilizationPercent: int(10, 100, 'a CPU utilization percentage'),
+}).superRefine((a, ctx) => {
+  if (Number.isInteger(a.minReplicas) && Number.isInteger(a.maxReplicas) && a.minReplicas > a.maxReplicas) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['minReplicas'],
+      message: `expected minReplicas (${a.minReplicas}) ≤ maxReplicas (${a.maxReplicas})`,
+    });
+  }
+});
 
-const serverSchema = z.strictObject({
+const serverSchema = section("the tracking server's size", {
   /** uvicorn workers per pod; set it close to the CPU request and let the HPA add pods (memory per worker: README "Sizing", docs/design.md#sizing). */
   workers: int(1, 16, 'a worker count'),
   resources,
@@ -151,7 +159,7 @@ const mysqlSchema = z.strictObject({
   userSecret: pattern(SECRET_ID, 'a Secret Manager secret id').optional(),
   /** Secret Manager secret id of the database password: required with password login, refused with `iam` (crossFieldProblems). */
   passwordSecret: pattern(SECRET_ID, 'a Secret Manager secret id').optional(),
-  pool: z.strictObject({
+  pool: section("each store's SQLAlchemy connection pool, per worker", {
     size: int(1, 100, 'a pool size'),
     maxOverflow: int(0, 100, 'a pool overflow'),
     recycleSeconds: int(60, 86400, 'a number of seconds'),
@@ -195,7 +203,7 @@ const artifactsSchema = z.discriminatedUnion(
   { error: "expected artifacts.store 'gcs' or 'volume'" },
 );
 
-const volumeSchema = z.strictObject({
+const volumeSchema = section('the data volume', {
   size: pattern(MEMORY_QUANTITY, "a storage size such as '10Gi'"),
   /** Omitted: the cluster's default StorageClass. */
   storageClassName: pattern(DNS_LABEL, 'a StorageClass name').optional(),
@@ -415,7 +423,7 @@ export function cronScheduleProblem(schedule: string): string | undefined {
   return undefined;
 }
 
-const gcSchema = z.strictObject({
+const gcSchema = section('the `mlflow gc` CronJob', {
   /** When the CronJob runs (cron syntax, in the kube-controller-manager's time zone: UTC on GKE). */
   schedule: z.string({ error: "expected a cron schedule such as '17 3 * * *'" }).superRefine((s, ctx) => {
     const problem = cronScheduleProblem(s);
@@ -429,7 +437,7 @@ const gcSchema = z.strictObject({
   olderThanDays: int(GC_OLDER_THAN_DAYS.min, GC_OLDER_THAN_DAYS.max, 'a number of days').optional(),
 });
 
-const gitopsSchema = z.strictObject({
+const gitopsSchema = section('where Argo CD reads the manifests and deploys them', {
   /** Git repository Argo CD reads `dist/` from. */
   repoURL: z
     .string({ error: 'expected a git URL' })
@@ -441,16 +449,14 @@ const gitopsSchema = z.strictObject({
   destinationServer: z.string({ error: 'expected a cluster API URL' }).regex(/^https:\/\/[^\s]+$/, {
     error: "expected a cluster API URL starting with 'https://'",
   }),
-  addons: z
-    .strictObject({
-      externalSecrets: z.boolean({ error: 'expected true or false' }),
-      certManager: z.boolean({ error: 'expected true or false' }),
-      /** ACME account email for the ClusterIssuer (only with certManager). */
-      acmeEmail: z.email({ error: 'expected an email address' }).optional(),
-      /** Let's Encrypt directory of the ClusterIssuer: 'staging' while testing (generous rate limits, untrusted). */
-      acmeServer: z.enum(['production', 'staging'], { error: "expected 'production' or 'staging'" }).optional(),
-    })
-    .optional(),
+  addons: section('the operators Argo CD installs with the environment', {
+    externalSecrets: z.boolean({ error: 'expected true or false' }),
+    certManager: z.boolean({ error: 'expected true or false' }),
+    /** ACME account email for the ClusterIssuer (only with certManager). */
+    acmeEmail: z.email({ error: 'expected an email address' }).optional(),
+    /** Let's Encrypt directory of the ClusterIssuer: 'staging' while testing (generous rate limits, untrusted). */
+    acmeServer: z.enum(['production', 'staging'], { error: "expected 'production' or 'staging'" }).optional(),
+  }).optional(),
 });
 
 export const environmentSchema = z.strictObject({
@@ -841,16 +847,24 @@ function describeIssue(issue: z.core.$ZodIssue, value: unknown): string {
   return issue.message;
 }
 
-/** The problems of a failed schema parse of `doc`: field path, message, and the value found there. */
+/**
+ * The problems of a failed schema parse of `doc`: field path, message, and the value found there; each once (a value
+ * can fail two checks that say the same, e.g. 1e20 is neither a safe integer nor within the maximum).
+ */
 export function schemaProblems(file: string, doc: unknown, issues: readonly z.core.$ZodIssue[]): ConfigProblem[] {
-  return issues.map((issue) => {
+  const seen = new Set<string>();
+  return issues.flatMap((issue) => {
     const value = issue.code === 'unrecognized_keys' ? undefined : valueAt(doc, issue.path);
-    return {
+    const problem = {
       file,
       path: issue.path.map(String).join('.'),
       message: issue.code === 'unrecognized_keys' ? describeIssue(issue, null) : describeIssue(issue, value),
       value,
     };
+    const key = `${problem.path}\n${problem.message}`;
+    if (seen.has(key)) return [];
+    seen.add(key);
+    return [problem];
   });
 }
 
