@@ -330,6 +330,33 @@ local: 1 changed, 2 added
 `);
   });
 
+  test('switching exposure.mode from ingress to gateway: the Ingress goes with its load balancer and IP address', async () => {
+    branch('gateway', () => editYaml('config/dev.yaml', (d) => {
+        const { hosts, clusterIssuer, backendTimeoutSeconds } = d.exposure;
+        d.exposure = { mode: 'gateway', hosts, certificate: { source: 'cert-manager', clusterIssuer }, backendTimeoutSeconds };
+      }));
+    const r = await diff('--env', 'dev');
+    expect([r.code, r.stderr]).toEqual([0, '']);
+    const dangers = r.stdout.slice(0, r.stdout.indexOf('\n\ndev: '));
+    expect(dangers).toBe(`${header()}DANGER (1):
+  deletes state or shared objects:
+    ! dev Ingress mlflow/mlflow: deleting the Ingress deletes its load balancer and releases its external IP address: mlflow.dev.example.com stop answering until DNS points at the address of what replaces it`);
+    expect(r.stdout).toContain('\n    - Ingress mlflow/mlflow (wave 2)\n');
+    expect(r.stdout).toContain('\n    + Gateway mlflow/mlflow (wave 2)\n');
+  });
+
+  test('a new environment raises no danger: its NetworkPolicies come with its namespace', async () => {
+    branch('new-env', () => {
+      fs.copyFileSync(path.join(repo, 'config/local.yaml'), path.join(repo, 'config/staging.yaml'));
+      git('add', 'config/staging.yaml');
+    });
+    const r = await diff('--env', 'staging', '--fail-on', 'danger');
+    expect([r.code, r.stderr]).toEqual([0, '']);
+    expect(r.stdout.startsWith(`${header()}No dangers found.\n\nstaging: 8 added (new environment)\n`)).toBe(true);
+    expect(r.stdout).toContain('\n    + NetworkPolicy mlflow/default-deny (wave -3)\n');
+    expect(r.stdout).toContain('\n    + NetworkPolicy mlflow/mlflow-egress (wave -3)\n');
+  });
+
   test('ExternalSecret templates appear as their template text, never rendered', async () => {
     branch('dbname', () => editYaml('config/prod.yaml', (d) => (d.database.name = 'tracking')));
     const r = await diff('--env', 'prod');
