@@ -169,22 +169,8 @@ dev: 1 changed
   rolls the pods:
     ! local Deployment mlflow/mlflow: the pod template changes (3 fields): every pod is replaced, Recreate: every pod stops before the new ones start (downtime)
 
-local: 8 changed
+local: 1 changed
   dist/local/mlflow
-    ~ Namespace mlflow (wave -3)
-        metadata.labels["app.kubernetes.io/version"]: "3.17.0" → "3.18.0"
-    ~ ServiceAccount mlflow/mlflow (wave -3)
-        metadata.labels["app.kubernetes.io/version"]: "3.17.0" → "3.18.0"
-    ~ NetworkPolicy mlflow/default-deny (wave -3)
-        metadata.labels["app.kubernetes.io/version"]: "3.17.0" → "3.18.0"
-    ~ NetworkPolicy mlflow/mlflow-egress (wave -3)
-        metadata.labels["app.kubernetes.io/version"]: "3.17.0" → "3.18.0"
-    ~ ConfigMap mlflow/mlflow-migrate-script (wave -2)
-        metadata.labels["app.kubernetes.io/version"]: "3.17.0" → "3.18.0"
-    ~ PersistentVolumeClaim mlflow/mlflow-data (wave -2)
-        metadata.labels["app.kubernetes.io/version"]: "3.17.0" → "3.18.0"
-    ~ Service mlflow/mlflow (wave 1)
-        metadata.labels["app.kubernetes.io/version"]: "3.17.0" → "3.18.0"
     ~ Deployment mlflow/mlflow (wave 1)
         metadata.labels["app.kubernetes.io/version"]: "3.17.0" → "3.18.0"
         spec.template.metadata.labels["app.kubernetes.io/version"]: "3.17.0" → "3.18.0"
@@ -202,28 +188,27 @@ local: 8 changed
   rolls the pods:
     ! local Deployment mlflow/mlflow: the pod template changes (3 fields): every pod is replaced, Recreate: every pod stops before the new ones start (downtime)
 
-local: 8 changed
+local: 1 changed
   dist/local/mlflow
-    ~ Namespace mlflow (wave -3)
-        metadata.labels["app.kubernetes.io/version"]: "3.17.0" → "3.17.1"
-    ~ ServiceAccount mlflow/mlflow (wave -3)
-        metadata.labels["app.kubernetes.io/version"]: "3.17.0" → "3.17.1"
-    ~ NetworkPolicy mlflow/default-deny (wave -3)
-        metadata.labels["app.kubernetes.io/version"]: "3.17.0" → "3.17.1"
-    ~ NetworkPolicy mlflow/mlflow-egress (wave -3)
-        metadata.labels["app.kubernetes.io/version"]: "3.17.0" → "3.17.1"
-    ~ ConfigMap mlflow/mlflow-migrate-script (wave -2)
-        metadata.labels["app.kubernetes.io/version"]: "3.17.0" → "3.17.1"
-    ~ PersistentVolumeClaim mlflow/mlflow-data (wave -2)
-        metadata.labels["app.kubernetes.io/version"]: "3.17.0" → "3.17.1"
-    ~ Service mlflow/mlflow (wave 1)
-        metadata.labels["app.kubernetes.io/version"]: "3.17.0" → "3.17.1"
     ~ Deployment mlflow/mlflow (wave 1)
         metadata.labels["app.kubernetes.io/version"]: "3.17.0" → "3.17.1"
         spec.template.metadata.labels["app.kubernetes.io/version"]: "3.17.0" → "3.17.1"
         spec.template.spec.containers[name=mlflow].image: "ghcr.io/mlflow/mlflow:v3.17.0-full" → "ghcr.io/mlflow/mlflow:v3.17.1-full"
         spec.template.spec.initContainers[name=migrate].image: "ghcr.io/mlflow/mlflow:v3.17.0-full" → "ghcr.io/mlflow/mlflow:v3.17.1-full"
 `);
+  });
+
+  test('an image bump changes only what runs MLflow: the migration hook, the server, the smoke hook (the version label is on nothing else)', async () => {
+    branch('dev-patch', () => editYaml('config/dev.yaml', (d) => (d.image.tag = 'v3.17.1-full')));
+    const r = await diff('--env', 'dev');
+    expect([r.code, r.stderr]).toEqual([0, '']);
+    const objects = r.stdout.split('\n').filter((l) => /^ {4}[~+-] /.test(l));
+    expect(objects).toEqual([
+      '    ~ Job mlflow/mlflow-migrate (wave 0, Sync hook)',
+      '    ~ Deployment mlflow/mlflow (wave 1)',
+      '    ~ Job mlflow/mlflow-smoke (wave 0, PostSync hook)',
+    ]);
+    expect(r.stdout).toContain('\ndev: 3 changed\n');
   });
 
   test('shrinking the volume: Kubernetes refuses', async () => {

@@ -386,9 +386,14 @@ function migrations(folderChanges: readonly ObjectChange[]): { objects: string[]
 function newWithNamespace(e: EnvironmentDiff): Set<ObjectChange> {
   const changes = e.folders.flatMap((f) => f.changes);
   const added = (kind: string) => changes.filter((c) => c.status === 'added' && c.after?.kind === kind);
-  const namespaces = new Set(added('Namespace').map((c) => c.after?.metadata?.name).filter((n) => typeof n === 'string'));
+  const namespaces = new Set(added('Namespace').map((c) => c.after?.metadata?.name));
   const removedNames = new Set(changes.filter((c) => c.status === 'removed' && c.before?.kind === 'NetworkPolicy').map((c) => c.before?.metadata?.name));
-  return new Set(added('NetworkPolicy').filter((c) => namespaces.has(c.after?.metadata?.namespace) && !removedNames.has(c.after?.metadata?.name)));
+  return new Set(
+    added('NetworkPolicy').filter((c) => {
+      const namespace = c.after?.metadata?.namespace;
+      return namespace !== undefined && namespaces.has(namespace) && !removedNames.has(c.after?.metadata?.name);
+    }),
+  );
 }
 
 /**
