@@ -148,22 +148,22 @@ describe('a removed Ingress or Gateway takes its load balancer and IP address (e
 
   test('an Ingress: its load balancer and its ephemeral IP, naming the hosts; a reserved IP stays', () => {
     expect(dangers([ingress()], [gateway()])).toEqual([
-      'deletes Ingress mlflow/mlflow: deleting the Ingress deletes its load balancer and releases its external IP address: mlflow.example.com, ml.example.org stop answering until DNS points at the address of what replaces it',
+      'deletes Ingress mlflow/mlflow: deleting the Ingress deletes its load balancer and releases its external IP address: requests to mlflow.example.com, ml.example.org fail until DNS points at the address of what replaces it',
     ]);
     expect(dangers([ingress({ 'kubernetes.io/ingress.global-static-ip-name': 'mlflow-ip' }, [])], [])).toEqual([
-      'deletes Ingress mlflow/mlflow: deleting the Ingress deletes its load balancer; its reserved IP address mlflow-ip stays: its hosts stop answering until DNS points at the address of what replaces it',
+      'deletes Ingress mlflow/mlflow: deleting the Ingress deletes its load balancer; its reserved IP address mlflow-ip stays: requests to its hosts fail until a load balancer that uses mlflow-ip serves them',
     ]);
     expect(dangers([ingress({ 'kubernetes.io/ingress.regional-static-ip-name': 'mlflow-internal' })], [])).toEqual([
-      'deletes Ingress mlflow/mlflow: deleting the Ingress deletes its load balancer; its reserved IP address mlflow-internal stays: mlflow.example.com, ml.example.org stop answering until DNS points at the address of what replaces it',
+      'deletes Ingress mlflow/mlflow: deleting the Ingress deletes its load balancer; its reserved IP address mlflow-internal stays: requests to mlflow.example.com, ml.example.org fail until a load balancer that uses mlflow-internal serves them',
     ]);
   });
 
   test('a Gateway: its load balancer, and its address unless a named one; a changed Ingress or an added Gateway deletes nothing', () => {
     expect(dangers([gateway()], [ingress()])).toEqual([
-      'deletes Gateway mlflow/mlflow: deleting the Gateway deletes its load balancer and releases its IP address: the hosts of its routes stop answering until DNS points at the address of what replaces it',
+      'deletes Gateway mlflow/mlflow: deleting the Gateway deletes its load balancer and releases its IP address: requests to the hosts of its routes fail until DNS points at the address of what replaces it',
     ]);
     expect(dangers([gateway([{ type: 'NamedAddress', value: 'mlflow-ip' }])], [])).toEqual([
-      'deletes Gateway mlflow/mlflow: deleting the Gateway deletes its load balancer; its named (reserved) address stays: the hosts of its routes stop answering until DNS points at the address of what replaces it',
+      'deletes Gateway mlflow/mlflow: deleting the Gateway deletes its load balancer; its named (reserved) address stays: requests to the hosts of its routes fail until a load balancer that uses it serves them',
     ]);
     expect(dangers([ingress()], [ingress({}, [{ host: 'mlflow.example.com' }])])).toEqual([]);
     expect(dangers([], [gateway(), ingress()])).toEqual([]);

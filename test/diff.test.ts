@@ -325,7 +325,7 @@ local: 1 changed, 2 added
     const dangers = r.stdout.slice(0, r.stdout.indexOf('\n\ndev: '));
     expect(dangers).toBe(`${header()}DANGER (1):
   deletes state or shared objects:
-    ! dev Ingress mlflow/mlflow: deleting the Ingress deletes its load balancer and releases its external IP address: mlflow.dev.example.com stop answering until DNS points at the address of what replaces it`);
+    ! dev Ingress mlflow/mlflow: deleting the Ingress deletes its load balancer and releases its external IP address: requests to mlflow.dev.example.com fail until DNS points at the address of what replaces it`);
     expect(r.stdout).toContain('\n    - Ingress mlflow/mlflow (wave 2)\n');
     expect(r.stdout).toContain('\n    + Gateway mlflow/mlflow (wave 2)\n');
   });

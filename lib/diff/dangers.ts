@@ -170,13 +170,18 @@ function loadBalancerDeletion(c: ObjectChange): string[] {
   if (o.kind === 'Ingress' && o.apiVersion?.startsWith('networking.k8s.io/')) {
     const annotations = (o.metadata?.annotations as Record<string, string> | undefined) ?? {};
     const reserved = STATIC_IP_ANNOTATIONS.map((a) => annotations[a]).find((v) => v !== undefined);
-    const ip = reserved !== undefined ? `; its reserved IP address ${reserved} stays` : ' and releases its external IP address';
-    return [`deleting the Ingress deletes its load balancer${ip}: ${hostsOf(o)} stop answering until DNS points at the address of what replaces it`];
+    const effect =
+      reserved !== undefined
+        ? `; its reserved IP address ${reserved} stays: requests to ${hostsOf(o)} fail until a load balancer that uses ${reserved} serves them`
+        : ` and releases its external IP address: requests to ${hostsOf(o)} fail until DNS points at the address of what replaces it`;
+    return [`deleting the Ingress deletes its load balancer${effect}`];
   }
   if (o.kind === 'Gateway' && o.apiVersion?.startsWith('gateway.networking.k8s.io/')) {
     const named = ((spec(o).addresses as Obj[] | undefined) ?? []).some((a) => a.type === 'NamedAddress');
-    const ip = named ? '; its named (reserved) address stays' : ' and releases its IP address';
-    return [`deleting the Gateway deletes its load balancer${ip}: the hosts of its routes stop answering until DNS points at the address of what replaces it`];
+    const effect = named
+      ? '; its named (reserved) address stays: requests to the hosts of its routes fail until a load balancer that uses it serves them'
+      : ' and releases its IP address: requests to the hosts of its routes fail until DNS points at the address of what replaces it';
+    return [`deleting the Gateway deletes its load balancer${effect}`];
   }
   return [];
 }
