@@ -11,15 +11,43 @@ export const APP_NAME = 'mlflow';
 /** `app.kubernetes.io/managed-by`: the renderer, so nobody mistakes the objects for a Helm release. */
 export const MANAGED_BY = 'mlflow-gitops';
 
-/** Labels on every object of an environment (set as chart labels). */
-export function standardLabels(environment: string, mlflowVersion: string): Record<string, string> {
+/**
+ * Labels on every object of an environment (set as chart labels). Not the version: see {@link applyVersionLabel}.
+ */
+export function standardLabels(environment: string): Record<string, string> {
   return {
     'app.kubernetes.io/name': APP_NAME,
     'app.kubernetes.io/instance': `${APP_NAME}-${environment}`,
-    'app.kubernetes.io/version': mlflowVersion,
     'app.kubernetes.io/part-of': APP_NAME,
     'app.kubernetes.io/managed-by': MANAGED_BY,
   };
+}
+
+/** `app.kubernetes.io/version`: the MLflow version, on the objects that run it ({@link applyVersionLabel}). */
+export const VERSION_LABEL = 'app.kubernetes.io/version';
+
+/** Where each kind that runs pods keeps its pod template: those objects run the MLflow version, nothing else does. */
+export const POD_TEMPLATE_PATHS: Readonly<Record<string, string>> = {
+  Deployment: '/spec/template',
+  StatefulSet: '/spec/template',
+  DaemonSet: '/spec/template',
+  Job: '/spec/template',
+  CronJob: '/spec/jobTemplate/spec/template',
+};
+
+/**
+ * Labels every workload below `scope` (and its pod template) with the MLflow version, and nothing else: on a
+ * Namespace, a ConfigMap or a NetworkPolicy it says nothing, and it would change every object on each image bump,
+ * burying the workloads and the migration hook in the reviewed diff (docs/design.md#labels). No selector reads it.
+ */
+export function applyVersionLabel(scope: IConstruct, mlflowVersion: string): void {
+  for (const c of scope.node.findAll()) {
+    if (!(c instanceof ApiObject)) continue;
+    const template = POD_TEMPLATE_PATHS[c.kind];
+    if (template === undefined) continue;
+    c.metadata.addLabel(VERSION_LABEL, mlflowVersion);
+    c.addJsonPatch(JsonPatch.add(`${template}/metadata/labels/${VERSION_LABEL.replace('/', '~1')}`, mlflowVersion));
+  }
 }
 
 /**

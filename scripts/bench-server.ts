@@ -28,6 +28,16 @@ import {
 } from '../test/support/pod-harness';
 
 const ENV = 'dev';
+const HELP = `usage: npm run bench:server [-- --requests N --seconds N --concurrency N]
+
+Measures the real MLflow server as rendered for dev, on the test MariaDB (bash scripts/test-mariadb.sh, and the
+MLflow venv of bash scripts/test-mlflow.sh): requests/s, server CPU per request and memory per process, with
+basic-auth's credential cache off and on.
+
+  --requests N      requests per workload at most (default 300)
+  --seconds N       seconds per workload at most (default 20)
+  --concurrency N   concurrent keep-alive connections (default 4)
+  -h, --help        print this text`;
 const arg = (name: string, dflt: number) => {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? Number(process.argv[i + 1]) : dflt;
@@ -205,7 +215,11 @@ async function main() {
   }
 }
 
-main().catch((e) => {
-  console.error(e);
-  process.exit(1);
-});
+if (process.argv.includes('--help') || process.argv.includes('-h')) {
+  console.log(HELP);
+} else {
+  main().catch((e) => {
+    console.error(e);
+    process.exit(1);
+  });
+}

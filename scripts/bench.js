@@ -8,6 +8,17 @@
 const { execFileSync } = require('child_process');
 const path = require('path');
 
+const USAGE = `usage: npm run bench [-- RUNS]
+
+Times \`npm run synth\` against \`cdk8s synth\` with ts-node, alternately, RUNS times each (default 5), and prints
+the medians and their ratio. Both write dist/ as they synthesize.
+
+  -h, --help   print this text`;
+if (process.argv.includes('--help') || process.argv.includes('-h')) {
+  console.log(USAGE);
+  process.exit(0);
+}
+
 const root = path.resolve(__dirname, '..');
 const runs = Number(process.argv[2] ?? 5);
 const bin = (n) => path.join(root, 'node_modules', '.bin', n);

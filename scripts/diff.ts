@@ -1,5 +1,5 @@
 /**
- * `npm run diff -- [--base <git-ref>] [--env <name>] [--format text|markdown] [--fail-on danger]`
+ * `npm run diff -- [--base <git-ref>] [--env <name>] [--format text|markdown] [--fail-on danger]` (`--help`: {@link HELP})
  *
  * Renders the base (default: the merge base of HEAD with `main`, or `origin/main` in a CI clone) and the
  * working tree, and prints what changes object by object, with the dangers first (lib/diff).
@@ -22,6 +22,21 @@ import { diffReport, formatMarkdown, formatText, type DiffReport } from '../lib/
 
 export const USAGE = 'usage: npm run diff -- [--base <git-ref>] [--env <name>]... [--format text|markdown] [--fail-on danger]';
 
+/** What `--help` prints: the usage line, then what the command does and what each option means. */
+export const HELP = `${USAGE}
+
+Renders the base commit and the working tree (nothing is written) and prints what changes, object by object,
+with the dangers first (docs/reviewing.md).
+
+  --base <git-ref>   the commit to compare with (default: the merge base of HEAD with main, else origin/main)
+  --env <name>       only this environment (repeat for several; default: every environment on either side)
+  --format <form>    text (default) or markdown (a pull-request comment)
+  --fail-on danger   exit 1 when a danger is found
+  -h, --help         print this text
+
+Exit codes: 0 compared; 1 dangers found with --fail-on danger; 2 usage error, a base that is not a commit or
+does not synthesize, or a working tree that does not synthesize.`;
+
 /** A problem that stops the comparison: reported as one line, exit 2. */
 export class DiffError extends Error {
   constructor(
@@ -41,7 +56,8 @@ export interface DiffOptions {
   readonly failOnDanger: boolean;
 }
 
-export function parseDiffArgs(argv: readonly string[]): DiffOptions {
+/** The options, or `'help'` when `--help`/`-h` is given (whatever else is). */
+export function parseDiffArgs(argv: readonly string[]): DiffOptions | 'help' {
   let parsed;
   try {
     parsed = parseArgs({
@@ -51,6 +67,7 @@ export function parseDiffArgs(argv: readonly string[]): DiffOptions {
         env: { type: 'string', multiple: true },
         format: { type: 'string' },
         'fail-on': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
       },
       strict: true,
       allowPositionals: false,
@@ -60,6 +77,7 @@ export function parseDiffArgs(argv: readonly string[]): DiffOptions {
     throw new DiffError((e as Error).message.split('. ')[0].replace(/\.$/, ''), true);
   }
   const v = parsed.values;
+  if (v.help) return 'help';
   const format = v.format ?? 'text';
   if (format !== 'text' && format !== 'markdown') throw new DiffError(`--format ${format}: expected 'text' or 'markdown'`, true);
   if (v['fail-on'] !== undefined && v['fail-on'] !== 'danger') throw new DiffError(`--fail-on ${v['fail-on']}: expected 'danger'`, true);
@@ -261,6 +279,10 @@ export async function buildReport(options: DiffOptions, root: string, renderBase
 export async function runDiff(argv: readonly string[], io: DiffIo): Promise<number> {
   try {
     const options = parseDiffArgs(argv);
+    if (options === 'help') {
+      io.stdout(`${HELP}\n`);
+      return 0;
+    }
     const report = await buildReport(options, io.root ?? path.resolve(__dirname, '..'), io.renderBase);
     io.stdout(options.format === 'markdown' ? formatMarkdown(report) : formatText(report));
     if (options.failOnDanger && report.dangers.length > 0) {

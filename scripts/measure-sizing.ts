@@ -28,6 +28,17 @@ import { TEST_MARIADB, mariadbRoot, mlflowPython, mlflowVersion, startPod, type 
 
 const USAGE =
   'usage: npm run measure:sizing -- [--env dev|prod] [--workers N] [--clients N] [--seconds N] [--artifact-kib N]';
+const HELP = `${USAGE}
+
+Starts an environment's server as synthesized on the test MariaDB (bash scripts/test-mariadb.sh, and the MLflow venv
+of bash scripts/test-mlflow.sh), puts it under load and prints each process's memory (PSS) and database connections.
+
+  --env dev|prod        the environment (default dev: basic-auth on MySQL)
+  --workers N           uvicorn workers (default: the environment's server.workers)
+  --clients N           concurrent clients (default 8)
+  --seconds N           load duration (default 60)
+  --artifact-kib N      proxied artifact upload + download every 5th iteration (default 256; 0: none)
+  -h, --help            print this text`;
 
 interface Options {
   env: string;
@@ -39,10 +50,10 @@ interface Options {
   artifactKiB: number;
 }
 
-function parseOptions(argv: string[]): Options {
-  let values: Record<string, string | undefined>;
+function parseOptions(argv: string[]): Options | 'help' {
+  let parsed;
   try {
-    ({ values } = parseArgs({
+    parsed = parseArgs({
       args: argv,
       strict: true,
       options: {
@@ -51,11 +62,14 @@ function parseOptions(argv: string[]): Options {
         clients: { type: 'string', default: '8' },
         seconds: { type: 'string', default: '60' },
         'artifact-kib': { type: 'string', default: '256' },
+        help: { type: 'boolean', short: 'h' },
       },
-    }));
+    });
   } catch (e) {
     throw new UsageError((e as Error).message.split(/\. /)[0]);
   }
+  const values = parsed.values;
+  if (values.help) return 'help';
   const num = (name: string, v: string, min: number, max: number): number => {
     const n = Number(v);
     if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`--${name}: expected an integer from ${min} to ${max}, got '${v}'`);
@@ -258,6 +272,10 @@ const mib = (kib: number) => (kib / 1024).toFixed(0);
 
 async function main(): Promise<number> {
   const o = parseOptions(process.argv.slice(2));
+  if (o === 'help') {
+    console.log(HELP);
+    return 0;
+  }
   const python = mlflowPython();
   if (!python) throw new Error("no MLflow venv: run 'bash scripts/test-mlflow.sh' first (writes .mlflow-python)");
   const doc = rawConfig(o.env);

@@ -28,12 +28,31 @@ const USAGE = 'Usage: npm run mutate:sample -- [--size N] [--seed S] [--list]';
 let flags;
 try {
   ({ values: flags } = parseArgs({
-    options: { size: { type: 'string', default: '200' }, seed: { type: 'string', default: '1' }, list: { type: 'boolean', default: false }, 'score-only': { type: 'boolean', default: false } },
+    options: {
+      size: { type: 'string', default: '200' },
+      seed: { type: 'string', default: '1' },
+      list: { type: 'boolean', default: false },
+      'score-only': { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
     strict: true,
   }));
 } catch (e) {
   process.stderr.write(`mutate:sample: ${e.message}\n${USAGE}\n`);
   process.exit(2);
+}
+if (flags.help) {
+  process.stdout.write(`${USAGE}
+
+Scores lib/ by mutation testing a seeded random sample of its mutants (report: reports/mutation/sample/).
+
+  --size N       mutants in the sample (default 200)
+  --seed S       the generator's seed: the same seed draws the same sample (default 1)
+  --list         print the sample and the size of the run, without running it
+  --score-only   score the report of the last run again, without running Stryker
+  -h, --help     print this text
+`);
+  process.exit(0);
 }
 const size = Number(flags.size);
 const seed = Number(flags.seed);

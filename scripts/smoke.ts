@@ -19,6 +19,20 @@ const SCRIPT = path.join(ROOT, 'lib', 'mlflow', 'scripts', 'smoke.py');
 export const USAGE =
   'usage: npm run smoke -- --url <server URL> [--python <python with mlflow>] [--health-timeout <seconds>]   (credentials: MLFLOW_TRACKING_USERNAME, MLFLOW_TRACKING_PASSWORD)';
 
+/** What `--help` prints. */
+export const HELP = `${USAGE}
+
+Runs the PostSync smoke test (lib/mlflow/scripts/smoke.py) against a deployed server: logs a run, uploads and
+downloads an artifact, registers a model version with an alias, then deletes what it created.
+
+  --url <server URL>           the server, e.g. http://localhost:5000 behind kubectl port-forward
+  --python <python>            a Python with MLflow (default: .mlflow-python from scripts/test-mlflow.sh, else python3)
+  --health-timeout <seconds>   how long to wait for /health first (default 60)
+  -h, --help                   print this text
+
+Credentials: MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD (both, or neither without basic-auth).
+Exit codes: 0 passed; 1 a step failed (the message names it); 2 usage error or bad configuration.`;
+
 interface Options {
   readonly url: string;
   readonly python: string;
@@ -27,19 +41,20 @@ interface Options {
 
 class UsageError extends Error {}
 
-function parse(argv: readonly string[]): Options {
-  let values: { url?: string; python?: string; 'health-timeout'?: string };
+function parse(argv: readonly string[]): Options | 'help' {
+  let values: { url?: string; python?: string; 'health-timeout'?: string; help?: boolean };
   try {
     ({ values } = parseArgs({
       args: [...argv],
       strict: true,
       allowPositionals: false,
-      options: { url: { type: 'string' }, python: { type: 'string' }, 'health-timeout': { type: 'string' } },
+      options: { url: { type: 'string' }, python: { type: 'string' }, 'health-timeout': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
     }));
   } catch (e) {
     // Node's parseArgs messages run on with advice about positionals: keep the first sentence.
     throw new UsageError((e as Error).message.split(/\. /)[0].replace(/^Unknown option/, 'unknown option'));
   }
+  if (values.help) return 'help';
   if (values.url === undefined) throw new UsageError('--url is required');
   if (!/^https?:\/\/[^\s/]+(\/\S*)?$/.test(values.url)) throw new UsageError(`--url must be an http:// or https:// URL, got '${values.url}'`);
   const timeout = values['health-timeout'];
@@ -55,7 +70,12 @@ function defaultPython(): string {
 function main(argv: readonly string[]): number {
   let o: Options;
   try {
-    o = parse(argv);
+    const parsed = parse(argv);
+    if (parsed === 'help') {
+      process.stdout.write(`${HELP}\n`);
+      return 0;
+    }
+    o = parsed;
   } catch (e) {
     if (!(e instanceof UsageError)) throw e;
     process.stderr.write(`smoke: ${e.message}\n${USAGE}\n`);

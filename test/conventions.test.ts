@@ -7,7 +7,7 @@ import * as kplus from 'cdk8s-plus-28';
 import { APP_SYNC_WAVES, SYNC_WAVES, applySyncWaves, hookJob, selectorLabels, standardLabels } from '../lib/conventions';
 import { find, objectsOf, testChart } from './support/constructs';
 import type { EnvironmentConfig } from '../lib/config/config';
-import { allContainers, podSpecs, render, shippedConfig, shippedConfigs } from './support/environments';
+import { allContainers, configFrom, podSpecs, rawConfig, render, shippedConfig, shippedConfigs } from './support/environments';
 import { gatewayConfig } from './support/gateway';
 
 /** The order, written out: namespace/identity/policies < store/config < secrets < migration < server < HPA/ingress/monitors. */
@@ -102,10 +102,9 @@ describe('hookJob', () => {
 });
 
 test('labels: standard labels on everything, selector labels without the version', () => {
-  expect(standardLabels('prod', '3.17.0')).toEqual({
+  expect(standardLabels('prod')).toEqual({
     'app.kubernetes.io/name': 'mlflow',
     'app.kubernetes.io/instance': 'mlflow-prod',
-    'app.kubernetes.io/version': '3.17.0',
     'app.kubernetes.io/part-of': 'mlflow',
     'app.kubernetes.io/managed-by': 'mlflow-gitops',
   });
@@ -124,6 +123,8 @@ const CASES: ReadonlyArray<readonly [string, () => EnvironmentConfig]> = [
   ['dev', () => shippedConfig('dev')],
   ['prod', () => shippedConfig('prod')],
   ['prod (exposure.mode gateway)', () => gatewayConfig()],
+  // A CronJob (no shipped environment has one): its pods are two levels down.
+  ['dev (gc)', () => configFrom('dev', { ...rawConfig('dev'), gc: { schedule: '17 3 * * *' } })],
 ];
 
 test('the cases below are every shipped environment', () => {
@@ -151,10 +152,30 @@ describe.each(CASES)('%s', (_label, configOf) => {
       expect((m.metadata as any).labels).toMatchObject({
         'app.kubernetes.io/name': 'mlflow',
         'app.kubernetes.io/instance': `mlflow-${name}`,
-        'app.kubernetes.io/version': '3.17.0',
         'app.kubernetes.io/part-of': 'mlflow',
         'app.kubernetes.io/managed-by': 'mlflow-gitops',
       });
+    }
+  });
+
+  test('the version label only on the objects that run MLflow and their pods, and no selector reads it', () => {
+    const VERSION = 'app.kubernetes.io/version';
+    const templateOf = (m: any) => (m.kind === 'CronJob' ? m.spec.jobTemplate.spec.template : m.spec.template);
+    const runsPods = mlflow.filter((m) => ['Deployment', 'Job', 'CronJob'].includes(m.kind));
+    expect(runsPods.map((m) => m.kind)).toContain(_label.endsWith('(gc)') ? 'CronJob' : 'Deployment');
+    for (const m of mlflow) {
+      const obj = `${m.kind}/${m.metadata.name}`;
+      const labels = (m.metadata as any).labels ?? {};
+      if (runsPods.includes(m)) {
+        expect({ obj, object: labels[VERSION], pod: templateOf(m).metadata.labels[VERSION] }).toEqual({ obj, object: '3.17.0', pod: '3.17.0' });
+      } else {
+        expect({ obj, version: labels[VERSION] }).toEqual({ obj, version: undefined });
+      }
+      // Anywhere else in the object (a selector of any kind: workloads, Services, NetworkPolicies, PDBs, monitors).
+      const rest = JSON.parse(JSON.stringify(m));
+      delete rest.metadata.labels;
+      if (runsPods.includes(m)) delete templateOf(rest).metadata.labels;
+      expect({ obj, mentions: JSON.stringify(rest).includes(VERSION) }).toEqual({ obj, mentions: false });
     }
   });
 

@@ -132,6 +132,48 @@ describe('deletions', () => {
   });
 });
 
+describe('a removed Ingress or Gateway takes its load balancer and IP address (e.g. exposure.mode switched)', () => {
+  const ingress = (annotations: Obj = {}, rules: Obj[] = [{ host: 'mlflow.example.com' }, { host: 'ml.example.org' }]): Obj => ({
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'Ingress',
+    metadata: meta('mlflow', { annotations }),
+    spec: { rules },
+  });
+  const gateway = (addresses?: Obj[]): Obj => ({
+    apiVersion: 'gateway.networking.k8s.io/v1',
+    kind: 'Gateway',
+    metadata: meta('mlflow'),
+    spec: { gatewayClassName: 'gke-l7-global-external-managed', listeners: [], ...(addresses ? { addresses } : {}) },
+  });
+
+  test('an Ingress: its load balancer and its ephemeral IP, naming the hosts; a reserved IP stays', () => {
+    expect(dangers([ingress()], [gateway()])).toEqual([
+      'deletes Ingress mlflow/mlflow: deleting the Ingress deletes its load balancer and releases its external IP address: requests to mlflow.example.com, ml.example.org fail until DNS points at the address of what replaces it',
+    ]);
+    expect(dangers([ingress({ 'kubernetes.io/ingress.global-static-ip-name': 'mlflow-ip' }, [])], [])).toEqual([
+      'deletes Ingress mlflow/mlflow: deleting the Ingress deletes its load balancer; its reserved IP address mlflow-ip stays: requests to its hosts fail until a load balancer that uses mlflow-ip serves them',
+    ]);
+    expect(dangers([ingress({ 'kubernetes.io/ingress.regional-static-ip-name': 'mlflow-internal' })], [])).toEqual([
+      'deletes Ingress mlflow/mlflow: deleting the Ingress deletes its load balancer; its reserved IP address mlflow-internal stays: requests to mlflow.example.com, ml.example.org fail until a load balancer that uses mlflow-internal serves them',
+    ]);
+  });
+
+  test('a Gateway: its load balancer, and its address unless a named one; a changed Ingress or an added Gateway deletes nothing', () => {
+    expect(dangers([gateway()], [ingress()])).toEqual([
+      'deletes Gateway mlflow/mlflow: deleting the Gateway deletes its load balancer and releases its IP address: requests to the hosts of its routes fail until DNS points at the address of what replaces it',
+    ]);
+    expect(dangers([gateway([{ type: 'NamedAddress', value: 'mlflow-ip' }])], [])).toEqual([
+      'deletes Gateway mlflow/mlflow: deleting the Gateway deletes its load balancer; its named (reserved) address stays: requests to the hosts of its routes fail until a load balancer that uses it serves them',
+    ]);
+    expect(dangers([ingress()], [ingress({}, [{ host: 'mlflow.example.com' }])])).toEqual([]);
+    expect(dangers([], [gateway(), ingress()])).toEqual([]);
+  });
+
+  test('only the Kubernetes Ingress and the Gateway API Gateway: other kinds of those names are not load balancers', () => {
+    expect(dangers([{ ...ingress(), apiVersion: 'example.com/v1' }, { ...gateway(), apiVersion: 'networking.istio.io/v1' }], [])).toEqual([]);
+  });
+});
+
 describe('NetworkPolicy allows more', () => {
   const policy = (egress: Obj[], extra: Obj = {}): Obj => ({
     apiVersion: 'networking.k8s.io/v1',
@@ -535,6 +577,26 @@ describe('NetworkPolicy texts', () => {
       const lines = (base: OutputFile[], head: OutputFile[]) => diffReport({ baseLabel: 'base', headLabel: 'head', base, head }).dangers.map((d) => `${d.kind} ${d.object}: ${d.message}`);
       expect(lines([bare('a')], [named])).toEqual(['network NetworkPolicy (no name): removes a deny-all for Egress: every pod in its namespace loses that isolation unless another policy selects them', added('new')]);
       expect(lines([file(np(spec, 'p', 'old'))], [bare('a')])).toEqual(['network NetworkPolicy (no name): new policy allows ingress from podSelector {a=1} on any port', removed('old')]);
+    });
+  });
+
+  describe('a policy that is new with its namespace widens nothing: no pod was there before', () => {
+    const spec = { podSelector: {}, policyTypes: ['Ingress'], ingress: [{ from: [{ podSelector: {} }] }] };
+    const namespace = (name: string): Obj => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name, annotations: { 'argocd.argoproj.io/sync-wave': '-3' } } });
+    const added = (ns: string) => `network NetworkPolicy ${ns}/p: new policy allows ingress from podSelector {} on any port`;
+
+    test('added with its Namespace: not flagged; added to a namespace that was there (or is not rendered here): flagged', () => {
+      expect(dangers([], [namespace('new'), np(spec, 'p', 'new')])).toEqual([]);
+      expect(dangers([namespace('mlflow')], [namespace('mlflow'), np(spec, 'p', 'mlflow')])).toEqual([added('mlflow')]);
+      expect(dangers([], [namespace('other'), np(spec, 'p', 'new')])).toEqual([added('new')]);
+    });
+
+    test('a namespace renamed with a policy changed on the way is a move: the policy is still judged', () => {
+      const before = { ...spec, ingress: [{ from: [{ podSelector: { matchLabels: { a: '1' } } }] }] };
+      expect(dangers([namespace('old'), np(before, 'p', 'old')], [namespace('new'), np(spec, 'p', 'new')])).toEqual([
+        'deletes Namespace old: deleting a Namespace deletes everything in it: volumes and their data, Secrets, and objects other tools put there',
+        added('new'),
+      ]);
     });
   });
 

@@ -169,22 +169,8 @@ dev: 1 changed
   rolls the pods:
     ! local Deployment mlflow/mlflow: the pod template changes (3 fields): every pod is replaced, Recreate: every pod stops before the new ones start (downtime)
 
-local: 8 changed
+local: 1 changed
   dist/local/mlflow
-    ~ Namespace mlflow (wave -3)
-        metadata.labels["app.kubernetes.io/version"]: "3.17.0" → "3.18.0"
-    ~ ServiceAccount mlflow/mlflow (wave -3)
-        metadata.labels["app.kubernetes.io/version"]: "3.17.0" → "3.18.0"
-    ~ NetworkPolicy mlflow/default-deny (wave -3)
-        metadata.labels["app.kubernetes.io/version"]: "3.17.0" → "3.18.0"
-    ~ NetworkPolicy mlflow/mlflow-egress (wave -3)
-        metadata.labels["app.kubernetes.io/version"]: "3.17.0" → "3.18.0"
-    ~ ConfigMap mlflow/mlflow-migrate-script (wave -2)
-        metadata.labels["app.kubernetes.io/version"]: "3.17.0" → "3.18.0"
-    ~ PersistentVolumeClaim mlflow/mlflow-data (wave -2)
-        metadata.labels["app.kubernetes.io/version"]: "3.17.0" → "3.18.0"
-    ~ Service mlflow/mlflow (wave 1)
-        metadata.labels["app.kubernetes.io/version"]: "3.17.0" → "3.18.0"
     ~ Deployment mlflow/mlflow (wave 1)
         metadata.labels["app.kubernetes.io/version"]: "3.17.0" → "3.18.0"
         spec.template.metadata.labels["app.kubernetes.io/version"]: "3.17.0" → "3.18.0"
@@ -202,28 +188,27 @@ local: 8 changed
   rolls the pods:
     ! local Deployment mlflow/mlflow: the pod template changes (3 fields): every pod is replaced, Recreate: every pod stops before the new ones start (downtime)
 
-local: 8 changed
+local: 1 changed
   dist/local/mlflow
-    ~ Namespace mlflow (wave -3)
-        metadata.labels["app.kubernetes.io/version"]: "3.17.0" → "3.17.1"
-    ~ ServiceAccount mlflow/mlflow (wave -3)
-        metadata.labels["app.kubernetes.io/version"]: "3.17.0" → "3.17.1"
-    ~ NetworkPolicy mlflow/default-deny (wave -3)
-        metadata.labels["app.kubernetes.io/version"]: "3.17.0" → "3.17.1"
-    ~ NetworkPolicy mlflow/mlflow-egress (wave -3)
-        metadata.labels["app.kubernetes.io/version"]: "3.17.0" → "3.17.1"
-    ~ ConfigMap mlflow/mlflow-migrate-script (wave -2)
-        metadata.labels["app.kubernetes.io/version"]: "3.17.0" → "3.17.1"
-    ~ PersistentVolumeClaim mlflow/mlflow-data (wave -2)
-        metadata.labels["app.kubernetes.io/version"]: "3.17.0" → "3.17.1"
-    ~ Service mlflow/mlflow (wave 1)
-        metadata.labels["app.kubernetes.io/version"]: "3.17.0" → "3.17.1"
     ~ Deployment mlflow/mlflow (wave 1)
         metadata.labels["app.kubernetes.io/version"]: "3.17.0" → "3.17.1"
         spec.template.metadata.labels["app.kubernetes.io/version"]: "3.17.0" → "3.17.1"
         spec.template.spec.containers[name=mlflow].image: "ghcr.io/mlflow/mlflow:v3.17.0-full" → "ghcr.io/mlflow/mlflow:v3.17.1-full"
         spec.template.spec.initContainers[name=migrate].image: "ghcr.io/mlflow/mlflow:v3.17.0-full" → "ghcr.io/mlflow/mlflow:v3.17.1-full"
 `);
+  });
+
+  test('an image bump changes only what runs MLflow: the migration hook, the server, the smoke hook (the version label is on nothing else)', async () => {
+    branch('dev-patch', () => editYaml('config/dev.yaml', (d) => (d.image.tag = 'v3.17.1-full')));
+    const r = await diff('--env', 'dev');
+    expect([r.code, r.stderr]).toEqual([0, '']);
+    const objects = r.stdout.split('\n').filter((l) => /^ {4}[~+-] /.test(l));
+    expect(objects).toEqual([
+      '    ~ Job mlflow/mlflow-migrate (wave 0, Sync hook)',
+      '    ~ Deployment mlflow/mlflow (wave 1)',
+      '    ~ Job mlflow/mlflow-smoke (wave 0, PostSync hook)',
+    ]);
+    expect(r.stdout).toContain('\ndev: 3 changed\n');
   });
 
   test('shrinking the volume: Kubernetes refuses', async () => {
@@ -328,6 +313,33 @@ local: 1 changed, 2 added
         spec.template.spec.volumes[name=metrics]: (none) → {"emptyDir":{"sizeLimit":"256Mi"},"name":"metrics"}
     + PodMonitoring mlflow/mlflow (wave 2)
 `);
+  });
+
+  test('switching exposure.mode from ingress to gateway: the Ingress goes with its load balancer and IP address', async () => {
+    branch('gateway', () => editYaml('config/dev.yaml', (d) => {
+        const { hosts, clusterIssuer, backendTimeoutSeconds } = d.exposure;
+        d.exposure = { mode: 'gateway', hosts, certificate: { source: 'cert-manager', clusterIssuer }, backendTimeoutSeconds };
+      }));
+    const r = await diff('--env', 'dev');
+    expect([r.code, r.stderr]).toEqual([0, '']);
+    const dangers = r.stdout.slice(0, r.stdout.indexOf('\n\ndev: '));
+    expect(dangers).toBe(`${header()}DANGER (1):
+  deletes state or shared objects:
+    ! dev Ingress mlflow/mlflow: deleting the Ingress deletes its load balancer and releases its external IP address: requests to mlflow.dev.example.com fail until DNS points at the address of what replaces it`);
+    expect(r.stdout).toContain('\n    - Ingress mlflow/mlflow (wave 2)\n');
+    expect(r.stdout).toContain('\n    + Gateway mlflow/mlflow (wave 2)\n');
+  });
+
+  test('a new environment raises no danger: its NetworkPolicies come with its namespace', async () => {
+    branch('new-env', () => {
+      fs.copyFileSync(path.join(repo, 'config/local.yaml'), path.join(repo, 'config/staging.yaml'));
+      git('add', 'config/staging.yaml');
+    });
+    const r = await diff('--env', 'staging', '--fail-on', 'danger');
+    expect([r.code, r.stderr]).toEqual([0, '']);
+    expect(r.stdout.startsWith(`${header()}No dangers found.\n\nstaging: 8 added (new environment)\n`)).toBe(true);
+    expect(r.stdout).toContain('\n    + NetworkPolicy mlflow/default-deny (wave -3)\n');
+    expect(r.stdout).toContain('\n    + NetworkPolicy mlflow/mlflow-egress (wave -3)\n');
   });
 
   test('ExternalSecret templates appear as their template text, never rendered', async () => {

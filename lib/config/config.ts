@@ -53,6 +53,18 @@ function pattern(re: RegExp, expected: string) {
   return z.string({ error: `expected a string: ${expected}` }).regex(re, { error: `expected ${expected}` });
 }
 
+/**
+ * A section of the config (an object). A missing or mistyped one is refused with what it is and the fields it holds,
+ * rather than zod's "expected object, received undefined"; the field list is read from the shape, so it cannot drift.
+ */
+function section<S extends z.core.$ZodLooseShape>(what: string, shape: S) {
+  const names = Object.keys(shape);
+  const optional = names.filter((k) => (shape[k] as z.ZodType).safeParse(undefined).success);
+  const required = names.filter((k) => !optional.includes(k));
+  const fields = [required.join(', '), optional.length > 0 ? `optional: ${optional.join(', ')}` : ''].filter((f) => f !== '').join('; ');
+  return z.strictObject(shape, { error: `expected a mapping: ${what} (${fields})` });
+}
+
 const int = (min: number, max: number, what = 'an integer') =>
   z
     .number({ error: `expected ${what} from ${min} to ${max}` })
@@ -63,44 +75,42 @@ const int = (min: number, max: number, what = 'an integer') =>
 const cpu = pattern(CPU_QUANTITY, "a CPU quantity such as '500m' or '2'");
 const memory = pattern(MEMORY_QUANTITY, "a memory quantity in binary units such as '512Mi' or '2Gi'");
 
-const resources = z
-  .strictObject({
-    requests: z.strictObject({ cpu, memory }),
-    limits: z.strictObject({ cpu, memory }),
-  })
-  .superRefine((r, ctx) => {
-    // zod runs this even when a quantity above failed its pattern (not when one is absent or not a string: those
-    // stop it here first): compare only well-formed values.
-    const mem = [r.requests.memory, r.limits.memory].every((q) => MEMORY_QUANTITY.test(q));
-    const cpus = [r.requests.cpu, r.limits.cpu].every((q) => CPU_QUANTITY.test(q));
-    if (mem && parseMemoryMiB(r.limits.memory) < parseMemoryMiB(r.requests.memory)) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['limits', 'memory'],
-        message: `expected limits.memory (${r.limits.memory}) ≥ requests.memory (${r.requests.memory})`,
-      });
-    }
-    if (cpus && parseCpuMillis(r.limits.cpu) < parseCpuMillis(r.requests.cpu)) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['limits', 'cpu'],
-        message: `expected limits.cpu (${r.limits.cpu}) ≥ requests.cpu (${r.requests.cpu})`,
-      });
-    }
-  });
+const resources = section("the server container's resources", {
+  requests: section('what the container is guaranteed', { cpu, memory }),
+  limits: section('what the container may use at most', { cpu, memory }),
+}).superRefine((r, ctx) => {
+  // zod runs this even when a quantity above failed its pattern (not when one is absent or not a string: those
+  // stop it here first): compare only well-formed values.
+  const mem = [r.requests.memory, r.limits.memory].every((q) => MEMORY_QUANTITY.test(q));
+  const cpus = [r.requests.cpu, r.limits.cpu].every((q) => CPU_QUANTITY.test(q));
+  if (mem && parseMemoryMiB(r.limits.memory) < parseMemoryMiB(r.requests.memory)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['limits', 'memory'],
+      message: `expected limits.memory (${r.limits.memory}) ≥ requests.memory (${r.requests.memory})`,
+    });
+  }
+  if (cpus && parseCpuMillis(r.limits.cpu) < parseCpuMillis(r.requests.cpu)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['limits', 'cpu'],
+      message: `expected limits.cpu (${r.limits.cpu}) ≥ requests.cpu (${r.requests.cpu})`,
+    });
+  }
+});
 
 // ---------------------------------------------------------------------------------------------------------
 // Sections
 // ---------------------------------------------------------------------------------------------------------
 
-const gcpSchema = z.strictObject({
+const gcpSchema = section('the GCP side, from the Terraform outputs', {
   projectId: pattern(GCP_PROJECT_ID, 'a GCP project id (6-30 chars: lowercase letters, digits, hyphens)'),
   region: pattern(GCP_REGION, "a GCP region such as 'europe-west1'"),
   /** Google service account the MLflow KSA impersonates through Workload Identity. */
   serviceAccountEmail: pattern(GSA_EMAIL, 'a Google service account email NAME@PROJECT.iam.gserviceaccount.com'),
 });
 
-const imageSchema = z.strictObject({
+const imageSchema = section('the MLflow image', {
   repository: pattern(IMAGE_REPOSITORY, "an image repository without tag, e.g. 'ghcr.io/mlflow/mlflow'"),
   tag: z
     .string({ error: "expected an exact version tag such as 'v3.17.0-full'" })
@@ -111,23 +121,21 @@ const imageSchema = z.strictObject({
   digest: pattern(SHA256_DIGEST, "a digest 'sha256:' followed by 64 lowercase hex digits").optional(),
 });
 
-const autoscalingSchema = z
-  .strictObject({
-    minReplicas: int(1, 100, 'a replica count'),
-    maxReplicas: int(1, 100, 'a replica count'),
-    targetCpuUtilizationPercent: int(10, 100, 'a CPU utilization percentage'),
-  })
-  .superRefine((a, ctx) => {
-    if (Number.isInteger(a.minReplicas) && Number.isInteger(a.maxReplicas) && a.minReplicas > a.maxReplicas) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['minReplicas'],
-        message: `expected minReplicas (${a.minReplicas}) ≤ maxReplicas (${a.maxReplicas})`,
-      });
-    }
-  });
+const autoscalingSchema = section('the HorizontalPodAutoscaler', {
+  minReplicas: int(1, 100, 'a replica count'),
+  maxReplicas: int(1, 100, 'a replica count'),
+  targetCpuUtilizationPercent: int(10, 100, 'a CPU utilization percentage'),
+}).superRefine((a, ctx) => {
+  if (Number.isInteger(a.minReplicas) && Number.isInteger(a.maxReplicas) && a.minReplicas > a.maxReplicas) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['minReplicas'],
+      message: `expected minReplicas (${a.minReplicas}) ≤ maxReplicas (${a.maxReplicas})`,
+    });
+  }
+});
 
-const serverSchema = z.strictObject({
+const serverSchema = section("the tracking server's size", {
   /** uvicorn workers per pod; set it close to the CPU request and let the HPA add pods (memory per worker: README "Sizing", docs/design.md#sizing). */
   workers: int(1, 16, 'a worker count'),
   resources,
@@ -152,7 +160,7 @@ const mysqlSchema = z.strictObject({
   userSecret: pattern(SECRET_ID, 'a Secret Manager secret id').optional(),
   /** Secret Manager secret id of the database password: required with password login, refused with `iam` (crossFieldProblems). */
   passwordSecret: pattern(SECRET_ID, 'a Secret Manager secret id').optional(),
-  pool: z.strictObject({
+  pool: section("each store's SQLAlchemy connection pool, per worker", {
     size: int(1, 100, 'a pool size'),
     maxOverflow: int(0, 100, 'a pool overflow'),
     recycleSeconds: int(60, 86400, 'a number of seconds'),
@@ -196,17 +204,23 @@ const artifactsSchema = z.discriminatedUnion(
   { error: "expected artifacts.store 'gcs' or 'volume'" },
 );
 
-const volumeSchema = z.strictObject({
+const volumeSchema = section('the data volume', {
   size: pattern(MEMORY_QUANTITY, "a storage size such as '10Gi'"),
   /** Omitted: the cluster's default StorageClass. */
   storageClassName: pattern(DNS_LABEL, 'a StorageClass name').optional(),
 });
 
+/** A dotted-quad IPv4 address: it matches {@link HOSTNAME} too, but an Ingress or HTTPRoute host must be a DNS name. */
+const IPV4_ADDRESS = /^\d{1,3}(\.\d{1,3}){3}$/;
+
 /** Public host names of an exposure: at least one, distinct, fully qualified (the same rule for every mode). */
 const hostsSchema = z
-  .array(pattern(HOSTNAME, "a fully qualified lowercase host name such as 'mlflow.example.com'"), {
-    error: 'expected a list of host names',
-  })
+  .array(
+    pattern(HOSTNAME, "a fully qualified lowercase host name such as 'mlflow.example.com'").refine((h) => !IPV4_ADDRESS.test(h), {
+      error: 'expected a DNS name, not an IP address: the API server refuses an IP as an Ingress or Gateway host (serve a name that resolves to it)',
+    }),
+    { error: 'expected a list of host names' },
+  )
   .min(1, { error: 'expected at least one host name' })
   .refine((h) => new Set(h).size === h.length, { error: 'expected distinct host names' });
 
@@ -283,8 +297,20 @@ const exposureSchema = z.discriminatedUnion(
        * @default 30 (DRAINING_TIMEOUT of the Ingress path, applied in MlflowChart)
        */
       drainingTimeoutSeconds: int(0, 3600, 'a number of seconds').optional(),
-      /** The VPC's proxy-only subnet (regional and internal classes: their Envoy proxies connect from it). */
+      /**
+       * The VPC's proxy-only subnet (regional and internal classes: their Envoy proxies connect from it, and the server's
+       * NetworkPolicy admits it). A network address (no host bits), from /8 to /26 (Google's minimum), in a private range
+       * (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, 100.64.0.0/10) unless `proxyOnlySubnetPrivatelyUsedPublic` says
+       * otherwise ({@link proxyOnlySubnetProblem}).
+       */
       proxyOnlySubnetCidr: pattern(IPV4_CIDR, "an IPv4 CIDR block such as '10.129.0.0/23'").optional(),
+      /**
+       * `true` when `proxyOnlySubnetCidr` is a public range the VPC uses privately (Google's "privately used public IP"
+       * ranges): only then is a range outside the private ones accepted. Set it only for such a subnet: the range is
+       * admitted to the server as the load balancer's source.
+       * @default false
+       */
+      proxyOnlySubnetPrivatelyUsedPublic: z.literal(true, { error: 'expected true (omit the field for a private range)' }).optional(),
     }),
     z.strictObject({ mode: z.literal('none') }),
   ],
@@ -398,7 +424,7 @@ export function cronScheduleProblem(schedule: string): string | undefined {
   return undefined;
 }
 
-const gcSchema = z.strictObject({
+const gcSchema = section('the `mlflow gc` CronJob', {
   /** When the CronJob runs (cron syntax, in the kube-controller-manager's time zone: UTC on GKE). */
   schedule: z.string({ error: "expected a cron schedule such as '17 3 * * *'" }).superRefine((s, ctx) => {
     const problem = cronScheduleProblem(s);
@@ -412,7 +438,7 @@ const gcSchema = z.strictObject({
   olderThanDays: int(GC_OLDER_THAN_DAYS.min, GC_OLDER_THAN_DAYS.max, 'a number of days').optional(),
 });
 
-const gitopsSchema = z.strictObject({
+const gitopsSchema = section('where Argo CD reads the manifests and deploys them', {
   /** Git repository Argo CD reads `dist/` from. */
   repoURL: z
     .string({ error: 'expected a git URL' })
@@ -424,16 +450,14 @@ const gitopsSchema = z.strictObject({
   destinationServer: z.string({ error: 'expected a cluster API URL' }).regex(/^https:\/\/[^\s]+$/, {
     error: "expected a cluster API URL starting with 'https://'",
   }),
-  addons: z
-    .strictObject({
-      externalSecrets: z.boolean({ error: 'expected true or false' }),
-      certManager: z.boolean({ error: 'expected true or false' }),
-      /** ACME account email for the ClusterIssuer (only with certManager). */
-      acmeEmail: z.email({ error: 'expected an email address' }).optional(),
-      /** Let's Encrypt directory of the ClusterIssuer: 'staging' while testing (generous rate limits, untrusted). */
-      acmeServer: z.enum(['production', 'staging'], { error: "expected 'production' or 'staging'" }).optional(),
-    })
-    .optional(),
+  addons: section('the operators Argo CD installs with the environment', {
+    externalSecrets: z.boolean({ error: 'expected true or false' }),
+    certManager: z.boolean({ error: 'expected true or false' }),
+    /** ACME account email for the ClusterIssuer (only with certManager). */
+    acmeEmail: z.email({ error: 'expected an email address' }).optional(),
+    /** Let's Encrypt directory of the ClusterIssuer: 'staging' while testing (generous rate limits, untrusted). */
+    acmeServer: z.enum(['production', 'staging'], { error: "expected 'production' or 'staging'" }).optional(),
+  }).optional(),
 });
 
 export const environmentSchema = z.strictObject({
@@ -634,6 +658,13 @@ export function crossFieldProblems(c: Schema): Guard[] {
         message: `required with exposure.className '${className}': its load balancer's proxies connect to the pods from the VPC's proxy-only subnet, which the server's NetworkPolicy must admit`,
       });
     }
+    if (!global && c.exposure.proxyOnlySubnetCidr !== undefined) {
+      const problem = proxyOnlySubnetProblem(c.exposure.proxyOnlySubnetCidr, c.exposure.proxyOnlySubnetPrivatelyUsedPublic === true);
+      if (problem !== undefined) out.push(problem);
+    }
+    if (c.exposure.proxyOnlySubnetPrivatelyUsedPublic !== undefined && c.exposure.proxyOnlySubnetCidr === undefined) {
+      out.push({ path: 'exposure.proxyOnlySubnetPrivatelyUsedPublic', message: 'unused without exposure.proxyOnlySubnetCidr: remove it' });
+    }
     if (global && c.exposure.proxyOnlySubnetCidr !== undefined) {
       out.push({
         path: 'exposure.proxyOnlySubnetCidr',
@@ -662,6 +693,87 @@ export function crossFieldProblems(c: Schema): Guard[] {
     out.push({ path: 'gitops.addons.acmeEmail', message: 'expected an ACME account email for the ClusterIssuer installed with certManager' });
   }
   return out;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The proxy-only subnet: the one range besides Google's that the server's NetworkPolicy admits from outside
+// ---------------------------------------------------------------------------------------------------------
+
+/** The address ranges of private networks: RFC 1918, and the shared address space of RFC 6598. */
+export const PRIVATE_IPV4_RANGES = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10'] as const;
+/** Ranges that are no one's unicast addresses (this network, loopback, link-local, multicast, reserved and broadcast). */
+const NON_UNICAST_IPV4_RANGES = ['0.0.0.0/8', '127.0.0.0/8', '169.254.0.0/16', '224.0.0.0/3'] as const;
+/**
+ * The smallest proxy-only subnet Google Cloud accepts: 64 addresses (a /26); it recommends a /23.
+ * @see https://cloud.google.com/load-balancing/docs/proxy-only-subnets ("Plan the size of your proxy-only subnet")
+ */
+export const PROXY_ONLY_SUBNET_LONGEST_PREFIX = 26;
+/** The widest proxy-only subnet accepted: a /8, the widest private range; a proxy pool never needs more. */
+export const PROXY_ONLY_SUBNET_SHORTEST_PREFIX = 8;
+
+/** `a.b.c.d/n` → the first address as a 32-bit number and the prefix length (the format is checked by the schema). */
+function parseCidr(cidr: string): { address: number; prefix: number } {
+  const [ip, prefix] = cidr.split('/');
+  return { address: ip.split('.').reduce((n, octet) => n * 256 + Number(octet), 0), prefix: Number(prefix) };
+}
+
+function ipv4(n: number): string {
+  return [24, 16, 8, 0].map((shift) => Math.floor(n / 2 ** shift) % 256).join('.');
+}
+
+/** The first and last address of a CIDR block, ignoring host bits. */
+function blockOf(cidr: string): { first: number; last: number } {
+  const { address, prefix } = parseCidr(cidr);
+  const size = 2 ** (32 - prefix);
+  const first = Math.floor(address / size) * size;
+  return { first, last: first + size - 1 };
+}
+
+const within = (inner: { first: number; last: number }, outer: { first: number; last: number }) => inner.first >= outer.first && inner.last <= outer.last;
+const overlaps = (a: { first: number; last: number }, b: { first: number; last: number }) => a.first <= b.last && b.first <= a.last;
+
+/**
+ * What is wrong with `exposure.proxyOnlySubnetCidr`, or `undefined`. The server admits this range as its load
+ * balancer's source, so a wrong one opens it: `0.0.0.0/0` (or `0.0.0.0/1`) to the internet, a range with host bits
+ * to whatever the API server rounds it to. The rule: a network address, no smaller than Google's minimum and no wider
+ * than a /8, inside a private range; a public range only with `privatelyUsedPublic` (then never a non-unicast one).
+ */
+export function proxyOnlySubnetProblem(cidr: string, privatelyUsedPublic: boolean): Guard | undefined {
+  const path = 'exposure.proxyOnlySubnetCidr';
+  const { address, prefix } = parseCidr(cidr);
+  const block = blockOf(cidr);
+  const got = ` (got "${cidr}")`;
+  if (address !== block.first) {
+    return { path, message: `has host bits set: expected the network address '${ipv4(block.first)}/${prefix}'${got}` };
+  }
+  if (prefix > PROXY_ONLY_SUBNET_LONGEST_PREFIX) {
+    return {
+      path,
+      message: `a /${prefix} is smaller than Google Cloud's minimum proxy-only subnet (/${PROXY_ONLY_SUBNET_LONGEST_PREFIX}, 64 addresses; /23 recommended)${got}`,
+    };
+  }
+  if (prefix < PROXY_ONLY_SUBNET_SHORTEST_PREFIX) {
+    return {
+      path,
+      message: `a /${prefix} is wider than any proxy-only subnet (at most /${PROXY_ONLY_SUBNET_SHORTEST_PREFIX}): the server would admit it as its load balancer's source${got}`,
+    };
+  }
+  const isPrivate = PRIVATE_IPV4_RANGES.some((r) => within(block, blockOf(r)));
+  if (isPrivate && privatelyUsedPublic) {
+    return { path: 'exposure.proxyOnlySubnetPrivatelyUsedPublic', message: `unused: ${cidr} is in a private range (remove the field)` };
+  }
+  if (isPrivate) return undefined;
+  if (!privatelyUsedPublic) {
+    return {
+      path,
+      message:
+        `expected a range inside a private one (${PRIVATE_IPV4_RANGES.join(', ')}): the server admits this range as its load balancer's source; ` +
+        `for a public range the VPC uses privately, also set exposure.proxyOnlySubnetPrivatelyUsedPublic: true${got}`,
+    };
+  }
+  const special = NON_UNICAST_IPV4_RANGES.find((r) => overlaps(block, blockOf(r)));
+  if (special !== undefined) return { path, message: `overlaps ${special}, which is not a unicast range any subnet can use${got}` };
+  return undefined;
 }
 
 /**
@@ -736,16 +848,24 @@ function describeIssue(issue: z.core.$ZodIssue, value: unknown): string {
   return issue.message;
 }
 
-/** The problems of a failed schema parse of `doc`: field path, message, and the value found there. */
+/**
+ * The problems of a failed schema parse of `doc`: field path, message, and the value found there; each once (a value
+ * can fail two checks that say the same, e.g. 1e20 is neither a safe integer nor within the maximum).
+ */
 export function schemaProblems(file: string, doc: unknown, issues: readonly z.core.$ZodIssue[]): ConfigProblem[] {
-  return issues.map((issue) => {
+  const seen = new Set<string>();
+  return issues.flatMap((issue) => {
     const value = issue.code === 'unrecognized_keys' ? undefined : valueAt(doc, issue.path);
-    return {
+    const problem = {
       file,
       path: issue.path.map(String).join('.'),
       message: issue.code === 'unrecognized_keys' ? describeIssue(issue, null) : describeIssue(issue, value),
       value,
     };
+    const key = `${problem.path}\n${problem.message}`;
+    if (seen.has(key)) return [];
+    seen.add(key);
+    return [problem];
   });
 }
 

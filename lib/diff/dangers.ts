@@ -150,6 +150,42 @@ function deletion(c: ObjectChange): string[] {
   return [];
 }
 
+/** The annotations that make GKE's Ingress controller use a reserved (static) IP address, which outlives the Ingress. */
+const STATIC_IP_ANNOTATIONS = ['kubernetes.io/ingress.global-static-ip-name', 'kubernetes.io/ingress.regional-static-ip-name'];
+
+/** The hosts an Ingress or a Gateway's routes serve, for the message: `mlflow.example.com`, or `its hosts`. */
+function hostsOf(o: KubeObject): string {
+  const hosts = ((spec(o).rules as Obj[] | undefined) ?? []).map((r) => r.host).filter((h): h is string => typeof h === 'string');
+  return hosts.length > 0 ? [...new Set(hosts)].join(', ') : 'its hosts';
+}
+
+/**
+ * A removed Ingress or Gateway takes its cloud load balancer with it, and with it the external IP address unless that
+ * is a reserved one: DNS still points at the old address (e.g. when `exposure.mode` switches between ingress and
+ * gateway, the new load balancer gets a new address).
+ */
+function loadBalancerDeletion(c: ObjectChange): string[] {
+  const o = c.before;
+  if (c.status !== 'removed' || !o) return [];
+  if (o.kind === 'Ingress' && o.apiVersion?.startsWith('networking.k8s.io/')) {
+    const annotations = (o.metadata?.annotations as Record<string, string> | undefined) ?? {};
+    const reserved = STATIC_IP_ANNOTATIONS.map((a) => annotations[a]).find((v) => v !== undefined);
+    const effect =
+      reserved !== undefined
+        ? `; its reserved IP address ${reserved} stays: requests to ${hostsOf(o)} fail until a load balancer that uses ${reserved} serves them`
+        : ` and releases its external IP address: requests to ${hostsOf(o)} fail until DNS points at the address of what replaces it`;
+    return [`deleting the Ingress deletes its load balancer${effect}`];
+  }
+  if (o.kind === 'Gateway' && o.apiVersion?.startsWith('gateway.networking.k8s.io/')) {
+    const named = ((spec(o).addresses as Obj[] | undefined) ?? []).some((a) => a.type === 'NamedAddress');
+    const effect = named
+      ? '; its named (reserved) address stays: requests to the hosts of its routes fail until a load balancer that uses it serves them'
+      : ' and releases its IP address: requests to the hosts of its routes fail until DNS points at the address of what replaces it';
+    return [`deleting the Gateway deletes its load balancer${effect}`];
+  }
+  return [];
+}
+
 function externalSecretTarget(c: ObjectChange): string[] {
   if (c.status !== 'changed' || c.after?.kind !== 'ExternalSecret') return [];
   const was: string = spec(c.before).target?.name ?? c.before?.metadata?.name;
@@ -348,6 +384,24 @@ function migrations(folderChanges: readonly ObjectChange[]): { objects: string[]
 }
 
 /**
+ * NetworkPolicies added together with their namespace: the namespace is new in this comparison (its Namespace object
+ * is added), so before it no pod there was reachable or isolated by anything, and its policies widen nothing. A
+ * removed policy of the same name elsewhere makes it a move, judged as before ({@link movedPolicies}).
+ */
+function newWithNamespace(e: EnvironmentDiff): Set<ObjectChange> {
+  const changes = e.folders.flatMap((f) => f.changes);
+  const added = (kind: string) => changes.filter((c) => c.status === 'added' && c.after?.kind === kind);
+  const namespaces = new Set(added('Namespace').map((c) => c.after?.metadata?.name));
+  const removedNames = new Set(changes.filter((c) => c.status === 'removed' && c.before?.kind === 'NetworkPolicy').map((c) => c.before?.metadata?.name));
+  return new Set(
+    added('NetworkPolicy').filter((c) => {
+      const namespace = c.after?.metadata?.namespace;
+      return namespace !== undefined && namespaces.has(namespace) && !removedNames.has(c.after?.metadata?.name);
+    }),
+  );
+}
+
+/**
  * NetworkPolicies that move to another namespace unchanged (removed there, added here with the same name
  * and spec, e.g. when the environment's namespace is renamed): they allow nothing new.
  */
@@ -367,6 +421,7 @@ const OBJECT_RULES: readonly [DangerKind, (c: ObjectChange) => string[]][] = [
   ['immutable', immutable],
   ['deletes', deletion],
   ['deletes', externalSecretTarget],
+  ['deletes', loadBalancerDeletion],
   ['network', networkWidening],
   ['service-type', serviceType],
   ['rolls-pods', rollsPods],
@@ -377,13 +432,14 @@ const OBJECT_RULES: readonly [DangerKind, (c: ObjectChange) => string[]][] = [
 export function dangersOf(envs: readonly EnvironmentDiff[]): Danger[] {
   const out: Danger[] = [];
   for (const e of envs) {
+    const withNamespace = newWithNamespace(e);
     for (const f of e.folders) {
       for (const m of migrations(f.changes)) out.push({ kind: 'migration', env: e.env, folder: f.folder, object: m.objects.join(', '), message: m.message });
       const moved = movedPolicies(f.changes);
       for (const c of f.changes) {
         const object = displayName((c.after ?? c.before)!);
         for (const [kind, rule] of OBJECT_RULES) {
-          if (kind === 'network' && moved.has(c)) continue;
+          if (kind === 'network' && (moved.has(c) || withNamespace.has(c))) continue;
           for (const message of rule(c)) out.push({ kind, env: e.env, folder: f.folder, object, message });
         }
       }

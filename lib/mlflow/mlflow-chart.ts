@@ -3,7 +3,7 @@ import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { BasicAuth } from './basic-auth';
 import { cloudSqlDatabase, DEFAULT_GATEWAY_CLASS, exposedHosts, gcOlderThanDays, type EnvironmentConfig } from '../config/config';
-import { applySyncWaves, selectorLabels, standardLabels } from '../conventions';
+import { applySyncWaves, applyVersionLabel, selectorLabels, standardLabels } from '../conventions';
 import { DataVolume } from './data-volume';
 import { DatabaseAccess } from './database-access';
 import { DRAINING_TIMEOUT, Exposure } from './exposure';
@@ -55,7 +55,7 @@ function guaranteed<T>(value: T | undefined, what: string): T {
 export class MlflowChart extends Chart {
   constructor(scope: Construct, id: string, props: MlflowChartProps) {
     const c = props.config;
-    const labels = standardLabels(c.name, mlflowVersion(c.image.tag));
+    const labels = standardLabels(c.name);
     super(scope, id, { namespace: c.namespace, labels });
 
     const image = imageReference(c.image);
@@ -230,5 +230,6 @@ export class MlflowChart extends Chart {
     });
 
     applySyncWaves(this);
+    applyVersionLabel(this, mlflowVersion(c.image.tag));
   }
 }

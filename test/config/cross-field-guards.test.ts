@@ -226,10 +226,10 @@ describe('resources', () => {
 
   test('requests or limits absent: required, and nothing compared', () => {
     expect(messages('dev', (d) => delete d.server.resources.requests)).toEqual([
-      'config/dev.yaml: server.resources.requests: required: Invalid input: expected object, received undefined',
+      'config/dev.yaml: server.resources.requests: required: expected a mapping: what the container is guaranteed (cpu, memory)',
     ]);
     expect(messages('dev', (d) => delete d.server.resources.limits)).toEqual([
-      'config/dev.yaml: server.resources.limits: required: Invalid input: expected object, received undefined',
+      'config/dev.yaml: server.resources.limits: required: expected a mapping: what the container may use at most (cpu, memory)',
     ]);
   });
 

@@ -40,6 +40,8 @@ const cases: [string, 'dev' | 'local', (d: any) => unknown, string][] = [
   ["pool.maxOverflow", 'dev', (d) => (d.database.pool.maxOverflow = -1), "config/dev.yaml: database.pool.maxOverflow: expected a pool overflow from 0 to 100 (got -1)"],
   ["pool.recycleSeconds", 'dev', (d) => (d.database.pool.recycleSeconds = 30), "config/dev.yaml: database.pool.recycleSeconds: expected a number of seconds from 60 to 86400 (got 30)"],
   ["maxConnections", 'dev', (d) => (d.database.maxConnections = 5), "config/dev.yaml: database.maxConnections: expected a connection count from 10 to 100000 (got 5)"],
+  // Neither a safe integer nor at most 100000: two checks fail, with one thing to say.
+  ["maxConnections overflow", 'dev', (d) => (d.database.maxConnections = 1e20), "config/dev.yaml: database.maxConnections: expected a connection count from 10 to 100000 (got 100000000000000000000)"],
   ["artifacts.store", 'dev', (d) => (d.artifacts.store = 's3'), "config/dev.yaml: artifacts.store: expected artifacts.store 'gcs' or 'volume' (got \"s3\")"],
   ["artifacts.bucket", 'dev', (d) => (d.artifacts.bucket = 'A'), "config/dev.yaml: artifacts.bucket: expected a GCS bucket name (got \"A\")"],
   ["artifacts.prefix", 'dev', (d) => (d.artifacts.prefix = '/mlflow/'), "config/dev.yaml: artifacts.prefix: expected an object prefix such as 'mlflow' (no leading or trailing '/') (got \"/mlflow/\")"],
@@ -47,6 +49,7 @@ const cases: [string, 'dev' | 'local', (d: any) => unknown, string][] = [
   ["volume.storageClassName", 'local', (d) => (d.volume.storageClassName = 'Fast_SSD'), "config/local.yaml: volume.storageClassName: expected a StorageClass name (got \"Fast_SSD\")"],
   ["exposure.mode", 'dev', (d) => (d.exposure.mode = 'loadbalancer'), "config/dev.yaml: exposure.mode: expected exposure.mode 'ingress', 'gateway' or 'none' (got \"loadbalancer\")"],
   ["exposure.hosts type", 'dev', (d) => (d.exposure.hosts = 'mlflow.example.com'), "config/dev.yaml: exposure.hosts: expected a list of host names (got \"mlflow.example.com\")"],
+  ["exposure.hosts IP address", 'dev', (d) => (d.exposure.hosts = ['10.0.0.1']), "config/dev.yaml: exposure.hosts.0: expected a DNS name, not an IP address: the API server refuses an IP as an Ingress or Gateway host (serve a name that resolves to it) (got \"10.0.0.1\")"],
   ["exposure.clusterIssuer", 'dev', (d) => (d.exposure.clusterIssuer = 'Lets_Encrypt'), "config/dev.yaml: exposure.clusterIssuer: expected a cert-manager ClusterIssuer name (got \"Lets_Encrypt\")"],
   ["exposure.className", 'dev', (d) => (d.exposure.className = 'nginx'), "config/dev.yaml: exposure.className: expected 'gce' or 'gce-internal' (got \"nginx\")"],
   ["exposure.backendTimeoutSeconds", 'dev', (d) => (d.exposure.backendTimeoutSeconds = 10), "config/dev.yaml: exposure.backendTimeoutSeconds: expected a number of seconds from 30 to 86400 (got 10)"],
@@ -66,6 +69,40 @@ test.each(cases)('%s', (_name, env, mutate, message) => {
   const doc = rawConfig(env);
   mutate(doc);
   expect(validateEnvironment(`config/${env}.yaml`, doc).problems.map(formatProblem)).toEqual([message]);
+});
+
+describe('a missing or mistyped section says what it is and the fields it holds', () => {
+  test.each<[string, 'dev' | 'local', (d: any) => unknown, string]>([
+    ['image', 'dev', (d) => delete d.image, 'config/dev.yaml: image: required: expected a mapping: the MLflow image (repository, tag; optional: digest)'],
+    ['server', 'dev', (d) => delete d.server, "config/dev.yaml: server: required: expected a mapping: the tracking server's size (workers, resources; optional: autoscaling)"],
+    ['server.resources', 'dev', (d) => delete d.server.resources, "config/dev.yaml: server.resources: required: expected a mapping: the server container's resources (requests, limits)"],
+    ['server.resources.requests', 'dev', (d) => delete d.server.resources.requests, 'config/dev.yaml: server.resources.requests: required: expected a mapping: what the container is guaranteed (cpu, memory)'],
+    ['server.resources.limits', 'dev', (d) => delete d.server.resources.limits, 'config/dev.yaml: server.resources.limits: required: expected a mapping: what the container may use at most (cpu, memory)'],
+    ['server.autoscaling as a number', 'dev', (d) => (d.server.autoscaling = 3), 'config/dev.yaml: server.autoscaling: expected a mapping: the HorizontalPodAutoscaler (minReplicas, maxReplicas, targetCpuUtilizationPercent) (got 3)'],
+    ['database.pool', 'dev', (d) => delete d.database.pool, "config/dev.yaml: database.pool: required: expected a mapping: each store's SQLAlchemy connection pool, per worker (size, maxOverflow, recycleSeconds)"],
+    ['gcp as a list', 'dev', (d) => (d.gcp = []), 'config/dev.yaml: gcp: expected a mapping: the GCP side, from the Terraform outputs (projectId, region, serviceAccountEmail) (got [])'],
+    ['volume as a string', 'local', (d) => (d.volume = '10Gi'), 'config/local.yaml: volume: expected a mapping: the data volume (size; optional: storageClassName) (got "10Gi")'],
+    ['gitops left empty', 'dev', (d) => (d.gitops = null), 'config/dev.yaml: gitops: expected a mapping: where Argo CD reads the manifests and deploys them (repoURL, targetRevision, destinationServer; optional: addons) (got null)'],
+    ['gitops.addons left empty', 'dev', (d) => (d.gitops.addons = null), 'config/dev.yaml: gitops.addons: expected a mapping: the operators Argo CD installs with the environment (externalSecrets, certManager; optional: acmeEmail, acmeServer) (got null)'],
+    ['gc as true', 'dev', (d) => (d.gc = true), "config/dev.yaml: gc: expected a mapping: the `mlflow gc` CronJob (schedule; optional: olderThanDays) (got true)"],
+  ])('%s', (_name, env, mutate, message) => {
+    const doc = rawConfig(env);
+    mutate(doc);
+    expect(validateEnvironment(`config/${env}.yaml`, doc).problems.map(formatProblem)).toEqual([message]);
+  });
+
+  test('no message of any missing section or field is zod\'s own wording', () => {
+    const paths = (o: unknown, at: string[] = []): string[][] =>
+      o !== null && typeof o === 'object' && !Array.isArray(o) ? Object.entries(o).flatMap(([k, v]) => [[...at, k], ...paths(v, [...at, k])]) : [];
+    for (const env of ['dev', 'local', 'prod'] as const) {
+      for (const p of paths(rawConfig(env))) {
+        const doc = rawConfig(env);
+        const parent = p.slice(0, -1).reduce((o: any, k) => o[k], doc);
+        delete parent[p[p.length - 1]];
+        for (const m of validateEnvironment(`config/${env}.yaml`, doc).problems.map(formatProblem)) expect(m).not.toMatch(/Invalid input|received/);
+      }
+    }
+  });
 });
 
 test('range ends are accepted', () => {

@@ -32,6 +32,7 @@ describe('hosts: the rules of the Ingress', () => {
     ['a host twice', (d) => (d.exposure.hosts = ['a.example.com', 'a.example.com']), `${F}.hosts: expected distinct host names (got ["a.example.com","a.example.com"])`],
     ['a wildcard', (d) => (d.exposure.hosts = ['mlflow.example.com', '*.example.com']), `${F}.hosts.1: expected a fully qualified lowercase host name such as 'mlflow.example.com' (got "*.example.com")`],
     ['a single label', (d) => (d.exposure.hosts = ['mlflow']), `${F}.hosts.0: expected a fully qualified lowercase host name such as 'mlflow.example.com' (got "mlflow")`],
+    ['an IP address', (d) => (d.exposure.hosts = ['mlflow.example.com', '10.0.0.1']), `${F}.hosts.1: expected a DNS name, not an IP address: the API server refuses an IP as an Ingress or Gateway host (serve a name that resolves to it) (got "10.0.0.1")`],
   ])('%s is refused', (_what, mutate, message) => {
     expect(messages(mutate)).toEqual([message]);
   });
@@ -104,6 +105,59 @@ describe('class and proxy-only subnet', () => {
   test.each(['10.129.0.0/33', '10.129.0/23', '300.1.0.0/16', 'fd00::/64'])('%s is not an IPv4 CIDR block', (cidr) => {
     expect(messages((d) => ((d.exposure.className = 'gke-l7-rilb'), (d.exposure.proxyOnlySubnetCidr = cidr)))).toEqual([
       `${F}.proxyOnlySubnetCidr: expected an IPv4 CIDR block such as '10.129.0.0/23' (got ${JSON.stringify(cidr)})`,
+    ]);
+  });
+});
+
+describe('the proxy-only subnet is admitted to the server, so only a private network range of a proxy-only size is', () => {
+  const rilb = (cidr: string, extra: Record<string, unknown> = {}) =>
+    messages((d) => Object.assign(d.exposure, { className: 'gke-l7-rilb', proxyOnlySubnetCidr: cidr }, extra));
+  const P = `${F}.proxyOnlySubnetCidr`;
+  const notPrivate = (cidr: string) =>
+    `${P}: expected a range inside a private one (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, 100.64.0.0/10): the server admits this range as its load balancer's source; for a public range the VPC uses privately, also set exposure.proxyOnlySubnetPrivatelyUsedPublic: true (got "${cidr}")`;
+
+  test.each(['10.129.0.0/23', '10.0.0.0/8', '172.16.0.0/12', '172.31.255.192/26', '192.168.0.0/16', '100.64.0.0/10', '100.127.255.0/24'])('%s is accepted', (cidr) => {
+    expect(rilb(cidr)).toEqual([]);
+  });
+
+  test.each<[string, string]>([
+    ['0.0.0.0/0', `${P}: a /0 is wider than any proxy-only subnet (at most /8): the server would admit it as its load balancer's source (got "0.0.0.0/0")`],
+    ['0.0.0.0/1', `${P}: a /1 is wider than any proxy-only subnet (at most /8): the server would admit it as its load balancer's source (got "0.0.0.0/1")`],
+    ['10.0.0.0/7', `${P}: a /7 is wider than any proxy-only subnet (at most /8): the server would admit it as its load balancer's source (got "10.0.0.0/7")`],
+    ['10.129.0.1/23', `${P}: has host bits set: expected the network address '10.129.0.0/23' (got "10.129.0.1/23")`],
+    ['10.129.1.0/23', `${P}: has host bits set: expected the network address '10.129.0.0/23' (got "10.129.1.0/23")`],
+    ['10.129.0.0/27', `${P}: a /27 is smaller than Google Cloud's minimum proxy-only subnet (/26, 64 addresses; /23 recommended) (got "10.129.0.0/27")`],
+    ['10.129.0.7/32', `${P}: a /32 is smaller than Google Cloud's minimum proxy-only subnet (/26, 64 addresses; /23 recommended) (got "10.129.0.7/32")`],
+    ['8.8.0.0/16', notPrivate('8.8.0.0/16')],
+    ['172.0.0.0/11', notPrivate('172.0.0.0/11')],
+    ['100.0.0.0/8', notPrivate('100.0.0.0/8')],
+  ])('%s is refused', (cidr, message) => {
+    expect(rilb(cidr)).toEqual([message]);
+  });
+
+  test('a privately used public range needs the opt-in, and is then accepted', () => {
+    expect(rilb('34.120.0.0/23', { proxyOnlySubnetPrivatelyUsedPublic: true })).toEqual([]);
+  });
+
+  test.each<[string, string]>([
+    ['0.0.0.0/8', `${P}: overlaps 0.0.0.0/8, which is not a unicast range any subnet can use (got "0.0.0.0/8")`],
+    ['127.0.0.0/16', `${P}: overlaps 127.0.0.0/8, which is not a unicast range any subnet can use (got "127.0.0.0/16")`],
+    ['169.254.0.0/16', `${P}: overlaps 169.254.0.0/16, which is not a unicast range any subnet can use (got "169.254.0.0/16")`],
+    ['224.0.0.0/8', `${P}: overlaps 224.0.0.0/3, which is not a unicast range any subnet can use (got "224.0.0.0/8")`],
+    ['0.0.0.0/0', `${P}: a /0 is wider than any proxy-only subnet (at most /8): the server would admit it as its load balancer's source (got "0.0.0.0/0")`],
+  ])('even with the opt-in, %s is refused', (cidr, message) => {
+    expect(rilb(cidr, { proxyOnlySubnetPrivatelyUsedPublic: true })).toEqual([message]);
+  });
+
+  test('the opt-in is refused where it means nothing: with a private range, without a subnet, or set to false', () => {
+    expect(rilb('10.129.0.0/23', { proxyOnlySubnetPrivatelyUsedPublic: true })).toEqual([
+      `${F}.proxyOnlySubnetPrivatelyUsedPublic: unused: 10.129.0.0/23 is in a private range (remove the field)`,
+    ]);
+    expect(messages((d) => (d.exposure.proxyOnlySubnetPrivatelyUsedPublic = true))).toEqual([
+      `${F}.proxyOnlySubnetPrivatelyUsedPublic: unused without exposure.proxyOnlySubnetCidr: remove it`,
+    ]);
+    expect(rilb('34.120.0.0/23', { proxyOnlySubnetPrivatelyUsedPublic: false })).toEqual([
+      `${F}.proxyOnlySubnetPrivatelyUsedPublic: expected true (omit the field for a private range) (got false)`,
     ]);
   });
 });
