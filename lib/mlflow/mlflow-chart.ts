@@ -207,6 +207,7 @@ export class MlflowChart extends Chart {
     const metrics = metricsMode
       ? new Metrics(this, 'Metrics', {
           mode: metricsMode,
+          clusterKind: c.gcp?.clusterKind,
           selectorLabels: serverLabels,
           portName: MLFLOW_PORT_NAME,
           credentials:

@@ -33,7 +33,8 @@ export interface NetworkPoliciesProps {
    */
   readonly toAcmeHttp01Solver?: boolean;
   /**
-   * Namespace of the metrics collector to admit to the port (`gmp-system` for GMP managed collection).
+   * Namespace of the metrics collector to admit to the port (GMP's managed collection: `gmp-system`, or
+   * `gke-gmp-system` on Autopilot).
    * @default - no collector
    */
   readonly metricsNamespace?: string;

@@ -97,6 +97,11 @@ const CASES: Case[] = [
       delete d.auth.metricsPasswordSecret;
     }),
   ),
+  variant(
+    'GMP on an Autopilot cluster',
+    'prod',
+    withChanges('prod', (d) => (d.gcp.clusterKind = 'autopilot')),
+  ),
   variant('two servers: PostgreSQL + IAM login + global Gateway + gc beside MySQL + Ingress', 'teams', teams()),
 ];
 

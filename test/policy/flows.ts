@@ -58,7 +58,8 @@ function addressIn(cidr: string): string {
 
 /** Namespace of the pods that scrape `/metrics`, by metrics mode and cluster kind. */
 function collectorNamespace(c: EnvironmentConfig): string | undefined {
-  if (c.metrics === 'gmp') return (c.gcp as { clusterKind?: string } | undefined)?.clusterKind === 'autopilot' ? 'gke-gmp-system' : 'gmp-system';
+  // GKE runs managed collection in gmp-system on Standard clusters and in gke-gmp-system on Autopilot.
+  if (c.metrics === 'gmp') return c.gcp?.clusterKind === 'autopilot' ? 'gke-gmp-system' : 'gmp-system';
   if (c.metrics === 'prometheus-operator') return 'monitoring';
   return undefined;
 }
