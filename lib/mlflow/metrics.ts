@@ -41,7 +41,7 @@ const INTERVAL = '30s';
 
 /**
  * Namespace of GMP's managed collectors (DaemonSet and ServiceAccount `collector`), by GKE mode of operation.
- * Why: docs/design.md#metrics.
+ * Why: docs/design.md#security-and-availability.
  * @see https://cloud.google.com/stackdriver/docs/managed-prometheus/setup-managed
  */
 export const GMP_NAMESPACES: Record<GkeClusterKind, string> = { standard: 'gmp-system', autopilot: 'gke-gmp-system' };
