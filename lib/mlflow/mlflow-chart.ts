@@ -223,7 +223,7 @@ export class MlflowChart extends Chart {
       port: MLFLOW_PORT,
       fromGoogleLoadBalancers: publicHosts.length > 0,
       fromCidrs: c.exposure.mode === 'gateway' && c.exposure.proxyOnlySubnetCidr !== undefined ? [c.exposure.proxyOnlySubnetCidr] : undefined,
-      toAcmeHttp01Solver: certManagerIssuerOf(c.exposure) !== undefined,
+      http01Solver: certManagerIssuerOf(c.exposure) !== undefined,
       metricsNamespace: metrics?.collectorNamespace,
       toGoogleApis: c.gcp !== undefined,
       toCloudSql: cloudSql !== undefined,

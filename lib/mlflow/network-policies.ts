@@ -31,7 +31,7 @@ export interface NetworkPoliciesProps {
    * @default false
    * @see https://cert-manager.io/docs/configuration/acme/http01/
    */
-  readonly toAcmeHttp01Solver?: boolean;
+  readonly http01Solver?: boolean;
   /**
    * Namespace of the metrics collector to admit to the port (GMP's managed collection: `gmp-system`, or
    * `gke-gmp-system` on Autopilot).
@@ -65,7 +65,7 @@ export interface NetworkPoliciesProps {
 /** Google Front End ranges for load balancers and health checks. @see https://cloud.google.com/load-balancing/docs/health-check-concepts#ip-ranges */
 export const GOOGLE_LB_RANGES = ['35.191.0.0/16', '130.211.0.0/22'];
 /** Label cert-manager puts on every HTTP-01 solver pod (cert-manager `pkg/apis/acme/v1/types.go`). */
-export const ACME_SOLVER_LABELS = { 'acme.cert-manager.io/http01-solver': 'true' };
+export const ACME_SOLVER_LABELS: Readonly<Record<string, string>> = { 'acme.cert-manager.io/http01-solver': 'true' };
 /** Port the HTTP-01 solver listens on (cert-manager `pkg/issuer/acme/http/http.go`, `acmeSolverListenPort`). */
 export const ACME_SOLVER_PORT = 8089;
 const PRIVATE_RANGES = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16'];
@@ -79,8 +79,8 @@ const namespace = (name: string): NetworkPolicyPeer => ({
 
 /**
  * Default deny for the namespace, then exact allows: who may reach the server (load balancers, the metrics
- * collector) and cert-manager's HTTP-01 solver (the load balancers), and where MLflow's pods may go (DNS; with GCP the metadata server and Google APIs on 443; with
- * Cloud SQL port 3307). Rules are written as plain `networking.k8s.io/v1` data (the L1 types) so each
+ * collector) and cert-manager's HTTP-01 solver (the load balancers), and where MLflow's pods may go (DNS; with
+ * GCP the metadata server and Google APIs on 443; with Cloud SQL port 3307). Rules are written as plain `networking.k8s.io/v1` data (the L1 types) so each
  * CIDR/port pair reads exactly as it is enforced.
  * Why: docs/design.md#security-and-availability.
  * @see https://cloud.google.com/kubernetes-engine/docs/how-to/network-policy
@@ -115,7 +115,7 @@ export class NetworkPolicies extends Construct {
       });
     }
 
-    if (props.toAcmeHttp01Solver && fromLoadBalancers.length > 0) {
+    if (props.http01Solver && fromLoadBalancers.length > 0) {
       // Exactly the load balancer's sources: the request comes from Google's proxies, not from cert-manager's
       // namespace. No egress: the solver only answers.
       new kplus.k8s.KubeNetworkPolicy(this, 'AcmeSolverIngress', {
