@@ -48,7 +48,7 @@ const IP = {
   public: '203.0.113.7',
 } as const;
 
-/** The first usable address of an IPv4 CIDR block: where one of the regional load balancer's proxies sits. */
+/** An address inside an IPv4 CIDR block (its base + 5): where one of a regional load balancer's proxies sits. */
 function addressIn(cidr: string): string {
   const [base] = cidr.split('/');
   const octets = base.split('.').map(Number);
