@@ -64,7 +64,15 @@ describe('ci.yml', () => {
     expect(fs.readFileSync(path.join(ROOT, 'scripts', 'test-mariadb.sh'), 'utf8')).toContain('apt-get install');
     expect(fs.readFileSync(path.join(ROOT, 'scripts', 'test-postgres.sh'), 'utf8')).toContain('apt-get install -y -qq --no-install-recommends postgresql');
     const pretest = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).scripts.pretest;
-    expect(pretest).toBe('bash scripts/test-mariadb.sh && bash scripts/test-postgres.sh && bash scripts/test-mlflow.sh');
+    expect(pretest).toBe(
+      'bash scripts/test-mariadb.sh && bash scripts/test-postgres.sh && bash scripts/test-mlflow.sh && bash scripts/install-netpol-analyzer.sh',
+    );
+  });
+
+  test('sets up Go at the version the NetworkPolicy engine pins, which the test set-up builds it with', () => {
+    const go = ci.jobs.build.steps.find((s) => s.uses?.startsWith('actions/setup-go@'));
+    expect(go?.with).toEqual({ 'go-version-file': 'scripts/netpol-analyzer/go.mod', 'cache-dependency-path': 'scripts/netpol-analyzer/go.sum' });
+    expect(fs.readFileSync(path.join(ROOT, 'scripts', 'install-netpol-analyzer.sh'), 'utf8')).toContain('go build');
   });
 });
 

@@ -108,7 +108,15 @@ const gcpSchema = section('the GCP side, from the Terraform outputs', {
   region: pattern(GCP_REGION, "a GCP region such as 'europe-west1'"),
   /** Google service account the MLflow KSA impersonates through Workload Identity. */
   serviceAccountEmail: pattern(GSA_EMAIL, 'a Google service account email NAME@PROJECT.iam.gserviceaccount.com'),
+  /**
+   * The GKE cluster's mode of operation: where GKE runs its Managed Prometheus collectors (`metrics: gmp`), whose
+   * namespace the NetworkPolicy admits and whose ServiceAccount may read the scrape credentials.
+   * @default 'standard'
+   */
+  clusterKind: z.enum(['standard', 'autopilot'], { error: "expected 'standard' or 'autopilot'" }).optional(),
 });
+/** The GKE mode of operation (`gcp.clusterKind`). */
+export type GkeClusterKind = NonNullable<z.infer<typeof gcpSchema>['clusterKind']>;
 
 const imageSchema = section('the MLflow image', {
   repository: pattern(IMAGE_REPOSITORY, "an image repository without tag, e.g. 'ghcr.io/mlflow/mlflow'"),

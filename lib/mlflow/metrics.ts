@@ -3,6 +3,7 @@ import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { PodMonitoring, PodMonitoringSpecEndpointsPort } from '../../imports/podmonitoring-monitoring.googleapis.com';
 import { ServiceMonitor } from '../../imports/servicemonitor-monitoring.coreos.com';
+import type { GkeClusterKind } from '../config/config';
 
 /** How metrics are collected. */
 export type MetricsMode = 'gmp' | 'prometheus-operator';
@@ -27,13 +28,23 @@ export interface MetricsProps {
    * @default - anonymous scrape
    */
   readonly credentials?: ScrapeCredentials;
+  /**
+   * The GKE cluster's mode of operation: GMP's collectors run in a namespace of its own on each
+   * ({@link GMP_NAMESPACES}).
+   * @default 'standard'
+   */
+  readonly clusterKind?: GkeClusterKind;
 }
 
 /** Scrape interval, in Prometheus duration form. */
 const INTERVAL = '30s';
 
-/** Namespace of GMP's managed collectors. */
-export const GMP_NAMESPACE = 'gmp-system';
+/**
+ * Namespace of GMP's managed collectors (DaemonSet and ServiceAccount `collector`), by GKE mode of operation.
+ * Why: docs/design.md#security-and-availability.
+ * @see https://cloud.google.com/stackdriver/docs/managed-prometheus/setup-managed
+ */
+export const GMP_NAMESPACES: Record<GkeClusterKind, string> = { standard: 'gmp-system', autopilot: 'gke-gmp-system' };
 /** Namespace of the Prometheus that prometheus-operator runs (kube-prometheus' default). */
 export const PROMETHEUS_NAMESPACE = 'monitoring';
 
@@ -51,7 +62,7 @@ export class Metrics extends Construct {
     super(scope, id);
     const creds = props.credentials;
     if (props.mode === 'gmp') {
-      this.collectorNamespace = GMP_NAMESPACE;
+      this.collectorNamespace = GMP_NAMESPACES[props.clusterKind ?? 'standard'];
       new PodMonitoring(this, 'PodMonitoring', {
         metadata: { name: 'mlflow' },
         spec: {
@@ -70,7 +81,7 @@ export class Metrics extends Construct {
         const role = new kplus.Role(this, 'SecretReader', { metadata: { name: 'gmp-collector-read-mlflow-metrics-auth' } });
         role.allow(['get'], creds.secret);
         const binding = new kplus.RoleBinding(this, 'SecretReaderBinding', { metadata: { name: 'gmp-collector-read-mlflow-metrics-auth' }, role });
-        binding.addSubjects(kplus.ServiceAccount.fromServiceAccountName(this, 'Collector', 'collector', { namespaceName: GMP_NAMESPACE }));
+        binding.addSubjects(kplus.ServiceAccount.fromServiceAccountName(this, 'Collector', 'collector', { namespaceName: this.collectorNamespace }));
         // cdk8s-plus writes the core group as `apiGroup: ""`, which the API server drops (empty is the core
         // group): omit it, so the desired object equals the live one (Argo CD has shown such empty fields as a
         // diff, argoproj/argo-cd#620).

@@ -2,7 +2,7 @@ import { Chart, Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { BasicAuth } from './basic-auth';
-import { cloudSqlDatabase, DEFAULT_GATEWAY_CLASS, exposedHosts, gcOlderThanDays, type EnvironmentConfig } from '../config/config';
+import { certManagerIssuerOf, cloudSqlDatabase, DEFAULT_GATEWAY_CLASS, exposedHosts, gcOlderThanDays, type EnvironmentConfig } from '../config/config';
 import { applySyncWaves, applyVersionLabel, selectorLabels, standardLabels } from '../conventions';
 import { DataVolume } from './data-volume';
 import { DatabaseAccess } from './database-access';
@@ -207,6 +207,7 @@ export class MlflowChart extends Chart {
     const metrics = metricsMode
       ? new Metrics(this, 'Metrics', {
           mode: metricsMode,
+          clusterKind: c.gcp?.clusterKind,
           selectorLabels: serverLabels,
           portName: MLFLOW_PORT_NAME,
           credentials:
@@ -222,6 +223,7 @@ export class MlflowChart extends Chart {
       port: MLFLOW_PORT,
       fromGoogleLoadBalancers: publicHosts.length > 0,
       fromCidrs: c.exposure.mode === 'gateway' && c.exposure.proxyOnlySubnetCidr !== undefined ? [c.exposure.proxyOnlySubnetCidr] : undefined,
+      http01Solver: certManagerIssuerOf(c.exposure) !== undefined,
       metricsNamespace: metrics?.collectorNamespace,
       toGoogleApis: c.gcp !== undefined,
       toCloudSql: cloudSql !== undefined,

@@ -24,7 +24,17 @@ export interface NetworkPoliciesProps {
    */
   readonly fromCidrs?: readonly string[];
   /**
-   * Namespace of the metrics collector to admit to the port (`gmp-system` for GMP managed collection).
+   * Admit the load balancer's sources (those admitted to the server: {@link GOOGLE_LB_RANGES} and `fromCidrs`) to
+   * cert-manager's ACME HTTP-01 solver pods on {@link ACME_SOLVER_PORT}. cert-manager creates the solver in this
+   * namespace (that of the Ingress or Challenge), where `default-deny` selects it too; Let's Encrypt's challenge
+   * request and cert-manager's own self-check both reach it through the load balancer.
+   * @default false
+   * @see https://cert-manager.io/docs/configuration/acme/http01/
+   */
+  readonly http01Solver?: boolean;
+  /**
+   * Namespace of the metrics collector to admit to the port (GMP's managed collection: `gmp-system`, or
+   * `gke-gmp-system` on Autopilot).
    * @default - no collector
    */
   readonly metricsNamespace?: string;
@@ -54,6 +64,10 @@ export interface NetworkPoliciesProps {
 
 /** Google Front End ranges for load balancers and health checks. @see https://cloud.google.com/load-balancing/docs/health-check-concepts#ip-ranges */
 export const GOOGLE_LB_RANGES = ['35.191.0.0/16', '130.211.0.0/22'];
+/** Label cert-manager puts on every HTTP-01 solver pod (cert-manager `pkg/apis/acme/v1/types.go`). */
+export const ACME_SOLVER_LABELS: Readonly<Record<string, string>> = { 'acme.cert-manager.io/http01-solver': 'true' };
+/** Port the HTTP-01 solver listens on (cert-manager `pkg/issuer/acme/http/http.go`, `acmeSolverListenPort`). */
+export const ACME_SOLVER_PORT = 8089;
 const PRIVATE_RANGES = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16'];
 
 const tcp = (port: number): NetworkPolicyPort => ({ protocol: 'TCP', port: kplus.k8s.IntOrString.fromNumber(port) });
@@ -65,8 +79,8 @@ const namespace = (name: string): NetworkPolicyPeer => ({
 
 /**
  * Default deny for the namespace, then exact allows: who may reach the server (load balancers, the metrics
- * collector), and where MLflow's pods may go (DNS; with GCP the metadata server and Google APIs on 443; with
- * Cloud SQL port 3307). Rules are written as plain `networking.k8s.io/v1` data (the L1 types) so each
+ * collector) and cert-manager's HTTP-01 solver (the load balancers), and where MLflow's pods may go (DNS; with
+ * GCP the metadata server and Google APIs on 443; with Cloud SQL port 3307). Rules are written as plain `networking.k8s.io/v1` data (the L1 types) so each
  * CIDR/port pair reads exactly as it is enforced.
  * Why: docs/design.md#security-and-availability.
  * @see https://cloud.google.com/kubernetes-engine/docs/how-to/network-policy
@@ -80,9 +94,12 @@ export class NetworkPolicies extends Construct {
       spec: { podSelector: {}, policyTypes: ['Ingress', 'Egress'] },
     });
 
-    const ingressFrom: NetworkPolicyPeer[] = [
+    const fromLoadBalancers: NetworkPolicyPeer[] = [
       ...(props.fromGoogleLoadBalancers ? GOOGLE_LB_RANGES.map((c) => cidr(c)) : []),
       ...(props.fromCidrs ?? []).map((c) => cidr(c)),
+    ];
+    const ingressFrom: NetworkPolicyPeer[] = [
+      ...fromLoadBalancers,
       ...(props.metricsNamespace !== undefined ? [namespace(props.metricsNamespace)] : []),
       ...(props.smokeTestLabels !== undefined ? [{ podSelector: { matchLabels: props.smokeTestLabels } }] : []),
       ...(props.gcLabels !== undefined ? [{ podSelector: { matchLabels: props.gcLabels } }] : []),
@@ -94,6 +111,19 @@ export class NetworkPolicies extends Construct {
           podSelector: { matchLabels: props.serverLabels },
           policyTypes: ['Ingress'],
           ingress: [{ from: ingressFrom, ports: [tcp(props.port)] }],
+        },
+      });
+    }
+
+    if (props.http01Solver && fromLoadBalancers.length > 0) {
+      // Exactly the load balancer's sources: the request comes from Google's proxies, not from cert-manager's
+      // namespace. No egress: the solver only answers.
+      new kplus.k8s.KubeNetworkPolicy(this, 'AcmeSolverIngress', {
+        metadata: { name: 'acme-http01-solver-ingress' },
+        spec: {
+          podSelector: { matchLabels: ACME_SOLVER_LABELS },
+          policyTypes: ['Ingress'],
+          ingress: [{ from: fromLoadBalancers, ports: [tcp(ACME_SOLVER_PORT)] }],
         },
       });
     }

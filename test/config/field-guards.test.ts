@@ -9,6 +9,7 @@ const cases: [string, 'dev' | 'local', (d: any) => unknown, string][] = [
   ["gcp.projectId", 'dev', (d) => (d.gcp.projectId = 'Bad'), "config/dev.yaml: gcp.projectId: expected a GCP project id (6-30 chars: lowercase letters, digits, hyphens) (got \"Bad\")"],
   ["gcp.region", 'dev', (d) => (d.gcp.region = 'europe'), "config/dev.yaml: gcp.region: expected a GCP region such as 'europe-west1' (got \"europe\")"],
   ["gcp.serviceAccountEmail", 'dev', (d) => (d.gcp.serviceAccountEmail = 'me@example.com'), "config/dev.yaml: gcp.serviceAccountEmail: expected a Google service account email NAME@PROJECT.iam.gserviceaccount.com (got \"me@example.com\")"],
+  ["gcp.clusterKind", 'dev', (d) => (d.gcp.clusterKind = 'enterprise'), "config/dev.yaml: gcp.clusterKind: expected 'standard' or 'autopilot' (got \"enterprise\")"],
   ["namespace", 'dev', (d) => (d.namespace = 'ML'), "config/dev.yaml: namespace: expected a namespace name (RFC 1123 label) (got \"ML\")"],
   ["image.repository", 'dev', (d) => (d.image.repository = 'ghcr.io/MLflow/mlflow:v1'), "config/dev.yaml: image.repository: expected an image repository without tag, e.g. 'ghcr.io/mlflow/mlflow' (got \"ghcr.io/MLflow/mlflow:v1\")"],
   ["image.tag floating", 'dev', (d) => (d.image.tag = 'v3.17'), "config/dev.yaml: image.tag: expected an exact version tag such as 'v3.17.0-full' (floating tags are not allowed) (got \"v3.17\")"],

@@ -4,15 +4,16 @@
  * no Metrics construct at all: see mlflow-chart.test.ts.
  */
 import * as kplus from 'cdk8s-plus-28';
+import type { GkeClusterKind } from '../../lib/config/config';
 import { Metrics, type MetricsMode } from '../../lib/mlflow/metrics';
 import { find, objectsOf, ofKind, testChart } from '../support/constructs';
 
-function build(mode: MetricsMode, withCredentials: boolean) {
+function build(mode: MetricsMode, withCredentials: boolean, clusterKind?: GkeClusterKind) {
   const chart = testChart();
   const credentials = withCredentials
     ? { username: 'scraper', secret: kplus.Secret.fromSecretName(chart, 'Creds', 'scrape-creds') }
     : undefined;
-  const metrics = new Metrics(chart, 'Metrics', { mode, selectorLabels: { component: 'server' }, portName: 'web', credentials });
+  const metrics = new Metrics(chart, 'Metrics', { mode, selectorLabels: { component: 'server' }, portName: 'web', credentials, clusterKind });
   return { metrics, objects: objectsOf(chart) };
 }
 
@@ -41,6 +42,20 @@ describe('gmp', () => {
     const binding = find(objects, 'RoleBinding', 'gmp-collector-read-mlflow-metrics-auth');
     expect(binding.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'gmp-collector-read-mlflow-metrics-auth' });
     expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: 'collector', namespace: 'gmp-system' }]);
+  });
+
+  test('on Autopilot: the collector namespace and the RoleBinding subject are gke-gmp-system', () => {
+    const { metrics, objects } = build('gmp', true, 'autopilot');
+    expect(metrics.collectorNamespace).toBe('gke-gmp-system');
+    expect(find(objects, 'RoleBinding', 'gmp-collector-read-mlflow-metrics-auth').subjects).toEqual([
+      { kind: 'ServiceAccount', name: 'collector', namespace: 'gke-gmp-system' },
+    ]);
+  });
+
+  test('on Standard, named: as by default', () => {
+    const { metrics, objects } = build('gmp', true, 'standard');
+    expect(metrics.collectorNamespace).toBe('gmp-system');
+    expect(find(objects, 'RoleBinding', 'gmp-collector-read-mlflow-metrics-auth').subjects[0].namespace).toBe('gmp-system');
   });
 
   test('snapshot: with credentials', () => {

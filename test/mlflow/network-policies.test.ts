@@ -54,6 +54,28 @@ test('Google load balancers and health checkers to the serving port', () => {
   });
 });
 
+describe("cert-manager's ACME HTTP-01 solver pods", () => {
+  test('admit exactly the load balancer sources of the server (Google ranges, then the proxy-only subnet) on 8089, ingress only', () => {
+    const objects = build({ fromGoogleLoadBalancers: true, fromCidrs: ['10.129.0.0/23'], http01Solver: true, metricsNamespace: 'gmp-system' });
+    expect(find(objects, 'NetworkPolicy', 'acme-http01-solver-ingress').spec).toEqual({
+      podSelector: { matchLabels: { 'acme.cert-manager.io/http01-solver': 'true' } },
+      policyTypes: ['Ingress'],
+      ingress: [
+        {
+          from: [{ ipBlock: { cidr: '35.191.0.0/16' } }, { ipBlock: { cidr: '130.211.0.0/22' } }, { ipBlock: { cidr: '10.129.0.0/23' } }],
+          ports: [{ protocol: 'TCP', port: 8089 }],
+        },
+      ],
+    });
+  });
+
+  test('get no policy without HTTP-01 (a Certificate Manager map, or no exposure)', () => {
+    const names = (props: Partial<NetworkPoliciesProps>) => ofKind(build(props), 'NetworkPolicy').map((p) => p.metadata.name);
+    expect(names({ fromGoogleLoadBalancers: true })).not.toContain('acme-http01-solver-ingress');
+    expect(names({ http01Solver: true })).not.toContain('acme-http01-solver-ingress');
+  });
+});
+
 test('the metrics collector’s namespace to the serving port', () => {
   expect(find(build({ metricsNamespace: 'monitoring', port: 8080 }), 'NetworkPolicy', 'mlflow-server-ingress').spec.ingress).toEqual([
     { from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }], ports: [{ protocol: 'TCP', port: 8080 }] },
