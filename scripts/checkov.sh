@@ -3,7 +3,7 @@
 # test/checkov.test.ts then scans dist/ and terraform/ with it. Idempotent: reuses the venv while its key (the
 # pinned version and lock file, the base Python) is unchanged.
 #
-#   the pinned version   CHECKOV_VERSION below, its dependencies locked in scripts/checkov-requirements.txt
+#   the pinned version   `checkov==X.Y.Z` in scripts/checkov-requirements.txt, which locks every dependency too
 #                        (installed from the package index with --no-deps, so nothing floats)
 #   CHECKOV_VENV=DIR     where the venv lives (default: ~/.cache/mlflow-gitops/checkov-<version>-<key>)
 #
@@ -13,8 +13,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 log() { echo "checkov.sh: $*" >&2; }
 
-CHECKOV_VERSION=3.3.30
 lock=scripts/checkov-requirements.txt
+version=$(sed -n 's/^checkov==\([0-9][0-9.]*\)$/\1/p' "$lock")
+[ -n "$version" ] || { log "$lock pins no checkov==<version>"; exit 1; }
 
 base_python=/usr/bin/python3.11
 [ -x "$base_python" ] || base_python=$(command -v python3)
@@ -27,12 +28,11 @@ if ! "$base_python" -c 'import venv, ensurepip' >/dev/null 2>&1; then
   fi
 fi
 
-grep -qx "checkov==$CHECKOV_VERSION" "$lock" || { log "$lock does not pin checkov==$CHECKOV_VERSION"; exit 1; }
 key=$(printf '%s %s' "$(sha256sum "$lock" | cut -c1-16)" "$("$base_python" -c 'import sys; print(sys.version)')" | sha256sum | cut -c1-12)
-venv="${CHECKOV_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/mlflow-gitops/checkov-$CHECKOV_VERSION-$key}"
+venv="${CHECKOV_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/mlflow-gitops/checkov-$version-$key}"
 
 if [ ! -f "$venv/.complete" ]; then
-  log "creating $venv (checkov $CHECKOV_VERSION)"
+  log "creating $venv (checkov $version)"
   rm -rf "$venv"
   mkdir -p "$(dirname "$venv")"
   "$base_python" -m venv "$venv"
@@ -40,8 +40,8 @@ if [ ! -f "$venv/.complete" ]; then
     || { cat "$venv.pip.log" >&2; log "pip failed (log above)"; exit 1; }
   touch "$venv/.complete"
 fi
-version=$("$venv/bin/checkov" --version)
-[ "$version" = "$CHECKOV_VERSION" ] || { log "$venv/bin/checkov is version '$version', this script pins $CHECKOV_VERSION"; exit 1; }
-log "checkov $version in $venv"
+installed=$("$venv/bin/python" -c 'import importlib.metadata as m; print(m.version("checkov"))')
+[ "$installed" = "$version" ] || { log "$venv has checkov $installed, $lock pins $version"; exit 1; }
+log "checkov $installed in $venv"
 echo "$venv/bin/checkov" > .checkov-bin
 echo "CHECKOV_BIN=$venv/bin/checkov"
