@@ -134,8 +134,11 @@ export function applySyncWaves(scope: IConstruct, waves: Readonly<Record<string,
 // Pod Security Standards: restricted
 // ---------------------------------------------------------------------------------------------------------
 
-/** Numeric non-root user of the MLflow containers (the image runs as root and has no user of its own). */
-export const MLFLOW_UID = 1000;
+/**
+ * Numeric non-root user of the MLflow containers (the image runs as root and has no user of its own). Above 10000,
+ * so it is no account of the node's (Checkov CKV_K8S_40); volumes follow through `fsGroup`.
+ */
+export const MLFLOW_UID = 10001;
 /** The Cloud SQL Auth Proxy's distroless `nonroot` user. */
 export const PROXY_UID = 65532;
 

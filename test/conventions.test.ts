@@ -91,11 +91,11 @@ describe('hookJob', () => {
     expect(pod.spec.automountServiceAccountToken).toBe(false);
     expect(pod.spec.serviceAccountName).toBe('mlflow');
     expect(pod.spec.securityContext).toEqual({
-      fsGroup: 1000,
+      fsGroup: 10001,
       fsGroupChangePolicy: 'OnRootMismatch',
-      runAsGroup: 1000,
+      runAsGroup: 10001,
       runAsNonRoot: true,
-      runAsUser: 1000,
+      runAsUser: 10001,
       seccompProfile: { type: 'RuntimeDefault' },
     });
   });

@@ -551,12 +551,12 @@ describe('no output exposes a secret value', () => {
 });
 
 describe('security properties of the key resources', () => {
-  test('Cloud SQL: deletion protection (Terraform and API), private IP only, backups with point-in-time recovery, the flags of local.database_flags', () => {
+  test('Cloud SQL: deletion protection (Terraform and API), private IP only, TLS with client certificates, backups with point-in-time recovery, the flags of local.database_flags', () => {
     const instance = resource(mod, 'google_sql_database_instance', 'mlflow');
     expect(instance.deletion_protection).toBe(true);
     const settings = block(instance, 'settings');
     expect(settings.deletion_protection_enabled).toBe(true);
-    expect(block(settings, 'ip_configuration')).toEqual({ ipv4_enabled: false, private_network: '${var.network_id}', ssl_mode: 'ENCRYPTED_ONLY' });
+    expect(block(settings, 'ip_configuration')).toEqual({ ipv4_enabled: false, private_network: '${var.network_id}', ssl_mode: 'TRUSTED_CLIENT_CERTIFICATE_REQUIRED' });
     // MySQL: binary logs; PostgreSQL: point-in-time recovery from its write-ahead logs (the MySQL argument unset).
     expect(block(settings, 'backup_configuration')).toMatchObject({
       enabled: true,

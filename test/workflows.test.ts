@@ -65,7 +65,7 @@ describe('ci.yml', () => {
     expect(fs.readFileSync(path.join(ROOT, 'scripts', 'test-postgres.sh'), 'utf8')).toContain('apt-get install -y -qq --no-install-recommends postgresql');
     const pretest = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).scripts.pretest;
     expect(pretest).toBe(
-      'bash scripts/test-mariadb.sh && bash scripts/test-postgres.sh && bash scripts/test-mlflow.sh && bash scripts/install-netpol-analyzer.sh',
+      'bash scripts/test-mariadb.sh && bash scripts/test-postgres.sh && bash scripts/test-mlflow.sh && bash scripts/install-netpol-analyzer.sh && bash scripts/checkov.sh',
     );
   });
 

@@ -34,8 +34,8 @@ export type DatabaseAccessProps =
       readonly volume: DataVolume;
     };
 
-/** The Cloud SQL Auth Proxy image (v2, distroless, runs as {@link PROXY_UID}). */
-const PROXY_IMAGE = 'gcr.io/cloud-sql-connectors/cloud-sql-proxy:2.23.0';
+/** The Cloud SQL Auth Proxy image (v2, distroless, runs as {@link PROXY_UID}), pinned by tag and digest. */
+const PROXY_IMAGE = 'gcr.io/cloud-sql-connectors/cloud-sql-proxy:2.23.0@sha256:54e23cad9aeeedbf88ab75f993146631b878035f702b31c51885a932e0c7286c';
 /** Where the proxy listens inside every pod that reaches the database: loopback, so only that pod can use it. */
 const PROXY_HOST = '127.0.0.1';
 /** Where the proxy listens, per engine: the engine's standard port (docs/design.md#database-and-proxy). */

@@ -11,6 +11,7 @@ import {
   restrictedPodSecurityContext,
 } from '../conventions';
 import type { DatabaseAccess } from './database-access';
+import { skipSecretEnvCheck, skipTagPinnedImageChecks } from '../policy/checkov';
 
 /** Props of {@link GarbageCollection}. */
 export interface GarbageCollectionProps {
@@ -142,5 +143,7 @@ export class GarbageCollection extends Construct {
       volumeMounts: [{ path: '/tmp', volume: kplus.Volume.fromEmptyDir(this, 'Tmp', 'gc-tmp', { sizeLimit: Size.mebibytes(256) }) }],
     });
     props.database.connect(this.cronJob, this.container);
+    skipTagPinnedImageChecks(this.cronJob, props.image);
+    skipSecretEnvCheck(this.cronJob, 'mlflow gc takes the backend store URI only on its command line (expanded from the variable by the kubelet) and the MLflow client its login from the environment');
   }
 }

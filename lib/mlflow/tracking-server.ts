@@ -10,6 +10,7 @@ import {
   restrictedPodSecurityContext,
 } from '../conventions';
 import { DataVolume } from './data-volume';
+import { skipSecretEnvCheck, skipTagPinnedImageChecks } from '../policy/checkov';
 import type { DatabaseAccess } from './database-access';
 import type { MigrationScript } from './migration';
 import { ROLLING_SURGE } from '../config/sizing';
@@ -217,6 +218,8 @@ export class TrackingServer extends Construct {
     props.auth?.mountInto(this.container);
     props.database.connect(this.deployment, this.container);
     props.dataVolume?.mountInto(this.container);
+    skipTagPinnedImageChecks(this.deployment, props.image);
+    skipSecretEnvCheck(this.deployment, 'mlflow server reads them only from the environment or its command line (which the process list shows), never from a file');
 
     const podSpec = ApiObject.of(this.deployment);
     addPodSeccomp(this.deployment, '/spec/template/spec');

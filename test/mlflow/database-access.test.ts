@@ -42,7 +42,7 @@ describe('Cloud SQL', () => {
     const { spec } = connected(MYSQL);
     const proxy = containerNamed(spec, 'cloud-sql-proxy');
     expect(proxy.restartPolicy).toBe('Always');
-    expect(proxy.image).toBe('gcr.io/cloud-sql-connectors/cloud-sql-proxy:2.23.0');
+    expect(proxy.image).toBe('gcr.io/cloud-sql-connectors/cloud-sql-proxy:2.23.0@sha256:54e23cad9aeeedbf88ab75f993146631b878035f702b31c51885a932e0c7286c');
     expect(proxy.args).toEqual([
       'proj-123456:europe-west1:db',
       '--address=127.0.0.1',

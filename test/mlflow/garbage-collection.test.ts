@@ -137,12 +137,12 @@ describe('the CronJob', () => {
     const { objects, pod, gc } = build();
     expect(pod.serviceAccountName).toBe('tracking-sa');
     expect(pod.automountServiceAccountToken).toBe(false);
-    expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 1000, seccompProfile: { type: 'RuntimeDefault' } });
+    expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 10001, seccompProfile: { type: 'RuntimeDefault' } });
     expect(gc.securityContext).toMatchObject({
       allowPrivilegeEscalation: false,
       readOnlyRootFilesystem: true,
       capabilities: { drop: ['ALL'] },
-      runAsUser: 1000,
+      runAsUser: 10001,
     });
     expect(gc.resources).toEqual({ requests: { cpu: '100m', memory: '384Mi' }, limits: { cpu: '1000m', memory: '768Mi' } });
     expect(mountsOf(gc)).toEqual({ '/tmp': { name: 'gc-tmp' } });

@@ -123,8 +123,8 @@ describe('the MLflow container', () => {
   test('restricted: numeric user, read-only root, no escalation, drop ALL; pod seccomp RuntimeDefault', () => {
     expect(mlflow.securityContext).toEqual({
       runAsNonRoot: true,
-      runAsUser: 1000,
-      runAsGroup: 1000,
+      runAsUser: 10001,
+      runAsGroup: 10001,
       privileged: false,
       readOnlyRootFilesystem: true,
       allowPrivilegeEscalation: false,
@@ -133,9 +133,9 @@ describe('the MLflow container', () => {
     });
     expect(spec.securityContext).toEqual({
       runAsNonRoot: true,
-      runAsUser: 1000,
-      runAsGroup: 1000,
-      fsGroup: 1000,
+      runAsUser: 10001,
+      runAsGroup: 10001,
+      fsGroup: 10001,
       fsGroupChangePolicy: 'OnRootMismatch',
       seccompProfile: { type: 'RuntimeDefault' },
     });
