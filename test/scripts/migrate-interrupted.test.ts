@@ -9,7 +9,7 @@
  *   column, index, constraint, trigger and revision, to one migrated without interruption.
  * - Upgrade (a database with data at an older revision): every rerun refuses with exit 9, names the restore point the
  *   killed run logged and changes nothing; the data is still there; a copy taken before the upgrade (what the clone to
- *   the restore point gives) migrates to head.
+ *   the restore point gives; it is the uninterrupted reference run) migrates to head.
  *
  * Kill points: the killed runs are timed from the line the script logs right after writing its marker (the last thing
  * before the first DDL). The uninterrupted reference run of each engine gives the length D of that part; the points
@@ -147,14 +147,12 @@ afterAll(() => {
 });
 
 function killCases(engine: () => Engine): void {
-  let olderTemplate = '';
-
   test(`first install killed at ${FIRST_INSTALL_POINTS} points: each rerun exits 0 and leaves the schema of an uninterrupted run`, async () => {
     const e = engine();
     const referenceDb = e.createDatabase();
     const reference = await runTimed(e.uri(referenceDb), MARKED_FIRST);
     if (reference.code !== 0) throw new Error(`the uninterrupted run failed:\n${reference.output}`);
-    expect(reference.output).toContain('migrate: run finished: marker table mlflow_gitops_migration dropped');
+    expect(reference.output).toContain('migrate: marker table mlflow_gitops_migration dropped');
     const expected = e.schema(referenceDb);
     expect(expected.length).toBeGreaterThan(100);
     expect(expected.join('\n')).not.toContain('mlflow_gitops_migration');
@@ -195,9 +193,9 @@ function killCases(engine: () => Engine): void {
     if (!e.transactionalDdl) expect(depths.size).toBeGreaterThanOrEqual(3);
   }, 1_500_000);
 
-  test(`upgrade killed at ${UPGRADE_POINTS} points: each rerun refuses (exit 9) pointing at the restore point, changes nothing; the copy from before migrates`, async () => {
+  test(`upgrade killed at ${UPGRADE_POINTS} points: each rerun refuses (exit 9) pointing at the restore point and changes nothing; the copy from before migrates`, async () => {
     const e = engine();
-    olderTemplate = e.createDatabase();
+    const olderTemplate = e.createDatabase();
     olderSchema(e.uri(olderTemplate));
     // Data the upgrade must never discard.
     e.rows(olderTemplate, "INSERT INTO experiments (experiment_id, name, artifact_location, lifecycle_stage) VALUES (7, 'kept', 'mlflow-artifacts:/7', 'active')");
@@ -207,7 +205,13 @@ function killCases(engine: () => Engine): void {
     if (reference.code !== 0) throw new Error(`the uninterrupted upgrade failed:\n${reference.output}`);
     const { clone } = restorePointOf(reference.output);
     expect(clone).toMatch(/^gcloud sql instances clone mlflow-dev mlflow-dev-\d{8}-\d{6} --project=example-project --point-in-time=\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
-    const head = e.schema(referenceDb);
+    // The reference is also the runbook's clone: the database as it was at the restore point (a copy taken before
+    // the upgrade) migrates to head, its data kept, and the marker gone.
+    expect(e.schema(referenceDb).join('\n')).not.toContain('mlflow_gitops_migration');
+    const head = new RegExp(`tracking schema at revision ${OLDER_REVISION}, head of this MLflow (\\w+): migration pending`).exec(reference.output);
+    expect(head).not.toBeNull();
+    expect(e.rows(referenceDb, 'SELECT version_num FROM alembic_version')).toEqual([[head![1]]]);
+    expect(e.rows(referenceDb, 'SELECT name FROM experiments WHERE experiment_id = 7')).toEqual([['kept']]);
 
     const landed: string[] = [];
     let finishedFirst = 0;
@@ -243,11 +247,6 @@ function killCases(engine: () => Engine): void {
       expect(e.schema(db)).toEqual(after); // the refusal changed nothing
       expect(e.rows(db, "SELECT name FROM experiments WHERE experiment_id = 7")).toEqual([['kept']]);
     }
-    // The runbook's clone: the database as it was at the restore point (here the copy taken before) migrates to head.
-    const restored = e.copyDatabase(olderTemplate);
-    expectExit(migrate(e.uri(restored)), 0);
-    expect(e.schema(restored)).toEqual(head);
-    expect(e.rows(restored, "SELECT name FROM experiments WHERE experiment_id = 7")).toEqual([['kept']]);
     summaries.push(
       `${e.name} upgrade from ${OLDER_REVISION}: reference ${reference.afterMarker} ms after the marker; killed at ${landed.join(', ')}; ` +
         `${finishedFirst} finished before the kill`,

@@ -131,9 +131,11 @@ AUTH_FK_NAMES = {
 UPGRADE_FAILED_HELP = {
     "postgresql": "PostgreSQL rolled the whole upgrade back: the schema is still at the revision it started from. "
     "Fix the cause shown above and sync again.",
-    "mysql": "On MySQL a failed migration is not rolled back: check the schema against the backup before retrying.",
+    "mysql": "On MySQL a failed migration is not rolled back: the next run refuses (exit 9) until the database is "
+    "restored to the restore point logged above (docs/migration.md, \"Interrupted upgrade\").",
     # SQLite, and any other database: no promise either way.
-    "sqlite": "Part of it may have been kept: check the schema against the backup before retrying.",
+    "sqlite": "Part of it may have been kept: the next run refuses (exit 9) until the database is restored to the "
+    "restore point logged above (docs/migration.md, \"Interrupted upgrade\").",
 }
 
 LOG_BIN_HELP = (
@@ -361,6 +363,9 @@ def upgrade_tracking_store(uri, revision):
     log(f"schema at revision {revision}: running `mlflow db upgrade`")
     code = run_mlflow("mlflow", ["db", "upgrade", uri], ["db", "upgrade", masked(uri)])
     if code != 0:
+        if dialect_of(uri) == "postgresql":
+            # Rolled back whole (see UPGRADE_FAILED_HELP): the database is as it was, so the marker goes too.
+            clear_marker(make_engine(uri))
         help_text = UPGRADE_FAILED_HELP.get(dialect_of(uri), UPGRADE_FAILED_HELP["sqlite"])
         raise MigrateError(EXIT_FAILED, f"`mlflow db upgrade` failed (exit {code}, output above). {help_text}")
 
@@ -430,11 +435,12 @@ def write_marker(engine, state, started_at, from_revision=None, clone_command=No
 
 
 def clear_marker(engine):
-    """The run has finished: the database holds MLflow's schema only, as after a run that was never interrupted."""
+    """The run has finished (or PostgreSQL rolled its failed upgrade back): the database holds MLflow's schema only,
+    as after a run that was never interrupted."""
     if MARKER_TABLE in table_names(engine):
         with engine.begin() as conn:
             marker_table(sqlalchemy.MetaData()).drop(conn)
-        log(f"run finished: marker table {MARKER_TABLE} dropped")
+        log(f"marker table {MARKER_TABLE} dropped")
 
 
 def mlflow_table_names():
@@ -506,14 +512,19 @@ def discard_interrupted_first_install(engine):
     if not created:
         return
     quote = engine.dialect.identifier_preparer.quote
-    with engine.begin() as conn:
-        if is_mysql(engine):
-            conn.execute(text("SET FOREIGN_KEY_CHECKS = 0"))  # session only: the tables reference each other
-            for name in created:
-                conn.execute(text(f"DROP TABLE IF EXISTS {quote(name)}"))
-            conn.execute(text("SET FOREIGN_KEY_CHECKS = 1"))
-        else:  # PostgreSQL drops tables that reference each other in one statement; SQLite in any order
-            conn.execute(text(f"DROP TABLE IF EXISTS {', '.join(quote(n) for n in created)}"))
+    try:
+        with engine.begin() as conn:
+            if is_postgres(engine):  # tables that reference each other go in one statement
+                conn.execute(text(f"DROP TABLE IF EXISTS {', '.join(quote(n) for n in created)}"))
+            else:
+                if is_mysql(engine):
+                    conn.execute(text("SET FOREIGN_KEY_CHECKS = 0"))  # this session only: they reference each other
+                for name in created:  # SQLite checks no foreign key unless asked to
+                    conn.execute(text(f"DROP TABLE IF EXISTS {quote(name)}"))
+                if is_mysql(engine):
+                    conn.execute(text("SET FOREIGN_KEY_CHECKS = 1"))
+    except Exception as e:
+        raise MigrateError(EXIT_FAILED, f"dropping what the interrupted first install created failed: {short_error(e)}")
     log(f"dropped {', '.join(created)}")
 
 
