@@ -14,8 +14,9 @@
  * Kill points: the killed runs are timed from the line the script logs right after writing its marker (the last thing
  * before the first DDL). The uninterrupted reference run of each engine gives the length D of that part; the points
  * are spread evenly over it, KILL_POINTS of them (0, D/n, 2D/n, ...), so they cover the DDL phase whatever this
- * machine's speed. A kill that came after the run had already finished is counted apart (the machine is shared and
- * timings vary); the test asserts that most kills landed mid-run, at different depths of the schema.
+ * machine's speed. A kill that came after the run had already finished (its marker gone) is counted apart (the
+ * machine is shared and timings vary); the test asserts that at least half of the kills landed mid-run, and on MariaDB
+ * at three or more depths of the schema.
  */
 import { spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
@@ -138,7 +139,7 @@ interface Engine {
   /** The schema, independently of migrate.py: tables, columns, indexes, constraints, triggers, revision. */
   schema(db: string): string[];
   rows(db: string, sql: string): string[][];
-  tableCount(db: string): number;
+  tables(db: string): string[];
 }
 
 const summaries: string[] = [];
@@ -156,7 +157,7 @@ function killCases(engine: () => Engine): void {
     const expected = e.schema(referenceDb);
     expect(expected.length).toBeGreaterThan(100);
     expect(expected.join('\n')).not.toContain('mlflow_gitops_migration');
-    const full = e.tableCount(referenceDb);
+    const full = e.tables(referenceDb).length;
 
     const landed: string[] = [];
     let finishedFirst = 0;
@@ -164,17 +165,19 @@ function killCases(engine: () => Engine): void {
       const db = e.createDatabase();
       const at = Math.round((reference.afterMarker * i) / FIRST_INSTALL_POINTS);
       const killed = await runTimed(e.uri(db), MARKED_FIRST, at);
-      if (killed.signal !== 'SIGKILL') {
+      // Mid-run means the marker is still there; without it the run had finished (killed, if at all, on its way out).
+      const midRun = hasMarker(e, db);
+      if (!midRun) {
         finishedFirst++;
-        expect(killed.code).toBe(0);
+        expect(killed.output).toContain('migrate: marker table mlflow_gitops_migration dropped');
       } else {
-        const left = e.tableCount(db);
-        landed.push(`${at} ms: ${left} tables`);
+        expect(killed.signal).toBe('SIGKILL');
+        landed.push(`${at} ms: ${e.tables(db).length} tables`);
         expect(e.rows(db, 'SELECT state FROM mlflow_gitops_migration')).toEqual([['first-install']]);
       }
       const rerun = migrate(e.uri(db));
       expectExit(rerun, 0);
-      if (killed.signal === 'SIGKILL') {
+      if (midRun) {
         expect(rerun.output).toMatch(/an earlier first install into this database \(empty when it began at \S+Z\) was interrupted: starting over, after dropping the \d+ tables it created/);
       }
       expect(e.schema(db)).toEqual(expected);
@@ -185,7 +188,7 @@ function killCases(engine: () => Engine): void {
         `killed at ${landed.join(', ')}; ${finishedFirst} finished before the kill`,
     );
     // Most kills landed mid-run, at different depths (the machine is shared: a late point may come after the end).
-    expect(landed.length).toBeGreaterThanOrEqual(FIRST_INSTALL_POINTS - 2);
+    expect(landed.length).toBeGreaterThanOrEqual(Math.ceil(FIRST_INSTALL_POINTS / 2));
     // Some kills came after MLflow's first tables (more than the marker's table). On MySQL they land at many depths;
     // PostgreSQL shows only two (its upgrade after the first tables is one transaction, rolled back when killed).
     const depths = new Set(landed.map((l) => Number(/: (\d+) tables/.exec(l)![1])));
@@ -221,11 +224,12 @@ function killCases(engine: () => Engine): void {
       if (i === 0) before = e.schema(db);
       const at = Math.round((reference.afterMarker * i) / UPGRADE_POINTS);
       const killed = await runTimed(e.uri(db), MARKED_UPGRADE, at);
-      if (killed.signal !== 'SIGKILL') {
+      if (!hasMarker(e, db)) {
         finishedFirst++;
-        expect(killed.code).toBe(0);
+        expect(killed.output).toContain('migrate: marker table mlflow_gitops_migration dropped');
         continue;
       }
+      expect(killed.signal).toBe('SIGKILL');
       const point = restorePointOf(killed.output);
       const after = e.schema(db);
       const mlflowPart = (schema: string[]) => schema.filter((line) => !line.includes('mlflow_gitops_migration'));
@@ -251,8 +255,13 @@ function killCases(engine: () => Engine): void {
       `${e.name} upgrade from ${OLDER_REVISION}: reference ${reference.afterMarker} ms after the marker; killed at ${landed.join(', ')}; ` +
         `${finishedFirst} finished before the kill`,
     );
-    expect(landed.length).toBeGreaterThanOrEqual(UPGRADE_POINTS - 2);
+    expect(landed.length).toBeGreaterThanOrEqual(Math.ceil(UPGRADE_POINTS / 2));
   }, 1_500_000);
+}
+
+/** Whether the database still holds the script's marker table (the run was cut before its end). */
+function hasMarker(e: Engine, db: string): boolean {
+  return e.tables(db).includes('mlflow_gitops_migration');
 }
 
 /** An older MLflow's tracking schema, made by MLflow's own code: its first tables, then alembic up to OLDER_REVISION. */
@@ -335,7 +344,7 @@ if (SKIP_MLFLOW) console.warn('MLFLOW_GITOPS_SKIP_MLFLOW=1: test/scripts/migrate
           ...sql(`SELECT 'revision', version_num FROM ${db}.alembic_version`),
         ].map((row) => row.join(' ')),
       rows: (db, statement) => sql(statement, db),
-      tableCount: (db) => Number(sql(`SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = '${db}'`)[0][0]),
+      tables: (db) => sql(`SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = '${db}'`).map(([t]) => t),
     };
 
     beforeAll(async () => {
@@ -423,7 +432,7 @@ if (SKIP_MLFLOW) console.warn('MLFLOW_GITOPS_SKIP_MLFLOW=1: test/scripts/migrate
           ...pg(`SELECT 'revision', version_num FROM alembic_version`, db),
         ].map((row) => row.join(' ')),
       rows: (db, statement) => pg(statement, db),
-      tableCount: (db) => Number(pg(`SELECT COUNT(*) FROM pg_tables WHERE schemaname = 'public'`, db)[0][0]),
+      tables: (db) => pg(`SELECT tablename FROM pg_tables WHERE schemaname = 'public'`, db).map(([t]) => t),
     };
 
     beforeAll(() => {
