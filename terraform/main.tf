@@ -72,7 +72,8 @@ resource "google_sql_database_instance" "mlflow" {
     }
 
     # Daily backups and point-in-time recovery (MySQL: binary logs; PostgreSQL: write-ahead logs), e.g. to before
-    # a forward-only MLflow migration.
+    # a forward-only MLflow migration: the migration Job logs a restore point and its clone command before its first
+    # change, for the runbook of docs/migration.md ("Interrupted upgrade").
     backup_configuration {
       enabled                        = true
       binary_log_enabled             = local.mysql ? true : null

@@ -137,3 +137,16 @@ test('the migrate container: telemetry off, HOME and /tmp on a bounded scratch v
   expect(volume('migrate-script')).toEqual({ name: 'migrate-script', configMap: { name: 'mlflow-migrate-script' } });
   expect(volume('migrate-tmp')).toEqual({ name: 'migrate-tmp', emptyDir: { sizeLimit: '256Mi' } });
 });
+
+test.each(['dev', 'prod'])("%s: the migrate container names the Cloud SQL instance the proxy connects to (the restore point's clone command); local's SQLite has none", (name) => {
+  const ms = render(shippedConfig(name)).byPath.mlflow;
+  const pod = find(ms, 'Job', 'mlflow-migrate').spec.template.spec;
+  const migrate = pod.containers.find((c: any) => c.name === 'migrate');
+  const proxy = pod.initContainers.find((c: any) => c.name === 'cloud-sql-proxy');
+  expect(envOf(migrate).MIGRATE_CLOUDSQL_INSTANCE).toBe(rawConfig(name).database.instanceConnectionName);
+  expect(proxy.args[0]).toBe(envOf(migrate).MIGRATE_CLOUDSQL_INSTANCE);
+
+  const local = render(shippedConfig('local')).byPath.mlflow;
+  const init = find(local, 'Deployment', 'mlflow').spec.template.spec.initContainers.find((c: any) => c.name === 'migrate');
+  expect(envOf(init).MIGRATE_CLOUDSQL_INSTANCE).toBeUndefined();
+});

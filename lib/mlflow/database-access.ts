@@ -106,6 +106,8 @@ export class DatabaseAccess extends Construct {
    * when the database lives on the pod's ReadWriteOnce volume.
    */
   public readonly migratesInServerPod: boolean;
+  /** The Cloud SQL instance connection name (`PROJECT:REGION:INSTANCE`); undefined for SQLite. */
+  public readonly instanceConnectionName?: string;
 
   private readonly props: DatabaseAccessProps;
 
@@ -118,6 +120,7 @@ export class DatabaseAccess extends Construct {
           ? kplus.EnvValue.fromValue(DatabaseAccess.cloudSqlIamUri(props.database, props.iamUser))
           : kplus.EnvValue.fromSecretValue({ secret: props.uriSecret, key: 'MLFLOW_BACKEND_STORE_URI' });
       this.migratesInServerPod = false;
+      this.instanceConnectionName = props.database.instanceConnectionName;
     } else {
       this.backendStoreUri = kplus.EnvValue.fromValue(`sqlite:///${DataVolume.MOUNT_PATH}/mlflow.db`);
       this.migratesInServerPod = true;

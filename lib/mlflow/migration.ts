@@ -63,7 +63,9 @@ export interface MigrationScriptProps {
 /**
  * `lib/mlflow/scripts/migrate.py` in a ConfigMap, and the container that runs it: empty database → initialize through
  * MLflow's store (`mlflow db upgrade` fails there); behind head → `mlflow db upgrade`, on MySQL only after checking
- * `log_bin_trust_function_creators`; at head → nothing. With auth: first check that the image can run the auth
+ * `log_bin_trust_function_creators`; at head → nothing. Before its first change it marks the run in the database (an
+ * interrupted first install is started over; an interrupted upgrade is refused, exit 9, with the restore point it
+ * logged). With auth: first check that the image can run the auth
  * app, pre-create the auth tables MySQL rejects upstream, then reconcile the admin (password from the auth ini)
  * and the plain users (metrics scraper, smoke test). Exit codes and reasons: docs/migration.md; why: docs/design.md#migrations. Used by {@link MigrationJob} and, for a
  * database on the server's own volume, as the server pod's init container.
@@ -105,6 +107,10 @@ export class MigrationScript extends Construct {
       ],
     };
     const container = as === 'container' ? pod.addContainer(spec) : pod.addInitContainer(spec);
+    if (p.database.instanceConnectionName !== undefined) {
+      // For the restore point the script logs before an upgrade: the point-in-time clone command names the instance.
+      container.env.addVariable('MIGRATE_CLOUDSQL_INSTANCE', kplus.EnvValue.fromValue(p.database.instanceConnectionName));
+    }
     p.database.connect(pod, container);
     p.auth?.mountInto(container);
     if (p.metricsUser) {

@@ -361,6 +361,68 @@ if (SKIP_MLFLOW) console.warn('MLFLOW_GITOPS_SKIP_MLFLOW=1: test/scripts/migrate
       expect(second.output).not.toContain('running: python -m mlflow db upgrade');
       expect(fs.statSync(file).mtimeMs).toBe(before);
     });
+    test('interrupted first install: with a table MLflow does not create it is refused (exit 5), nothing dropped; MLflow tables alone are dropped and the install starts over', () => {
+      const file = path.join(tmpDir(), 'mlflow.db');
+      const exec = (statements: string[]): void => {
+        pythonJson('import json,sqlite3,sys; c=sqlite3.connect(sys.argv[1]); [c.execute(s) for s in json.loads(sys.argv[2])]; c.commit(); print(json.dumps("ok"))', [file, JSON.stringify(statements)]);
+      };
+      const tableNames = (): string[] =>
+        pythonJson('import json,sqlite3,sys; print(json.dumps(sorted(r[0] for r in sqlite3.connect(sys.argv[1]).execute("SELECT name FROM sqlite_master WHERE type=\'table\'"))))', [file]);
+      // What a first install killed after its marker and MLflow's first tables leaves, plus a table of someone else's.
+      exec([
+        'CREATE TABLE mlflow_gitops_migration (id INTEGER PRIMARY KEY, state VARCHAR(32) NOT NULL, started_at VARCHAR(32) NOT NULL, from_revision VARCHAR(255), clone_command VARCHAR(1000))',
+        "INSERT INTO mlflow_gitops_migration (id, state, started_at) VALUES (1, 'first-install', '2026-12-07T01:02:03Z')",
+        'CREATE TABLE experiments (experiment_id INTEGER PRIMARY KEY)',
+        'CREATE TABLE runs (run_uuid VARCHAR(32) PRIMARY KEY)',
+        'CREATE TABLE audit_log (id INTEGER PRIMARY KEY)',
+      ]);
+      const env = { MLFLOW_BACKEND_STORE_URI: `sqlite:///${file}` };
+      const refused = migrate(env);
+      expectExit(refused, 5);
+      expect(refused.output).toContain(
+        'migrate: ERROR: an earlier first install into this database (empty when it began at 2026-12-07T01:02:03Z) was interrupted, ' +
+          "but the database now also holds tables MLflow's schema does not create (audit_log): that run did not make them, so nothing " +
+          'is dropped. Find out what created them; move them elsewhere and sync again.',
+      );
+      expect(tableNames()).toEqual(['audit_log', 'experiments', 'mlflow_gitops_migration', 'runs']);
+
+      exec(['DROP TABLE audit_log']);
+      const recovered = migrate(env);
+      expectExit(recovered, 0);
+      expect(recovered.output).toContain(
+        'migrate: an earlier first install into this database (empty when it began at 2026-12-07T01:02:03Z) was interrupted: ' +
+          'starting over, after dropping the 2 tables it created',
+      );
+      expect(recovered.output).toContain('migrate: dropped experiments, runs');
+      expect(recovered.output).toContain('migrate: marker table mlflow_gitops_migration dropped');
+      expect(tableNames()).not.toContain('mlflow_gitops_migration');
+      expect(tableNames()).toContain('alembic_version');
+
+      // Without the marker the same MLflow tables are refused: names alone prove nothing.
+      const unmarked = path.join(tmpDir(), 'mlflow.db');
+      pythonJson('import json,sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute("CREATE TABLE experiments (experiment_id INTEGER PRIMARY KEY)"); c.commit(); print(json.dumps("ok"))', [unmarked]);
+      expectExit(migrate({ MLFLOW_BACKEND_STORE_URI: `sqlite:///${unmarked}` }), 5);
+    });
+
+    test('a first install into a database holding other tables gets no marker, and says so', () => {
+      const file = path.join(tmpDir(), 'mlflow.db');
+      pythonJson('import json,sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute("CREATE TABLE audit_log (id INTEGER PRIMARY KEY)"); c.commit(); print(json.dumps("ok"))', [file]);
+      const run = migrate({ MLFLOW_BACKEND_STORE_URI: `sqlite:///${file}` });
+      expectExit(run, 0);
+      expect(run.output).toContain(
+        'migrate: the database holds tables MLflow does not create (audit_log): if this run is interrupted, the next one cannot prove ' +
+          'what it created and will refuse (exit 5)',
+      );
+      expect(run.output).not.toContain('marked in mlflow_gitops_migration');
+    });
+
+    test('MIGRATE_CLOUDSQL_INSTANCE that is no instance connection name: exit 2 before anything is touched', () => {
+      const dir = tmpDir();
+      const run = migrate({ MLFLOW_BACKEND_STORE_URI: `sqlite:///${dir}/mlflow.db`, MIGRATE_CLOUDSQL_INSTANCE: 'mlflow-dev' });
+      expectExit(run, 2);
+      expect(run.output).toContain("migrate: ERROR: MIGRATE_CLOUDSQL_INSTANCE must be an instance connection name PROJECT:REGION:INSTANCE, not 'mlflow-dev'");
+      expect(fs.existsSync(path.join(dir, 'mlflow.db'))).toBe(false);
+    });
   });
 
   // ---- MariaDB (a private instance) -----------------------------------------------------------------------
@@ -853,6 +915,11 @@ print(json.dumps("ok"))
           'the schema is still at the revision it started from. Fix the cause shown above and sync again.',
       );
       expect(failed.output).not.toContain('log_bin');
+      // The restore point was logged before the first change (no instance given here: no clone command); PostgreSQL
+      // rolled the upgrade back, so the marker is gone and the next run may upgrade.
+      expect(failed.output).toMatch(new RegExp(`migrate: restore point: \\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ \\(UTC\\), before any change to this database \\(MLflow data at tracking ${TRACKING_BEFORE_TRIGGER}\\)`));
+      expect(failed.output).toContain('migrate: no MIGRATE_CLOUDSQL_INSTANCE: to go back, restore a backup or snapshot taken before that time');
+      expect(tables(db)).not.toContain('mlflow_gitops_migration');
       expect(versions(db, 'alembic_version')).toEqual([TRACKING_BEFORE_TRIGGER]);
       expect(tables(db)).not.toContain('secrets'); // created by an earlier migration of the same run: rolled back
 

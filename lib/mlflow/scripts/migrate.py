@@ -8,6 +8,8 @@ Environment:
   MLFLOW_BACKEND_STORE_URI         required: a mysql+pymysql or postgresql+psycopg2 URL (Cloud SQL proxy on
                                    127.0.0.1) or sqlite:////PATH
   MIGRATE_CONNECT_TIMEOUT_SECONDS  default 120: how long to retry the first connection (proxy start-up)
+  MIGRATE_CLOUDSQL_INSTANCE        optional: the Cloud SQL instance connection name (PROJECT:REGION:INSTANCE), for
+                                   the point-in-time clone command logged with the restore point
   MLFLOW_AUTH_CONFIG_PATH          optional, basic-auth only: the server's ini ([mlflow] database_uri,
                                    admin_username, admin_password; `%` written `%%`)
   MLFLOW_METRICS_USERNAME          optional, basic-auth only, with MLFLOW_METRICS_PASSWORD: the non-admin user
@@ -25,6 +27,14 @@ Steps (every check before any change):
   4. MySQL, only when a migration is pending: refuse (nothing changed) when binary logging is on and
      log_bin_trust_function_creators is off; MLflow's trigger migration would fail there with error 1419 and
      leave the schema half-migrated. (PostgreSQL has no such flag: nothing to check.)
+  4b. Interrupted runs, from the marker table mlflow_gitops_migration (one row, written before the first DDL and
+     dropped when the run has finished): 'first-install' (the database held no table at all when the run began)
+     -> what the interrupted run created is dropped (only tables MLflow's schema creates; anything else present is
+     refused) and the install starts over; 'upgrade' (the database held MLflow data) -> refused, pointing at the
+     restore point that run logged.
+  4c. Before the first DDL: an empty database gets the 'first-install' marker; a database with MLflow data that
+     needs a migration gets the restore point logged (UTC time; with MIGRATE_CLOUDSQL_INSTANCE the gcloud
+     point-in-time clone command) and the 'upgrade' marker.
   5. Tracking store: an empty database is initialized through MLflow's store (`mlflow db upgrade` fails on an
      empty database in some 3.x releases, and the store also writes experiment 0 with the artifact root); a
      database behind head gets `python -m mlflow db upgrade`; MLflow tables without a version are refused for
@@ -52,12 +62,16 @@ Exit codes:
      or this python has no MLflow (not the MLflow image)
   7  basic-auth is on but this image cannot run MLflow's auth app (e.g. no Flask-WTF): nothing changed
   8  the database is at a revision this image's MLflow does not know (migrated by a newer MLflow): nothing changed
+  9  an earlier run began an upgrade of this database (which held MLflow data) and did not finish: refused, nothing
+     changed; the message names the restore point that run logged (docs/migration.md, "Interrupted upgrade")
 
 Passwords are never printed: URLs are shown masked, and MLflow's output is filtered.
 """
 
 import configparser
+import datetime
 import os
+import re
 import subprocess
 import sys
 import time
@@ -77,6 +91,7 @@ EXIT_HALF_INITIALIZED = 5
 EXIT_FAILED = 6
 EXIT_AUTH_APP = 7
 EXIT_UNKNOWN_REVISION = 8
+EXIT_INTERRUPTED_UPGRADE = 9
 
 # Where experiment 0's artifacts go: the server proxies artifacts (`--serve-artifacts`).
 DEFAULT_ARTIFACT_ROOT = "mlflow-artifacts:/"
@@ -116,9 +131,11 @@ AUTH_FK_NAMES = {
 UPGRADE_FAILED_HELP = {
     "postgresql": "PostgreSQL rolled the whole upgrade back: the schema is still at the revision it started from. "
     "Fix the cause shown above and sync again.",
-    "mysql": "On MySQL a failed migration is not rolled back: check the schema against the backup before retrying.",
+    "mysql": "On MySQL a failed migration is not rolled back: the next run refuses (exit 9) until the database is "
+    "restored to the restore point logged above (docs/migration.md, \"Interrupted upgrade\").",
     # SQLite, and any other database: no promise either way.
-    "sqlite": "Part of it may have been kept: check the schema against the backup before retrying.",
+    "sqlite": "Part of it may have been kept: the next run refuses (exit 9) until the database is restored to the "
+    "restore point logged above (docs/migration.md, \"Interrupted upgrade\").",
 }
 
 LOG_BIN_HELP = (
@@ -346,6 +363,9 @@ def upgrade_tracking_store(uri, revision):
     log(f"schema at revision {revision}: running `mlflow db upgrade`")
     code = run_mlflow("mlflow", ["db", "upgrade", uri], ["db", "upgrade", masked(uri)])
     if code != 0:
+        if dialect_of(uri) == "postgresql":
+            # Rolled back whole (see UPGRADE_FAILED_HELP): the database is as it was, so the marker goes too.
+            clear_marker(make_engine(uri))
         help_text = UPGRADE_FAILED_HELP.get(dialect_of(uri), UPGRADE_FAILED_HELP["sqlite"])
         raise MigrateError(EXIT_FAILED, f"`mlflow db upgrade` failed (exit {code}, output above). {help_text}")
 
@@ -367,6 +387,203 @@ def migrate_tracking_store(engine, uri, plan, revision):
     else:
         upgrade_tracking_store(uri, revision)
     log(f"tracking schema at revision {','.join(versions_in(engine, TRACKING_VERSION_TABLE))}")
+
+
+# ---- Interrupted runs --------------------------------------------------------------------------------------------
+# MySQL commits every DDL statement, so a run killed partway (a preempted node, an OOM kill, the Job's deadline, a
+# sync terminated in Argo CD) leaves a half-applied schema that MLflow's migrations cannot continue. The marker, one
+# row in a table of this script's own written before the first DDL and dropped when the run has finished, is what
+# tells the next run what the database held before: nothing at all (a first install, which may be started over),
+# or MLflow data (an upgrade, which only a restore can undo). Why: docs/migration.md, "Interrupted runs".
+MARKER_TABLE = "mlflow_gitops_migration"
+FIRST_INSTALL = "first-install"
+UPGRADE = "upgrade"
+
+
+def marker_table(metadata):
+    sa = sqlalchemy
+    return sa.Table(
+        MARKER_TABLE,
+        metadata,
+        sa.Column("id", sa.Integer(), primary_key=True, autoincrement=False),
+        sa.Column("state", sa.String(length=32), nullable=False),
+        sa.Column("started_at", sa.String(length=32), nullable=False),
+        sa.Column("from_revision", sa.String(length=255), nullable=True),
+        sa.Column("clone_command", sa.String(length=1000), nullable=True),
+    )
+
+
+def read_marker(engine):
+    """The marker row (a dict); {} when the table exists without a row (its writing was interrupted); None without it."""
+    if MARKER_TABLE not in table_names(engine):
+        return None
+    with engine.connect() as conn:
+        row = conn.execute(marker_table(sqlalchemy.MetaData()).select()).mappings().first()
+    return dict(row) if row else {}
+
+
+def write_marker(engine, state, started_at, from_revision=None, clone_command=None):
+    table = marker_table(sqlalchemy.MetaData())
+    with engine.begin() as conn:
+        table.create(conn, checkfirst=True)
+        conn.execute(table.delete())
+        conn.execute(
+            table.insert().values(
+                id=1, state=state, started_at=started_at, from_revision=from_revision, clone_command=clone_command
+            )
+        )
+
+
+def clear_marker(engine):
+    """The run has finished (or PostgreSQL rolled its failed upgrade back): the database holds MLflow's schema only,
+    as after a run that was never interrupted."""
+    if MARKER_TABLE in table_names(engine):
+        with engine.begin() as conn:
+            marker_table(sqlalchemy.MetaData()).drop(conn)
+        log(f"marker table {MARKER_TABLE} dropped")
+
+
+def mlflow_table_names():
+    """Every table MLflow's schema creates: the ORM models of the installed MLflow (tracking, registry, workspace,
+    basic-auth), its first schema, the version tables, the initial auth tables, and every table its alembic scripts
+    create by name (some of which later revisions drop again)."""
+    import mlflow.store.db.utils  # noqa: F401  imports every tracking ORM model (see its comment on _all_tables_exist)
+    from mlflow.server.auth.db.models import Base as AuthBase
+    from mlflow.store.db.base_sql_model import Base
+    from mlflow.store.tracking.dbmodels.initial_models import Base as InitialBase
+
+    names = {TRACKING_VERSION_TABLE, AUTH_VERSION_TABLE}
+    for metadata in (Base.metadata, InitialBase.metadata, AuthBase.metadata):
+        names.update(metadata.tables)
+    auth_metadata = sqlalchemy.MetaData()
+    auth_initial_tables(auth_metadata)
+    names.update(auth_metadata.tables)
+    created = re.compile(r"create_table\(\s*[\"']([A-Za-z0-9_]+)[\"']")
+    for parts in (TRACKING_SCRIPTS, AUTH_SCRIPTS):
+        _, scripts = script_heads(parts)
+        versions = os.path.join(scripts.dir, "versions")
+        for name in sorted(os.listdir(versions)):
+            if name.endswith(".py"):
+                with open(os.path.join(versions, name), encoding="utf-8") as f:
+                    names.update(created.findall(f.read()))
+    return names
+
+
+def check_marker(engine):
+    """Before any change: True when an interrupted first install is to be started over; refuses an interrupted
+    upgrade (exit 9), and a first install whose database now also holds tables MLflow does not create (exit 5)."""
+    marker = read_marker(engine)
+    if not marker:
+        return False
+    if marker["state"] == UPGRADE:
+        current = versions_in(engine, TRACKING_VERSION_TABLE) if TRACKING_VERSION_TABLE in table_names(engine) else []
+        clone = f" Clone to it: `{marker['clone_command']}`." if marker["clone_command"] else ""
+        raise MigrateError(
+            EXIT_INTERRUPTED_UPGRADE,
+            f"an earlier run began upgrading this database (MLflow data at {marker['from_revision']}) at "
+            f"{marker['started_at']} and did not finish: it was interrupted, and the part it applied may be kept "
+            f"(MySQL commits each DDL statement); the tracking schema now reads {','.join(current) or 'no revision'}. "
+            f"This Job cannot undo that, so nothing was changed. Restore point: {marker['started_at']} (UTC).{clone} "
+            "Runbook: docs/migration.md, \"Interrupted upgrade\" (clone to the restore point, check the clone, switch "
+            f"to it, sync again). Only if you have checked that the schema is whole at one revision, drop the table "
+            f"{MARKER_TABLE} and sync again.",
+        )
+    created = sorted(table_names(engine) - {MARKER_TABLE})
+    foreign = sorted(set(created) - mlflow_table_names())
+    if foreign:
+        raise MigrateError(
+            EXIT_HALF_INITIALIZED,
+            f"an earlier first install into this database (empty when it began at {marker['started_at']}) was "
+            f"interrupted, but the database now also holds tables MLflow's schema does not create ({', '.join(foreign)}): "
+            "that run did not make them, so nothing is dropped. Find out what created them; move them elsewhere "
+            "and sync again.",
+        )
+    log(
+        f"an earlier first install into this database (empty when it began at {marker['started_at']}) was "
+        f"interrupted: starting over, after dropping the {len(created)} tables it created"
+    )
+    return True
+
+
+def discard_interrupted_first_install(engine):
+    """Drops every table but the marker: check_marker() proved each is one MLflow's schema creates, made since the
+    database was empty. Killed partway, the marker is still there and the next run drops the rest."""
+    created = sorted(table_names(engine) - {MARKER_TABLE})
+    if not created:
+        return
+    quote = engine.dialect.identifier_preparer.quote
+    try:
+        with engine.begin() as conn:
+            if is_postgres(engine):  # tables that reference each other go in one statement
+                conn.execute(text(f"DROP TABLE IF EXISTS {', '.join(quote(n) for n in created)}"))
+            else:
+                if is_mysql(engine):
+                    conn.execute(text("SET FOREIGN_KEY_CHECKS = 0"))  # this session only: they reference each other
+                for name in created:  # SQLite checks no foreign key unless asked to
+                    conn.execute(text(f"DROP TABLE IF EXISTS {quote(name)}"))
+                if is_mysql(engine):
+                    conn.execute(text("SET FOREIGN_KEY_CHECKS = 1"))
+    except Exception as e:
+        raise MigrateError(EXIT_FAILED, f"dropping what the interrupted first install created failed: {short_error(e)}")
+    log(f"dropped {', '.join(created)}")
+
+
+def utc_now():
+    """Now, in UTC, to the second (rounded down: a point in time before the next change), RFC 3339."""
+    return datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def read_cloudsql_instance():
+    """(project, instance) from MIGRATE_CLOUDSQL_INSTANCE (PROJECT:REGION:INSTANCE), or None when unset."""
+    raw = os.environ.get("MIGRATE_CLOUDSQL_INSTANCE", "").strip()
+    if not raw:
+        return None
+    parts = raw.rsplit(":", 2)  # a domain-scoped project id has a colon of its own (example.com:project)
+    if len(parts) != 3 or not all(parts):
+        raise MigrateError(
+            EXIT_CONFIG,
+            f"MIGRATE_CLOUDSQL_INSTANCE must be an instance connection name PROJECT:REGION:INSTANCE, not {raw!r}",
+        )
+    return parts[0], parts[2]
+
+
+def clone_command(cloudsql, point_in_time):
+    """The gcloud command that clones the instance as it was at `point_in_time` (Cloud SQL point-in-time recovery)."""
+    if cloudsql is None:
+        return None
+    project, instance = cloudsql
+    suffix = point_in_time.replace("-", "").replace(":", "").replace("T", "-").rstrip("Z").lower()
+    return (
+        f"gcloud sql instances clone {instance} {instance}-{suffix} --project={project} "
+        f"--point-in-time={point_in_time}"
+    )
+
+
+def begin_first_install(engine):
+    """An empty database: the marker first, so that a run interrupted from here on can be started over."""
+    others = sorted(table_names(engine) - {MARKER_TABLE})
+    if others:
+        log(
+            f"the database holds tables MLflow does not create ({', '.join(others)}): if this run is interrupted, "
+            "the next one cannot prove what it created and will refuse (exit 5)"
+        )
+        return
+    started = utc_now()
+    write_marker(engine, FIRST_INSTALL, started)
+    log(f"first install into an empty database: marked in {MARKER_TABLE} ({FIRST_INSTALL}, {started})")
+
+
+def begin_upgrade(engine, from_revision, cloudsql):
+    """A database with MLflow data: log the restore point, then mark the upgrade, before the first DDL."""
+    started = utc_now()
+    clone = clone_command(cloudsql, started)
+    log(f"restore point: {started} (UTC), before any change to this database (MLflow data at {from_revision})")
+    if clone:
+        log(f"to clone the instance as it was then (Cloud SQL point-in-time recovery): {clone}")
+    else:
+        log("no MIGRATE_CLOUDSQL_INSTANCE: to go back, restore a backup or snapshot taken before that time")
+    write_marker(engine, UPGRADE, started, from_revision, clone)
+    log(f"upgrade marked in {MARKER_TABLE}: if this run is interrupted, the next one refuses (exit 9)")
 
 
 class AuthIni:
@@ -607,6 +824,7 @@ def main():
         raise MigrateError(EXIT_CONFIG, "MLFLOW_BACKEND_STORE_URI is not set")
     remember_secrets(uri)
     timeout = read_timeout()
+    cloudsql = read_cloudsql_instance()
     auth_config = os.environ.get("MLFLOW_AUTH_CONFIG_PATH", "").strip()
     auth_ini = read_auth_ini(auth_config) if auth_config else None
     if auth_ini:
@@ -618,13 +836,14 @@ def main():
         check_auth_app()
     engine = make_engine(uri)
     wait_for_database(engine, uri, timeout)
-    plan, revision = tracking_plan(engine)
+    start_over = check_marker(engine)
+    plan, revision = ("initialize", None) if start_over else tracking_plan(engine)
     auth_engine = None
     auth_pending = False
     if auth_ini:
         auth_engine = make_engine(auth_ini.database_uri)
         wait_for_database(auth_engine, auth_ini.database_uri, timeout)
-        auth_pending = auth_plan(auth_engine)
+        auth_pending = start_over or auth_plan(auth_engine)
     # The log_bin check matters only for a migration: a schema at head is left alone whatever the flag.
     for pending, checked in ((plan is not None, engine), (auth_pending, auth_engine)):
         if pending and is_mysql(checked):
@@ -632,12 +851,22 @@ def main():
     if plan is None and not auth_pending:
         log("nothing to migrate: every schema is at this MLflow's head (no log_bin check needed)")
 
+    if start_over:
+        discard_interrupted_first_install(engine)
+        if auth_ini:
+            auth_pending = auth_plan(auth_engine)  # the auth tables were dropped too when they share the database
+    if plan == "initialize":
+        begin_first_install(engine)
+    elif plan is not None or auth_pending:
+        auth_revision = ",".join(versions_in(auth_engine, AUTH_VERSION_TABLE)) if auth_pending and AUTH_VERSION_TABLE in table_names(auth_engine) else None
+        begin_upgrade(engine, f"tracking {revision}" + (f", auth {auth_revision}" if auth_revision else ""), cloudsql)
     if plan is not None:
         migrate_tracking_store(engine, uri, plan, revision)
     if auth_pending:
         migrate_auth_store(auth_engine, auth_ini.database_uri)
     if auth_ini:
         reconcile_users(auth_ini, plain_users)
+    clear_marker(engine)
     log("done")
 
 
