@@ -9,7 +9,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as yaml from 'js-yaml';
 import * as addons from '../lib/gitops/addons';
-import { ROOT } from './support/environments';
+import { ROOT } from '../tools/environments';
 
 interface CustomManager {
   readonly customType: string;

@@ -4,7 +4,7 @@
  */
 import { formatProblem, gcOlderThanDays, validateEnvironment } from '../../lib/config/config';
 import { GC_CONNECTIONS, connectionBudget } from '../../lib/config/sizing';
-import { rawConfig, shippedConfigs } from '../support/environments';
+import { rawConfig, shippedConfigs } from '../../tools/environments';
 
 function messages(name: string, mutate: (doc: any) => void): string[] {
   const doc = rawConfig(name);

@@ -10,7 +10,7 @@ import { formatProblem, validateEnvironment } from '../../lib/config/config';
 import { hostsOf, RESERVED_INSTANCE_NAMES, serverConfigs, validateEnvironmentDocument, type Environment } from '../../lib/config/instances';
 import { APP_PATHS } from '../../lib/gitops/gitops';
 import { CERT_MANAGER, EXTERNAL_SECRETS } from '../../lib/gitops/addons';
-import { rawConfig, ROOT } from '../support/environments';
+import { rawConfig, ROOT } from '../../tools/environments';
 
 const FIXTURE = path.join(ROOT, 'test', 'fixtures', 'instances', 'teams.yaml');
 const FILE = 'config/teams.yaml';

@@ -1,6 +1,6 @@
 /**
  * Faults under a running server, on the real stack: dev's pod as synthesized (the migration Job's container, then the
- * server container with its exact argv and env: test/support/pod-harness.ts), real MLflow, basic-auth on, and a
+ * server container with its exact argv and env: tools/pod-harness/), real MLflow, basic-auth on, and a
  * MariaDB of its own.
  *
  * The database is a DEDICATED MariaDB (scripts/test-mariadb.sh with a private directory and port), not the shared one
@@ -21,9 +21,9 @@ import * as fs from 'fs';
 import * as net from 'net';
 import * as path from 'path';
 import { spawnSync } from 'child_process';
-import { configFrom, rawConfig } from '../support/environments';
+import { configFrom, rawConfig } from '../../tools/environments';
 
-type Harness = typeof import('../support/pod-harness');
+type Harness = typeof import('../../tools/pod-harness/pod') & typeof import('../../tools/pod-harness/process') & typeof import('../../tools/pod-harness/http');
 
 const SKIP = process.env.MLFLOW_GITOPS_SKIP_MLFLOW === '1' || process.env.MLFLOW_GITOPS_SKIP_MARIADB === '1';
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -92,7 +92,7 @@ async function freePort(): Promise<number> {
     process.env.MARIADB_PORT = String(port);
     process.env.MARIADB_SOCKET = path.join(dir, 'mariadb.sock');
     jest.isolateModules(() => {
-      h = require('../support/pod-harness');
+      h = { ...require('../../tools/pod-harness/pod'), ...require('../../tools/pod-harness/process'), ...require('../../tools/pod-harness/http') };
     });
     // dev as shipped, but without scraped metrics: --expose-prometheus needs prometheus-flask-exporter, which the image
     // has and the test venv does not; nothing here concerns metrics.

@@ -40,7 +40,7 @@ test('the ini template: permission, MySQL database_uri through the proxy, admin 
       'admin_username = {{ .adminUsername | replace "%" "%%" }}\n' +
       'admin_password = {{ .adminPassword | replace "%" "%%" }}\n' +
       'authorization_function = mlflow.server.auth:authenticate_request_basic_auth\n' +
-      // credentialCacheTtlSeconds omitted: the 60 s default (configured values: test/basic-auth.test.ts).
+      // credentialCacheTtlSeconds omitted: the 60 s default (configured values: test/config/basic-auth.test.ts).
       'auth_cache_ttl_seconds = 60\n',
   );
 });

@@ -6,7 +6,7 @@ import * as kplus from 'cdk8s-plus-28';
 import type { EnabledAuth, MysqlDatabase } from '../../lib/config/config';
 import { ExternalSecrets, type ExternalSecretsProps } from '../../lib/mlflow/external-secrets';
 import { find, objectsOf, ofKind, testChart } from '../support/constructs';
-import { render, shippedConfigs } from '../support/environments';
+import { render, shippedConfigs } from '../../tools/environments';
 
 const MYSQL: MysqlDatabase = {
   engine: 'mysql',

@@ -23,7 +23,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { mlflowManifests } from '../../lib/synth/synth';
 import { containerNamed, find } from '../support/constructs';
-import { configFrom, rawConfig } from '../support/environments';
+import { configFrom, rawConfig } from '../../tools/environments';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const SCRIPT = path.join(ROOT, 'lib', 'mlflow', 'scripts', 'migrate.py');
