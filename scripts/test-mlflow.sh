@@ -3,7 +3,7 @@
 # smoke test). Run by `npm test` (pretest). Idempotent: reuses the venv when its key (source + pins) is unchanged.
 #
 #   MLFLOW_GITOPS_WHEELHOUSE=DIR   install from DIR (a wheelhouse with requirements.txt), offline, --no-deps;
-#                                  .ci/run sets it on build machines that cannot reach the MLflow release.
+#                                  .ci/run sets it where the package index lacks the MLflow release.
 #   otherwise                      `mlflow[auth]==<the image's version>` + PyMySQL + psycopg2 from the package index,
 #                                  the version read from config/prod.yaml's image tag (vX.Y.Z-full → X.Y.Z).
 #   MLFLOW_GITOPS_VENV=DIR         where the venv lives (default: ~/.cache/mlflow-gitops/venv-<key>)
@@ -33,7 +33,7 @@ if ! "$base_python" -c 'import venv, ensurepip' >/dev/null 2>&1; then
 fi
 
 wheelhouse="${MLFLOW_GITOPS_WHEELHOUSE:-}"
-# A checkout beside the build machines' offline wheelhouse (whose package index lacks MLflow) finds it without
+# A checkout beside an offline wheelhouse (whose package index lacks MLflow) finds it without
 # .ci/run too, as scripts/test-apiserver.sh finds its binaries; an explicit MLFLOW_GITOPS_WHEELHOUSE wins.
 if [ -z "$wheelhouse" ] && [ -f ../shared/wheels/requirements.txt ]; then wheelhouse=../shared/wheels; fi
 if [ -n "$wheelhouse" ]; then

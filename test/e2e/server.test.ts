@@ -281,7 +281,7 @@ for (const c of CASES) {
       });
     } else {
       // The user exists only because the migration run above created it from MLFLOW_METRICS_USERNAME/PASSWORD (Secret
-      // mlflow-metrics-auth): before migrate.py did that, every scrape got 401 (issue 7, defect 1).
+      // mlflow-metrics-auth): before migrate.py did that, every scrape got 401.
       test('/metrics answers 200 to the PodMonitoring credentials (the user the migration created)', async () => {
         const [mon] = monitors();
         const ep = mon.spec.endpoints[0];
