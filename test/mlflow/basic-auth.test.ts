@@ -2,6 +2,7 @@
 import * as kplus from 'cdk8s-plus-28';
 import { BasicAuth } from '../../lib/mlflow/basic-auth';
 import { containerNamed, envOf, find, mountsOf, objectsOf, testChart, volumeNamed } from '../support/constructs';
+import { MYSQL } from '../fixtures/database';
 
 test('mounts the ini read-only, points MLflow at it, and passes the shared Flask key from the Secret', () => {
   const chart = testChart();
@@ -22,16 +23,7 @@ test('mounts the ini read-only, points MLflow at it, and passes the shared Flask
 test('the ini template: permission, MySQL database_uri through the proxy, admin credentials, every secret value %-doubled, the credential cache', () => {
   const ini = BasicAuth.iniTemplate(
     { enabled: true, flaskSecretKeySecret: 'k', adminUsernameSecret: 'u', adminPasswordSecret: 'p', defaultPermission: 'EDIT' },
-    {
-      engine: 'mysql',
-      instanceConnectionName: 'proj-123456:europe-west1:db',
-      privateIp: false,
-      name: 'tracking',
-      userSecret: 'db-user',
-      passwordSecret: 'db-password',
-      pool: { size: 1, maxOverflow: 0, recycleSeconds: 60 },
-      maxConnections: 10,
-    },
+    MYSQL,
   );
   expect(ini).toBe(
     '[mlflow]\n' +

@@ -4,21 +4,12 @@
  */
 import { Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
-import type { CloudSqlDatabase, MysqlDatabase, PostgresDatabase } from '../../lib/config/config';
+import type { CloudSqlDatabase, PostgresDatabase } from '../../lib/config/config';
 import { DataVolume } from '../../lib/mlflow/data-volume';
 import { DatabaseAccess, iamDatabaseUser, iamDatabaseUserProblem, loginProxyArgs } from '../../lib/mlflow/database-access';
 import { containerNamed, find, mountsOf, objectsOf, testChart } from '../support/constructs';
+import { MYSQL } from '../fixtures/database';
 
-const MYSQL: MysqlDatabase = {
-  engine: 'mysql',
-  instanceConnectionName: 'proj-123456:europe-west1:db',
-  privateIp: true,
-  name: 'tracking',
-  userSecret: 'db-user',
-  passwordSecret: 'db-password',
-  pool: { size: 4, maxOverflow: 3, recycleSeconds: 900 },
-  maxConnections: 500,
-};
 /** The same database on Cloud SQL for PostgreSQL. */
 const POSTGRES: PostgresDatabase = { ...MYSQL, engine: 'postgres' };
 

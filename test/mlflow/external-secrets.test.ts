@@ -7,17 +7,8 @@ import type { EnabledAuth, MysqlDatabase } from '../../lib/config/config';
 import { ExternalSecrets, type ExternalSecretsProps } from '../../lib/mlflow/external-secrets';
 import { find, objectsOf, ofKind, testChart } from '../support/constructs';
 import { render, shippedConfigs } from '../../tools/environments';
+import { MYSQL } from '../fixtures/database';
 
-const MYSQL: MysqlDatabase = {
-  engine: 'mysql',
-  instanceConnectionName: 'proj-123456:europe-west1:db',
-  privateIp: true,
-  name: 'tracking',
-  userSecret: 'db-user',
-  passwordSecret: 'db-password',
-  pool: { size: 4, maxOverflow: 3, recycleSeconds: 900 },
-  maxConnections: 500,
-};
 const AUTH: EnabledAuth = {
   enabled: true,
   flaskSecretKeySecret: 'flask-key',

@@ -15,17 +15,10 @@ import { validateManifest } from '../../tools/schema-validation';
 import { mlflowManifests, policyProblems } from '../../lib/synth/synth';
 import { containerNamed, envOf, find, mountsOf, objectsOf, ofKind, testChart } from '../support/constructs';
 import { configFrom, rawConfig, shippedConfigs } from '../../tools/environments';
+import { MYSQL as BASE_MYSQL } from '../fixtures/database';
 
-const MYSQL: MysqlDatabase = {
-  engine: 'mysql',
-  instanceConnectionName: 'proj-123456:europe-west1:db',
-  privateIp: false,
-  name: 'tracking',
-  userSecret: 'db-user',
-  passwordSecret: 'db-password',
-  pool: { size: 4, maxOverflow: 3, recycleSeconds: 900 },
-  maxConnections: 500,
-};
+/** The fixture database, reached over its public IP. */
+const MYSQL: MysqlDatabase = { ...BASE_MYSQL, privateIp: false };
 
 type Overrides = Partial<Omit<GarbageCollectionProps, 'serviceAccount' | 'database' | 'credentials'>> & { credentials?: boolean };
 

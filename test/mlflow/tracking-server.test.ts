@@ -6,24 +6,14 @@
  */
 import { Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
-import type { MysqlDatabase } from '../../lib/config/config';
 import { BasicAuth } from '../../lib/mlflow/basic-auth';
 import { DataVolume } from '../../lib/mlflow/data-volume';
 import { DatabaseAccess } from '../../lib/mlflow/database-access';
 import { MigrationScript } from '../../lib/mlflow/migration';
 import { TrackingServer, type TrackingServerProps } from '../../lib/mlflow/tracking-server';
 import { containerNamed, envOf, find, flagValue, mountsOf, objectsOf, ofKind, testChart, volumeNamed } from '../support/constructs';
+import { MYSQL } from '../fixtures/database';
 
-const MYSQL: MysqlDatabase = {
-  engine: 'mysql',
-  instanceConnectionName: 'proj-123456:europe-west1:db',
-  privateIp: true,
-  name: 'tracking',
-  userSecret: 'db-user',
-  passwordSecret: 'db-password',
-  pool: { size: 4, maxOverflow: 3, recycleSeconds: 900 },
-  maxConnections: 500,
-};
 
 interface Options {
   readonly engine?: 'mysql' | 'sqlite';
