@@ -56,7 +56,9 @@ describe('Cloud SQL', () => {
     ]);
     expect(proxy.ports).toEqual([{ name: 'proxy-health', containerPort: 9801 }]);
     expect(proxy.startupProbe).toMatchObject({ httpGet: { path: '/startup', port: 9801 }, periodSeconds: 2, failureThreshold: 30 });
-    expect(proxy.livenessProbe).toMatchObject({ httpGet: { path: '/liveness', port: 9801 }, periodSeconds: 2, failureThreshold: 3 });
+    // A short CPU stall must not restart the proxy (every database connection of the pod goes with it): the proxy's
+    // own example probes every 60 s, allows 30 s to answer and restarts after 5 misses.
+    expect(proxy.livenessProbe).toEqual({ httpGet: { path: '/liveness', port: 9801, scheme: 'HTTP' }, periodSeconds: 60, timeoutSeconds: 30, failureThreshold: 5 });
     expect(proxy.resources).toEqual({ requests: { cpu: '50m', memory: '64Mi' }, limits: { cpu: '500m', memory: '256Mi' } });
     expect(proxy.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, readOnlyRootFilesystem: true });
   });
