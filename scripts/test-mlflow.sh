@@ -2,7 +2,7 @@
 # A cached Python venv with the REAL MLflow for the test suite (the migration script, the server as rendered, the
 # smoke test). Run by `npm test` (pretest). Idempotent: reuses the venv when its key (source + pins) is unchanged.
 #
-# Installs `mlflow[auth]==<release>` + PyMySQL + psycopg2 (pinned below) from the Python package index, the release being the one
+# Installs `mlflow[auth]==<release>` + PyMySQL, psycopg2 and prometheus-flask-exporter (pinned below) from the Python package index, the release being the one
 # every shipped environment's image pins (scripts/mlflow-release.ts: `v3.17.0-full` → 3.17.0; it fails when the
 # config files pin different releases). A Renovate bump of the image tag therefore changes what the tests run.
 #   MLFLOW_GITOPS_VENV=DIR         where the venv lives (default: ~/.cache/mlflow-gitops/venv-<key>)
@@ -32,9 +32,10 @@ if ! "$base_python" -c 'import venv, ensurepip' >/dev/null 2>&1; then
 fi
 
 release=$(node --require tsx/cjs scripts/mlflow-release.ts) || { log "cannot tell which MLflow release to install (above)"; exit 1; }
-# The database drivers the image's `db` extra brings, pinned (the server and the migration use them).
-drivers="PyMySQL==1.2.4 psycopg2-binary==2.9.13"
-key_src="index mlflow[auth]==$release $drivers"
+# What the `-full` image adds that the suites use, pinned: the database drivers of its `db` extra (the server and the
+# migration) and prometheus-flask-exporter of its `extras` (`--expose-prometheus`).
+extras="PyMySQL==1.2.4 psycopg2-binary==2.9.13 prometheus-flask-exporter==0.23.2"
+key_src="index mlflow[auth]==$release $extras"
 key=$(printf '%s %s' "$key_src" "$("$base_python" -c 'import sys; print(sys.version)')" | sha256sum | cut -c1-12)
 venv="${MLFLOW_GITOPS_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/mlflow-gitops/venv-$key}"
 
@@ -43,7 +44,7 @@ if [ ! -f "$venv/.complete" ]; then
   rm -rf "$venv"
   mkdir -p "$(dirname "$venv")"
   "$base_python" -m venv "$venv"
-  "$venv/bin/pip" install -q "mlflow[auth]==$release" $drivers \
+  "$venv/bin/pip" install -q "mlflow[auth]==$release" $extras \
     >"$venv.pip.log" 2>&1 || { cat "$venv.pip.log" >&2; log "pip failed (log above)"; exit 1; }
   touch "$venv/.complete"
   chmod -R a+rX "$venv"

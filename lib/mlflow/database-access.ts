@@ -85,12 +85,14 @@ export class DatabaseAccess extends Construct {
 
   /**
    * The Cloud SQL backend store URI as an External Secrets template over the keys `.user` and `.password`, each
-   * percent-encoded (`urlquery`), through the proxy on loopback, with the engine's scheme and port.
+   * percent-encoded, through the proxy on loopback, with the engine's scheme and port. Go's `urlquery` encodes every
+   * byte but letters, digits and `-_.~`, a space as `+` — which SQLAlchemy's URL parser keeps as a literal `+` — and
+   * a `+` as `%2B`; so every `+` it writes was a space and becomes `%20`: every printable password survives.
    * `credentialPipe` is appended to each credential's pipeline, for formats that escape further (the basic-auth
    * ini doubles every `%`).
    */
   public static cloudSqlUriTemplate(database: CloudSqlDatabase, credentialPipe = ''): string {
-    const credential = (key: string) => `{{ .${key} | urlquery${credentialPipe} }}`;
+    const credential = (key: string) => `{{ .${key} | urlquery | replace "+" "%20"${credentialPipe} }}`;
     const hostPort = `${PROXY_HOST}:${DatabaseAccess.proxyPort(database.engine)}`;
     return `${DatabaseAccess.uriScheme(database.engine)}://${credential('user')}:${credential('password')}@${hostPort}/${database.name}`;
   }

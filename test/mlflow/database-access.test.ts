@@ -83,17 +83,17 @@ describe('Cloud SQL', () => {
 });
 
 test('the MySQL URI template: percent-encoded credentials, the proxy on loopback, the database; an extra pipe per credential', () => {
-  expect(DatabaseAccess.cloudSqlUriTemplate(MYSQL)).toBe('mysql+pymysql://{{ .user | urlquery }}:{{ .password | urlquery }}@127.0.0.1:3306/tracking');
-  expect(DatabaseAccess.cloudSqlUriTemplate(MYSQL, ' | upper')).toBe('mysql+pymysql://{{ .user | urlquery | upper }}:{{ .password | urlquery | upper }}@127.0.0.1:3306/tracking');
+  expect(DatabaseAccess.cloudSqlUriTemplate(MYSQL)).toBe('mysql+pymysql://{{ .user | urlquery | replace "+" "%20" }}:{{ .password | urlquery | replace "+" "%20" }}@127.0.0.1:3306/tracking');
+  expect(DatabaseAccess.cloudSqlUriTemplate(MYSQL, ' | upper')).toBe('mysql+pymysql://{{ .user | urlquery | replace "+" "%20" | upper }}:{{ .password | urlquery | replace "+" "%20" | upper }}@127.0.0.1:3306/tracking');
 });
 
 describe('Cloud SQL for PostgreSQL', () => {
   test('the URI template: psycopg2 through the proxy on loopback 5432, credentials percent-encoded as for MySQL', () => {
     expect(DatabaseAccess.cloudSqlUriTemplate(POSTGRES)).toBe(
-      'postgresql+psycopg2://{{ .user | urlquery }}:{{ .password | urlquery }}@127.0.0.1:5432/tracking',
+      'postgresql+psycopg2://{{ .user | urlquery | replace "+" "%20" }}:{{ .password | urlquery | replace "+" "%20" }}@127.0.0.1:5432/tracking',
     );
     expect(DatabaseAccess.cloudSqlUriTemplate(POSTGRES, ' | upper')).toBe(
-      'postgresql+psycopg2://{{ .user | urlquery | upper }}:{{ .password | urlquery | upper }}@127.0.0.1:5432/tracking',
+      'postgresql+psycopg2://{{ .user | urlquery | replace "+" "%20" | upper }}:{{ .password | urlquery | replace "+" "%20" | upper }}@127.0.0.1:5432/tracking',
     );
   });
 
