@@ -187,7 +187,7 @@ describe('every pinned version is matched by a Renovate rule', () => {
       for (const file of examples) {
         const hcl = (await parseHcl(file, read(file))) as { terraform?: Array<{ required_providers?: Array<Record<string, { source: string; version: string }>> }> };
         for (const block of (hcl.terraform ?? []).flatMap((t) => t.required_providers ?? [])) {
-          for (const [provider, p] of Object.entries(block)) pins.push({ file, provider: p.source, version: p.version });
+          for (const p of Object.values(block)) pins.push({ file, provider: p.source, version: p.version });
         }
       }
       expect(pins.map((p) => p.provider).sort()).toEqual(['hashicorp/google', 'hashicorp/google', 'hashicorp/random', 'hashicorp/random']);
