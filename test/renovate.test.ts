@@ -207,6 +207,13 @@ describe('every pinned version is matched by a Renovate rule', () => {
     });
   });
 
+  test('Node in .node-version (read by the workflows): the nodenv manager, within its major', () => {
+    expect(renovate.enabledManagers).toContain('nodenv');
+    expect(read('.node-version')).toMatch(/^\d+\.\d+\.\d+\n$/);
+    const rules = renovate.packageRules.filter((r) => r.matchManagers?.includes('nodenv'));
+    expect(rules).toEqual([expect.objectContaining({ matchUpdateTypes: ['major'], enabled: false })]);
+  });
+
   test('every package.json dependency is left to the npm manager, pinned exactly', () => {
     expect(renovate.enabledManagers).toEqual(expect.arrayContaining(['npm', 'github-actions', 'custom.regex']));
     expect((renovate as { rangeStrategy?: string }).rangeStrategy).toBe('pin');
