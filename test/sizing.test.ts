@@ -51,35 +51,35 @@ describe('memory: parent 256 + supervisors 32 + 576 MiB per worker', () => {
   });
 });
 
-describe('connections: (maxReplicas + surge) × (parent 2 + workers × stores × (pool + overflow))', () => {
+describe('connections: (maxReplicas + surge) × (parent 3 + workers × stores × (pool + overflow))', () => {
   test('the parent process is counted per pod', () => {
-    // dev: 4 pods × (2 + 2 × 3 × 10) = 248; without the parent it would be 240.
+    // dev: 4 pods × (3 + 2 × 3 × 10) = 252; without the parent it would be 240.
     expect(connectionBudget({ maxReplicas: 3, workers: 2, authEnabled: true, poolSize: 5, maxOverflow: 5, maxConnections: 400 })).toMatchObject({
       surge: 1,
       stores: 3,
-      parentConnections: 2,
-      perPod: 62,
-      peak: 248,
+      parentConnections: 3,
+      perPod: 63,
+      peak: 252,
       headroom: 40,
       available: 360,
       fits: true,
     });
-    expect(connectionBudget({ maxReplicas: 1, workers: 1, authEnabled: false, poolSize: 5, maxOverflow: 0, maxConnections: 34 })).toMatchObject({
+    expect(connectionBudget({ maxReplicas: 1, workers: 1, authEnabled: false, poolSize: 5, maxOverflow: 0, maxConnections: 36 })).toMatchObject({
       stores: 2,
-      perPod: 12,
-      peak: 24,
+      perPod: 13,
+      peak: 26,
       headroom: 10,
-      available: 24,
+      available: 26,
       fits: true,
     });
   });
 
   test("a max_connections that only fits without the parent's connections is refused, naming every number", () => {
-    // 266 − 27 headroom leaves 239: enough for the workers' 240 of the old rule, not for 248.
-    expect(problems('dev', (d) => (d.database.maxConnections = 266))).toEqual([
-      'config/dev.yaml: database.pool: connection budget exceeded: (maxReplicas 3 + surge 1) × (parent 2 + workers 2 × ' +
-        'stores 3 × (pool.size 5 + pool.maxOverflow 5)) = 248 connections, but max_connections 266 − headroom 27 leaves ' +
-        '239; lower the pool, workers or maxReplicas, or raise database.maxConnections',
+    // 270 − 27 headroom leaves 243: enough for the workers' 240, not for 252 with the parents.
+    expect(problems('dev', (d) => (d.database.maxConnections = 270))).toEqual([
+      'config/dev.yaml: database.pool: connection budget exceeded: (maxReplicas 3 + surge 1) × (parent 3 + workers 2 × ' +
+        'stores 3 × (pool.size 5 + pool.maxOverflow 5)) = 252 connections, but max_connections 270 − headroom 27 leaves ' +
+        '243; lower the pool, workers or maxReplicas, or raise database.maxConnections',
     ]);
   });
 
@@ -88,7 +88,7 @@ describe('connections: (maxReplicas + surge) × (parent 2 + workers × stores ×
     expect(problems('prod', () => undefined)).toEqual([]);
     const prod = shippedConfig('prod');
     if (prod.database.engine !== 'mysql' || !prod.server.autoscaling) throw new Error('prod: expected MySQL with autoscaling');
-    // prod: 7 pods × 62 = 434 of 1000 − 100.
+    // prod: 7 pods × 63 = 441 of 1000 − 100.
     expect(
       connectionBudget({
         maxReplicas: prod.server.autoscaling.maxReplicas,
@@ -98,6 +98,6 @@ describe('connections: (maxReplicas + surge) × (parent 2 + workers × stores ×
         maxOverflow: prod.database.pool.maxOverflow,
         maxConnections: prod.database.maxConnections,
       }),
-    ).toMatchObject({ peak: 434, available: 900, fits: true });
+    ).toMatchObject({ peak: 441, available: 900, fits: true });
   });
 });

@@ -75,11 +75,12 @@ export interface ConnectionBudget extends ConnectionBudgetInput {
 }
 
 /**
- * Database connections the `mlflow server` parent process keeps open (measured: 2, the tracking and model registry
- * stores it opens once at start, one idle pooled connection each, held until the pod ends; independent of the
- * pool settings and of basic-auth, whose store only the workers open).
+ * Database connections the `mlflow server` parent process keeps open (measured on MLflow 3.17.0: 3 on MariaDB and on
+ * PostgreSQL, from start to the end of the load, held until the pod ends — the stores it opens once at start to check
+ * the schema; independent of the load and of the pool settings; MLflow 3.11 held 2). `npm run measure:sizing`, README
+ * "Sizing".
  */
-export const PARENT_CONNECTIONS = 2;
+export const PARENT_CONNECTIONS = 3;
 
 /**
  * The SQLAlchemy pool of the `mlflow gc` process (`MLFLOW_SQLALCHEMYSTORE_POOL_SIZE` / `_MAX_OVERFLOW` of the gc

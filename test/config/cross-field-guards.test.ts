@@ -328,30 +328,30 @@ describe('sizing', () => {
   });
 
   test('the connection budget fits exactly at max_connections − headroom, and not one connection above', () => {
-    // (1 + 1) × (parent 2 + 1 × 2 × (5 + 0)) = 24 connections; headroom max(10, 10 %) = 10.
-    expect(connectionBudget({ maxReplicas: 1, workers: 1, authEnabled: false, poolSize: 5, maxOverflow: 0, maxConnections: 34 })).toMatchObject({
-      parentConnections: 2,
-      perPod: 12,
-      peak: 24,
+    // (1 + 1) × (parent 3 + 1 × 2 × (5 + 0)) = 26 connections; headroom max(10, 10 %) = 10.
+    expect(connectionBudget({ maxReplicas: 1, workers: 1, authEnabled: false, poolSize: 5, maxOverflow: 0, maxConnections: 36 })).toMatchObject({
+      parentConnections: 3,
+      perPod: 13,
+      peak: 26,
       headroom: 10,
-      available: 24,
+      available: 26,
       fits: true,
     });
-    expect(connectionBudget({ maxReplicas: 1, workers: 1, authEnabled: false, poolSize: 5, maxOverflow: 0, maxConnections: 33 })).toMatchObject({
-      peak: 24,
-      available: 23,
+    expect(connectionBudget({ maxReplicas: 1, workers: 1, authEnabled: false, poolSize: 5, maxOverflow: 0, maxConnections: 35 })).toMatchObject({
+      peak: 26,
+      available: 25,
       fits: false,
     });
     // Above 100 connections the headroom is 10 %, rounded up.
     expect(connectionBudget({ maxReplicas: 1, workers: 1, authEnabled: true, poolSize: 1, maxOverflow: 0, maxConnections: 101 }).headroom).toBe(11);
   });
 
-  test("the config's budget counts the parent's 2 connections per pod: fits at 276, refused at 275 with the sum", () => {
-    // dev: (maxReplicas 3 + surge 1) × (2 + 2 workers × 3 stores × (5 + 5)) = 248; 276 − ceil(27.6) = 248, 275 − 28 = 247.
-    expect(messages('dev', (d) => (d.database.maxConnections = 276))).toEqual([]);
-    expect(messages('dev', (d) => (d.database.maxConnections = 275))).toEqual([
-      'config/dev.yaml: database.pool: connection budget exceeded: (maxReplicas 3 + surge 1) × (parent 2 + workers 2 × stores 3 × ' +
-        '(pool.size 5 + pool.maxOverflow 5)) = 248 connections, but max_connections 275 − headroom 28 leaves 247; lower the pool, ' +
+  test("the config's budget counts the parent's 3 connections per pod: fits at 280, refused at 279 with the sum", () => {
+    // dev: (maxReplicas 3 + surge 1) × (3 + 2 workers × 3 stores × (5 + 5)) = 252; 280 − 28 = 252, 279 − ceil(27.9) = 251.
+    expect(messages('dev', (d) => (d.database.maxConnections = 280))).toEqual([]);
+    expect(messages('dev', (d) => (d.database.maxConnections = 279))).toEqual([
+      'config/dev.yaml: database.pool: connection budget exceeded: (maxReplicas 3 + surge 1) × (parent 3 + workers 2 × stores 3 × ' +
+        '(pool.size 5 + pool.maxOverflow 5)) = 252 connections, but max_connections 279 − headroom 28 leaves 251; lower the pool, ' +
         'workers or maxReplicas, or raise database.maxConnections',
     ]);
   });
@@ -361,10 +361,10 @@ describe('sizing', () => {
       d.database.engine = 'postgres';
       d.database.maxConnections = maxConnections;
     };
-    expect(messages('dev', postgres(276))).toEqual([]);
-    expect(messages('dev', postgres(275))).toEqual([
-      'config/dev.yaml: database.pool: connection budget exceeded: (maxReplicas 3 + surge 1) × (parent 2 + workers 2 × stores 3 × ' +
-        '(pool.size 5 + pool.maxOverflow 5)) = 248 connections, but max_connections 275 − headroom 28 leaves 247; lower the pool, ' +
+    expect(messages('dev', postgres(280))).toEqual([]);
+    expect(messages('dev', postgres(279))).toEqual([
+      'config/dev.yaml: database.pool: connection budget exceeded: (maxReplicas 3 + surge 1) × (parent 3 + workers 2 × stores 3 × ' +
+        '(pool.size 5 + pool.maxOverflow 5)) = 252 connections, but max_connections 279 − headroom 28 leaves 251; lower the pool, ' +
         'workers or maxReplicas, or raise database.maxConnections',
     ]);
   });
