@@ -13,15 +13,15 @@ function problems(name: string, mutate: (doc: any) => void): string[] {
   return validateEnvironment(`config/${name}.yaml`, doc).problems.map((p: ConfigProblem) => formatProblem(p));
 }
 
-describe('memory: parent 256 + supervisors 32 + 576 MiB per worker', () => {
+describe('memory: parent 256 + supervisors 32 + 608 MiB per worker', () => {
   test('the footprint of 1, 2 and 4 workers', () => {
-    expect([1, 2, 4].map(memoryFootprintMiB)).toEqual([864, 1440, 2592]);
+    expect([1, 2, 4].map(memoryFootprintMiB)).toEqual([896, 1504, 2720]);
   });
 
   test("dev's old 1Gi limit for 2 workers is refused with every number and the fix", () => {
     expect(problems('dev', (d) => (d.server.resources.limits.memory = '1Gi'))).toEqual([
       'config/dev.yaml: server.resources.limits.memory: memory limit 1Gi (1024 MiB) is below the measured footprint of 2 ' +
-        'workers: parent 256 + supervisors 32 + workers 2 × 576 MiB = 1440 MiB; raise the limit to at least 1440Mi or ' +
+        'workers: parent 256 + supervisors 32 + workers 2 × 608 MiB = 1504 MiB; raise the limit to at least 1504Mi or ' +
         'lower server.workers',
     ]);
   });
@@ -29,10 +29,10 @@ describe('memory: parent 256 + supervisors 32 + 576 MiB per worker', () => {
   test('more workers in the same limit are refused; the exact footprint is accepted', () => {
     expect(problems('prod', (d) => (d.server.workers = 3))).toEqual([
       'config/prod.yaml: server.resources.limits.memory: memory limit 1536Mi (1536 MiB) is below the measured footprint of 3 ' +
-        'workers: parent 256 + supervisors 32 + workers 3 × 576 MiB = 2016 MiB; raise the limit to at least 2016Mi or ' +
+        'workers: parent 256 + supervisors 32 + workers 3 × 608 MiB = 2112 MiB; raise the limit to at least 2112Mi or ' +
         'lower server.workers',
     ]);
-    expect(problems('prod', (d) => Object.assign(d.server, { workers: 3, resources: { ...d.server.resources, limits: { cpu: '2', memory: '2016Mi' } } }))).toEqual([]);
+    expect(problems('prod', (d) => Object.assign(d.server, { workers: 3, resources: { ...d.server.resources, limits: { cpu: '2', memory: '2112Mi' } } }))).toEqual([]);
   });
 
   test('every shipped config fits: limit ≥ footprint of its workers', () => {
@@ -45,7 +45,7 @@ describe('memory: parent 256 + supervisors 32 + 576 MiB per worker', () => {
       { name: 'prod', workers: 2, limit: '1536Mi' },
       { name: 'local', workers: 1, limit: '1Gi' },
     ]);
-    // 1440 ≤ 1536, 1440 ≤ 1536, 864 ≤ 1024.
+    // 1504 ≤ 1536, 1504 ≤ 1536, 896 ≤ 1024.
     expect([memoryFootprintMiB(2) <= 1536, memoryFootprintMiB(1) <= 1024]).toEqual([true, true]);
     for (const name of ['dev', 'prod', 'local']) expect(problems(name, () => undefined)).toEqual([]);
   });

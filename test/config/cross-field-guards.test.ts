@@ -234,21 +234,21 @@ describe('resources', () => {
   });
 
   test('limits equal to requests are allowed', () => {
-    expect(messages('dev', (d) => (d.server.resources = { requests: { cpu: '500m', memory: '1440Mi' }, limits: { cpu: '500m', memory: '1440Mi' } }))).toEqual([]);
+    expect(messages('dev', (d) => (d.server.resources = { requests: { cpu: '500m', memory: '1504Mi' }, limits: { cpu: '500m', memory: '1504Mi' } }))).toEqual([]);
   });
 
-  test('the memory footprint: exactly parent 256 + supervisors 32 + 576 MiB per worker fits, one MiB less does not', () => {
-    // dev runs 2 workers: 256 + 32 + 2 × 576 = 1440 MiB.
-    expect(messages('dev', (d) => (d.server.resources = { requests: { cpu: '500m', memory: '768Mi' }, limits: { cpu: '2', memory: '1440Mi' } }))).toEqual([]);
-    expect(messages('dev', (d) => (d.server.resources = { requests: { cpu: '500m', memory: '768Mi' }, limits: { cpu: '2', memory: '1439Mi' } }))).toEqual([
-      'config/dev.yaml: server.resources.limits.memory: memory limit 1439Mi (1439 MiB) is below the measured footprint of 2 workers: ' +
-        'parent 256 + supervisors 32 + workers 2 × 576 MiB = 1440 MiB; raise the limit to at least 1440Mi or lower server.workers',
+  test('the memory footprint: exactly parent 256 + supervisors 32 + 608 MiB per worker fits, one MiB less does not', () => {
+    // dev runs 2 workers: 256 + 32 + 2 × 608 = 1504 MiB.
+    expect(messages('dev', (d) => (d.server.resources = { requests: { cpu: '500m', memory: '768Mi' }, limits: { cpu: '2', memory: '1504Mi' } }))).toEqual([]);
+    expect(messages('dev', (d) => (d.server.resources = { requests: { cpu: '500m', memory: '768Mi' }, limits: { cpu: '2', memory: '1503Mi' } }))).toEqual([
+      'config/dev.yaml: server.resources.limits.memory: memory limit 1503Mi (1503 MiB) is below the measured footprint of 2 workers: ' +
+        'parent 256 + supervisors 32 + workers 2 × 608 MiB = 1504 MiB; raise the limit to at least 1504Mi or lower server.workers',
     ]);
-    // One worker: 256 + 32 + 576 = 864 MiB.
-    expect(messages('dev', (d) => ((d.server.workers = 1), (d.server.resources.limits.memory = '864Mi')))).toEqual([]);
-    expect(messages('dev', (d) => ((d.server.workers = 1), (d.server.resources.limits.memory = '863Mi')))).toEqual([
-      'config/dev.yaml: server.resources.limits.memory: memory limit 863Mi (863 MiB) is below the measured footprint of 1 workers: ' +
-        'parent 256 + supervisors 32 + workers 1 × 576 MiB = 864 MiB; raise the limit to at least 864Mi or lower server.workers',
+    // One worker: 256 + 32 + 608 = 896 MiB.
+    expect(messages('dev', (d) => ((d.server.workers = 1), (d.server.resources.limits.memory = '896Mi')))).toEqual([]);
+    expect(messages('dev', (d) => ((d.server.workers = 1), (d.server.resources.limits.memory = '895Mi')))).toEqual([
+      'config/dev.yaml: server.resources.limits.memory: memory limit 895Mi (895 MiB) is below the measured footprint of 1 workers: ' +
+        'parent 256 + supervisors 32 + workers 1 × 608 MiB = 896 MiB; raise the limit to at least 896Mi or lower server.workers',
     ]);
   });
 });

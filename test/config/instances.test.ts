@@ -145,14 +145,14 @@ describe('the per-server guards, run for every instance', () => {
   test("a guard on an instance's own section points into the instance", () => {
     expect(problems((d) => (d.instances[1].server.workers = 2))).toEqual([
       `${FILE}: instances.1.server.resources.limits.memory: memory limit 1Gi (1024 MiB) is below the measured footprint of 2 workers: ` +
-        'parent 256 + supervisors 32 + workers 2 × 576 MiB = 1440 MiB; raise the limit to at least 1440Mi or lower server.workers',
+        'parent 256 + supervisors 32 + workers 2 × 608 MiB = 1504 MiB; raise the limit to at least 1504Mi or lower server.workers',
     ]);
   });
 
   test('a guard on an inherited section points to the top level and names the instances that take it', () => {
     expect(problems((d) => (d.server.workers = 3))).toEqual([
       `${FILE}: server.resources.limits.memory: instance 'team-a' (which takes 'server' from the top level): memory limit 1536Mi (1536 MiB) is below ` +
-        'the measured footprint of 3 workers: parent 256 + supervisors 32 + workers 3 × 576 MiB = 2016 MiB; raise the limit to at least 2016Mi or lower server.workers',
+        'the measured footprint of 3 workers: parent 256 + supervisors 32 + workers 3 × 608 MiB = 2112 MiB; raise the limit to at least 2112Mi or lower server.workers',
     ]);
     expect(
       problems((d) => {
@@ -161,7 +161,7 @@ describe('the per-server guards, run for every instance', () => {
       }),
     ).toContain(
       `${FILE}: server.resources.limits.memory: instances 'team-a', 'team-b' (which take 'server' from the top level): memory limit 1536Mi (1536 MiB) is below ` +
-        'the measured footprint of 3 workers: parent 256 + supervisors 32 + workers 3 × 576 MiB = 2016 MiB; raise the limit to at least 2016Mi or lower server.workers',
+        'the measured footprint of 3 workers: parent 256 + supervisors 32 + workers 3 × 608 MiB = 2112 MiB; raise the limit to at least 2112Mi or lower server.workers',
     );
   });
 
