@@ -2,9 +2,10 @@
 # A cached Python venv with the REAL MLflow for the test suite (the migration script, the server as rendered, the
 # smoke test). Run by `npm test` (pretest). Idempotent: reuses the venv when its key (source + pins) is unchanged.
 #
-# Installs `mlflow[auth]==<release>` + PyMySQL, psycopg2 and prometheus-flask-exporter (pinned below) from the Python package index, the release being the one
-# every shipped environment's image pins (scripts/mlflow-release.ts: `v3.17.0-full` → 3.17.0; it fails when the
-# config files pin different releases). A Renovate bump of the image tag therefore changes what the tests run.
+# Installs `mlflow[auth]==<release>` and what the -full image adds that the suites use (pinned below) from the Python
+# package index, the only source. The release is the one every shipped environment's image pins
+# (scripts/mlflow-release.ts: `v3.17.0-full` → 3.17.0; it fails when the config files pin different releases), so a
+# Renovate bump of the image tag changes what the tests run (docs/testing.md).
 #   MLFLOW_GITOPS_VENV=DIR         where the venv lives (default: ~/.cache/mlflow-gitops/venv-<key>)
 #
 # Prints the venv's python on its last line as `MLFLOW_PYTHON=...`, and writes it to .mlflow-python (gitignored),
