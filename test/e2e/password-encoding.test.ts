@@ -31,11 +31,12 @@ const sqlString = (s: string) => `'${s.replace(/\\/g, '\\\\').replace(/'/g, "''"
 (SKIP ? describe.skip : describe)('a password with every printable character, on the real server (dev)', () => {
   const user = `mlflow_pw_${Math.random().toString(36).slice(2, 10)}`;
   const hosts = ['127.0.0.1', 'localhost'];
-  const database = createTestDatabase('pwenc');
+  let database: ReturnType<typeof createTestDatabase>;
   let pod: StartedPod;
 
   beforeAll(async () => {
     if (!mlflowPython()) throw new Error('no real MLflow venv (.mlflow-python): run `bash scripts/test-mlflow.sh`, or set MLFLOW_GITOPS_SKIP_MLFLOW=1');
+    database = createTestDatabase('pwenc');
     for (const h of hosts) {
       mariadbRoot(`CREATE USER '${user}'@'${h}' IDENTIFIED BY ${sqlString(PRINTABLE)}; GRANT ALL PRIVILEGES ON \`${database.name}\`.* TO '${user}'@'${h}'`);
     }
@@ -48,7 +49,7 @@ const sqlString = (s: string) => `'${s.replace(/\\/g, '\\\\').replace(/'/g, "''"
 
   afterAll(async () => {
     await pod?.stop();
-    database.drop();
+    database?.drop();
     for (const h of hosts) mariadbRoot(`DROP USER IF EXISTS '${user}'@'${h}'`);
   }, 60_000);
 
