@@ -355,10 +355,10 @@ prod: 2 changed
     ~ ExternalSecret mlflow/mlflow-auth (wave -1)
         spec.target.template.data["basic_auth.ini"]: text changed
             @@ line 3
-            - database_uri = mysql+pymysql://{{ .user | urlquery | replace "%" "%%" }}:{{ .password | urlquery | replace "%" "%%" }}@127.0.0.1:3306/mlflow
-            + database_uri = mysql+pymysql://{{ .user | urlquery | replace "%" "%%" }}:{{ .password | urlquery | replace "%" "%%" }}@127.0.0.1:3306/tracking
+            - database_uri = mysql+pymysql://{{ .user | urlquery | replace "+" "%20" | replace "%" "%%" }}:{{ .password | urlquery | replace "+" "%20" | replace "%" "%%" }}@127.0.0.1:3306/mlflow
+            + database_uri = mysql+pymysql://{{ .user | urlquery | replace "+" "%20" | replace "%" "%%" }}:{{ .password | urlquery | replace "+" "%20" | replace "%" "%%" }}@127.0.0.1:3306/tracking
     ~ ExternalSecret mlflow/mlflow-database (wave -1)
-        spec.target.template.data.MLFLOW_BACKEND_STORE_URI: "mysql+pymysql://{{ .user | urlquery }}:{{ .password | urlquery }}@127.0.0.1:3306/mlflow" → "mysql+pymysql://{{ .user | urlquery }}:{{ .password | urlquery }}@127.0.0.1:3306/tracking"
+        spec.target.template.data.MLFLOW_BACKEND_STORE_URI: "mysql+pymysql://{{ .user | urlquery | replace \\"+\\" \\"%20\\" }}:{{ .password | urlquery | replace \\"+\\" \\"%20\\" }}@127.0.0.1:3306/mlflow" → "mysql+pymysql://{{ .user | urlquery | replace \\"+\\" \\"%20\\" }}:{{ .password | urlquery | replace \\"+\\" \\"%20\\" }}@127.0.0.1:3306/tracking"
 `);
   });
 
