@@ -21,16 +21,7 @@ if [ "${MLFLOW_GITOPS_SKIP_MLFLOW:-}" = 1 ]; then
   exit 0
 fi
 
-base_python=/usr/bin/python3.11
-[ -x "$base_python" ] || base_python=$(command -v python3)
-if ! "$base_python" -c 'import venv, ensurepip' >/dev/null 2>&1; then
-  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
-    log "installing python3-venv from Debian"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-venv >/dev/null
-  else
-    log "$base_python has no venv/ensurepip module: install python3-venv"; exit 1
-  fi
-fi
+. scripts/python-venv.sh
 
 release=$(node --require tsx/cjs scripts/mlflow-release.ts) || { log "cannot tell which MLflow release to install (above)"; exit 1; }
 # What the `-full` image adds that the suites use, pinned: the database drivers of its `db` extra (the server and the
@@ -41,13 +32,8 @@ key=$(printf '%s %s' "$key_src" "$("$base_python" -c 'import sys; print(sys.vers
 venv="${MLFLOW_GITOPS_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/mlflow-gitops/venv-$key}"
 
 if [ ! -f "$venv/.complete" ]; then
-  log "creating $venv ($key_src)"
-  rm -rf "$venv"
-  mkdir -p "$(dirname "$venv")"
-  "$base_python" -m venv "$venv"
-  "$venv/bin/pip" install -q "mlflow[auth]==$release" $extras \
-    >"$venv.pip.log" 2>&1 || { cat "$venv.pip.log" >&2; log "pip failed (log above)"; exit 1; }
-  touch "$venv/.complete"
+  # shellcheck disable=SC2086 # $extras is a list of pins
+  make_venv "$venv" "$key_src" "mlflow[auth]==$release" $extras
   chmod -R a+rX "$venv"
   # The cache dir must be enterable by the pods' non-root uid.
   d=$(dirname "$venv"); while [ "$d" != / ]; do chmod a+x "$d" 2>/dev/null || true; d=$(dirname "$d"); done
