@@ -18,10 +18,10 @@
  */
 import * as http from 'http';
 import * as fs from 'fs';
-import * as net from 'net';
 import * as path from 'path';
 import { spawnSync } from 'child_process';
 import { configFrom, rawConfig } from '../../tools/environments';
+import { freePort } from '../../tools/pod-harness/process';
 
 type Harness = typeof import('../../tools/pod-harness/pod') & typeof import('../../tools/pod-harness/process') & typeof import('../../tools/pod-harness/http');
 
@@ -31,14 +31,6 @@ const OUTAGE_MS = 8_000;
 const SEARCH = '/api/2.0/mlflow/experiments/search?max_results=5';
 
 const figures: string[] = [];
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 (SKIP ? describe.skip : describe)("faults under dev's real server (a dedicated MariaDB)", () => {
   let h: Harness;

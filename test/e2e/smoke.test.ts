@@ -10,14 +10,13 @@
 import { spawnSync } from 'child_process';
 import * as crypto from 'crypto';
 import * as fs from 'fs';
-import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
 import { ROOT, RUN_TS, configFrom, rawConfig } from '../../tools/environments';
 import { mariadbRoot, mlflowPython, mlflowVersion } from '../../tools/pod-harness/test-servers';
 import { renderSecrets } from '../../tools/pod-harness/secrets';
 import { describeRewrites, PodRoot, prepareContainer } from '../../tools/pod-harness/container';
-import { runToCompletion } from '../../tools/pod-harness/process';
+import { freePort, runToCompletion } from '../../tools/pod-harness/process';
 import { startPod, type StartedPod } from '../../tools/pod-harness/pod';
 
 const PYTHON = mlflowPython();
@@ -46,14 +45,6 @@ function smoke(args: string[], env: Record<string, string> = {}): Result {
 
 function expectExit(r: Result, code: number): void {
   if (r.status !== code) throw new Error(`expected exit ${code}, got ${r.status}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`);
-}
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
 }
 
 const auth = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;

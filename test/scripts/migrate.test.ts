@@ -21,12 +21,12 @@
  */
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
-import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
 import { mlflowManifests } from '../../lib/synth/synth';
 import { containerNamed, find } from '../support/constructs';
 import { configFrom, rawConfig } from '../../tools/environments';
+import { freePort } from '../../tools/pod-harness/process';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const SCRIPT = path.join(ROOT, 'lib', 'mlflow', 'scripts', 'migrate.py');
@@ -122,15 +122,6 @@ function missingModule(name: string): string {
   fs.mkdirSync(path.join(shim, name));
   fs.writeFileSync(path.join(shim, name, '__init__.py'), `raise ModuleNotFoundError("No module named '${name}' (test shim)", name="${name}")\n`);
   return shim;
-}
-
-/** A loopback port nobody listens on. */
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 /**
@@ -292,7 +283,7 @@ if (SKIP_MLFLOW) console.warn('MLFLOW_GITOPS_SKIP_MLFLOW=1: test/scripts/migrate
     });
 
     test('an unreachable database: retried, then exit 4 within the timeout, password never printed', async () => {
-      const port = await closedPort();
+      const port = await freePort();
       const run = migrate({
         MLFLOW_BACKEND_STORE_URI: `mysql+pymysql://mlflow:S3cr3t%2FPa55@127.0.0.1:${port}/mlflow`,
         MIGRATE_CONNECT_TIMEOUT_SECONDS: '2',
@@ -675,7 +666,7 @@ function mariadb(): Engine {
 
     async start() {
       dir = fs.mkdtempSync('/tmp/mlflow-gitops-migrate-db-');
-      port = await closedPort();
+      port = await freePort();
       const start = spawnSync('bash', [path.join(ROOT, 'scripts', 'test-mariadb.sh')], {
         encoding: 'utf8',
         timeout: 90_000,
@@ -1037,7 +1028,7 @@ function postgres(): Engine {
         expect(wrong.output).toContain(`migrate: ERROR: could not connect to postgresql+psycopg2://${ROLE}:***@127.0.0.1:${port}/${db} within 2s`);
         expect(wrong.output).toContain(`password authentication failed for user "${ROLE}"`);
 
-        const closed = await closedPort();
+        const closed = await freePort();
         const unreachable = migrate({ MLFLOW_BACKEND_STORE_URI: `postgresql+psycopg2://mlflow:S3cr3t@127.0.0.1:${closed}/mlflow`, MIGRATE_CONNECT_TIMEOUT_SECONDS: '2' });
         expectExit(unreachable, 4);
         expect(unreachable.output).toContain('database not reachable yet (attempt 1)');
