@@ -211,14 +211,13 @@ export function workingTreeEnvironments(root: string): string[] {
 
 export function renderWorkingTree(root: string, envs?: readonly string[]): OutputFile[] {
   // Loaded here, not at the top: a usage error is reported without loading cdk8s and every construct.
-  const { ConfigError, configFilesIn } = require('../lib/config/config') as typeof import('../lib/config/config');
-  const { loadEnvironmentFiles } = require('../lib/config/instances') as typeof import('../lib/config/instances');
-  const { renderEnvironmentOf, SynthError } = require('../lib/synth/synth') as typeof import('../lib/synth/synth');
+  const { ConfigError, configFilesIn, loadEnvironments } = require('../lib/config/config') as typeof import('../lib/config/config');
+  const { renderEnvironment, SynthError } = require('../lib/synth/synth') as typeof import('../lib/synth/synth');
   try {
     const files: OutputFile[] = [];
     const configs = configFilesIn(path.join(root, 'config')).filter((f) => envs === undefined || envs.includes(path.basename(f).replace(/\.ya?ml$/, '')));
-    for (const c of loadEnvironmentFiles(configs)) {
-      const out = renderEnvironmentOf(c);
+    for (const c of loadEnvironments(configs)) {
+      const out = renderEnvironment(c);
       files.push(...out.dist.map((f) => ({ path: `dist/${c.name}/${f.path}`, content: f.content })));
       files.push(...out.bootstrap.map((f) => ({ path: `argocd/${c.name}/${f.path}`, content: f.content })));
     }

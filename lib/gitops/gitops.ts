@@ -3,18 +3,12 @@ import { Construct } from 'constructs';
 import { CERT_MANAGER, EXTERNAL_SECRETS, withGatewayApi, type Addon } from './addons';
 import { ApplicationHealthCheck, ARGOCD_NAMESPACE, ArgoApplication, ArgoProject, IN_CLUSTER, type ClusterKind } from './argocd';
 import { AcmeClusterIssuer, type AcmeClusterIssuerProps } from './cluster-issuer';
-import { certManagerIssuerOf, type EnvironmentConfig } from '../config/config';
+import { certManagerIssuerOf, type Server } from '../config/model';
+import { APP_PATHS, projectName, ROOT_APP, SERVER_NAME } from '../names';
 import { GATEWAY_NAME, LISTENERS } from '../mlflow/gateway';
 import { APP_SYNC_WAVES } from '../conventions';
 
-/** Folders of an environment's output, each the `source.path` of one Argo CD Application (under `dist/<env>/`). */
-export const APP_PATHS = {
-  mlflow: 'mlflow',
-  apps: 'apps',
-  clusterIssuer: 'cluster-issuer',
-} as const;
-
-type GitOpsConfig = NonNullable<EnvironmentConfig['gitops']>;
+type GitOpsConfig = NonNullable<Server['gitops']>;
 
 /** Everything the GitOps side of one environment derives from its config. */
 export interface GitOpsPlan {
@@ -32,7 +26,7 @@ export interface GitOpsPlan {
 }
 
 /** Derives the GitOps plan of an environment, or undefined when it has no `gitops` section (e.g. `local`). */
-export function gitOpsPlan(config: EnvironmentConfig): GitOpsPlan | undefined {
+export function gitOpsPlan(config: Server): GitOpsPlan | undefined {
   const g = config.gitops;
   if (!g) return undefined;
   const exposure = config.exposure;
@@ -51,7 +45,7 @@ export function gitOpsPlan(config: EnvironmentConfig): GitOpsPlan | undefined {
       : undefined;
   return {
     environment: config.name,
-    project: `mlflow-${config.name}`,
+    project: projectName(config.name),
     gitops: g,
     namespace: config.namespace,
     distPath: `dist/${config.name}`,
@@ -124,7 +118,7 @@ export function environmentPlan(environment: string, servers: ReadonlyArray<{ re
   }
   return {
     environment,
-    project: `mlflow-${environment}`,
+    project: projectName(environment),
     gitops: first.gitops,
     distPath: `dist/${environment}`,
     addons: [...addons.values()],
@@ -170,7 +164,7 @@ export class ApplicationsChart extends Chart {
         // The app owns its labelled Namespace object: CreateNamespace stays off.
         destination: { server: g.destinationServer, namespace: server.namespace },
         syncWave: APP_SYNC_WAVES.mlflow,
-        hpaManaged: server.autoscaled ? [{ name: 'mlflow', namespace: server.namespace }] : [],
+        hpaManaged: server.autoscaled ? [{ name: SERVER_NAME, namespace: server.namespace }] : [],
       });
     }
   }
@@ -217,7 +211,7 @@ export class BootstrapChart extends Chart {
     });
 
     new ArgoApplication(this, 'Root', {
-      name: `${plan.project}-root`,
+      name: `${plan.project}-${ROOT_APP}`,
       project: project.name,
       source: { repoURL: g.repoURL, targetRevision: g.targetRevision, path: `${plan.distPath}/${APP_PATHS.apps}` },
       destination: { server: IN_CLUSTER, namespace: ARGOCD_NAMESPACE },
