@@ -4,8 +4,8 @@ import { CERT_MANAGER, EXTERNAL_SECRETS, withGatewayApi, type Addon } from './ad
 import { ApplicationHealthCheck, ARGOCD_NAMESPACE, ArgoApplication, ArgoProject, IN_CLUSTER, type ClusterKind } from './argocd';
 import { AcmeClusterIssuer, type AcmeClusterIssuerProps } from './cluster-issuer';
 import { certManagerIssuerOf, type Server } from '../config/model';
-import { APP_PATHS, projectName, ROOT_APP, SERVER_NAME } from '../names';
-import { GATEWAY_NAME, LISTENERS } from '../mlflow/gateway';
+import type { ServerWorkloads } from '../mlflow/mlflow-chart';
+import { APP_PATHS, projectName, ROOT_APP } from '../names';
 import { APP_SYNC_WAVES } from '../conventions';
 
 type GitOpsConfig = NonNullable<Server['gitops']>;
@@ -21,12 +21,12 @@ export interface GitOpsPlan {
   readonly addons: readonly Addon[];
   /** ClusterIssuer to create (cert-manager add-on with an Ingress, or with a Gateway whose certificate cert-manager issues). */
   readonly clusterIssuer?: AcmeClusterIssuerProps & { readonly server: 'production' | 'staging' };
-  /** The MLflow Deployment is HPA-managed. */
-  readonly autoscaled: boolean;
+  /** The MLflow Deployment when HPA-managed (Argo CD then ignores its replica count). */
+  readonly autoscaledDeployment?: string;
 }
 
 /** Derives the GitOps plan of an environment, or undefined when it has no `gitops` section (e.g. `local`). */
-export function gitOpsPlan(config: Server): GitOpsPlan | undefined {
+export function gitOpsPlan(config: Server, workloads: ServerWorkloads): GitOpsPlan | undefined {
   const g = config.gitops;
   if (!g) return undefined;
   const exposure = config.exposure;
@@ -38,7 +38,7 @@ export function gitOpsPlan(config: Server): GitOpsPlan | undefined {
   const http01 =
     exposure.mode === 'ingress'
       ? { ingressClass: exposure.className }
-      : { gateway: { name: GATEWAY_NAME, namespace: config.namespace, sectionName: LISTENERS.http } };
+      : { gateway: { name: workloads.http01Listener.gateway, namespace: config.namespace, sectionName: workloads.http01Listener.sectionName } };
   const clusterIssuer =
     g.addons?.certManager && issuerName !== undefined && g.addons.acmeEmail !== undefined
       ? { name: issuerName, email: g.addons.acmeEmail, server: g.addons.acmeServer ?? 'production', ...http01 }
@@ -51,7 +51,7 @@ export function gitOpsPlan(config: Server): GitOpsPlan | undefined {
     distPath: `dist/${config.name}`,
     addons,
     clusterIssuer,
-    autoscaled: config.server.autoscaling !== undefined,
+    autoscaledDeployment: workloads.autoscaledDeployment,
   };
 }
 
@@ -65,8 +65,8 @@ export interface ServerApplication {
   /** Its folder under `dist/<env>/` (its `source.path`): `mlflow`, or the instance's name. */
   readonly path: string;
   readonly namespace: string;
-  /** Its Deployment is HPA-managed. */
-  readonly autoscaled: boolean;
+  /** Its Deployment when HPA-managed. */
+  readonly autoscaledDeployment?: string;
 }
 
 /**
@@ -123,7 +123,7 @@ export function environmentPlan(environment: string, servers: ReadonlyArray<{ re
     distPath: `dist/${environment}`,
     addons: [...addons.values()],
     clusterIssuers: [...issuers.values()].map((i) => i.issuer),
-    servers: servers.map(({ plan, path }) => ({ name: plan.project, path, namespace: plan.namespace, autoscaled: plan.autoscaled })),
+    servers: servers.map(({ plan, path }) => ({ name: plan.project, path, namespace: plan.namespace, autoscaledDeployment: plan.autoscaledDeployment })),
   };
 }
 
@@ -164,7 +164,7 @@ export class ApplicationsChart extends Chart {
         // The app owns its labelled Namespace object: CreateNamespace stays off.
         destination: { server: g.destinationServer, namespace: server.namespace },
         syncWave: APP_SYNC_WAVES.mlflow,
-        hpaManaged: server.autoscaled ? [{ name: SERVER_NAME, namespace: server.namespace }] : [],
+        hpaManaged: server.autoscaledDeployment !== undefined ? [{ name: server.autoscaledDeployment, namespace: server.namespace }] : [],
       });
     }
   }

@@ -31,8 +31,8 @@ export interface MlflowChartProps {
 export interface ServerWorkloads {
   /** The HPA-managed Deployment (Argo CD ignores its replica count), when the server autoscales. */
   readonly autoscaledDeployment?: string;
-  /** The Gateway listener cert-manager's HTTP-01 solver attaches to, with a Gateway. */
-  readonly http01Listener?: { readonly gateway: string; readonly sectionName: string };
+  /** The Gateway listener cert-manager's HTTP-01 solver attaches to (with `exposure.mode: gateway`). */
+  readonly http01Listener: { readonly gateway: string; readonly sectionName: string };
 }
 
 /** `repository:tag[@digest]`. */
@@ -202,7 +202,7 @@ export class MlflowChart extends Chart {
 
     this.workloads = {
       ...(c.server.autoscaling ? { autoscaledDeployment: server.deployment.name } : {}),
-      ...(c.exposure.mode === 'gateway' ? { http01Listener: { gateway: GATEWAY_NAME, sectionName: LISTENERS.http } } : {}),
+      http01Listener: { gateway: GATEWAY_NAME, sectionName: LISTENERS.http },
     };
 
     applySyncWaves(this);

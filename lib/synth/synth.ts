@@ -16,10 +16,11 @@ import {
   clusterKindsOf,
   environmentPlan,
   gitOpsPlan,
+  type GitOpsPlan,
   HealthCheckChart,
   PlanError,
 } from '../gitops/gitops';
-import { MlflowChart } from '../mlflow/mlflow-chart';
+import { MlflowChart, type ServerWorkloads } from '../mlflow/mlflow-chart';
 import { containerResourceViolations, podSecurityViolations } from '../policy/pod-security';
 
 /** A Kubernetes object as rendered. */
@@ -61,10 +62,15 @@ export function policyProblems(manifests: readonly Manifest[]): string[] {
   return manifests.flatMap((m) => [...podSecurityViolations(m), ...containerResourceViolations(m)]);
 }
 
+/** The MLflow application of one server: its objects, and what the GitOps side needs of them. */
+function renderServer(server: Server): { manifests: Manifest[]; workloads: ServerWorkloads } {
+  const chart = new MlflowChart(new App(), projectName(server.name), { config: server });
+  return { manifests: manifestsOf(chart), workloads: chart.workloads };
+}
+
 /** The MLflow application's objects of one server. */
 export function mlflowManifests(server: Server): Manifest[] {
-  const app = new App();
-  return manifestsOf(new MlflowChart(app, projectName(server.name), { config: server }));
+  return renderServer(server).manifests;
 }
 
 /** The output of one environment. */
@@ -87,19 +93,18 @@ export function renderEnvironment(env: Environment): EnvironmentOutput {
   const servers = env.servers;
   const dist: RenderedFile[] = [];
   const mlflow: Manifest[] = [];
+  const planned: Array<{ plan: GitOpsPlan; path: string }> = [];
   for (const s of servers) {
-    const objects = mlflowManifests(s);
+    const { manifests: objects, workloads } = renderServer(s);
     const problems = policyProblems(objects);
     if (problems.length > 0) throw new SynthError(problems.map((p) => `${s.name}: ${p}`));
     dist.push(...filesOf(s.path, objects));
     mlflow.push(...objects);
+    // `gitops` is one section of the file: every server has it, or none.
+    const p = gitOpsPlan(s, workloads);
+    if (p !== undefined) planned.push({ plan: p, path: s.path });
   }
 
-  // `gitops` is one section of the file: every server has it, or none.
-  const planned = servers.flatMap((s) => {
-    const p = gitOpsPlan(s);
-    return p === undefined ? [] : [{ plan: p, path: s.path }];
-  });
   if (planned.length === 0) return { dist, bootstrap: [] };
   let plan;
   try {

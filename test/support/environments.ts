@@ -4,6 +4,9 @@ import * as yaml from 'js-yaml';
 import * as fs from 'fs';
 import { configFilesIn, loadEnvironments, validateEnvironment } from '../../lib/config/config';
 import type { Environment, Server } from '../../lib/config/model';
+import { App } from 'cdk8s';
+import { gitOpsPlan, type GitOpsPlan } from '../../lib/gitops/gitops';
+import { MlflowChart } from '../../lib/mlflow/mlflow-chart';
 import { renderEnvironment, type Manifest } from '../../lib/synth/synth';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
@@ -44,6 +47,11 @@ export function configFrom(name: string, doc: unknown): Server {
   const r = validateEnvironment(`config/${name}.yaml`, doc);
   if (!r.environment) throw new Error(r.problems.map((p) => `${p.path}: ${p.message}`).join('\n'));
   return r.environment.servers[0];
+}
+
+/** The GitOps plan of one server, from its config and its rendered chart (as synth derives it). */
+export function planOf(config: Server): GitOpsPlan | undefined {
+  return gitOpsPlan(config, new MlflowChart(new App(), 'plan', { config }).workloads);
 }
 
 /** Rendered objects of one environment, grouped by Argo CD Application path. */
