@@ -52,7 +52,7 @@ const instanceSchema = z.strictObject({
 }, { error: 'expected an instance: a mapping with its name, its namespace and the sections it sets itself' });
 
 /** A file that declares `instances`. */
-export const instancesSchema = z.strictObject({
+const instancesSchema = z.strictObject({
   ...sections,
   gitops: gitopsSection,
   namespace: z.undefined({ error: "not used with 'instances': each instance sets its own namespace" }).optional(),

@@ -437,17 +437,10 @@ export const environmentSchema = z.strictObject({
 /** A config file's document as the schema admits it: no default applied yet (see `model.ts` for the resolved one). */
 export type ConfigDocument = z.infer<typeof environmentSchema>;
 export type MysqlDatabase = z.infer<typeof mysqlSchema>;
-/** How MLflow logs in to a Cloud SQL database (`database.login`). */
-export type DatabaseLogin = NonNullable<MysqlDatabase['login']>;
 
 export type PostgresDatabase = z.infer<typeof postgresSchema>;
 /** A Cloud SQL database section as written, either engine. */
 export type CloudSqlDocument = MysqlDatabase | PostgresDatabase;
-export type DatabaseConfig = z.infer<typeof databaseSchema>;
 
 export type ExposureConfig = z.infer<typeof exposureSchema>;
-export type GatewayExposureConfig = Extract<ExposureConfig, { mode: 'gateway' }>;
-export type AuthConfig = z.infer<typeof authSchema>;
-export type EnabledAuth = Extract<AuthConfig, { enabled: true }>;
-export type ServerConfig = z.infer<typeof serverSchema>;
-export type GcConfig = z.infer<typeof gcSchema>;
+export type EnabledAuth = Extract<z.infer<typeof authSchema>, { enabled: true }>;

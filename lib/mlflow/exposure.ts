@@ -22,7 +22,7 @@ export interface ExposureProps {
 }
 
 /** How long the load balancer lets a leaving pod finish its open requests (it keeps serving through preStop and shutdown). */
-export const DRAINING_TIMEOUT = Duration.seconds(DEFAULT_DRAINING_TIMEOUT_SECONDS);
+const DRAINING_TIMEOUT = Duration.seconds(DEFAULT_DRAINING_TIMEOUT_SECONDS);
 /** Name of the TLS Secret cert-manager writes. */
 export const TLS_SECRET_NAME = 'mlflow-tls';
 

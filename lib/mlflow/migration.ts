@@ -11,19 +11,12 @@ import {
 } from '../conventions';
 import type { DatabaseAccess } from './database-access';
 import type { BasicAuth } from './basic-auth';
+import type { ScrapeCredentials } from './metrics';
 import { skipSecretEnvCheck, skipTagPinnedImageChecks } from '../policy/checkov';
 
 /** The migration script, shipped in a ConfigMap (read from the repository at synth time). */
 const SCRIPT_FILE = path.join(__dirname, 'scripts', 'migrate.py');
 const SCRIPT_DIR = '/opt/mlflow-migrate';
-
-/** The metrics collector's MLflow user, as {@link MigrationScript} reconciles it. */
-export interface MetricsUser {
-  /** Its name (not a secret: the PodMonitoring carries it inline). */
-  readonly username: string;
-  /** Secret with key `password`. */
-  readonly secret: kplus.ISecret;
-}
 
 /** The PostSync smoke test's MLflow user, as {@link MigrationScript} reconciles it. */
 export interface SmokeUserSecret {
@@ -46,7 +39,7 @@ export interface MigrationScriptProps {
    * or updates on every run (its password from `secret`, key `password`: the ExternalSecret `mlflow-metrics-auth`).
    * @default - no metrics user
    */
-  readonly metricsUser?: MetricsUser;
+  readonly metricsUser?: ScrapeCredentials;
   /**
    * Basic-auth with a smoke test: the non-admin MLflow user the smoke test logs in as, which the script creates or
    * updates on every run, without any permission (name and password from `secret`, keys `username`, `password`).
@@ -56,7 +49,7 @@ export interface MigrationScriptProps {
 }
 
 /** Seconds the script retries its first database connection (proxy and metadata server start-up); always passed, the script has no default. */
-export const CONNECT_TIMEOUT_SECONDS = 120;
+const CONNECT_TIMEOUT_SECONDS = 120;
 
 /**
  * `lib/mlflow/scripts/migrate.py` in a ConfigMap, and the container that runs it: empty database → initialize through
