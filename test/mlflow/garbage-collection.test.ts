@@ -63,7 +63,7 @@ describe('the CronJob', () => {
       credentials: true,
       podLabels: { 'app.kubernetes.io/component': 'gc', team: 'a' },
     };
-    const { objects, cronJob, gc } = build(all);
+    const { cronJob, gc } = build(all);
     expect(cronJob.spec).toMatchObject({
       schedule: '5 4 * * SUN',
       jobTemplate: { spec: { template: { metadata: { labels: all.podLabels } } } },
@@ -74,13 +74,6 @@ describe('the CronJob', () => {
       MLFLOW_TRACKING_USERNAME: { secretKeyRef: { name: 'mlflow-gc-auth', key: 'username' } },
       MLFLOW_TRACKING_PASSWORD: { secretKeyRef: { name: 'mlflow-gc-auth', key: 'password' } },
     });
-    // Its own ExternalSecret: the admin's name and password from Secret Manager.
-    const es = find(objects, 'ExternalSecret', 'mlflow-gc-auth');
-    expect(es.spec.data).toEqual([
-      { secretKey: 'username', remoteRef: { key: 'admin-user' } },
-      { secretKey: 'password', remoteRef: { key: 'admin-password' } },
-    ]);
-    expect(es.spec.target.template.data).toEqual({ username: '{{ .username }}', password: '{{ .password }}' });
   });
 
   test('the exact command line: the backend store from the Secret (expanded by the kubelet), older than N days, through the server', () => {
