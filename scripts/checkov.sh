@@ -17,29 +17,12 @@ lock=scripts/checkov-requirements.txt
 version=$(sed -n 's/^checkov==\([0-9][0-9.]*\)$/\1/p' "$lock")
 [ -n "$version" ] || { log "$lock pins no checkov==<version>"; exit 1; }
 
-base_python=/usr/bin/python3.11
-[ -x "$base_python" ] || base_python=$(command -v python3)
-if ! "$base_python" -c 'import venv, ensurepip' >/dev/null 2>&1; then
-  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
-    log "installing python3-venv from Debian"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-venv >/dev/null
-  else
-    log "$base_python has no venv/ensurepip module: install python3-venv"; exit 1
-  fi
-fi
+. scripts/python-venv.sh
 
 key=$(printf '%s %s' "$(sha256sum "$lock" | cut -c1-16)" "$("$base_python" -c 'import sys; print(sys.version)')" | sha256sum | cut -c1-12)
 venv="${CHECKOV_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/mlflow-gitops/checkov-$version-$key}"
 
-if [ ! -f "$venv/.complete" ]; then
-  log "creating $venv (checkov $version)"
-  rm -rf "$venv"
-  mkdir -p "$(dirname "$venv")"
-  "$base_python" -m venv "$venv"
-  "$venv/bin/pip" install -q --no-deps -r "$lock" >"$venv.pip.log" 2>&1 \
-    || { cat "$venv.pip.log" >&2; log "pip failed (log above)"; exit 1; }
-  touch "$venv/.complete"
-fi
+[ -f "$venv/.complete" ] || make_venv "$venv" "checkov $version" --no-deps -r "$lock"
 installed=$("$venv/bin/python" -c 'import importlib.metadata as m; print(m.version("checkov"))')
 [ "$installed" = "$version" ] || { log "$venv has checkov $installed, $lock pins $version"; exit 1; }
 log "checkov $installed in $venv"

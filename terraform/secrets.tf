@@ -47,9 +47,9 @@ locals {
   }
 }
 
-# Alphanumeric only (special = false): the database password goes into a SQLAlchemy URL and basic-auth's ini
-# file, where '@', '/', '%' or ' ' would break it. The values are in the Terraform state (keep the state bucket
-# private) and in Secret Manager, never in an output.
+# Alphanumeric (special = false) by choice: any printable ASCII would work, as the ExternalSecret templates encode
+# it for the SQLAlchemy URL and basic-auth's ini (docs/terraform-contract.md). The values are in the Terraform state
+# (keep the state bucket private) and in Secret Manager, never in an output.
 resource "random_password" "generated" {
   for_each = local.password_lengths
   length   = each.value

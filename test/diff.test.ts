@@ -271,7 +271,7 @@ local: 8 added, 8 removed
   deletes state or shared objects:
     ! dev ExternalSecret mlflow/mlflow-metrics-auth: deletes its target Secret mlflow-metrics-auth with it (creationPolicy Owner): pods that read it fail to start
   rolls the pods:
-    ! dev Deployment mlflow/mlflow: the pod template changes (4 fields): every pod is replaced, RollingUpdate (maxSurge 1, maxUnavailable 0)
+    ! dev Deployment mlflow/mlflow: the pod template changes (5 fields): every pod is replaced, RollingUpdate (maxSurge 1, maxUnavailable 0)
 
 dev: 3 changed, 4 removed
   dist/dev/mlflow (Application mlflow-dev)
@@ -287,6 +287,7 @@ dev: 3 changed, 4 removed
     ~ Deployment mlflow/mlflow (wave 1)
         spec.template.spec.containers[name=mlflow].command: removes "--expose-prometheus", "/mlflow/metrics" from [12]
         spec.template.spec.containers[name=mlflow].env[name=MLFLOW_SERVER_ALLOWED_HOSTS].value: "mlflow.dev.example.com,mlflow,mlflow:5000,mlflow.mlflow,mlflow.mlflow:5000,mlflow.mlflow.svc,mlflow.mlflow.svc:5000,mlflow.mlflow.svc.cluster.local,mlflow.mlflow.svc.cluster.local:5000,localhost,localhost:*,127.0.0.1,127.0.0.1:*,10.*:5000,172.*:5000,192.168.*:5000" → "mlflow.dev.example.com,mlflow,mlflow:5000,mlflow.mlflow,mlflow.mlflow:5000,mlflow.mlflow.svc,mlflow.mlflow.svc:5000,mlflow.mlflow.svc.cluster.local,mlflow.mlflow.svc.cluster.local:5000,localhost,localhost:*,127.0.0.1,127.0.0.1:*"
+        spec.template.spec.containers[name=mlflow].env[name=MLFLOW_BASIC_AUTH_FAIL_CLOSED]: {"name":"MLFLOW_BASIC_AUTH_FAIL_CLOSED","value":"false"} → (none)
         spec.template.spec.containers[name=mlflow].volumeMounts[name=metrics]: {"mountPath":"/mlflow/metrics","name":"metrics"} → (none)
         spec.template.spec.volumes[name=metrics]: {"emptyDir":{"sizeLimit":"256Mi"},"name":"metrics"} → (none)
     - PodMonitoring mlflow/mlflow (wave 2)
@@ -355,10 +356,10 @@ prod: 2 changed
     ~ ExternalSecret mlflow/mlflow-auth (wave -1)
         spec.target.template.data["basic_auth.ini"]: text changed
             @@ line 3
-            - database_uri = mysql+pymysql://{{ .user | urlquery | replace "%" "%%" }}:{{ .password | urlquery | replace "%" "%%" }}@127.0.0.1:3306/mlflow
-            + database_uri = mysql+pymysql://{{ .user | urlquery | replace "%" "%%" }}:{{ .password | urlquery | replace "%" "%%" }}@127.0.0.1:3306/tracking
+            - database_uri = mysql+pymysql://{{ .user | urlquery | replace "+" "%20" | replace "%" "%%" }}:{{ .password | urlquery | replace "+" "%20" | replace "%" "%%" }}@127.0.0.1:3306/mlflow
+            + database_uri = mysql+pymysql://{{ .user | urlquery | replace "+" "%20" | replace "%" "%%" }}:{{ .password | urlquery | replace "+" "%20" | replace "%" "%%" }}@127.0.0.1:3306/tracking
     ~ ExternalSecret mlflow/mlflow-database (wave -1)
-        spec.target.template.data.MLFLOW_BACKEND_STORE_URI: "mysql+pymysql://{{ .user | urlquery }}:{{ .password | urlquery }}@127.0.0.1:3306/mlflow" → "mysql+pymysql://{{ .user | urlquery }}:{{ .password | urlquery }}@127.0.0.1:3306/tracking"
+        spec.target.template.data.MLFLOW_BACKEND_STORE_URI: "mysql+pymysql://{{ .user | urlquery | replace \\"+\\" \\"%20\\" }}:{{ .password | urlquery | replace \\"+\\" \\"%20\\" }}@127.0.0.1:3306/mlflow" → "mysql+pymysql://{{ .user | urlquery | replace \\"+\\" \\"%20\\" }}:{{ .password | urlquery | replace \\"+\\" \\"%20\\" }}@127.0.0.1:3306/tracking"
 `);
   });
 

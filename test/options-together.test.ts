@@ -142,9 +142,9 @@ describe('PostgreSQL + IAM login + Gateway + gc in one instance, beside a MySQL 
   });
 
   test("the two instances are on different Cloud SQL instances, so each budget stands alone; team-a's gc counts in its own", () => {
-    // Lower team-a's instance until its own peak + gc no longer fits: team-a (3 + 1) × 62 + gc 2 = 250.
+    // Lower team-a's instance until its own peak + gc no longer fits: team-a (3 + 1) × 63 + gc 2 = 254.
     const doc = together();
-    doc.instances.find((i: any) => i.name === 'team-a').database.maxConnections = 270; // 270 − 27 = 243 < 250
+    doc.instances.find((i: any) => i.name === 'team-a').database.maxConnections = 270; // 270 − 27 = 243 < 254
     const r = synth(doc);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('instances.0.database.pool: connection budget exceeded');

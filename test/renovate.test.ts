@@ -7,6 +7,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import { parse as parseHcl } from '@cdktf/hcl2json';
 import * as yaml from 'js-yaml';
 import * as addons from '../lib/gitops/addons';
 import { ROOT } from './support/environments';
@@ -21,8 +22,12 @@ interface PackageRule {
   readonly matchDepNames?: string[];
   readonly matchDatasources?: string[];
   readonly matchManagers?: string[];
+  readonly matchFileNames?: string[];
+  readonly matchDepTypes?: string[];
+  readonly matchUpdateTypes?: string[];
   readonly groupName?: string;
   readonly enabled?: boolean;
+  readonly dependencyDashboardApproval?: boolean;
 }
 const renovate = JSON.parse(fs.readFileSync(path.join(ROOT, 'renovate.json'), 'utf8')) as {
   enabledManagers: string[];
@@ -154,6 +159,61 @@ describe('every pinned version is matched by a Renovate rule', () => {
     }
   });
 
+  test('the Argo CD chart the bootstrap installs, in one pull request with the Argo CD CRD set', () => {
+    // The pin as the bootstrap declares it: the ARGO_CD_CHART object literal of bootstrap/src/bootstrap.ts.
+    const literal = /export const ARGO_CD_CHART = (\{[^}]*\}) as const;/.exec(read('bootstrap/src/bootstrap.ts'))![1];
+    const pin = Function(`return (${literal});`)() as { chart: string; repository: string; version: string };
+    const chart = extractedIn('bootstrap/src/bootstrap.ts').filter((d) => d.datasource === 'helm');
+    expect(chart).toEqual([expect.objectContaining({ depName: pin.chart, registryUrl: pin.repository, currentValue: pin.version })]);
+    const crd = extractedIn('schemas/crds/README.md').find((d) => d.depName === 'argo-cd')!;
+    expect(groupOf(chart[0])).toBe('Argo CD chart and CRDs');
+    expect(groupOf(crd)).toBe(groupOf(chart[0]));
+  });
+
+  describe('every Terraform provider pinned in terraform/examples/', () => {
+    const examples = FILES.filter((f) => /^terraform\/examples\/[^/]+\/[^/]+\.tf$/.test(f));
+    const applies = (r: PackageRule, file: string, depType: string) =>
+      (r.matchManagers === undefined || r.matchManagers.includes('terraform')) &&
+      (r.matchFileNames === undefined || r.matchFileNames.includes(file)) &&
+      (r.matchDepTypes === undefined || r.matchDepTypes.includes(depType)) &&
+      r.matchDepNames === undefined &&
+      r.matchDatasources === undefined;
+
+    test('the terraform manager is enabled (it reads every *.tf) and no rule turns the examples\' providers off', async () => {
+      expect(renovate.enabledManagers).toContain('terraform');
+      expect((renovate as { terraform?: unknown }).terraform).toBeUndefined();
+      expect(examples.length).toBeGreaterThanOrEqual(2);
+      const pins: Array<{ file: string; provider: string; version: string }> = [];
+      for (const file of examples) {
+        const hcl = (await parseHcl(file, read(file))) as { terraform?: Array<{ required_providers?: Array<Record<string, { source: string; version: string }>> }> };
+        for (const block of (hcl.terraform ?? []).flatMap((t) => t.required_providers ?? [])) {
+          for (const p of Object.values(block)) pins.push({ file, provider: p.source, version: p.version });
+        }
+      }
+      expect(pins.map((p) => p.provider).sort()).toEqual(['hashicorp/google', 'hashicorp/google', 'hashicorp/random', 'hashicorp/random']);
+      for (const pin of pins) {
+        expect(pin.version).toMatch(/^\d+\.\d+\.\d+$/);
+        const off = renovate.packageRules.filter((r) => r.enabled === false && applies(r, pin.file, 'required_provider') && r.matchUpdateTypes === undefined);
+        expect({ ...pin, disabledBy: off.length, ignored: renovate.ignorePaths?.some((g) => pin.file.startsWith(g.replace(/\*.*$/, ''))) ?? false }).toEqual({ ...pin, disabledBy: 0, ignored: false });
+      }
+    });
+
+    test("the module's ranges and Terraform's required_version are not pinned; a major provider release waits for approval", () => {
+      const off = (file: string, depType: string) => renovate.packageRules.some((r) => r.enabled === false && applies(r, file, depType));
+      expect(off('terraform/versions.tf', 'required_provider')).toBe(true);
+      expect(off('terraform/examples/dev/main.tf', 'required_version')).toBe(true);
+      const major = renovate.packageRules.filter((r) => r.matchManagers?.includes('terraform') && r.matchUpdateTypes?.includes('major'));
+      expect(major).toEqual([expect.objectContaining({ dependencyDashboardApproval: true })]);
+    });
+  });
+
+  test('Node in .node-version (read by the workflows): the nodenv manager, within its major', () => {
+    expect(renovate.enabledManagers).toContain('nodenv');
+    expect(read('.node-version')).toMatch(/^\d+\.\d+\.\d+\n$/);
+    const rules = renovate.packageRules.filter((r) => r.matchManagers?.includes('nodenv'));
+    expect(rules).toEqual([expect.objectContaining({ matchUpdateTypes: ['major'], enabled: false })]);
+  });
+
   test('every package.json dependency is left to the npm manager, pinned exactly', () => {
     expect(renovate.enabledManagers).toEqual(expect.arrayContaining(['npm', 'github-actions', 'custom.regex']));
     expect((renovate as { rangeStrategy?: string }).rangeStrategy).toBe('pin');
@@ -164,7 +224,9 @@ describe('every pinned version is matched by a Renovate rule', () => {
       const deps = { ...pkg.dependencies, ...pkg.devDependencies };
       expect(Object.keys(deps).length).toBeGreaterThan(0);
       for (const name of Object.keys(deps)) {
-        const disabled = renovate.packageRules.filter((r) => r.enabled === false && (r.matchDepNames === undefined || r.matchDepNames.includes(name)));
+        const disabled = renovate.packageRules.filter(
+          (r) => r.enabled === false && (r.matchDepNames === undefined || r.matchDepNames.includes(name)) && (r.matchManagers === undefined || r.matchManagers.includes('npm')),
+        );
         expect({ file, name, ignored: renovate.ignoreDeps?.includes(name) ?? false, disabledBy: disabled.length }).toEqual({ file, name, ignored: false, disabledBy: 0 });
       }
       expect(renovate.ignorePaths ?? []).not.toContain(file);

@@ -124,15 +124,23 @@ describe('every workflow', () => {
     }
   });
 
-  test("Node from package.json's engines, with the npm cache; checkout keeps no credentials", () => {
-    const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { engines?: { node?: string } };
-    expect(pkg.engines?.node).toBeDefined();
+  test('Node pinned exactly in .node-version, read by every setup-node, with the npm cache; checkout keeps no credentials', () => {
     for (const wf of Object.values(workflows)) {
       for (const job of Object.values(wf.jobs)) {
         const node = job.steps.filter((s) => s.uses?.startsWith('actions/setup-node@'));
-        expect(node.map((s) => s.with)).toEqual([{ 'node-version-file': 'package.json', cache: 'npm' }]);
+        expect(node.map((s) => s.with)).toEqual([{ 'node-version-file': '.node-version', cache: 'npm' }]);
         for (const s of job.steps.filter((x) => x.uses?.startsWith('actions/checkout@'))) expect(s.with?.['persist-credentials']).toBe(false);
       }
     }
+  });
+
+  test('the pinned Node is the one the project is tested on: the major of package.json engines, the CI container and this run', () => {
+    const pinned = fs.readFileSync(path.join(ROOT, '.node-version'), 'utf8');
+    expect(pinned).toMatch(/^\d+\.\d+\.\d+\n$/);
+    const major = pinned.split('.')[0];
+    const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { engines: { node: string } };
+    expect(pkg.engines.node).toBe(`>=${major}`);
+    expect(ci.jobs.build.container?.image).toBe(`node:${major}-bookworm`);
+    expect(process.versions.node.split('.')[0]).toBe(major);
   });
 });

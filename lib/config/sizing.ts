@@ -9,17 +9,18 @@ export const ROLLING_SURGE = 1;
 /**
  * Memory of an MLflow server pod, per process, from `npm run measure:sizing` on the real server (basic-auth, MariaDB,
  * job execution off, 2 workers; README "Sizing", docs/design.md#sizing): PSS — the share of pages the memory cgroup is charged for.
- * Measured: the `mlflow server` parent 170–184 MiB; uvicorn's supervisor + multiprocessing's resource tracker
- * 23 MiB; each worker 165–180 MiB idle and 272–496 MiB at the peak of a saturating load (16 clients). The GCS client
- * libraries, absent from the measuring machine, load into the workers on the first artifact request.
+ * Measured on MLflow 3.17.0: the `mlflow server` parent 197–201 MiB; uvicorn's supervisor + multiprocessing's
+ * resource tracker 22–23 MiB; each worker 195–199 MiB idle and up to 529 MiB at the peak of a saturating load (16
+ * clients; 3.11 peaked at 496). The GCS client libraries, absent from the measuring machine, load into the workers on
+ * the first artifact request.
  */
 export const MEMORY_MIB = {
-  /** The `mlflow server` parent (it opens the stores once and then only supervises): 184 measured + margin. */
+  /** The `mlflow server` parent (it opens the stores once and then only supervises): 201 measured + margin. */
   parent: 256,
   /** uvicorn's supervisor and multiprocessing's resource tracker together: 23 measured. */
   supervisors: 32,
-  /** Each uvicorn worker: 496 peak + ≈48 for the GCS client libraries + margin. */
-  worker: 576,
+  /** Each uvicorn worker: 529 peak + ≈48 for the GCS client libraries + margin. */
+  worker: 608,
 } as const;
 
 /** Memory an MLflow pod needs: parent + supervisors + workers × worker. */
@@ -75,11 +76,12 @@ export interface ConnectionBudget extends ConnectionBudgetInput {
 }
 
 /**
- * Database connections the `mlflow server` parent process keeps open (measured: 2, the tracking and model registry
- * stores it opens once at start, one idle pooled connection each, held until the pod ends; independent of the
- * pool settings and of basic-auth, whose store only the workers open).
+ * Database connections the `mlflow server` parent process keeps open (measured on MLflow 3.17.0: 3 on MariaDB and on
+ * PostgreSQL, from start to the end of the load, held until the pod ends — the stores it opens once at start to check
+ * the schema; independent of the load and of the pool settings; MLflow 3.11 held 2). `npm run measure:sizing`, README
+ * "Sizing".
  */
-export const PARENT_CONNECTIONS = 2;
+export const PARENT_CONNECTIONS = 3;
 
 /**
  * The SQLAlchemy pool of the `mlflow gc` process (`MLFLOW_SQLALCHEMYSTORE_POOL_SIZE` / `_MAX_OVERFLOW` of the gc

@@ -34,6 +34,12 @@ const PROXY_PORTS: Readonly<Record<CloudSqlDatabase['engine'], number>> = { mysq
 const URI_SCHEMES: Readonly<Record<CloudSqlDatabase['engine'], string>> = { mysql: 'mysql+pymysql', postgres: 'postgresql+psycopg2' };
 /** Port of the Cloud SQL Auth Proxy's health endpoints (`/startup`, `/liveness`, `/readiness`). */
 const PROXY_HEALTH_PORT = 9801;
+/**
+ * The proxy's liveness probe, as its own Kubernetes example sets it: every 60 s, 30 s to answer, restarted after 5
+ * misses in a row (five minutes: the proxy refreshes its certificate five minutes before expiry).
+ * @see https://github.com/GoogleCloudPlatform/cloud-sql-proxy/tree/main/examples/k8s-health-check
+ */
+const PROXY_LIVENESS = { period: Duration.seconds(60), timeout: Duration.seconds(30), failureThreshold: 5 } as const;
 
 // The IAM database user name rule lives with the config that validates it (lib/config/cloud-sql-iam.ts); the
 // constructs take it from here.
@@ -66,12 +72,14 @@ export class DatabaseAccess extends Construct {
 
   /**
    * The Cloud SQL backend store URI as an External Secrets template over the keys `.user` and `.password`, each
-   * percent-encoded (`urlquery`), through the proxy on loopback, with the engine's scheme and port.
+   * percent-encoded, through the proxy on loopback, with the engine's scheme and port. Go's `urlquery` encodes every
+   * byte but letters, digits and `-_.~`, a space as `+` — which SQLAlchemy's URL parser keeps as a literal `+` — and
+   * a `+` as `%2B`; so every `+` it writes was a space and becomes `%20`: every printable password survives.
    * `credentialPipe` is appended to each credential's pipeline, for formats that escape further (the basic-auth
    * ini doubles every `%`).
    */
   public static cloudSqlUriTemplate(database: Pick<CloudSqlDatabase, 'engine' | 'name'>, credentialPipe = ''): string {
-    const credential = (key: string) => `{{ .${key} | urlquery${credentialPipe} }}`;
+    const credential = (key: string) => `{{ .${key} | urlquery | replace "+" "%20"${credentialPipe} }}`;
     const hostPort = `${PROXY_HOST}:${DatabaseAccess.proxyPort(database.engine)}`;
     return `${DatabaseAccess.uriScheme(database.engine)}://${credential('user')}:${credential('password')}@${hostPort}/${database.name}`;
   }
@@ -147,8 +155,6 @@ export class DatabaseAccess extends Construct {
       return;
     }
     const db = this.props.database;
-    const healthProbe = (path: string, failureThreshold: number) =>
-      kplus.Probe.fromHttpGet(path, { port: PROXY_HEALTH_PORT, periodSeconds: Duration.seconds(2), failureThreshold });
     pod.addInitContainer({
       name: 'cloud-sql-proxy',
       image: PROXY_IMAGE,
@@ -171,8 +177,15 @@ export class DatabaseAccess extends Construct {
       ],
       ports: [{ name: 'proxy-health', number: PROXY_HEALTH_PORT }],
       // The proxy's own startup gate: MLflow starts only once the proxy has its certificates.
-      startup: healthProbe('/startup', 30),
-      liveness: healthProbe('/liveness', 3),
+      startup: kplus.Probe.fromHttpGet('/startup', { port: PROXY_HEALTH_PORT, periodSeconds: Duration.seconds(2), failureThreshold: 30 }),
+      // The proxy's own example's liveness settings: a restart drops every database connection of the pod, so only
+      // a proxy silent for minutes is restarted, not one stalled by a CPU burst (docs/design.md#database-and-proxy).
+      liveness: kplus.Probe.fromHttpGet('/liveness', {
+        port: PROXY_HEALTH_PORT,
+        periodSeconds: PROXY_LIVENESS.period,
+        timeoutSeconds: PROXY_LIVENESS.timeout,
+        failureThreshold: PROXY_LIVENESS.failureThreshold,
+      }),
       securityContext: restrictedContainerSecurityContext(PROXY_UID),
       resources: {
         cpu: { request: kplus.Cpu.millis(50), limit: kplus.Cpu.millis(500) },

@@ -208,6 +208,12 @@ export class TrackingServer extends Construct {
       this.container.mount(METRICS_DIR, kplus.Volume.fromEmptyDir(this, 'Metrics', 'metrics', { sizeLimit: Size.mebibytes(256) }));
     }
     props.auth?.mountInto(this.container);
+    if (props.auth && metrics) {
+      // MLflow ≥ 3.17's basic-auth denies a logged-in non-admin every route without a permission rule (fail-closed),
+      // and `/metrics` has none: the collector's plain user would get 403 on every scrape. Routes with a rule keep
+      // checking it (docs/design.md, "Metrics under basic-auth").
+      this.container.env.addVariable('MLFLOW_BASIC_AUTH_FAIL_CLOSED', kplus.EnvValue.fromValue('false'));
+    }
     props.database.connect(this.deployment, this.container);
     props.dataVolume?.mountInto(this.container);
     skipTagPinnedImageChecks(this.deployment, props.image);

@@ -177,7 +177,7 @@ export const TERRAFORM_CONTRACT: readonly ContractOutput[] = [
     type: 'string',
     path: ['database', 'passwordSecret'],
     requiredWhen: REQUIRED_WHEN.passwordLogin,
-    meaning: 'Secret Manager secret id holding the database password (alphanumeric)',
+    meaning: 'Secret Manager secret id holding the database password (any printable ASCII)',
     example: 'mlflow-dev-db-password',
   },
   {

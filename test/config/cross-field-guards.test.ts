@@ -234,21 +234,21 @@ describe('resources', () => {
   });
 
   test('limits equal to requests are allowed', () => {
-    expect(messages('dev', (d) => (d.server.resources = { requests: { cpu: '500m', memory: '1440Mi' }, limits: { cpu: '500m', memory: '1440Mi' } }))).toEqual([]);
+    expect(messages('dev', (d) => (d.server.resources = { requests: { cpu: '500m', memory: '1504Mi' }, limits: { cpu: '500m', memory: '1504Mi' } }))).toEqual([]);
   });
 
-  test('the memory footprint: exactly parent 256 + supervisors 32 + 576 MiB per worker fits, one MiB less does not', () => {
-    // dev runs 2 workers: 256 + 32 + 2 × 576 = 1440 MiB.
-    expect(messages('dev', (d) => (d.server.resources = { requests: { cpu: '500m', memory: '768Mi' }, limits: { cpu: '2', memory: '1440Mi' } }))).toEqual([]);
-    expect(messages('dev', (d) => (d.server.resources = { requests: { cpu: '500m', memory: '768Mi' }, limits: { cpu: '2', memory: '1439Mi' } }))).toEqual([
-      'config/dev.yaml: server.resources.limits.memory: memory limit 1439Mi (1439 MiB) is below the measured footprint of 2 workers: ' +
-        'parent 256 + supervisors 32 + workers 2 × 576 MiB = 1440 MiB; raise the limit to at least 1440Mi or lower server.workers',
+  test('the memory footprint: exactly parent 256 + supervisors 32 + 608 MiB per worker fits, one MiB less does not', () => {
+    // dev runs 2 workers: 256 + 32 + 2 × 608 = 1504 MiB.
+    expect(messages('dev', (d) => (d.server.resources = { requests: { cpu: '500m', memory: '768Mi' }, limits: { cpu: '2', memory: '1504Mi' } }))).toEqual([]);
+    expect(messages('dev', (d) => (d.server.resources = { requests: { cpu: '500m', memory: '768Mi' }, limits: { cpu: '2', memory: '1503Mi' } }))).toEqual([
+      'config/dev.yaml: server.resources.limits.memory: memory limit 1503Mi (1503 MiB) is below the measured footprint of 2 workers: ' +
+        'parent 256 + supervisors 32 + workers 2 × 608 MiB = 1504 MiB; raise the limit to at least 1504Mi or lower server.workers',
     ]);
-    // One worker: 256 + 32 + 576 = 864 MiB.
-    expect(messages('dev', (d) => ((d.server.workers = 1), (d.server.resources.limits.memory = '864Mi')))).toEqual([]);
-    expect(messages('dev', (d) => ((d.server.workers = 1), (d.server.resources.limits.memory = '863Mi')))).toEqual([
-      'config/dev.yaml: server.resources.limits.memory: memory limit 863Mi (863 MiB) is below the measured footprint of 1 workers: ' +
-        'parent 256 + supervisors 32 + workers 1 × 576 MiB = 864 MiB; raise the limit to at least 864Mi or lower server.workers',
+    // One worker: 256 + 32 + 608 = 896 MiB.
+    expect(messages('dev', (d) => ((d.server.workers = 1), (d.server.resources.limits.memory = '896Mi')))).toEqual([]);
+    expect(messages('dev', (d) => ((d.server.workers = 1), (d.server.resources.limits.memory = '895Mi')))).toEqual([
+      'config/dev.yaml: server.resources.limits.memory: memory limit 895Mi (895 MiB) is below the measured footprint of 1 workers: ' +
+        'parent 256 + supervisors 32 + workers 1 × 608 MiB = 896 MiB; raise the limit to at least 896Mi or lower server.workers',
     ]);
   });
 });
@@ -328,30 +328,30 @@ describe('sizing', () => {
   });
 
   test('the connection budget fits exactly at max_connections − headroom, and not one connection above', () => {
-    // (1 + 1) × (parent 2 + 1 × 2 × (5 + 0)) = 24 connections; headroom max(10, 10 %) = 10.
-    expect(connectionBudget({ maxReplicas: 1, workers: 1, authEnabled: false, poolSize: 5, maxOverflow: 0, maxConnections: 34 })).toMatchObject({
-      parentConnections: 2,
-      perPod: 12,
-      peak: 24,
+    // (1 + 1) × (parent 3 + 1 × 2 × (5 + 0)) = 26 connections; headroom max(10, 10 %) = 10.
+    expect(connectionBudget({ maxReplicas: 1, workers: 1, authEnabled: false, poolSize: 5, maxOverflow: 0, maxConnections: 36 })).toMatchObject({
+      parentConnections: 3,
+      perPod: 13,
+      peak: 26,
       headroom: 10,
-      available: 24,
+      available: 26,
       fits: true,
     });
-    expect(connectionBudget({ maxReplicas: 1, workers: 1, authEnabled: false, poolSize: 5, maxOverflow: 0, maxConnections: 33 })).toMatchObject({
-      peak: 24,
-      available: 23,
+    expect(connectionBudget({ maxReplicas: 1, workers: 1, authEnabled: false, poolSize: 5, maxOverflow: 0, maxConnections: 35 })).toMatchObject({
+      peak: 26,
+      available: 25,
       fits: false,
     });
     // Above 100 connections the headroom is 10 %, rounded up.
     expect(connectionBudget({ maxReplicas: 1, workers: 1, authEnabled: true, poolSize: 1, maxOverflow: 0, maxConnections: 101 }).headroom).toBe(11);
   });
 
-  test("the config's budget counts the parent's 2 connections per pod: fits at 276, refused at 275 with the sum", () => {
-    // dev: (maxReplicas 3 + surge 1) × (2 + 2 workers × 3 stores × (5 + 5)) = 248; 276 − ceil(27.6) = 248, 275 − 28 = 247.
-    expect(messages('dev', (d) => (d.database.maxConnections = 276))).toEqual([]);
-    expect(messages('dev', (d) => (d.database.maxConnections = 275))).toEqual([
-      'config/dev.yaml: database.pool: connection budget exceeded: (maxReplicas 3 + surge 1) × (parent 2 + workers 2 × stores 3 × ' +
-        '(pool.size 5 + pool.maxOverflow 5)) = 248 connections, but max_connections 275 − headroom 28 leaves 247; lower the pool, ' +
+  test("the config's budget counts the parent's 3 connections per pod: fits at 280, refused at 279 with the sum", () => {
+    // dev: (maxReplicas 3 + surge 1) × (3 + 2 workers × 3 stores × (5 + 5)) = 252; 280 − 28 = 252, 279 − ceil(27.9) = 251.
+    expect(messages('dev', (d) => (d.database.maxConnections = 280))).toEqual([]);
+    expect(messages('dev', (d) => (d.database.maxConnections = 279))).toEqual([
+      'config/dev.yaml: database.pool: connection budget exceeded: (maxReplicas 3 + surge 1) × (parent 3 + workers 2 × stores 3 × ' +
+        '(pool.size 5 + pool.maxOverflow 5)) = 252 connections, but max_connections 279 − headroom 28 leaves 251; lower the pool, ' +
         'workers or maxReplicas, or raise database.maxConnections',
     ]);
   });
@@ -361,10 +361,10 @@ describe('sizing', () => {
       d.database.engine = 'postgres';
       d.database.maxConnections = maxConnections;
     };
-    expect(messages('dev', postgres(276))).toEqual([]);
-    expect(messages('dev', postgres(275))).toEqual([
-      'config/dev.yaml: database.pool: connection budget exceeded: (maxReplicas 3 + surge 1) × (parent 2 + workers 2 × stores 3 × ' +
-        '(pool.size 5 + pool.maxOverflow 5)) = 248 connections, but max_connections 275 − headroom 28 leaves 247; lower the pool, ' +
+    expect(messages('dev', postgres(280))).toEqual([]);
+    expect(messages('dev', postgres(279))).toEqual([
+      'config/dev.yaml: database.pool: connection budget exceeded: (maxReplicas 3 + surge 1) × (parent 3 + workers 2 × stores 3 × ' +
+        '(pool.size 5 + pool.maxOverflow 5)) = 252 connections, but max_connections 279 − headroom 28 leaves 251; lower the pool, ' +
         'workers or maxReplicas, or raise database.maxConnections',
     ]);
   });

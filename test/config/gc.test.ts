@@ -118,23 +118,23 @@ describe('combinations', () => {
 });
 
 describe('the connection budget counts the gc pod', () => {
-  // dev: (maxReplicas 3 + surge 1) × (parent 2 + workers 2 × stores 3 × (5 + 5)) = 248 connections.
+  // dev: (maxReplicas 3 + surge 1) × (parent 3 + workers 2 × stores 3 × (5 + 5)) = 252 connections.
   test(`${GC_CONNECTIONS} connections on top of the pods: fits at max_connections − headroom, refused one below`, () => {
     expect(GC_CONNECTIONS).toBe(2);
-    // 250 available = 278 − headroom 28.
-    expect(messages('dev', (d) => ((d.database.maxConnections = 278), (d.gc = { schedule: '17 3 * * *' })))).toEqual([]);
-    expect(messages('dev', (d) => ((d.database.maxConnections = 277), (d.gc = { schedule: '17 3 * * *' })))).toEqual([
-      'config/dev.yaml: database.pool: connection budget exceeded: (maxReplicas 3 + surge 1) × (parent 2 + workers 2 × stores 3 × ' +
-        '(pool.size 5 + pool.maxOverflow 5)) + gc 2 = 250 connections, but max_connections 277 − headroom 28 leaves 249; lower ' +
+    // 254 available = 283 − headroom 29.
+    expect(messages('dev', (d) => ((d.database.maxConnections = 283), (d.gc = { schedule: '17 3 * * *' })))).toEqual([]);
+    expect(messages('dev', (d) => ((d.database.maxConnections = 282), (d.gc = { schedule: '17 3 * * *' })))).toEqual([
+      'config/dev.yaml: database.pool: connection budget exceeded: (maxReplicas 3 + surge 1) × (parent 3 + workers 2 × stores 3 × ' +
+        '(pool.size 5 + pool.maxOverflow 5)) + gc 2 = 254 connections, but max_connections 282 − headroom 29 leaves 253; lower ' +
         'the pool, workers or maxReplicas, or raise database.maxConnections',
     ]);
-    // The same instance without gc has room for its 248.
-    expect(messages('dev', (d) => (d.database.maxConnections = 277))).toEqual([]);
+    // The same instance without gc has room for its 252.
+    expect(messages('dev', (d) => (d.database.maxConnections = 282))).toEqual([]);
   });
 
   test('connectionBudget adds the gc connections to the peak, none by default', () => {
-    const input = { maxReplicas: 1, workers: 1, authEnabled: false, poolSize: 5, maxOverflow: 0, maxConnections: 34 };
-    expect(connectionBudget(input)).toMatchObject({ gcConnections: 0, peak: 24, available: 24, fits: true });
-    expect(connectionBudget({ ...input, gcConnections: 2 })).toMatchObject({ gcConnections: 2, peak: 26, available: 24, fits: false });
+    const input = { maxReplicas: 1, workers: 1, authEnabled: false, poolSize: 5, maxOverflow: 0, maxConnections: 36 };
+    expect(connectionBudget(input)).toMatchObject({ gcConnections: 0, peak: 26, available: 26, fits: true });
+    expect(connectionBudget({ ...input, gcConnections: 2 })).toMatchObject({ gcConnections: 2, peak: 28, available: 26, fits: false });
   });
 });

@@ -143,14 +143,14 @@ describe('the per-server guards, run for every instance', () => {
   test("a guard on an instance's own section points into the instance", () => {
     expect(problems((d) => (d.instances[1].server.workers = 2))).toEqual([
       `${FILE}: instances.1.server.resources.limits.memory: memory limit 1Gi (1024 MiB) is below the measured footprint of 2 workers: ` +
-        'parent 256 + supervisors 32 + workers 2 × 576 MiB = 1440 MiB; raise the limit to at least 1440Mi or lower server.workers',
+        'parent 256 + supervisors 32 + workers 2 × 608 MiB = 1504 MiB; raise the limit to at least 1504Mi or lower server.workers',
     ]);
   });
 
   test('a guard on an inherited section points to the top level and names the instances that take it', () => {
     expect(problems((d) => (d.server.workers = 3))).toEqual([
       `${FILE}: server.resources.limits.memory: instance 'team-a' (which takes 'server' from the top level): memory limit 1536Mi (1536 MiB) is below ` +
-        'the measured footprint of 3 workers: parent 256 + supervisors 32 + workers 3 × 576 MiB = 2016 MiB; raise the limit to at least 2016Mi or lower server.workers',
+        'the measured footprint of 3 workers: parent 256 + supervisors 32 + workers 3 × 608 MiB = 2112 MiB; raise the limit to at least 2112Mi or lower server.workers',
     ]);
     expect(
       problems((d) => {
@@ -159,14 +159,14 @@ describe('the per-server guards, run for every instance', () => {
       }),
     ).toContain(
       `${FILE}: server.resources.limits.memory: instances 'team-a', 'team-b' (which take 'server' from the top level): memory limit 1536Mi (1536 MiB) is below ` +
-        'the measured footprint of 3 workers: parent 256 + supervisors 32 + workers 3 × 576 MiB = 2016 MiB; raise the limit to at least 2016Mi or lower server.workers',
+        'the measured footprint of 3 workers: parent 256 + supervisors 32 + workers 3 × 608 MiB = 2112 MiB; raise the limit to at least 2112Mi or lower server.workers',
     );
   });
 
   test("one server's own connection budget, at its pool", () => {
     expect(problems((d) => (d.instances[0].database.pool.size = 30))).toContain(
-      `${FILE}: instances.0.database.pool: connection budget exceeded: (maxReplicas 3 + surge 1) × (parent 2 + workers 2 × stores 3 × ` +
-        '(pool.size 30 + pool.maxOverflow 5)) = 848 connections, but max_connections 600 − headroom 60 leaves 540; lower the pool, workers or maxReplicas, ' +
+      `${FILE}: instances.0.database.pool: connection budget exceeded: (maxReplicas 3 + surge 1) × (parent 3 + workers 2 × stores 3 × ` +
+        '(pool.size 30 + pool.maxOverflow 5)) = 852 connections, but max_connections 600 − headroom 60 leaves 540; lower the pool, workers or maxReplicas, ' +
         'or raise database.maxConnections',
     );
   });
@@ -268,22 +268,22 @@ describe('rules across instances', () => {
   });
 
   test('the connection budget of a shared Cloud SQL instance is summed over the instances on it', () => {
-    // team-a: (3 + 1) × (2 + 2 × 3 × 10) = 248; team-b: (2 + 1) × (2 + 1 × 3 × 10) = 96; 344 of 600 − 60 = 540.
+    // team-a: (3 + 1) × (3 + 2 × 3 × 10) = 252; team-b: (2 + 1) × (3 + 1 × 3 × 10) = 99; 351 of 600 − 60 = 540.
     expect(validate().problems).toEqual([]);
     const lowered = (max: number) => (d: any) => d.instances.forEach((i: any) => (i.database.maxConnections = max));
-    // 380 − 38 = 342: each fits alone (248, 96), together 344 do not.
-    expect(problems(lowered(380))).toEqual([
+    // 389 − 39 = 350: each fits alone (252, 99), together 351 do not.
+    expect(problems(lowered(389))).toEqual([
       `${FILE}: instances: connection budget of Cloud SQL instance 'example-mlflow-teams:europe-west1:mlflow-shared' exceeded by the instances sharing it: ` +
-        "'team-a' (maxReplicas 3 + surge 1) × 62 = 248 (instances.0.database.pool) + 'team-b' (maxReplicas 2 + surge 1) × 32 = 96 (instances.1.database.pool) " +
-        '= 344 connections, but max_connections 380 − headroom 38 leaves 342; lower the pools, workers or maxReplicas of these instances, ' +
+        "'team-a' (maxReplicas 3 + surge 1) × 63 = 252 (instances.0.database.pool) + 'team-b' (maxReplicas 2 + surge 1) × 33 = 99 (instances.1.database.pool) " +
+        '= 351 connections, but max_connections 389 − headroom 39 leaves 350; lower the pools, workers or maxReplicas of these instances, ' +
         'give one of them its own Cloud SQL instance, or raise max_connections',
     ]);
-    // At the boundary: 344 of 383 − 39 = 344 fits.
-    expect(validate(lowered(383)).problems).toEqual([]);
+    // At the boundary: 351 of 390 − 39 = 351 fits.
+    expect(validate(lowered(390)).problems).toEqual([]);
     // On different Cloud SQL instances nothing is summed.
     expect(
       validate((d) => {
-        lowered(380)(d);
+        lowered(389)(d);
         d.instances[1].database.instanceConnectionName = 'example-mlflow-teams:europe-west1:mlflow-b';
       }).problems,
     ).toEqual([]);
@@ -291,22 +291,22 @@ describe('rules across instances', () => {
 
   test("an instance's garbage-collection CronJob counts in the shared budget (it may run during a rollout)", () => {
     const lowered = (max: number) => (d: any) => d.instances.forEach((i: any) => (i.database.maxConnections = max));
-    // 383 − 39 = 344 fits 248 + 96 exactly (above); team-b's gc pod adds 2: 346 do not.
+    // 390 − 39 = 351 fits 252 + 99 exactly (above); team-b's gc pod adds 2: 353 do not.
     const withGc = (d: any) => {
-      lowered(383)(d);
+      lowered(390)(d);
       d.instances[1].gc = { schedule: '17 3 * * *' };
     };
     expect(problems(withGc)).toEqual([
       `${FILE}: instances: connection budget of Cloud SQL instance 'example-mlflow-teams:europe-west1:mlflow-shared' exceeded by the instances sharing it: ` +
-        "'team-a' (maxReplicas 3 + surge 1) × 62 = 248 (instances.0.database.pool) + 'team-b' (maxReplicas 2 + surge 1) × 32 + gc 2 = 98 (instances.1.database.pool) " +
-        '= 346 connections, but max_connections 383 − headroom 39 leaves 344; lower the pools, workers or maxReplicas of these instances, ' +
+        "'team-a' (maxReplicas 3 + surge 1) × 63 = 252 (instances.0.database.pool) + 'team-b' (maxReplicas 2 + surge 1) × 33 + gc 2 = 101 (instances.1.database.pool) " +
+        '= 353 connections, but max_connections 390 − headroom 39 leaves 351; lower the pools, workers or maxReplicas of these instances, ' +
         'give one of them its own Cloud SQL instance, or raise max_connections',
     ]);
-    // 386 − 39 = 347: fits again.
+    // 393 − 40 = 353: fits again.
     expect(
       validate((d) => {
         withGc(d);
-        lowered(386)(d);
+        lowered(393)(d);
       }).problems,
     ).toEqual([]);
   });

@@ -94,11 +94,7 @@ async function freePort(): Promise<number> {
     jest.isolateModules(() => {
       h = require('../support/pod-harness');
     });
-    // dev as shipped, but without scraped metrics: --expose-prometheus needs prometheus-flask-exporter, which the image
-    // has and the test venv does not; nothing here concerns metrics.
-    const raw = rawConfig('dev');
-    raw.metrics = 'none';
-    pod = await h.startPod(configFrom('dev', raw), { area: 'faults' });
+    pod = await h.startPod(configFrom('dev', rawConfig('dev')), { area: 'faults' });
     console.log(`faults.test.ts: dev's server on MariaDB 127.0.0.1:${port} (dedicated), ${workerCount()} workers`);
   }, 400_000);
 

@@ -301,6 +301,20 @@ for (const c of CASES) {
         const r = await httpRequest(port, ep.path, { headers: { Host: `${POD_IP}:5000`, Authorization: basicAuth(ep.basicAuth.username, password) } });
         expect(r.status).toBe(200);
         expect(r.body).toMatch(/^# TYPE /m);
+        // The scraper is a plain user: a route with a permission rule still refuses it (deleting the Default
+        // experiment needs MANAGE; the default permission is READ).
+        const body = JSON.stringify({ experiment_id: '0' });
+        const del = await httpRequest(port, '/api/2.0/mlflow/experiments/delete', {
+          method: 'POST',
+          headers: {
+            Host: `${POD_IP}:5000`,
+            'Content-Type': 'application/json',
+            'Content-Length': String(Buffer.byteLength(body)),
+            Authorization: basicAuth(ep.basicAuth.username, password),
+          },
+          body,
+        });
+        expect({ status: del.status, body: del.body }).toEqual({ status: 403, body: expect.stringContaining('Permission denied') });
       });
     }
 

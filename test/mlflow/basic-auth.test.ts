@@ -25,7 +25,7 @@ test('the ini template: permission, MySQL database_uri through the proxy, admin 
   expect(ini).toBe(
     '[mlflow]\n' +
       'default_permission = EDIT\n' +
-      'database_uri = mysql+pymysql://{{ .user | urlquery | replace "%" "%%" }}:{{ .password | urlquery | replace "%" "%%" }}@127.0.0.1:3306/tracking\n' +
+      'database_uri = mysql+pymysql://{{ .user | urlquery | replace "+" "%20" | replace "%" "%%" }}:{{ .password | urlquery | replace "+" "%20" | replace "%" "%%" }}@127.0.0.1:3306/tracking\n' +
       'admin_username = {{ .adminUsername | replace "%" "%%" }}\n' +
       'admin_password = {{ .adminPassword | replace "%" "%%" }}\n' +
       'authorization_function = mlflow.server.auth:authenticate_request_basic_auth\n' +

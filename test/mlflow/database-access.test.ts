@@ -47,7 +47,9 @@ describe('Cloud SQL', () => {
     ]);
     expect(proxy.ports).toEqual([{ name: 'proxy-health', containerPort: 9801 }]);
     expect(proxy.startupProbe).toMatchObject({ httpGet: { path: '/startup', port: 9801 }, periodSeconds: 2, failureThreshold: 30 });
-    expect(proxy.livenessProbe).toMatchObject({ httpGet: { path: '/liveness', port: 9801 }, periodSeconds: 2, failureThreshold: 3 });
+    // A short CPU stall must not restart the proxy (every database connection of the pod goes with it): the proxy's
+    // own example probes every 60 s, allows 30 s to answer and restarts after 5 misses.
+    expect(proxy.livenessProbe).toEqual({ httpGet: { path: '/liveness', port: 9801, scheme: 'HTTP' }, periodSeconds: 60, timeoutSeconds: 30, failureThreshold: 5 });
     expect(proxy.resources).toEqual({ requests: { cpu: '50m', memory: '64Mi' }, limits: { cpu: '500m', memory: '256Mi' } });
     expect(proxy.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, readOnlyRootFilesystem: true });
   });
@@ -72,17 +74,17 @@ describe('Cloud SQL', () => {
 });
 
 test('the MySQL URI template: percent-encoded credentials, the proxy on loopback, the database; an extra pipe per credential', () => {
-  expect(DatabaseAccess.cloudSqlUriTemplate(MYSQL)).toBe('mysql+pymysql://{{ .user | urlquery }}:{{ .password | urlquery }}@127.0.0.1:3306/tracking');
-  expect(DatabaseAccess.cloudSqlUriTemplate(MYSQL, ' | upper')).toBe('mysql+pymysql://{{ .user | urlquery | upper }}:{{ .password | urlquery | upper }}@127.0.0.1:3306/tracking');
+  expect(DatabaseAccess.cloudSqlUriTemplate(MYSQL)).toBe('mysql+pymysql://{{ .user | urlquery | replace "+" "%20" }}:{{ .password | urlquery | replace "+" "%20" }}@127.0.0.1:3306/tracking');
+  expect(DatabaseAccess.cloudSqlUriTemplate(MYSQL, ' | upper')).toBe('mysql+pymysql://{{ .user | urlquery | replace "+" "%20" | upper }}:{{ .password | urlquery | replace "+" "%20" | upper }}@127.0.0.1:3306/tracking');
 });
 
 describe('Cloud SQL for PostgreSQL', () => {
   test('the URI template: psycopg2 through the proxy on loopback 5432, credentials percent-encoded as for MySQL', () => {
     expect(DatabaseAccess.cloudSqlUriTemplate(POSTGRES)).toBe(
-      'postgresql+psycopg2://{{ .user | urlquery }}:{{ .password | urlquery }}@127.0.0.1:5432/tracking',
+      'postgresql+psycopg2://{{ .user | urlquery | replace "+" "%20" }}:{{ .password | urlquery | replace "+" "%20" }}@127.0.0.1:5432/tracking',
     );
     expect(DatabaseAccess.cloudSqlUriTemplate(POSTGRES, ' | upper')).toBe(
-      'postgresql+psycopg2://{{ .user | urlquery | upper }}:{{ .password | urlquery | upper }}@127.0.0.1:5432/tracking',
+      'postgresql+psycopg2://{{ .user | urlquery | replace "+" "%20" | upper }}:{{ .password | urlquery | replace "+" "%20" | upper }}@127.0.0.1:5432/tracking',
     );
   });
 

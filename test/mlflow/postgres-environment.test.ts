@@ -76,10 +76,10 @@ describe.each(['dev', 'prod'])('%s on Cloud SQL for PostgreSQL', (name) => {
 
   test('the backend URI and the auth store URI: psycopg2 through the proxy on 5432, credentials from Secret Manager', () => {
     expect(find(postgres, 'ExternalSecret', 'mlflow-database').spec.target.template.data).toEqual({
-      MLFLOW_BACKEND_STORE_URI: 'postgresql+psycopg2://{{ .user | urlquery }}:{{ .password | urlquery }}@127.0.0.1:5432/mlflow',
+      MLFLOW_BACKEND_STORE_URI: 'postgresql+psycopg2://{{ .user | urlquery | replace "+" "%20" }}:{{ .password | urlquery | replace "+" "%20" }}@127.0.0.1:5432/mlflow',
     });
     expect(find(postgres, 'ExternalSecret', 'mlflow-auth').spec.target.template.data['basic_auth.ini']).toContain(
-      'database_uri = postgresql+psycopg2://{{ .user | urlquery | replace "%" "%%" }}:{{ .password | urlquery | replace "%" "%%" }}@127.0.0.1:5432/mlflow\n',
+      'database_uri = postgresql+psycopg2://{{ .user | urlquery | replace "+" "%20" | replace "%" "%%" }}:{{ .password | urlquery | replace "+" "%20" | replace "%" "%%" }}@127.0.0.1:5432/mlflow\n',
     );
   });
 

@@ -54,7 +54,7 @@ test('database only: the backend URI Secret (credentials percent-encoded, throug
       template: {
         engineVersion: 'v2',
         type: 'Opaque',
-        data: { MLFLOW_BACKEND_STORE_URI: 'mysql+pymysql://{{ .user | urlquery }}:{{ .password | urlquery }}@127.0.0.1:3306/tracking' },
+        data: { MLFLOW_BACKEND_STORE_URI: 'mysql+pymysql://{{ .user | urlquery | replace "+" "%20" }}:{{ .password | urlquery | replace "+" "%20" }}@127.0.0.1:3306/tracking' },
       },
     },
     data: [
@@ -80,7 +80,7 @@ test('auth: the Flask key and the ini (database_uri on MySQL, every % doubled fo
     'basic_auth.ini': [
       '[mlflow]',
       'default_permission = NO_PERMISSIONS',
-      'database_uri = mysql+pymysql://{{ .user | urlquery | replace "%" "%%" }}:{{ .password | urlquery | replace "%" "%%" }}@127.0.0.1:3306/tracking',
+      'database_uri = mysql+pymysql://{{ .user | urlquery | replace "+" "%20" | replace "%" "%%" }}:{{ .password | urlquery | replace "+" "%20" | replace "%" "%%" }}@127.0.0.1:3306/tracking',
       'admin_username = {{ .adminUsername | replace "%" "%%" }}',
       'admin_password = {{ .adminPassword | replace "%" "%%" }}',
       'authorization_function = mlflow.server.auth:authenticate_request_basic_auth',

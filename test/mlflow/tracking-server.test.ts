@@ -248,6 +248,17 @@ describe('metrics', () => {
     expect(mountsOf(mlflow)['/mlflow/metrics']).toEqual({ name: 'metrics' });
     expect(volumeNamed(spec, 'metrics')).toEqual({ name: 'metrics', emptyDir: { sizeLimit: '256Mi' } });
   });
+
+  // MLflow 3.17's basic-auth refuses a plain user every route without a permission rule, /metrics among them.
+  test('with basic-auth: routes without a permission rule are open to logged-in users, so the plain scraper reads /metrics', () => {
+    expect(envOf(build({ metrics: true, auth: true }).mlflow).MLFLOW_BASIC_AUTH_FAIL_CLOSED).toBe('false');
+  });
+
+  test('MLflow keeps its fail-closed default where nothing scrapes or nobody logs in', () => {
+    for (const o of [{ auth: true }, { metrics: true }, {}]) {
+      expect(Object.keys(envOf(build(o).mlflow))).not.toContain('MLFLOW_BASIC_AUTH_FAIL_CLOSED');
+    }
+  });
 });
 
 describe('database', () => {

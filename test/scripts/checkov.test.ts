@@ -17,7 +17,7 @@ afterAll(() => fs.rmSync(scratch, { recursive: true, force: true }));
 function setUp(lock: string, installed?: string) {
   const dir = fs.mkdtempSync(path.join(scratch, 'checkout-'));
   fs.mkdirSync(path.join(dir, 'scripts'));
-  fs.copyFileSync(path.join(ROOT, 'scripts', 'checkov.sh'), path.join(dir, 'scripts', 'checkov.sh'));
+  for (const f of ['checkov.sh', 'python-venv.sh']) fs.copyFileSync(path.join(ROOT, 'scripts', f), path.join(dir, 'scripts', f));
   fs.writeFileSync(path.join(dir, 'scripts', 'checkov-requirements.txt'), lock);
   const venv = path.join(dir, 'venv');
   if (installed !== undefined) {
