@@ -437,7 +437,9 @@ describe('usage errors exit 2: one line naming the problem, then the usage; noth
     ['neither --env nor --outputs', [], '--env is required'],
     ['--outputs missing', ['--env', 'dev'], '--outputs is required'],
     ['--env missing', ['--outputs', SAMPLE], '--env is required'],
-    ['an --env that is not an environment name', ['--env', 'Dev', '--outputs', SAMPLE], "--env 'Dev' is not an environment name: a lowercase letter, then lowercase letters, digits or '-'"],
+    ['an --env that is not an environment name', ['--env', 'Dev', '--outputs', SAMPLE], "--env 'Dev' is not an environment name: lowercase letter first, then letters, digits or '-' (max 30)"],
+    // Synth refuses a longer file name: the import must not write a config no synth would read.
+    ['an --env longer than an environment name', ['--env', `e${'x'.repeat(30)}`, '--outputs', SAMPLE], `--env 'e${'x'.repeat(30)}' is not an environment name: lowercase letter first, then letters, digits or '-' (max 30)`],
     ['a flag without its value, at the end', ['--env', 'dev', '--outputs'], '--outputs needs a value'],
     ['a flag without its value, before another flag', ['--outputs', '--env', 'dev'], '--outputs needs a value'],
     ['a flag with an empty inline value', ['--env=', '--outputs', SAMPLE], '--env needs a value'],

@@ -45,8 +45,15 @@ export function formatProblem(p: ConfigProblem): string {
   return `${where}: ${p.message}${got}`;
 }
 
-/** An environment name: a file name's base (lowercase letter first, then letters, digits or '-', max 30). */
+/** An environment name: a config file's base name, the folder `dist/<env>/`, part of every Application name. */
 const ENV_NAME = /^[a-z][a-z0-9-]{0,29}$/;
+/** What {@link isEnvironmentName} accepts, as messages say it. */
+export const ENVIRONMENT_NAME_RULE = "lowercase letter first, then letters, digits or '-' (max 30)";
+
+/** Whether `name` is an environment name: the one owner of that rule. */
+export function isEnvironmentName(name: string): boolean {
+  return ENV_NAME.test(name);
+}
 
 function valueAt(doc: unknown, p: readonly PropertyKey[]): unknown {
   let cur: unknown = doc;
@@ -89,8 +96,8 @@ export function schemaProblems(file: string, doc: unknown, issues: readonly z.co
 /** The environment name of a config file (`config/prod.yaml` → `prod`), and the problem when it is not a valid one: the one owner of that rule. */
 export function environmentNameOf(file: string): { name: string; problem?: ConfigProblem } {
   const name = path.basename(file).replace(/\.ya?ml$/, '');
-  if (ENV_NAME.test(name)) return { name };
-  return { name, problem: { file, path: '', message: `the file name must be an environment name: lowercase letter first, then letters, digits or '-' (max 30)` } };
+  if (isEnvironmentName(name)) return { name };
+  return { name, problem: { file, path: '', message: `the file name must be an environment name: ${ENVIRONMENT_NAME_RULE}` } };
 }
 
 /**
