@@ -104,6 +104,8 @@ export type ResolvedAuth = Omit<EnabledAuth, 'metricsUsername' | 'metricsPasswor
   readonly credentialCacheTtlSeconds: number;
   /** The GCP project whose Secret Manager holds the auth secrets (`gcp.projectId`). */
   readonly secretProject: string;
+  /** The shared database the auth store lives in: the server's own (basic-auth needs Cloud SQL). */
+  readonly database: CloudSqlDatabase;
   /** The user the metrics collector scrapes `/metrics` as; present whenever metrics are scraped. */
   readonly metricsUser?: Credentials;
   /** The user the smoke test logs in as; present whenever Argo CD deploys the server (`gitops`). */
@@ -173,8 +175,9 @@ function credentials(username: string | undefined, passwordSecret: string | unde
   return username !== undefined && passwordSecret !== undefined ? { username, passwordSecret } : undefined;
 }
 
-function resolveAuth(c: ConfigDocument): ResolvedAuth | undefined {
+function resolveAuth(c: ConfigDocument, database: CloudSqlDatabase | SqliteDatabase): ResolvedAuth | undefined {
   if (!c.auth.enabled) return undefined;
+  if (database.engine === 'sqlite') throw new Error('auth on SQLite');
   const { metricsUsername, metricsPasswordSecret, smokeUsername, smokePasswordSecret, credentialCacheTtlSeconds, ...rest } = c.auth;
   const metricsUser = c.metrics === 'none' ? undefined : credentials(metricsUsername, metricsPasswordSecret);
   const smokeUser = credentials(smokeUsername, smokePasswordSecret);
@@ -182,6 +185,7 @@ function resolveAuth(c: ConfigDocument): ResolvedAuth | undefined {
   return {
     ...rest,
     secretProject: c.gcp.projectId,
+    database,
     credentialCacheTtlSeconds: credentialCacheTtlSeconds ?? DEFAULT_CREDENTIAL_CACHE_TTL_SECONDS,
     ...(metricsUser ? { metricsUser } : {}),
     ...(smokeUser ? { smokeUser } : {}),
@@ -196,12 +200,12 @@ function resolveExposure(e: ExposureConfig): Exposure {
 /**
  * The resolved server of a document that passed the schema and the guards. The guards refuse every state the
  * resolution cannot represent (password login without its secrets, Cloud SQL or auth without `gcp`, SQLite without
- * a volume); the checks here only let the types follow, and reaching one is a bug in the guards, not a user error.
+ * a volume, auth on SQLite); the checks here only let the types follow, and reaching one is a bug in the guards, not a user error.
  */
 export function resolveServer(name: string, path: string, c: ConfigDocument): Server {
   const { database: _d, auth: _a, exposure, gc, ...rest } = c;
   const database = resolveDatabase(c);
-  const auth = resolveAuth(c);
+  const auth = resolveAuth(c, database);
   const budget = connectionBudgetOf(c);
   return {
     ...rest,

@@ -6,9 +6,8 @@ import { SecretManagerStore } from './secret-store';
 
 /** Props of {@link BasicAuth}. */
 export interface BasicAuthProps {
+  /** Basic-auth, with the shared database its store lives in (the ini's `database_uri`). */
   readonly auth: ResolvedAuth;
-  /** The shared database the auth store lives in (its `database_uri`). */
-  readonly database: CloudSqlDatabase;
   /** The KSA the SecretStore reads Secret Manager as. */
   readonly serviceAccount: kplus.ServiceAccount;
 }
@@ -60,7 +59,8 @@ export class BasicAuth extends Construct {
 
   constructor(scope: Construct, id: string, props: BasicAuthProps) {
     super(scope, id);
-    const { auth, database } = props;
+    const { auth } = props;
+    const database = auth.database;
     this.secret = SecretManagerStore.of(this, { projectId: auth.secretProject, serviceAccount: props.serviceAccount }).secret(this, 'Secret', {
       name: 'mlflow-auth',
       remote: {

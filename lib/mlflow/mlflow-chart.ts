@@ -86,7 +86,7 @@ export class MlflowChart extends Chart {
     }
     const cloudSql = c.database.engine === 'sqlite' ? undefined : c.database;
 
-    const basicAuth = auth && cloudSql ? new BasicAuth(this, 'Auth', { auth, database: cloudSql, serviceAccount }) : undefined;
+    const basicAuth = auth ? new BasicAuth(this, 'Auth', { auth, serviceAccount }) : undefined;
     const metrics = metricsMode
       ? new Metrics(this, 'Metrics', {
           mode: metricsMode,

@@ -6,7 +6,7 @@ import { AUTH, IAM_DATABASE, MYSQL_DATABASE } from '../support/resolved';
 
 test('mounts the ini read-only, points MLflow at it, and passes the shared Flask key from its Secret', () => {
   const chart = testChart();
-  const auth = new BasicAuth(chart, 'Auth', { auth: AUTH, database: MYSQL_DATABASE, serviceAccount: new kplus.ServiceAccount(chart, 'Sa') });
+  const auth = new BasicAuth(chart, 'Auth', { auth: AUTH, serviceAccount: new kplus.ServiceAccount(chart, 'Sa') });
   const pod = new kplus.Pod(chart, 'Pod', { metadata: { name: 'p' } });
   auth.mountInto(pod.addContainer({ name: 'app', image: 'example/app:1' }));
   const spec = find(objectsOf(chart), 'Pod', 'p').spec;

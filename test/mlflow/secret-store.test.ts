@@ -25,7 +25,7 @@ function build(props: Features) {
   const chart = testChart();
   const serviceAccount = new kplus.ServiceAccount(chart, 'Sa', { metadata: { name: 'app-ksa' } });
   const database = new DatabaseAccess(chart, 'Database', { engine: 'cloud-sql', database: props.database, serviceAccount });
-  const auth = props.auth ? new BasicAuth(chart, 'Auth', { auth: props.auth, database: props.database, serviceAccount }) : undefined;
+  const auth = props.auth ? new BasicAuth(chart, 'Auth', { auth: { ...props.auth, database: props.database }, serviceAccount }) : undefined;
   const metrics = props.metricsUser
     ? new Metrics(chart, 'Metrics', { mode: 'gmp', selectorLabels: { app: 'x' }, portName: 'http', user: { credentials: props.metricsUser, secretProject: 'proj-123456', serviceAccount } })
     : undefined;

@@ -38,7 +38,7 @@ function build(o: Options = {}) {
           serviceAccount,
         })
       : new DatabaseAccess(chart, 'Db', { engine: 'sqlite', volume: volume! });
-  const auth = o.auth ? new BasicAuth(chart, 'Auth', { auth: AUTH, database: MYSQL, serviceAccount }) : undefined;
+  const auth = o.auth ? new BasicAuth(chart, 'Auth', { auth: { ...AUTH, database: MYSQL }, serviceAccount }) : undefined;
   new TrackingServer(chart, 'Server', {
     image: 'ghcr.io/mlflow/mlflow:v3.17.0-full',
     workers: 2,
@@ -299,7 +299,7 @@ test('every prop reaches the rendered objects (Required<TrackingServerProps>: a 
   const sa = new kplus.ServiceAccount(chart, 'Sa', { metadata: { name: 'ksa' } });
   const volume = new DataVolume(chart, 'Data', { size: Size.gibibytes(5) });
   const database = new DatabaseAccess(chart, 'Db', { engine: 'sqlite', volume });
-  const auth = new BasicAuth(chart, 'Auth', { auth: AUTH, database: MYSQL, serviceAccount: sa });
+  const auth = new BasicAuth(chart, 'Auth', { auth: AUTH, serviceAccount: sa });
   const props: Required<TrackingServerProps> = {
     image: 'registry.example.com/mlflow:v3.17.0@sha256:' + 'b'.repeat(64),
     workers: 3,

@@ -22,7 +22,7 @@ export const IAM_DATABASE: Extract<CloudSqlDatabase, { login: 'iam' }> = (({ use
   iamUser: 'mlflow-server',
 }))(MYSQL_DATABASE);
 
-/** Basic-auth without the features' users, its cache TTL at the default. */
+/** Basic-auth on {@link MYSQL_DATABASE}, without the features' users, its cache TTL at the default. */
 export const AUTH: ResolvedAuth = {
   enabled: true,
   flaskSecretKeySecret: 'flask-key',
@@ -31,4 +31,5 @@ export const AUTH: ResolvedAuth = {
   defaultPermission: 'NO_PERMISSIONS',
   credentialCacheTtlSeconds: 60,
   secretProject: 'proj-123456',
+  database: MYSQL_DATABASE,
 };
