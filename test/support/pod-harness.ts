@@ -33,7 +33,7 @@ import * as http from 'http';
 import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
-import type { EnvironmentConfig } from '../../lib/config/config';
+import type { Server } from '../../lib/config/model';
 import type { Manifest } from '../../lib/synth/synth';
 import { ROOT, find, render, shippedConfig } from './environments';
 
@@ -87,7 +87,7 @@ export function testDatabaseServer(engine: CloudSqlEngine): { readonly name: str
 }
 
 /** The Cloud SQL engine of a config, or undefined for SQLite. */
-function cloudSqlEngine(config: EnvironmentConfig): CloudSqlEngine | undefined {
+function cloudSqlEngine(config: Server): CloudSqlEngine | undefined {
   return config.database.engine === 'sqlite' ? undefined : config.database.engine;
 }
 
@@ -261,7 +261,7 @@ export function renderSecrets(manifests: readonly Manifest[], remote: SecretMana
  * Test values for every Secret Manager id the config names: the MariaDB test user, and for auth a Flask key,
  * admin and metrics credentials (fresh random letters and digits, as the Terraform contract generates them).
  */
-export function testSecretValues(config: EnvironmentConfig, overrides: Partial<TestCredentials> = {}): { values: SecretManagerValues; credentials: TestCredentials } {
+export function testSecretValues(config: Server, overrides: Partial<TestCredentials> = {}): { values: SecretManagerValues; credentials: TestCredentials } {
   const rnd = () => Array.from({ length: 24 }, () => 'abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789'[Math.floor(Math.random() * 56)]).join('');
   const credentials: TestCredentials = {
     adminUsername: 'admin',
@@ -272,17 +272,17 @@ export function testSecretValues(config: EnvironmentConfig, overrides: Partial<T
     ...overrides,
   };
   const v: Record<string, string> = {};
-  if (config.database.engine !== 'sqlite' && config.database.userSecret && config.database.passwordSecret) {
+  if (config.database.engine !== 'sqlite' && config.database.login === 'password') {
     const server = testDatabaseServer(config.database.engine);
     v[config.database.userSecret] = server.user;
     v[config.database.passwordSecret] = server.password;
   }
-  if (config.auth.enabled) {
+  if (config.auth) {
     v[config.auth.flaskSecretKeySecret] = credentials.flaskSecretKey;
     v[config.auth.adminUsernameSecret] = credentials.adminUsername;
     v[config.auth.adminPasswordSecret] = credentials.adminPassword;
-    if (config.auth.metricsPasswordSecret) v[config.auth.metricsPasswordSecret] = credentials.metricsPassword;
-    if (config.auth.smokePasswordSecret) v[config.auth.smokePasswordSecret] = credentials.smokePassword;
+    if (config.auth.metricsUser) v[config.auth.metricsUser.passwordSecret] = credentials.metricsPassword;
+    if (config.auth.smokeUser) v[config.auth.smokeUser.passwordSecret] = credentials.smokePassword;
   }
   return { values: v, credentials };
 }
@@ -469,12 +469,12 @@ export interface ContainerSelector {
 
 /** The synthesized objects of one environment, with its config. */
 export interface RenderedPod {
-  readonly config: EnvironmentConfig;
+  readonly config: Server;
   readonly manifests: readonly Manifest[];
 }
 
 /** Synthesizes a shipped environment (or a given config) in memory, exactly as `npm run synth` does. */
-export function renderPod(env: string | EnvironmentConfig): RenderedPod {
+export function renderPod(env: string | Server): RenderedPod {
   const config = typeof env === 'string' ? shippedConfig(env) : env;
   return { config, manifests: render(config).byPath.mlflow };
 }
@@ -1014,7 +1014,7 @@ export function migrationSelector(rendered: RenderedPod): ContainerSelector {
 export const SERVER: ContainerSelector = { kind: 'Deployment', name: 'mlflow', container: 'mlflow' };
 
 /** Runs the migration of an environment then its server, as synthesized; `stop()` undoes everything. */
-export async function startPod(env: string | EnvironmentConfig, opts: StartPodOptions = {}): Promise<StartedPod> {
+export async function startPod(env: string | Server, opts: StartPodOptions = {}): Promise<StartedPod> {
   const rendered = renderPod(env);
   const config = rendered.config;
   const secrets = opts.secrets ?? testSecretValues(config);
