@@ -6,10 +6,9 @@
  */
 import * as path from 'path';
 import { parseFlags, UsageError } from './lib/cli';
-import { ConfigError, configFilesIn, environmentNameOf } from './lib/config/config';
+import { ConfigError, configFilesIn, environmentNameOf, loadEnvironments } from './lib/config/config';
 import { loadRepositoryEnvironments } from './lib/config/environment-files';
-import { loadEnvironmentFiles } from './lib/config/instances';
-import { assertReplaceable, OutputDirectoryError, renderEnvironmentOf, replaceDirectory, SynthError, type RenderedFile } from './lib/synth/synth';
+import { assertReplaceable, OutputDirectoryError, renderEnvironment, replaceDirectory, SynthError, type RenderedFile } from './lib/synth/synth';
 
 const EXIT_OK = 0;
 const EXIT_INVALID = 1;
@@ -66,8 +65,8 @@ function synthesize(args: Args, root: string, io: Io): void {
     const { config: file, out: dir } = args.single;
     // Before reading the config: a refused --out is a usage error, whatever the file.
     assertReplaceable(dir, undefined, environmentNameOf(file).name);
-    const [env] = loadEnvironmentFiles([file]);
-    const out = renderEnvironmentOf(env);
+    const [env] = loadEnvironments([file]);
+    const out = renderEnvironment(env);
     replaceDirectory(dir, [...out.dist, ...under('argocd', out.bootstrap)], env.name);
     io.stdout.write(`synthesized ${file} → ${dir}\n`);
     if (out.bootstrap.length > 0) {
@@ -86,7 +85,7 @@ function synthesize(args: Args, root: string, io: Io): void {
   const distFiles: RenderedFile[] = [];
   const bootstrapFiles: RenderedFile[] = [];
   for (const c of configs) {
-    const out = renderEnvironmentOf(c);
+    const out = renderEnvironment(c);
     distFiles.push(...under(c.name, out.dist));
     bootstrapFiles.push(...under(c.name, out.bootstrap));
   }

@@ -5,6 +5,7 @@
 import { ApiObject, Duration, JsonPatch } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct, IConstruct } from 'constructs';
+import { HOOK_ANNOTATION, HOOK_DELETE_POLICY_ANNOTATION, projectName, SYNC_WAVE_ANNOTATION } from './names';
 
 /** `app.kubernetes.io/name` of everything this project renders. */
 export const APP_NAME = 'mlflow';
@@ -17,7 +18,7 @@ export const MANAGED_BY = 'mlflow-gitops';
 export function standardLabels(environment: string): Record<string, string> {
   return {
     'app.kubernetes.io/name': APP_NAME,
-    'app.kubernetes.io/instance': `${APP_NAME}-${environment}`,
+    'app.kubernetes.io/instance': projectName(environment),
     'app.kubernetes.io/part-of': APP_NAME,
     'app.kubernetes.io/managed-by': MANAGED_BY,
   };
@@ -58,7 +59,7 @@ export function applyVersionLabel(scope: IConstruct, mlflowVersion: string): voi
 export function selectorLabels(environment: string, component: string): Record<string, string> {
   return {
     'app.kubernetes.io/name': APP_NAME,
-    'app.kubernetes.io/instance': `${APP_NAME}-${environment}`,
+    'app.kubernetes.io/instance': projectName(environment),
     'app.kubernetes.io/component': component,
   };
 }
@@ -66,8 +67,6 @@ export function selectorLabels(environment: string, component: string): Record<s
 // ---------------------------------------------------------------------------------------------------------
 // Sync waves (docs/design.md#argo-cd-waves)
 // ---------------------------------------------------------------------------------------------------------
-
-export const SYNC_WAVE_ANNOTATION = 'argocd.argoproj.io/sync-wave';
 
 /**
  * The wave of every kind the MLflow app renders. Why this order: the namespace, identity and network rules
@@ -212,8 +211,8 @@ export function hookJob(scope: Construct, id: string, props: HookJobProps): kplu
     metadata: {
       name: props.name,
       annotations: {
-        'argocd.argoproj.io/hook': props.phase,
-        'argocd.argoproj.io/hook-delete-policy': 'BeforeHookCreation',
+        [HOOK_ANNOTATION]: props.phase,
+        [HOOK_DELETE_POLICY_ANNOTATION]: 'BeforeHookCreation',
       },
     },
     podMetadata: { labels: props.podLabels },

@@ -17,7 +17,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { parseArgs } from 'util';
-import type { OutputFile } from '../tools/diff/objects';
+import type { RenderedFile } from '../lib/synth/synth';
 import { diffReport, formatMarkdown, formatText, type DiffReport } from '../tools/diff/report';
 
 export const USAGE = 'usage: npm run diff -- [--base <git-ref>] [--env <name>]... [--format text|markdown] [--fail-on danger]';
@@ -131,9 +131,9 @@ export function resolveBase(root: string, ref: string | undefined): Base {
 // Synthesizing
 // ---------------------------------------------------------------------------------------------------------
 
-function filesUnder(dir: string, prefix: string): OutputFile[] {
+function filesUnder(dir: string, prefix: string): RenderedFile[] {
   if (!fs.existsSync(dir)) return [];
-  const out: OutputFile[] = [];
+  const out: RenderedFile[] = [];
   const walk = (d: string, rel: string) => {
     for (const e of fs.readdirSync(d, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
       const p = path.join(d, e.name);
@@ -174,7 +174,7 @@ function workDirectory(commit: string): string {
  * Renders a commit by its own code: `git archive` into a temporary directory, this checkout's node_modules
  * linked in, its committed output deleted, then its `main.ts` run there. Returns `dist/…` and `argocd/…`.
  */
-export async function renderCommit(root: string, base: Base): Promise<OutputFile[]> {
+export async function renderCommit(root: string, base: Base): Promise<RenderedFile[]> {
   const prefix = git(root, ['rev-parse', '--show-prefix']);
   const tmp = workDirectory(base.commit);
   try {
@@ -209,16 +209,15 @@ export function workingTreeEnvironments(root: string): string[] {
   return fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).map((f) => f.replace(/\.ya?ml$/, '')).sort() : [];
 }
 
-export function renderWorkingTree(root: string, envs?: readonly string[]): OutputFile[] {
+export function renderWorkingTree(root: string, envs?: readonly string[]): RenderedFile[] {
   // Loaded here, not at the top: a usage error is reported without loading cdk8s and every construct.
-  const { ConfigError, configFilesIn } = require('../lib/config/config') as typeof import('../lib/config/config');
-  const { loadEnvironmentFiles } = require('../lib/config/instances') as typeof import('../lib/config/instances');
-  const { renderEnvironmentOf, SynthError } = require('../lib/synth/synth') as typeof import('../lib/synth/synth');
+  const { ConfigError, configFilesIn, loadEnvironments } = require('../lib/config/config') as typeof import('../lib/config/config');
+  const { renderEnvironment, SynthError } = require('../lib/synth/synth') as typeof import('../lib/synth/synth');
   try {
-    const files: OutputFile[] = [];
+    const files: RenderedFile[] = [];
     const configs = configFilesIn(path.join(root, 'config')).filter((f) => envs === undefined || envs.includes(path.basename(f).replace(/\.ya?ml$/, '')));
-    for (const c of loadEnvironmentFiles(configs)) {
-      const out = renderEnvironmentOf(c);
+    for (const c of loadEnvironments(configs)) {
+      const out = renderEnvironment(c);
       files.push(...out.dist.map((f) => ({ path: `dist/${c.name}/${f.path}`, content: f.content })));
       files.push(...out.bootstrap.map((f) => ({ path: `argocd/${c.name}/${f.path}`, content: f.content })));
     }
@@ -252,7 +251,7 @@ export interface DiffIo {
   readonly stdout: (s: string) => void;
   readonly stderr: (s: string) => void;
   /** How the base commit is rendered (default {@link renderCommit}); tests share one rendering between cases. */
-  readonly renderBase?: (root: string, base: Base) => Promise<OutputFile[]>;
+  readonly renderBase?: (root: string, base: Base) => Promise<RenderedFile[]>;
 }
 
 /** Builds the report (throws {@link DiffError}). */

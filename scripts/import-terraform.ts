@@ -10,6 +10,7 @@ import { parseFlags, UsageError } from '../lib/cli';
 import { boundsProblem, clip } from '../lib/config/yaml-document';
 import { newEnvironmentText } from '../tools/terraform/new-environment';
 import { importTerraformOutputs, parseTerraformOutputs, type TerraformOutput } from '../tools/terraform/contract';
+import { ENVIRONMENT_NAME_RULE, isEnvironmentName } from '../lib/config/config';
 
 const EXIT_OK = 0;
 const EXIT_REFUSED = 1;
@@ -56,12 +57,10 @@ function parseArguments(argv: readonly string[]): Args | 'help' {
   const { env, outputs } = flags;
   if (env === undefined) throw new UsageError('--env is required');
   if (outputs === undefined) throw new UsageError('--outputs is required');
-  if (!/^[a-z][a-z0-9-]*$/.test(env)) {
-    throw new UsageError(`--env '${clip(env)}' is not an environment name: a lowercase letter, then lowercase letters, digits or '-'`);
-  }
+  if (!isEnvironmentName(env)) throw new UsageError(`--env '${clip(env)}' is not an environment name: ${ENVIRONMENT_NAME_RULE}`);
   const { from, host } = flags;
   if ((from === undefined) !== (host === undefined)) throw new UsageError('--from and --host go together (a new environment needs its own public host)');
-  if (from !== undefined && !/^[a-z][a-z0-9-]*$/.test(from)) throw new UsageError(`--from '${clip(from)}' is not an environment name`);
+  if (from !== undefined && !isEnvironmentName(from)) throw new UsageError(`--from '${clip(from)}' is not an environment name`);
   const configDir = flags['config-dir'] ?? path.resolve(__dirname, '..', 'config');
   return { env, outputs, configDir, ...(from !== undefined && host !== undefined ? { create: { from, host } } : {}) };
 }

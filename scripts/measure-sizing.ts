@@ -284,11 +284,11 @@ async function main(): Promise<number> {
   // The memory guard would refuse a worker count the limit does not cover; this measures, so give it room.
   if (o.workers !== undefined) doc.server.resources.limits.memory = '64Gi';
   const config = configFrom(o.env, doc);
-  if (config.database.engine !== 'mysql' || !config.auth.enabled) throw new Error(`${o.env}: expected basic-auth on MySQL`);
+  if (config.database.engine !== 'mysql' || !config.auth) throw new Error(`${o.env}: expected basic-auth on MySQL`);
   const pool = config.database.pool;
   console.log(
     `MLflow ${mlflowVersion(python)}; ${o.env} as synthesized, ${config.server.workers} workers, pool ${pool.size}+${pool.maxOverflow}, ` +
-      `credential cache ${config.auth.credentialCacheTtlSeconds ?? 60} s`,
+      `credential cache ${config.auth.credentialCacheTtlSeconds} s`,
   );
 
   let pod: StartedPod | undefined;

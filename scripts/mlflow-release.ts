@@ -10,8 +10,8 @@
  *   node --require tsx/cjs scripts/mlflow-release.ts   prints the release (scripts/test-mlflow.sh installs it)
  */
 import * as path from 'path';
-import { configFilesIn } from '../lib/config/config';
-import { loadEnvironmentFiles, type Environment } from '../lib/config/instances';
+import { configFilesIn, loadEnvironments } from '../lib/config/config';
+import type { Environment } from '../lib/config/model';
 
 /** The MLflow release an image tag carries: `v3.17.0-full` → `3.17.0`. */
 export function releaseOfTag(tag: string): string {
@@ -22,7 +22,8 @@ export function releaseOfTag(tag: string): string {
 export function mlflowReleaseOf(environments: readonly Environment[]): string {
   const servers = environments.flatMap((env) => {
     const file = `config/${env.name}.yaml`;
-    const named = env.instances === undefined ? [{ server: file, tag: env.config.image.tag }] : env.instances.map((i) => ({ server: `${file} instance '${i.name}'`, tag: i.config.image.tag }));
+    // A single-server file's server bears the environment's name; an instance's is `<env>-<instance>`, in folder `<instance>`.
+    const named = env.servers.map((s) => ({ server: s.name === env.name ? file : `${file} instance '${s.path}'`, tag: s.image.tag }));
     return named.map((s) => ({ ...s, release: releaseOfTag(s.tag) }));
   });
   const releases = [...new Set(servers.map((s) => s.release))].sort();
@@ -37,7 +38,7 @@ export function mlflowReleaseOf(environments: readonly Environment[]): string {
 
 /** The release of the repository's own config/*.yaml. */
 export function shippedMlflowRelease(root = path.resolve(__dirname, '..')): string {
-  return mlflowReleaseOf(loadEnvironmentFiles(configFilesIn(path.join(root, 'config'))));
+  return mlflowReleaseOf(loadEnvironments(configFilesIn(path.join(root, 'config'))));
 }
 
 if (require.main === module) {

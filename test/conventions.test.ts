@@ -6,7 +6,7 @@ import { ApiObject, Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { APP_SYNC_WAVES, SYNC_WAVES, applySyncWaves, hookJob, selectorLabels, standardLabels } from '../lib/conventions';
 import { find, objectsOf, testChart } from './support/constructs';
-import type { EnvironmentConfig } from '../lib/config/config';
+import type { Server } from '../lib/config/model';
 import { allContainers, configFrom, podSpecs, rawConfig, render, shippedConfig, shippedConfigs } from '../tools/environments';
 import { gatewayConfig } from './support/gateway';
 
@@ -118,7 +118,7 @@ test('labels: standard labels on everything, selector labels without the version
 // The shipped environments, and prod exposed through a GKE Gateway (the kinds no shipped environment renders).
 // Loaded and rendered in beforeAll, not while jest collects the suite: `npm run mutate` attributes it to each test
 // (tools/mutation/mutation-attribution.js).
-const CASES: ReadonlyArray<readonly [string, () => EnvironmentConfig]> = [
+const CASES: ReadonlyArray<readonly [string, () => Server]> = [
   ['local', () => shippedConfig('local')],
   ['dev', () => shippedConfig('dev')],
   ['prod', () => shippedConfig('prod')],

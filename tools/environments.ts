@@ -2,7 +2,11 @@
 import * as path from 'path';
 import * as yaml from 'js-yaml';
 import * as fs from 'fs';
-import { configFilesIn, loadEnvironments, validateEnvironment, type EnvironmentConfig } from '../lib/config/config';
+import { configFilesIn, loadEnvironments, validateEnvironment } from '../lib/config/config';
+import type { Environment, Server } from '../lib/config/model';
+import { App } from 'cdk8s';
+import { gitOpsPlan, type GitOpsPlan } from '../lib/gitops/gitops';
+import { MlflowChart } from '../lib/mlflow/mlflow-chart';
 import { renderEnvironment, type Manifest } from '../lib/synth/synth';
 
 export const ROOT = path.resolve(__dirname, '..');
@@ -10,12 +14,24 @@ export const CONFIG_DIR = path.join(ROOT, 'config');
 /** How the npm scripts run a TypeScript entry point: node with tsx's CommonJS hook (one process, unlike the tsx CLI). */
 export const RUN_TS: readonly string[] = ['--require', 'tsx/cjs'];
 
-/** Every shipped environment, validated. */
-export function shippedConfigs(): EnvironmentConfig[] {
+/** Every shipped environment, resolved. */
+export function shippedEnvironments(): Environment[] {
   return loadEnvironments(configFilesIn(CONFIG_DIR));
 }
 
-export function shippedConfig(name: string): EnvironmentConfig {
+/** The server of every shipped (single-server) environment, resolved. */
+export function shippedConfigs(): Server[] {
+  return shippedEnvironments().flatMap((e) => e.servers);
+}
+
+/** One shipped environment, resolved. */
+export function shippedEnvironment(name: string): Environment {
+  const e = shippedEnvironments().find((x) => x.name === name);
+  if (!e) throw new Error(`no config/${name}.yaml`);
+  return e;
+}
+
+export function shippedConfig(name: string): Server {
   const c = shippedConfigs().find((x) => x.name === name);
   if (!c) throw new Error(`no config/${name}.yaml`);
   return c;
@@ -26,11 +42,16 @@ export function rawConfig(name: string): Record<string, any> {
   return yaml.load(fs.readFileSync(path.join(CONFIG_DIR, `${name}.yaml`), 'utf8')) as Record<string, any>;
 }
 
-/** Validates a variant document as if it were `config/<name>.yaml`; throws with the problems if invalid. */
-export function configFrom(name: string, doc: unknown): EnvironmentConfig {
+/** Validates a single-server variant document as if it were `config/<name>.yaml`; its server, or throws with the problems. */
+export function configFrom(name: string, doc: unknown): Server {
   const r = validateEnvironment(`config/${name}.yaml`, doc);
-  if (!r.config) throw new Error(r.problems.map((p) => `${p.path}: ${p.message}`).join('\n'));
-  return r.config;
+  if (!r.environment) throw new Error(r.problems.map((p) => `${p.path}: ${p.message}`).join('\n'));
+  return r.environment.servers[0];
+}
+
+/** The GitOps plan of one server, from its config and its rendered chart (as synth derives it). */
+export function planOf(config: Server): GitOpsPlan | undefined {
+  return gitOpsPlan(config, new MlflowChart(new App(), 'plan', { config }).workloads);
 }
 
 /** Rendered objects of one environment, grouped by Argo CD Application path. */
@@ -40,8 +61,9 @@ export interface RenderedEnvironment {
   readonly all: Manifest[];
 }
 
-export function render(config: EnvironmentConfig): RenderedEnvironment {
-  const out = renderEnvironment(config);
+/** Renders a single-server environment (its one server, as `configFrom` or `shippedConfig` give it). */
+export function render(config: Server): RenderedEnvironment {
+  const out = renderEnvironment({ name: config.name, servers: [config] });
   const byPath: Record<string, Manifest[]> = {};
   const add = (dir: string, content: string) => {
     const m = yaml.load(content) as Manifest;

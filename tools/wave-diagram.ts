@@ -2,8 +2,13 @@
  * A text picture of an environment's sync order, generated from the rendered objects (the README embeds it
  * and a test keeps the two equal).
  */
-import { SYNC_WAVE_ANNOTATION } from '../lib/conventions';
-import type { Manifest } from '../lib/synth/synth';
+import { APP_PATHS, HOOK_ANNOTATION, projectName, ROOT_APP, SYNC_WAVE_ANNOTATION } from '../lib/names';
+
+/** What the picture reads of a rendered object. */
+interface Manifest {
+  readonly kind: string;
+  readonly metadata: { readonly name: string; readonly annotations?: unknown };
+}
 
 const waveOf = (m: Manifest): number => Number((m.metadata.annotations as Record<string, string> | undefined)?.[SYNC_WAVE_ANNOTATION] ?? 0);
 
@@ -17,14 +22,14 @@ function groupByWave(manifests: readonly Manifest[], label: (m: Manifest) => str
 
 /** Root app → child Applications by wave → inside the MLflow app, objects by wave. */
 export function waveDiagram(environment: string, applications: readonly Manifest[], mlflow: readonly Manifest[]): string {
-  const phaseOf = (m: Manifest) => (m.metadata.annotations as Record<string, string> | undefined)?.['argocd.argoproj.io/hook'];
+  const phaseOf = (m: Manifest) => (m.metadata.annotations as Record<string, string> | undefined)?.[HOOK_ANNOTATION];
   const hook = (m: Manifest) => (phaseOf(m) ? ` (${phaseOf(m)} hook)` : '');
   // A PostSync hook runs after every wave of the sync is healthy, whatever its own wave.
   const postSync = mlflow.filter((m) => phaseOf(m) === 'PostSync');
   const lines = [
-    `argocd/${environment} (kubectl apply --server-side -k)  →  Application mlflow-${environment}-root`,
+    `argocd/${environment} (kubectl apply --server-side -k)  →  Application ${projectName(environment)}-${ROOT_APP}`,
     ...groupByWave(applications, (m) => `Application ${m.metadata.name}`).map((l) => `  ${l}`),
-    `Application mlflow-${environment} (dist/${environment}/mlflow):`,
+    `Application ${projectName(environment)} (dist/${environment}/${APP_PATHS.mlflow}):`,
     ...groupByWave(
       mlflow.filter((m) => phaseOf(m) !== 'PostSync'),
       (m) => `${m.kind}/${m.metadata.name}${hook(m)}`,

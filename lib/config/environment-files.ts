@@ -4,8 +4,9 @@
  * Argo CD destination — each such pair would make two environments fight over one thing, and neither file
  * alone shows it. (Within one file, the instances of an environment follow the same rules: lib/config/instances.ts.)
  */
-import { ConfigError, environmentNameOf, type ConfigProblem, type EnvironmentConfig } from './config';
-import { hostsOf, loadEnvironmentDocument, prefixesOverlap, type Environment } from './instances';
+import { ConfigError, environmentNameOf, loadEnvironmentFile, type ConfigProblem } from './config';
+import { prefixesOverlap } from './instances';
+import type { Environment, Server } from './model';
 
 /** Argo CD's name for the cluster it runs in: every environment may deploy there (each runs its own Argo CD). */
 export const IN_CLUSTER = 'https://kubernetes.default.svc';
@@ -22,7 +23,7 @@ export function loadRepositoryEnvironments(files: readonly string[]): Environmen
   }
   const loaded: Array<{ file: string; environment: Environment }> = [];
   for (const file of files) {
-    const r = loadEnvironmentDocument(file);
+    const r = loadEnvironmentFile(file);
     problems.push(...r.problems);
     if (r.environment) loaded.push({ file, environment: r.environment });
   }
@@ -32,28 +33,28 @@ export function loadRepositoryEnvironments(files: readonly string[]): Environmen
 }
 
 /** One MLflow server of a file, and how a message names one of its fields. */
-interface Server {
+interface Located {
   readonly file: string;
-  readonly config: EnvironmentConfig;
+  readonly config: Server;
   readonly field: (path: string) => string;
 }
 
-function serversOf(file: string, env: Environment): Server[] {
-  if (env.instances === undefined) return [{ file, config: env.config, field: (p) => p }];
-  return env.instances.map((i) => ({ file, config: i.config, field: (p) => `${p} (instance '${i.name}')` }));
+function serversOf(file: string, env: Environment): Located[] {
+  // A single-server file's server bears the environment's name; an instance's is `<env>-<instance>`.
+  return env.servers.map((config) => ({ file, config, field: (p: string) => (config.name === env.name ? p : `${p} (instance '${config.path}')`) }));
 }
 
 /** Each server against the servers of earlier files: the problem is reported on the later file, naming the earlier. */
 function collisions(loaded: ReadonlyArray<{ file: string; environment: Environment }>): ConfigProblem[] {
   const out: ConfigProblem[] = [];
-  const earlier: Server[] = [];
+  const earlier: Located[] = [];
   for (const { file, environment } of loaded) {
     const servers = serversOf(file, environment);
     for (const s of servers) {
       const at = (field: string, message: string) => out.push({ file, path: s.field(field), message });
-      hostsOf(s.config.exposure).forEach((host, k) => {
+      s.config.hosts.forEach((host, k) => {
         for (const e of earlier) {
-          const m = hostsOf(e.config.exposure).indexOf(host);
+          const m = e.config.hosts.indexOf(host);
           if (m < 0) continue;
           at(`exposure.hosts.${k}`, `host '${host}' is also served by ${e.file} (${e.field(`exposure.hosts.${m}`)}): a host routes to one environment's server`);
           break;
@@ -61,8 +62,8 @@ function collisions(loaded: ReadonlyArray<{ file: string; environment: Environme
       });
 
       const db = s.config.database;
-      if ('instanceConnectionName' in db) {
-        const e = earlier.find((o) => 'instanceConnectionName' in o.config.database && o.config.database.instanceConnectionName === db.instanceConnectionName && o.config.database.name === db.name);
+      if (db.engine !== 'sqlite') {
+        const e = earlier.find((o) => o.config.database.engine !== 'sqlite' && o.config.database.instanceConnectionName === db.instanceConnectionName && o.config.database.name === db.name);
         if (e) {
           at(
             'database.name',

@@ -9,53 +9,23 @@
  * the environment schema can be set in either place except `gitops` (top level only) and `namespace` (instances
  * only), so a section or variant added to the schema flows into instances without an edit here.
  *
- * Normalisation: every instance becomes one {@link EnvironmentConfig} — the shape every construct receives for
- * a single-server file — validated by the same schema and the same cross-field guards, with each problem's path
+ * Every instance is validated as a single-server file's document — by the same schema and the same cross-field
+ * guards — with each problem's path
  * pointing to where the field is written (`instances.1.database.pool`, or the top level's `server.resources…`
  * when the instance takes that section from there). Then the rules across instances: distinct names,
  * namespaces, hosts, databases and artifact locations, and the connection budget of every Cloud SQL instance
  * summed over the servers that share it.
  *
- * A file without `instances` is exactly a single-server file, validated by {@link validateEnvironment}.
+ * The loader (`config.ts`) calls {@link validateInstances} for a file with `instances` and resolves each instance
+ * into one server of the environment (`model.ts`).
  */
-import * as fs from 'fs';
 import { z } from 'zod';
-import {
-  ConfigError,
-  crossFieldProblems,
-  environmentNameOf,
-  environmentSchema,
-  parseConfigDocument,
-  schemaProblems,
-  validateEnvironment,
-  type ConfigProblem,
-  type EnvironmentConfig,
-} from './config';
-import { GC_CONNECTIONS, connectionBudget, type ConnectionBudget } from './sizing';
-
-/** One MLflow server of an environment that declares `instances`. */
-export interface Instance {
-  /** The instance's name: its folder `dist/<env>/<instance>/` and its Application `mlflow-<env>-<instance>`. */
-  readonly name: string;
-  /**
-   * Its typed config, as a single-server environment's. `config.name` is `<env>-<instance>`, the value of the
-   * `app.kubernetes.io/instance` label (`mlflow-<env>-<instance>`) that tells the servers apart.
-   */
-  readonly config: EnvironmentConfig;
-}
-
-/**
- * One validated config file: a single server (`config`, today's layout `dist/<env>/mlflow/`), or several
- * (`instances`, one folder and one Argo CD Application each).
- */
-export type Environment =
-  | { readonly name: string; readonly config: EnvironmentConfig; readonly instances?: undefined }
-  | { readonly name: string; readonly instances: readonly Instance[]; readonly config?: undefined };
-
-/** The server configs of an environment: its one config, or one per instance. */
-export function serverConfigs(env: Environment): readonly EnvironmentConfig[] {
-  return env.instances === undefined ? [env.config] : env.instances.map((i) => i.config);
-}
+import { projectName, RESERVED_INSTANCE_NAMES } from '../names';
+import { environmentSchema, type ConfigDocument } from './schema';
+import { schemaProblems, type ConfigProblem } from './config';
+import { crossFieldProblems } from './guards';
+import { cloudSqlOf, connectionBudgetOf, hostsOf } from './model';
+import type { ConnectionBudget } from './sizing';
 
 // ---------------------------------------------------------------------------------------------------------
 // Schema: composed from the environment schema's own sections (referenced, never copied)
@@ -63,12 +33,6 @@ export function serverConfigs(env: Environment): readonly EnvironmentConfig[] {
 
 /** An instance name: an RFC 1123 label starting with a letter (a folder, part of an Application name and a label). */
 const INSTANCE_NAME = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
-
-/**
- * Names an instance may not take: the folders and Argo CD Applications `dist/<env>/` already has (the root app's
- * `apps`, `cluster-issuer`; Applications `mlflow-<env>-root`, `-external-secrets`, `-cert-manager`, `-cluster-issuer`).
- */
-export const RESERVED_INSTANCE_NAMES: readonly string[] = ['apps', 'cert-manager', 'cluster-issuer', 'external-secrets', 'root'];
 
 /** Longest `app.kubernetes.io/instance` label value (a Kubernetes label value is at most 63 characters). */
 const MAX_LABEL_VALUE = 63;
@@ -88,14 +52,14 @@ const instanceSchema = z.strictObject({
 }, { error: 'expected an instance: a mapping with its name, its namespace and the sections it sets itself' });
 
 /** A file that declares `instances`. */
-export const instancesSchema = z.strictObject({
+const instancesSchema = z.strictObject({
   ...sections,
   gitops: gitopsSection,
   namespace: z.undefined({ error: "not used with 'instances': each instance sets its own namespace" }).optional(),
   instances: z.array(instanceSchema, { error: 'expected a list of instances, each with a name and a namespace' }).min(1, { error: 'expected at least one instance' }),
 });
 
-type Schema = z.infer<typeof environmentSchema>;
+type Schema = ConfigDocument;
 type Raw = Record<string, unknown>;
 
 // ---------------------------------------------------------------------------------------------------------
@@ -141,18 +105,15 @@ function pathOf(top: Raw, i: Located, field: string): string {
 // Validation
 // ---------------------------------------------------------------------------------------------------------
 
-/** Validates a parsed config document: several instances when it has `instances`, else a single server. */
-export function validateEnvironmentDocument(file: string, doc: Record<string, unknown>): { environment?: Environment; problems: ConfigProblem[] } {
-  if (!Object.hasOwn(doc, 'instances')) {
-    const r = validateEnvironment(file, doc);
-    return r.config ? { environment: { name: r.config.name, config: r.config }, problems: [] } : { problems: r.problems };
-  }
-  return validateInstances(file, doc);
+/** One instance of a valid file: its name and its document (the top level's sections merged with its own). */
+export interface InstanceDocument {
+  readonly name: string;
+  readonly config: ConfigDocument;
 }
 
-function validateInstances(file: string, doc: Raw): { environment?: Environment; problems: ConfigProblem[] } {
-  const env = environmentNameOf(file);
-  const problems: ConfigProblem[] = env.problem ? [env.problem] : [];
+/** Validates a file with `instances` of environment `envName` (already checked by the loader): every problem, or the instances. */
+export function validateInstances(file: string, envName: string, doc: Raw): { instances?: InstanceDocument[]; problems: ConfigProblem[] } {
+  const problems: ConfigProblem[] = [];
   const parsed = instancesSchema.safeParse(doc);
   if (!parsed.success) return { problems: [...problems, ...schemaProblems(file, doc, parsed.error.issues)] };
 
@@ -193,27 +154,14 @@ function validateInstances(file: string, doc: Raw): { environment?: Environment;
     const who = e.names.length === 1 ? `instance '${e.names[0]}'` : `instances ${e.names.map((n) => `'${n}'`).join(', ')}`;
     problems.push({ file, path: e.path, message: `${who} (which take${e.names.length === 1 ? 's' : ''} '${e.section}' from the top level): ${e.message}` });
   }
-  if (located.length === rawInstances.length) problems.push(...acrossInstances(file, env.name, top, located));
+  if (located.length === rawInstances.length) problems.push(...acrossInstances(file, envName, top, located));
   if (problems.length > 0) return { problems };
-  return {
-    environment: { name: env.name, instances: located.map((i) => ({ name: i.name, config: { name: `${env.name}-${i.name}`, ...i.config } })) },
-    problems,
-  };
+  return { instances: located.map((i) => ({ name: i.name, config: i.config })), problems };
 }
 
 // ---------------------------------------------------------------------------------------------------------
 // Rules across instances
 // ---------------------------------------------------------------------------------------------------------
-
-/** The public host names of an exposure, whatever its mode (any variant with `hosts`). */
-export function hostsOf(exposure: Schema['exposure']): readonly string[] {
-  return 'hosts' in exposure && Array.isArray(exposure.hosts) ? exposure.hosts : [];
-}
-
-/** The Cloud SQL side of a database section (any engine variant that has an instance connection name). */
-function cloudSqlOf(c: Schema) {
-  return 'instanceConnectionName' in c.database ? c.database : undefined;
-}
 
 /** `a/b` lies inside `a` (path segments: `team` and `team-b` do not overlap). */
 export function prefixesOverlap(a: string, b: string): boolean {
@@ -235,13 +183,13 @@ function acrossInstances(file: string, env: string, top: Raw, all: readonly Loca
     if (RESERVED_INSTANCE_NAMES.includes(i.name)) {
       at(i, 'name', `'${i.name}' is reserved: dist/${env}/ has a shared folder or Application of that name (reserved: ${RESERVED_INSTANCE_NAMES.join(', ')})`);
     }
-    const label = `mlflow-${env}-${i.name}`;
+    const label = projectName(`${env}-${i.name}`);
     if (label.length > MAX_LABEL_VALUE) {
       at(
         i,
         'name',
         `too long: its label app.kubernetes.io/instance '${label}' has ${label.length} characters, at most ${MAX_LABEL_VALUE} are allowed ` +
-          `(instance names of environment '${env}' have at most ${MAX_LABEL_VALUE - `mlflow-${env}-`.length})`,
+          `(instance names of environment '${env}' have at most ${MAX_LABEL_VALUE - projectName(`${env}-`).length})`,
       );
     }
 
@@ -301,18 +249,8 @@ function acrossInstances(file: string, env: string, top: Raw, all: readonly Loca
 /** One instance's share of a Cloud SQL instance: its worst-case connections by the per-server rule (lib/config/sizing.ts). */
 function shareOf(i: Located): { budget: ConnectionBudget; connectionName: string } | undefined {
   const db = cloudSqlOf(i.config);
-  const scaling = i.config.server.autoscaling;
-  if (!db || !scaling) return undefined;
-  const budget = connectionBudget({
-    maxReplicas: scaling.maxReplicas,
-    workers: i.config.server.workers,
-    authEnabled: i.config.auth.enabled,
-    poolSize: db.pool.size,
-    maxOverflow: db.pool.maxOverflow,
-    maxConnections: db.maxConnections,
-    gcConnections: i.config.gc ? GC_CONNECTIONS : 0,
-  });
-  return { budget, connectionName: db.instanceConnectionName };
+  const budget = connectionBudgetOf(i.config);
+  return db && budget ? { budget, connectionName: db.instanceConnectionName } : undefined;
 }
 
 /**
@@ -364,34 +302,5 @@ function sharedCloudSqlBudgets(file: string, top: Raw, all: readonly Located[]):
         'give one of them its own Cloud SQL instance, or raise max_connections',
     });
   }
-  return out;
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// Loader
-// ---------------------------------------------------------------------------------------------------------
-
-/** Reads and validates one config file, single-server or with instances. */
-export function loadEnvironmentDocument(file: string): { environment?: Environment; problems: ConfigProblem[] } {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (e) {
-    return { problems: [{ file, path: '', message: `cannot read the file: ${(e as Error).message}` }] };
-  }
-  const r = parseConfigDocument(file, text);
-  return r.doc === undefined ? { problems: r.problems } : validateEnvironmentDocument(file, r.doc);
-}
-
-/** Loads config files (single-server or with instances), collecting the problems of all of them. */
-export function loadEnvironmentFiles(files: readonly string[]): Environment[] {
-  const out: Environment[] = [];
-  const problems: ConfigProblem[] = [];
-  for (const f of files) {
-    const r = loadEnvironmentDocument(f);
-    problems.push(...r.problems);
-    if (r.environment) out.push(r.environment);
-  }
-  if (problems.length > 0) throw new ConfigError(problems);
   return out;
 }

@@ -4,6 +4,7 @@
  * creates, so the AppProject can allow exactly those.
  */
 import type { ClusterKind } from './argocd';
+import { ADDON_NAMES } from '../names';
 
 export interface Addon {
   /** Application name suffix and release name. */
@@ -25,7 +26,7 @@ const MUTATING_WEBHOOK: ClusterKind = { group: 'admissionregistration.k8s.io', k
 
 /** External Secrets Operator v2.9.0 (its CRDs are the ones this project validates against). */
 export const EXTERNAL_SECRETS: Addon = {
-  name: 'external-secrets',
+  name: ADDON_NAMES.externalSecrets,
   namespace: 'external-secrets',
   repoURL: 'https://charts.external-secrets.io',
   chart: 'external-secrets',
@@ -36,7 +37,7 @@ export const EXTERNAL_SECRETS: Addon = {
 
 /** cert-manager v1.21.1. `crds.keep`: uninstalling the add-on must not delete every Certificate. */
 export const CERT_MANAGER: Addon = {
-  name: 'cert-manager',
+  name: ADDON_NAMES.certManager,
   namespace: 'cert-manager',
   repoURL: 'https://charts.jetstack.io',
   chart: 'cert-manager',

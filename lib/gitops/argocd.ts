@@ -2,7 +2,7 @@ import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
 import { Application } from '../../imports/argocd-application-argoproj.io';
 import { AppProject } from '../../imports/argocd-appproject-argoproj.io';
-import { SYNC_WAVE_ANNOTATION } from '../conventions';
+import { SYNC_WAVE_ANNOTATION } from '../names';
 
 /** Namespace Argo CD runs in (Applications and AppProjects live there). */
 export const ARGOCD_NAMESPACE = 'argocd';

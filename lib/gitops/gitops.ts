@@ -3,18 +3,12 @@ import { Construct } from 'constructs';
 import { CERT_MANAGER, EXTERNAL_SECRETS, withGatewayApi, type Addon } from './addons';
 import { ApplicationHealthCheck, ARGOCD_NAMESPACE, ArgoApplication, ArgoProject, IN_CLUSTER, type ClusterKind } from './argocd';
 import { AcmeClusterIssuer, type AcmeClusterIssuerProps } from './cluster-issuer';
-import { certManagerIssuerOf, type EnvironmentConfig } from '../config/config';
-import { GATEWAY_NAME, LISTENERS } from '../mlflow/gateway';
+import { certManagerIssuerOf, type Server } from '../config/model';
+import type { ServerWorkloads } from '../mlflow/mlflow-chart';
+import { APP_PATHS, projectName, ROOT_APP } from '../names';
 import { APP_SYNC_WAVES } from '../conventions';
 
-/** Folders of an environment's output, each the `source.path` of one Argo CD Application (under `dist/<env>/`). */
-export const APP_PATHS = {
-  mlflow: 'mlflow',
-  apps: 'apps',
-  clusterIssuer: 'cluster-issuer',
-} as const;
-
-type GitOpsConfig = NonNullable<EnvironmentConfig['gitops']>;
+type GitOpsConfig = NonNullable<Server['gitops']>;
 
 /** Everything the GitOps side of one environment derives from its config. */
 export interface GitOpsPlan {
@@ -27,12 +21,12 @@ export interface GitOpsPlan {
   readonly addons: readonly Addon[];
   /** ClusterIssuer to create (cert-manager add-on with an Ingress, or with a Gateway whose certificate cert-manager issues). */
   readonly clusterIssuer?: AcmeClusterIssuerProps & { readonly server: 'production' | 'staging' };
-  /** The MLflow Deployment is HPA-managed. */
-  readonly autoscaled: boolean;
+  /** The MLflow Deployment when HPA-managed (Argo CD then ignores its replica count). */
+  readonly autoscaledDeployment?: string;
 }
 
 /** Derives the GitOps plan of an environment, or undefined when it has no `gitops` section (e.g. `local`). */
-export function gitOpsPlan(config: EnvironmentConfig): GitOpsPlan | undefined {
+export function gitOpsPlan(config: Server, workloads: ServerWorkloads): GitOpsPlan | undefined {
   const g = config.gitops;
   if (!g) return undefined;
   const exposure = config.exposure;
@@ -44,20 +38,20 @@ export function gitOpsPlan(config: EnvironmentConfig): GitOpsPlan | undefined {
   const http01 =
     exposure.mode === 'ingress'
       ? { ingressClass: exposure.className }
-      : { gateway: { name: GATEWAY_NAME, namespace: config.namespace, sectionName: LISTENERS.http } };
+      : { gateway: { name: workloads.http01Listener.gateway, namespace: config.namespace, sectionName: workloads.http01Listener.sectionName } };
   const clusterIssuer =
     g.addons?.certManager && issuerName !== undefined && g.addons.acmeEmail !== undefined
       ? { name: issuerName, email: g.addons.acmeEmail, server: g.addons.acmeServer ?? 'production', ...http01 }
       : undefined;
   return {
     environment: config.name,
-    project: `mlflow-${config.name}`,
+    project: projectName(config.name),
     gitops: g,
     namespace: config.namespace,
     distPath: `dist/${config.name}`,
     addons,
     clusterIssuer,
-    autoscaled: config.server.autoscaling !== undefined,
+    autoscaledDeployment: workloads.autoscaledDeployment,
   };
 }
 
@@ -71,8 +65,8 @@ export interface ServerApplication {
   /** Its folder under `dist/<env>/` (its `source.path`): `mlflow`, or the instance's name. */
   readonly path: string;
   readonly namespace: string;
-  /** Its Deployment is HPA-managed. */
-  readonly autoscaled: boolean;
+  /** Its Deployment when HPA-managed. */
+  readonly autoscaledDeployment?: string;
 }
 
 /**
@@ -124,12 +118,12 @@ export function environmentPlan(environment: string, servers: ReadonlyArray<{ re
   }
   return {
     environment,
-    project: `mlflow-${environment}`,
+    project: projectName(environment),
     gitops: first.gitops,
     distPath: `dist/${environment}`,
     addons: [...addons.values()],
     clusterIssuers: [...issuers.values()].map((i) => i.issuer),
-    servers: servers.map(({ plan, path }) => ({ name: plan.project, path, namespace: plan.namespace, autoscaled: plan.autoscaled })),
+    servers: servers.map(({ plan, path }) => ({ name: plan.project, path, namespace: plan.namespace, autoscaledDeployment: plan.autoscaledDeployment })),
   };
 }
 
@@ -170,7 +164,7 @@ export class ApplicationsChart extends Chart {
         // The app owns its labelled Namespace object: CreateNamespace stays off.
         destination: { server: g.destinationServer, namespace: server.namespace },
         syncWave: APP_SYNC_WAVES.mlflow,
-        hpaManaged: server.autoscaled ? [{ name: 'mlflow', namespace: server.namespace }] : [],
+        hpaManaged: server.autoscaledDeployment !== undefined ? [{ name: server.autoscaledDeployment, namespace: server.namespace }] : [],
       });
     }
   }
@@ -217,7 +211,7 @@ export class BootstrapChart extends Chart {
     });
 
     new ArgoApplication(this, 'Root', {
-      name: `${plan.project}-root`,
+      name: `${plan.project}-${ROOT_APP}`,
       project: project.name,
       source: { repoURL: g.repoURL, targetRevision: g.targetRevision, path: `${plan.distPath}/${APP_PATHS.apps}` },
       destination: { server: IN_CLUSTER, namespace: ARGOCD_NAMESPACE },

@@ -1,19 +1,19 @@
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import type { CloudSqlDatabase, EnabledAuth } from '../config/config';
+import type { CloudSqlDatabase, ResolvedAuth } from '../config/model';
 import { DatabaseAccess } from './database-access';
+import { SecretManagerStore } from './secret-store';
 
 /** Props of {@link BasicAuth}. */
 export interface BasicAuthProps {
-  /** Secret (from {@link ExternalSecrets}) with `MLFLOW_FLASK_SERVER_SECRET_KEY` and `basic_auth.ini` ({@link BasicAuth.iniTemplate}). */
-  readonly secret: kplus.ISecret;
+  /** Basic-auth, with the shared database its store lives in (the ini's `database_uri`). */
+  readonly auth: ResolvedAuth;
+  /** The KSA the SecretStore reads Secret Manager as. */
+  readonly serviceAccount: kplus.ServiceAccount;
 }
 
-/** Seconds a worker caches a successful basic-auth login when `auth.credentialCacheTtlSeconds` is omitted. */
-export const DEFAULT_CREDENTIAL_CACHE_TTL_SECONDS = 60;
-
 /**
- * MLflow's basic-auth app wired into a container: `--app-name basic-auth` (it has no env-var form), the Flask
+ * MLflow's basic-auth app wired into a container, with the ExternalSecret it reads (`mlflow-auth`): `--app-name basic-auth` (it has no env-var form), the Flask
  * secret key shared by every pod (without it the workers crash in a loop and `/health` never answers), and the
  * auth ini (its template is {@link BasicAuth.iniTemplate}) whose `database_uri` points at the shared Cloud SQL database
  * (the default, a per-pod SQLite file, breaks with more than one replica) and whose `auth_cache_ttl_seconds` turns
@@ -25,13 +25,13 @@ export class BasicAuth extends Construct {
   /**
    * The auth app's ini (`basic_auth.ini`) as an External Secrets template over the keys `.user`, `.password`,
    * `.adminUsername` and `.adminPassword`. Every value taken from a secret has each `%` doubled: configparser
-   * interpolates `%`, and a single one makes the server exit at start. With IAM login (`iamUser`) the
-   * `database_uri` is {@link DatabaseAccess.cloudSqlIamUri} as text (its `%` doubled too), with no `.user`/`.password`.
+   * interpolates `%`, and a single one makes the server exit at start. With IAM login the `database_uri` is
+   * {@link DatabaseAccess.cloudSqlIamUri} as text (its `%` doubled too), with no `.user`/`.password`.
    */
-  public static iniTemplate(auth: EnabledAuth, database: CloudSqlDatabase, iamUser?: string): string {
+  public static iniTemplate(auth: Pick<ResolvedAuth, 'defaultPermission' | 'credentialCacheTtlSeconds'>, database: CloudSqlDatabase): string {
     const databaseUri =
-      iamUser !== undefined
-        ? DatabaseAccess.cloudSqlIamUri(database, iamUser).replaceAll('%', '%%')
+      database.login === 'iam'
+        ? DatabaseAccess.cloudSqlIamUri(database, database.iamUser).replaceAll('%', '%%')
         : DatabaseAccess.cloudSqlUriTemplate(database, ' | replace "%" "%%"');
     return [
       '[mlflow]',
@@ -42,7 +42,7 @@ export class BasicAuth extends Construct {
       'authorization_function = mlflow.server.auth:authenticate_request_basic_auth',
       // A successful login is cached per worker for this long (0: off, MLflow's default), so a request
       // does not pay a PBKDF2 hash each time; the price is that a revoked password works until expiry.
-      `auth_cache_ttl_seconds = ${auth.credentialCacheTtlSeconds ?? DEFAULT_CREDENTIAL_CACHE_TTL_SECONDS}`,
+      `auth_cache_ttl_seconds = ${auth.credentialCacheTtlSeconds}`,
       '',
     ].join('\n');
   }
@@ -59,8 +59,19 @@ export class BasicAuth extends Construct {
 
   constructor(scope: Construct, id: string, props: BasicAuthProps) {
     super(scope, id);
-    this.secret = props.secret;
-    this.volume = kplus.Volume.fromSecret(this, 'Volume', props.secret, {
+    const { auth } = props;
+    const database = auth.database;
+    this.secret = SecretManagerStore.of(this, { projectId: auth.secretProject, serviceAccount: props.serviceAccount }).secret(this, 'Secret', {
+      name: 'mlflow-auth',
+      remote: {
+        ...(database.login === 'password' ? DatabaseAccess.passwordLoginRefs(database) : {}),
+        flaskSecretKey: auth.flaskSecretKeySecret,
+        adminUsername: auth.adminUsernameSecret,
+        adminPassword: auth.adminPasswordSecret,
+      },
+      template: { MLFLOW_FLASK_SERVER_SECRET_KEY: '{{ .flaskSecretKey }}', 'basic_auth.ini': BasicAuth.iniTemplate(auth, database) },
+    });
+    this.volume = kplus.Volume.fromSecret(this, 'Volume', this.secret, {
       name: 'auth-config',
       items: { 'basic_auth.ini': { path: 'basic_auth.ini' } },
     });

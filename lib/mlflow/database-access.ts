@@ -1,33 +1,20 @@
 import { Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import type { CloudSqlDatabase } from '../config/config';
+import type { CloudSqlDatabase } from '../config/model';
 import { PROXY_UID, restrictedContainerSecurityContext } from '../conventions';
 import { DataVolume } from './data-volume';
-
-/**
- * How the backend URI reaches the pods, by `database.login`: from a Secret (password login), or as a plain value
- * carrying only the IAM database user (IAM login: nothing secret in it, so no Secret).
- */
-export type DatabaseCredentialsProps =
-  | {
-      /** Secret (from {@link ExternalSecrets}) holding `MLFLOW_BACKEND_STORE_URI` ({@link DatabaseAccess.cloudSqlUriTemplate}). */
-      readonly uriSecret: kplus.ISecret;
-      readonly iamUser?: undefined;
-    }
-  | {
-      /** The IAM database user the proxy logs in as ({@link iamDatabaseUser}): IAM login, `--auto-iam-authn`. */
-      readonly iamUser: string;
-      readonly uriSecret?: undefined;
-    };
+import { SecretManagerStore } from './secret-store';
 
 /** Props of {@link DatabaseAccess}. */
 export type DatabaseAccessProps =
-  | ({
-      /** Cloud SQL, either engine (`database.engine` says which). */
+  | {
+      /** Cloud SQL, either engine and either login (`database.engine`, `database.login`). */
       readonly engine: 'cloud-sql';
       readonly database: CloudSqlDatabase;
-    } & DatabaseCredentialsProps)
+      /** The KSA the SecretStore reads Secret Manager as (password login: the backend URI's credentials). */
+      readonly serviceAccount: kplus.ServiceAccount;
+    }
   | {
       readonly engine: 'sqlite';
       /** The volume holding the database file. */
@@ -91,7 +78,7 @@ export class DatabaseAccess extends Construct {
    * `credentialPipe` is appended to each credential's pipeline, for formats that escape further (the basic-auth
    * ini doubles every `%`).
    */
-  public static cloudSqlUriTemplate(database: CloudSqlDatabase, credentialPipe = ''): string {
+  public static cloudSqlUriTemplate(database: Pick<CloudSqlDatabase, 'engine' | 'name'>, credentialPipe = ''): string {
     const credential = (key: string) => `{{ .${key} | urlquery | replace "+" "%20"${credentialPipe} }}`;
     const hostPort = `${PROXY_HOST}:${DatabaseAccess.proxyPort(database.engine)}`;
     return `${DatabaseAccess.uriScheme(database.engine)}://${credential('user')}:${credential('password')}@${hostPort}/${database.name}`;
@@ -102,7 +89,7 @@ export class DatabaseAccess extends Construct {
    * `--auto-iam-authn` supplies the login token — with the engine's scheme and port, through the proxy on loopback.
    * Nothing secret in it.
    */
-  public static cloudSqlIamUri(database: CloudSqlDatabase, iamUser: string): string {
+  public static cloudSqlIamUri(database: Pick<CloudSqlDatabase, 'engine' | 'name'>, iamUser: string): string {
     const hostPort = `${PROXY_HOST}:${DatabaseAccess.proxyPort(database.engine)}`;
     return `${DatabaseAccess.uriScheme(database.engine)}://${encodeURIComponent(iamUser)}@${hostPort}/${database.name}`;
   }
@@ -123,16 +110,31 @@ export class DatabaseAccess extends Construct {
     super(scope, id);
     this.props = props;
     if (props.engine === 'cloud-sql') {
+      const db = props.database;
       this.backendStoreUri =
-        props.iamUser !== undefined
-          ? kplus.EnvValue.fromValue(DatabaseAccess.cloudSqlIamUri(props.database, props.iamUser))
-          : kplus.EnvValue.fromSecretValue({ secret: props.uriSecret, key: 'MLFLOW_BACKEND_STORE_URI' });
+        db.login === 'iam'
+          ? kplus.EnvValue.fromValue(DatabaseAccess.cloudSqlIamUri(db, db.iamUser))
+          : kplus.EnvValue.fromSecretValue({ secret: DatabaseAccess.uriSecret(this, db, props.serviceAccount), key: 'MLFLOW_BACKEND_STORE_URI' });
       this.migratesInServerPod = false;
       this.instanceConnectionName = props.database.instanceConnectionName;
     } else {
       this.backendStoreUri = kplus.EnvValue.fromValue(`sqlite:///${DataVolume.MOUNT_PATH}/mlflow.db`);
       this.migratesInServerPod = true;
     }
+  }
+
+  /** Password login: the Secret holding the backend URI, templated by ESO from the user and password in Secret Manager. */
+  private static uriSecret(scope: Construct, db: Extract<CloudSqlDatabase, { login: 'password' }>, serviceAccount: kplus.ServiceAccount): kplus.ISecret {
+    return SecretManagerStore.of(scope, { projectId: db.secretProject, serviceAccount }).secret(scope, 'Secret', {
+      name: 'mlflow-database',
+      remote: DatabaseAccess.passwordLoginRefs(db),
+      template: { MLFLOW_BACKEND_STORE_URI: DatabaseAccess.cloudSqlUriTemplate(db) },
+    });
+  }
+
+  /** The template keys `.user` and `.password` of password login, from their Secret Manager ids (used by the auth ini too). */
+  public static passwordLoginRefs(db: Extract<CloudSqlDatabase, { login: 'password' }>): Record<string, string> {
+    return { user: db.userSecret, password: db.passwordSecret };
   }
 
   /** SQLAlchemy pool sizing for MLflow's stores (none for SQLite). */
@@ -163,7 +165,7 @@ export class DatabaseAccess extends Construct {
         `--address=${PROXY_HOST}`,
         `--port=${DatabaseAccess.proxyPort(db.engine)}`,
         ...(db.privateIp ? ['--private-ip'] : []),
-        ...loginProxyArgs(this.props.iamUser !== undefined),
+        ...loginProxyArgs(db.login === 'iam'),
         '--structured-logs',
         '--health-check',
         '--http-address=0.0.0.0',

@@ -1,6 +1,7 @@
 import { Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
+import { DEFAULT_DRAINING_TIMEOUT_SECONDS } from '../config/schema';
 import { BackendConfig } from '../../imports/backendconfig-cloud.google.com';
 import { FrontendConfig } from '../../imports/frontendconfig-networking.gke.io';
 
@@ -21,7 +22,7 @@ export interface ExposureProps {
 }
 
 /** How long the load balancer lets a leaving pod finish its open requests (it keeps serving through preStop and shutdown). */
-export const DRAINING_TIMEOUT = Duration.seconds(30);
+const DRAINING_TIMEOUT = Duration.seconds(DEFAULT_DRAINING_TIMEOUT_SECONDS);
 /** Name of the TLS Secret cert-manager writes. */
 export const TLS_SECRET_NAME = 'mlflow-tls';
 

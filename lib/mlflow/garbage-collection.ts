@@ -12,6 +12,8 @@ import {
 } from '../conventions';
 import type { DatabaseAccess } from './database-access';
 import { skipSecretEnvCheck, skipTagPinnedImageChecks } from '../policy/checkov';
+import type { ResolvedAuth } from '../config/model';
+import { SecretManagerStore } from './secret-store';
 
 /** Props of {@link GarbageCollection}. */
 export interface GarbageCollectionProps {
@@ -23,7 +25,7 @@ export interface GarbageCollectionProps {
   readonly olderThanDays: number;
   /** The server's KSA (Workload Identity: the Cloud SQL proxy authenticates as it). */
   readonly serviceAccount: kplus.ServiceAccount;
-  /** The database: backend URI and the Cloud SQL proxy native sidecar. Must be a database server, not SQLite. */
+  /** The database: backend URI and the Cloud SQL proxy native sidecar (a database server: the config refuses gc with SQLite). */
   readonly database: DatabaseAccess;
   /**
    * The server as in-cluster clients reach it (`--tracking-uri`): run artifacts are `mlflow-artifacts:` URIs, which
@@ -31,36 +33,26 @@ export interface GarbageCollectionProps {
    */
   readonly serverUrl: string;
   /**
-   * Secret with the admin's `username` and `password` (basic-auth: deleting through the proxy needs MANAGE on each
-   * experiment, which only the admin has on all of them).
+   * Basic-auth: the pod logs in as the admin (deleting through the proxy needs MANAGE on each experiment, which only
+   * the admin has on all of them), from its own ExternalSecret `mlflow-gc-auth`.
    * @default - no credentials: the server runs without basic-auth
    */
-  readonly credentials?: kplus.ISecret;
+  readonly auth?: ResolvedAuth;
   /** Labels of the Job's pods (the network policies select them). */
   readonly podLabels: Record<string, string>;
-  /**
-   * Retries of a failed pod within one run (a server restart, a proxy that was slow to start). What is left then
-   * waits for the next scheduled run: gc is idempotent and deletes run by run.
-   * @default 1
-   */
-  readonly backoffLimit?: number;
-  /**
-   * Deadline of one run. A first run over a large backlog may not finish in it; the next run continues.
-   * @default Duration.hours(1)
-   */
-  readonly activeDeadline?: Duration;
-  /**
-   * How late the controller may still start a missed run (controller down, node pressure); later, it waits for the
-   * next schedule.
-   * @default Duration.hours(1)
-   */
-  readonly startingDeadline?: Duration;
-  /**
-   * Finished Jobs kept for inspection (`kubectl -n <ns> logs job/<name>`), each of successes and failures.
-   * @default 3
-   */
-  readonly jobsRetained?: number;
 }
+
+/**
+ * Retries of a failed pod within one run (a server restart, a proxy that was slow to start). What is left then
+ * waits for the next scheduled run: gc is idempotent and deletes run by run.
+ */
+const BACKOFF_LIMIT = 1;
+/** Deadline of one run. A first run over a large backlog may not finish in it; the next run continues. */
+const ACTIVE_DEADLINE = Duration.hours(1);
+/** How late the controller may still start a missed run (controller down, node pressure); later, it waits for the next schedule. */
+const STARTING_DEADLINE = Duration.hours(1);
+/** Finished Jobs kept for inspection (`kubectl -n <ns> logs job/<name>`), each of successes and failures. */
+const JOBS_RETAINED = 3;
 
 /** Path of the pod template inside a CronJob. */
 const POD_TEMPLATE = '/spec/jobTemplate/spec/template';
@@ -89,23 +81,18 @@ export class GarbageCollection extends Construct {
 
   constructor(scope: Construct, id: string, props: GarbageCollectionProps) {
     super(scope, id);
-    if (props.database.migratesInServerPod) {
-      throw new Error('GarbageCollection needs a database server: the SQLite file is on the server pod\'s own volume');
-    }
-    const fields = props.schedule.trim().split(/\s+/);
-    if (fields.length !== 5) throw new Error(`GarbageCollection: schedule '${props.schedule}' is not five cron fields`);
-    const [minute, hour, day, month, weekDay] = fields;
-    const jobsRetained = props.jobsRetained ?? 3;
+    // Five fields: the config's schedule rule (lib/config/cron.ts).
+    const [minute, hour, day, month, weekDay] = props.schedule.trim().split(/\s+/);
 
     this.cronJob = new kplus.CronJob(this, 'Resource', {
       metadata: { name: 'mlflow-gc' },
       schedule: Cron.schedule({ minute, hour, day, month, weekDay }),
       concurrencyPolicy: kplus.ConcurrencyPolicy.FORBID,
-      startingDeadline: props.startingDeadline ?? Duration.hours(1),
-      successfulJobsRetained: jobsRetained,
-      failedJobsRetained: jobsRetained,
-      backoffLimit: props.backoffLimit ?? 1,
-      activeDeadline: props.activeDeadline ?? Duration.hours(1),
+      startingDeadline: STARTING_DEADLINE,
+      successfulJobsRetained: JOBS_RETAINED,
+      failedJobsRetained: JOBS_RETAINED,
+      backoffLimit: BACKOFF_LIMIT,
+      activeDeadline: ACTIVE_DEADLINE,
       podMetadata: { labels: props.podLabels },
       serviceAccount: props.serviceAccount,
       automountServiceAccountToken: false,
@@ -116,7 +103,14 @@ export class GarbageCollection extends Construct {
     addPodSeccomp(this.cronJob, `${POD_TEMPLATE}/spec`);
     removePathDerivedPodLabel(this.cronJob, POD_TEMPLATE);
 
-    const credentials = props.credentials;
+    const auth = props.auth;
+    const credentials = auth
+      ? SecretManagerStore.of(this, { projectId: auth.secretProject, serviceAccount: props.serviceAccount }).secret(this, 'Credentials', {
+          name: 'mlflow-gc-auth',
+          remote: { username: auth.adminUsernameSecret, password: auth.adminPasswordSecret },
+          template: { username: '{{ .username }}', password: '{{ .password }}' },
+        })
+      : undefined;
     this.container = this.cronJob.addContainer({
       name: 'gc',
       image: props.image,

@@ -16,7 +16,7 @@ import {
   HttpRouteSpecRulesFiltersType,
   HttpRouteSpecRulesMatchesPathType,
 } from '../../imports/httproute-gateway.networking.k8s.io';
-import type { GkeGatewayClass } from '../config/config';
+import type { GkeGatewayClass } from '../config/schema';
 import { TLS_SECRET_NAME } from './exposure';
 
 /** Where the HTTPS listener's certificate comes from. */

@@ -3,16 +3,18 @@ import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { PodMonitoring, PodMonitoringSpecEndpointsPort } from '../../imports/podmonitoring-monitoring.googleapis.com';
 import { ServiceMonitor } from '../../imports/servicemonitor-monitoring.coreos.com';
-import type { GkeClusterKind } from '../config/config';
+import type { Credentials } from '../config/model';
+import type { GkeClusterKind } from '../config/schema';
+import { SecretManagerStore } from './secret-store';
 
 /** How metrics are collected. */
 export type MetricsMode = 'gmp' | 'prometheus-operator';
 
-/** Credentials the collector sends when basic-auth protects `/metrics`. */
+/** The user the collector logs in as when basic-auth protects `/metrics`, and its Secret. */
 export interface ScrapeCredentials {
   /** The MLflow user the collector logs in as (GMP takes the name inline; it is not a secret). */
   readonly username: string;
-  /** Secret with keys `username` and `password` (from {@link ExternalSecrets}). */
+  /** Secret with keys `username` and `password` (the ExternalSecret `mlflow-metrics-auth`). */
   readonly secret: kplus.ISecret;
 }
 
@@ -24,10 +26,11 @@ export interface MetricsProps {
   /** Name of the container/Service port serving `/metrics`. */
   readonly portName: string;
   /**
-   * Credentials, when basic-auth is on (MLflow then answers `/metrics` with 401 to anonymous requests).
+   * The user the collector logs in as, when basic-auth is on (MLflow then answers `/metrics` with 401 to anonymous
+   * requests): its ExternalSecret `mlflow-metrics-auth` is read from `secretProject` as `serviceAccount`.
    * @default - anonymous scrape
    */
-  readonly credentials?: ScrapeCredentials;
+  readonly user?: { readonly credentials: Credentials; readonly secretProject: string; readonly serviceAccount: kplus.ServiceAccount };
   /**
    * The GKE cluster's mode of operation: GMP's collectors run in a namespace of its own on each
    * ({@link GMP_NAMESPACES}).
@@ -57,10 +60,24 @@ export const PROMETHEUS_NAMESPACE = 'monitoring';
 export class Metrics extends Construct {
   /** Namespace the collector scrapes from (admitted by the NetworkPolicy). */
   public readonly collectorNamespace: string;
+  /** The user the collector logs in as and its Secret (the migration creates the user); undefined without basic-auth. */
+  public readonly scrapeUser?: ScrapeCredentials;
 
   constructor(scope: Construct, id: string, props: MetricsProps) {
     super(scope, id);
-    const creds = props.credentials;
+    const user = props.user;
+    const creds = user
+      ? {
+          username: user.credentials.username,
+          secret: SecretManagerStore.of(this, { projectId: user.secretProject, serviceAccount: user.serviceAccount }).userSecret(
+            this,
+            'Credentials',
+            'mlflow-metrics-auth',
+            user.credentials,
+          ),
+        }
+      : undefined;
+    this.scrapeUser = creds;
     if (props.mode === 'gmp') {
       this.collectorNamespace = GMP_NAMESPACES[props.clusterKind ?? 'standard'];
       new PodMonitoring(this, 'PodMonitoring', {

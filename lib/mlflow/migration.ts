@@ -11,22 +11,15 @@ import {
 } from '../conventions';
 import type { DatabaseAccess } from './database-access';
 import type { BasicAuth } from './basic-auth';
+import type { ScrapeCredentials } from './metrics';
 import { skipSecretEnvCheck, skipTagPinnedImageChecks } from '../policy/checkov';
 
 /** The migration script, shipped in a ConfigMap (read from the repository at synth time). */
 const SCRIPT_FILE = path.join(__dirname, 'scripts', 'migrate.py');
 const SCRIPT_DIR = '/opt/mlflow-migrate';
 
-/** The metrics collector's MLflow user, as {@link MigrationScript} reconciles it. */
-export interface MetricsUser {
-  /** Its name (not a secret: the PodMonitoring carries it inline). */
-  readonly username: string;
-  /** Secret with key `password`. */
-  readonly secret: kplus.ISecret;
-}
-
 /** The PostSync smoke test's MLflow user, as {@link MigrationScript} reconciles it. */
-export interface SmokeUser {
+export interface SmokeUserSecret {
   /** Secret with keys `username` and `password` (the ExternalSecret `mlflow-smoke-auth`, which the smoke Job reads too). */
   readonly secret: kplus.ISecret;
 }
@@ -46,19 +39,17 @@ export interface MigrationScriptProps {
    * or updates on every run (its password from `secret`, key `password`: the ExternalSecret `mlflow-metrics-auth`).
    * @default - no metrics user
    */
-  readonly metricsUser?: MetricsUser;
+  readonly metricsUser?: ScrapeCredentials;
   /**
    * Basic-auth with a smoke test: the non-admin MLflow user the smoke test logs in as, which the script creates or
    * updates on every run, without any permission (name and password from `secret`, keys `username`, `password`).
    * @default - no smoke user
    */
-  readonly smokeUser?: SmokeUser;
-  /**
-   * Seconds the script retries its first database connection (proxy and metadata server start-up).
-   * @default 120
-   */
-  readonly connectTimeoutSeconds?: number;
+  readonly smokeUser?: SmokeUserSecret;
 }
+
+/** Seconds the script retries its first database connection (proxy and metadata server start-up); always passed, the script has no default. */
+const CONNECT_TIMEOUT_SECONDS = 120;
 
 /**
  * `lib/mlflow/scripts/migrate.py` in a ConfigMap, and the container that runs it: empty database → initialize through
@@ -95,7 +86,7 @@ export class MigrationScript extends Construct {
       command: ['python', `${SCRIPT_DIR}/migrate.py`],
       envVariables: {
         MLFLOW_BACKEND_STORE_URI: p.database.backendStoreUri,
-        MIGRATE_CONNECT_TIMEOUT_SECONDS: kplus.EnvValue.fromValue(String(p.connectTimeoutSeconds ?? 120)),
+        MIGRATE_CONNECT_TIMEOUT_SECONDS: kplus.EnvValue.fromValue(String(CONNECT_TIMEOUT_SECONDS)),
         MLFLOW_DISABLE_TELEMETRY: kplus.EnvValue.fromValue('true'),
         HOME: kplus.EnvValue.fromValue('/tmp'),
       },
@@ -131,18 +122,15 @@ export interface MigrationJobProps {
   readonly serviceAccount: kplus.ServiceAccount;
   /** Labels of the Job's pod (selectable by the network policies). */
   readonly podLabels: Record<string, string>;
-  /**
-   * Retries of a failed pod. Small: a failed migration usually needs a person (the script says what to fix).
-   * @default 2
-   */
-  readonly backoffLimit?: number;
-  /**
-   * Deadline for the whole Job. Generous: MySQL DDL on a large tracking database is slow, and an interrupted
-   * migration leaves half-created tables.
-   * @default Duration.minutes(60)
-   */
-  readonly activeDeadline?: Duration;
 }
+
+/** Retries of a failed pod. Small: a failed migration usually needs a person (the script says what to fix). */
+const BACKOFF_LIMIT = 2;
+/**
+ * Deadline for the whole Job. Generous: MySQL DDL on a large tracking database is slow, and an interrupted migration
+ * leaves half-created tables.
+ */
+const ACTIVE_DEADLINE = Duration.minutes(60);
 
 /**
  * The schema migration as one Argo CD **Sync** hook Job (not PreSync: on a first install the namespace, KSA and
@@ -160,8 +148,8 @@ export class MigrationJob extends Construct {
       phase: 'Sync',
       serviceAccount: props.serviceAccount,
       podLabels: props.podLabels,
-      backoffLimit: props.backoffLimit ?? 2,
-      activeDeadline: props.activeDeadline ?? Duration.minutes(60),
+      backoffLimit: BACKOFF_LIMIT,
+      activeDeadline: ACTIVE_DEADLINE,
     });
     const container = props.script.addTo(this.job, 'container');
     skipTagPinnedImageChecks(this.job, container.image);

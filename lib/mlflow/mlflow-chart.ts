@@ -1,36 +1,42 @@
 import { Chart, Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { BasicAuth } from './basic-auth';
-import { certManagerIssuerOf, cloudSqlDatabase, DEFAULT_GATEWAY_CLASS, exposedHosts, gcOlderThanDays, type EnvironmentConfig } from '../config/config';
+import { certManagerIssuerOf, type Server } from '../config/model';
+import { parseCpuMillis, parseMemoryMiB } from '../config/sizing';
 import { applySyncWaves, applyVersionLabel, selectorLabels, standardLabels } from '../conventions';
+import { SERVER_NAME } from '../names';
+import { BasicAuth } from './basic-auth';
 import { DataVolume } from './data-volume';
 import { DatabaseAccess } from './database-access';
-import { DRAINING_TIMEOUT, Exposure } from './exposure';
+import { Exposure } from './exposure';
 import { GarbageCollection } from './garbage-collection';
-import { ExternalSecrets } from './external-secrets';
-import { GkeGateway } from './gateway';
+import { GATEWAY_NAME, GkeGateway, LISTENERS } from './gateway';
 import { allowedHosts, corsOrigins } from './host-allow-list';
 import { Metrics } from './metrics';
 import { MigrationJob, MigrationScript } from './migration';
 import { NetworkPolicies } from './network-policies';
 import { RestrictedNamespace } from './restricted-namespace';
-import { SmokeTest } from './smoke-test';
-import { parseCpuMillis, parseMemoryMiB } from '../config/sizing';
+import { SecretManagerStore } from './secret-store';
+import { SmokeTest, SmokeUser } from './smoke-test';
 import { MLFLOW_PORT, MLFLOW_PORT_NAME, MLFLOW_SERVICE_NAME, TrackingServer } from './tracking-server';
 import { WorkloadIdentity } from './workload-identity';
-// The database login (IAM or password), kept apart from the imports above.
-import { databaseLogin } from '../config/config';
-import { iamDatabaseUser } from './database-access';
 
 /** Props of {@link MlflowChart}. */
 export interface MlflowChartProps {
-  /** The validated environment. */
-  readonly config: EnvironmentConfig;
+  /** The resolved server. */
+  readonly config: Server;
+}
+
+/** What the GitOps side needs to know of a rendered server. */
+export interface ServerWorkloads {
+  /** The HPA-managed Deployment (Argo CD ignores its replica count), when the server autoscales. */
+  readonly autoscaledDeployment?: string;
+  /** The Gateway listener cert-manager's HTTP-01 solver attaches to (with `exposure.mode: gateway`). */
+  readonly http01Listener: { readonly gateway: string; readonly sectionName: string };
 }
 
 /** `repository:tag[@digest]`. */
-export function imageReference(image: EnvironmentConfig['image']): string {
+export function imageReference(image: Server['image']): string {
   return `${image.repository}:${image.tag}${image.digest !== undefined ? `@${image.digest}` : ''}`;
 }
 
@@ -41,18 +47,15 @@ export function mlflowVersion(tag: string): string {
   return m[1];
 }
 
-/** A value the config schema's cross-field rules guarantee; its absence is a bug here, not a user error. */
-function guaranteed<T>(value: T | undefined, what: string): T {
-  if (value === undefined) throw new Error(`internal error: ${what} should have been guaranteed by config validation`);
-  return value;
-}
-
 /**
  * The MLflow application of one environment: everything one Argo CD Application syncs, from the namespace to
  * the monitors. Only wiring lives here; each concern is its own construct, and every difference between
  * environments comes from the config.
  */
 export class MlflowChart extends Chart {
+  /** What the GitOps side of the environment needs of this server. */
+  public readonly workloads: ServerWorkloads;
+
   constructor(scope: Construct, id: string, props: MlflowChartProps) {
     const c = props.config;
     const labels = standardLabels(c.name);
@@ -62,65 +65,45 @@ export class MlflowChart extends Chart {
     // `app.kubernetes.io/component` of the pods: selected by the workloads, monitors and network policies.
     const components = { server: 'server', migration: 'migration', smoke: 'smoke', gc: 'gc' } as const;
     const serverLabels = selectorLabels(c.name, components.server);
-    const migrationLabels = selectorLabels(c.name, components.migration);
-    const smokeLabels = selectorLabels(c.name, components.smoke);
-    const gcLabels = selectorLabels(c.name, components.gc);
-    const cloudSql = cloudSqlDatabase(c.database);
-    // IAM login: the proxy logs in as the Workload Identity service account, under the engine's name for it.
-    const iamUser =
-      cloudSql && databaseLogin(cloudSql) === 'iam' ? iamDatabaseUser(guaranteed(c.gcp, 'gcp').serviceAccountEmail, cloudSql.engine) : undefined;
-    const auth = c.auth.enabled ? c.auth : undefined;
+    const auth = c.auth;
     const metricsMode = c.metrics === 'none' ? undefined : c.metrics;
-    // One rule for every exposure mode: the hosts the load balancer serves feed the Host and CORS allow-lists and
-    // admit Google's load balancers in the NetworkPolicy.
-    const publicHosts = exposedHosts(c.exposure);
 
     new RestrictedNamespace(this, 'Namespace', { name: c.namespace });
-    const identity = new WorkloadIdentity(this, 'Identity', { name: 'mlflow', googleServiceAccountEmail: c.gcp?.serviceAccountEmail });
+    const { serviceAccount } = new WorkloadIdentity(this, 'Identity', { name: SERVER_NAME, googleServiceAccountEmail: c.gcp?.serviceAccountEmail });
+    // One store for every credential; rendered with Cloud SQL even when no feature reads a secret (IAM login without auth).
+    const secretProject = c.database.engine !== 'sqlite' ? c.database.secretProject : auth?.secretProject;
+    if (secretProject !== undefined) SecretManagerStore.of(this, { projectId: secretProject, serviceAccount });
 
-    const secrets =
-      cloudSql || auth
-        ? new ExternalSecrets(this, 'Secrets', {
-            projectId: guaranteed(c.gcp, 'gcp').projectId,
-            serviceAccount: identity.serviceAccount,
-            database: cloudSql,
-            iamDatabaseUser: iamUser,
-            auth,
-            metricsCredentials:
-              auth && metricsMode
-                ? {
-                    username: guaranteed(auth.metricsUsername, 'auth.metricsUsername'),
-                    passwordSecret: guaranteed(auth.metricsPasswordSecret, 'auth.metricsPasswordSecret'),
-                  }
-                : undefined,
-            smokeCredentials:
-              auth?.smokeUsername !== undefined
-                ? { username: auth.smokeUsername, passwordSecret: guaranteed(auth.smokePasswordSecret, 'auth.smokePasswordSecret') }
-                : undefined,
-            gcCredentials: c.gc !== undefined && auth !== undefined,
-          })
-        : undefined;
+    const volume = (v: NonNullable<Server['volume']>) => new DataVolume(this, 'Data', { size: Size.mebibytes(parseMemoryMiB(v.size)), storageClassName: v.storageClassName });
+    let dataVolume: DataVolume | undefined;
+    let database: DatabaseAccess;
+    if (c.database.engine === 'sqlite') {
+      dataVolume = volume(c.database.volume);
+      database = new DatabaseAccess(this, 'Database', { engine: 'sqlite', volume: dataVolume });
+    } else {
+      dataVolume = c.volume && volume(c.volume);
+      database = new DatabaseAccess(this, 'Database', { engine: 'cloud-sql', database: c.database, serviceAccount });
+    }
+    const cloudSql = c.database.engine === 'sqlite' ? undefined : c.database;
 
-    const dataVolume = c.volume
-      ? new DataVolume(this, 'Data', { size: Size.mebibytes(parseMemoryMiB(c.volume.size)), storageClassName: c.volume.storageClassName })
+    const basicAuth = auth ? new BasicAuth(this, 'Auth', { auth, serviceAccount }) : undefined;
+    const metrics = metricsMode
+      ? new Metrics(this, 'Metrics', {
+          mode: metricsMode,
+          clusterKind: c.gcp?.clusterKind,
+          selectorLabels: serverLabels,
+          portName: MLFLOW_PORT_NAME,
+          user: auth?.metricsUser ? { credentials: auth.metricsUser, secretProject: auth.secretProject, serviceAccount } : undefined,
+        })
       : undefined;
+    const smokeUser = auth?.smokeUser ? new SmokeUser(this, 'SmokeUser', { credentials: auth.smokeUser, secretProject: auth.secretProject, serviceAccount }) : undefined;
 
-    const database = !cloudSql
-      ? new DatabaseAccess(this, 'Database', { engine: 'sqlite', volume: guaranteed(dataVolume, 'volume') })
-      : iamUser !== undefined
-        ? new DatabaseAccess(this, 'Database', { engine: 'cloud-sql', database: cloudSql, iamUser })
-        : new DatabaseAccess(this, 'Database', { engine: 'cloud-sql', database: cloudSql, uriSecret: guaranteed(secrets?.databaseSecret, 'database secret') });
-
-    const basicAuth = secrets?.authSecret ? new BasicAuth(this, 'Auth', { secret: secrets.authSecret }) : undefined;
     const migration = new MigrationScript(this, 'Migration', {
       image,
       database,
       auth: basicAuth,
-      metricsUser:
-        auth && secrets?.metricsSecret
-          ? { username: guaranteed(auth.metricsUsername, 'auth.metricsUsername'), secret: secrets.metricsSecret }
-          : undefined,
-      smokeUser: secrets?.smokeSecret ? { secret: secrets.smokeSecret } : undefined,
+      metricsUser: metrics?.scrapeUser,
+      smokeUser: smokeUser ? { secret: smokeUser.secret } : undefined,
     });
 
     const server = new TrackingServer(this, 'Server', {
@@ -133,51 +116,50 @@ export class MlflowChart extends Chart {
         memoryLimit: Size.mebibytes(parseMemoryMiB(c.server.resources.limits.memory)),
       },
       autoscaling: c.server.autoscaling,
-      serviceAccount: identity.serviceAccount,
+      serviceAccount,
       database,
       artifactsDestination: c.artifacts.store === 'gcs' ? `gs://${c.artifacts.bucket}/${c.artifacts.prefix}` : `${DataVolume.MOUNT_PATH}/artifacts`,
       dataVolume,
       migrationScript: database.migratesInServerPod ? migration : undefined,
       auth: basicAuth,
+      // One rule for every exposure mode: the hosts the load balancer serves feed the Host and CORS allow-lists and
+      // admit Google's load balancers in the NetworkPolicy.
       allowedHosts: allowedHosts({
-        publicHosts,
+        publicHosts: c.hosts,
         serviceName: MLFLOW_SERVICE_NAME,
         namespace: c.namespace,
         port: MLFLOW_PORT,
         scrapedByPodIp: metricsMode !== undefined,
       }),
-      corsOrigins: corsOrigins(publicHosts, MLFLOW_PORT),
+      corsOrigins: corsOrigins(c.hosts, MLFLOW_PORT),
       metrics: metricsMode !== undefined,
       selectorLabels: serverLabels,
       podLabels: labels,
     });
+    const serverUrl = `http://${server.service.name}.${c.namespace}.svc.cluster.local:${MLFLOW_PORT}`;
 
     if (!database.migratesInServerPod) {
-      new MigrationJob(this, 'MigrationJob', { script: migration, serviceAccount: identity.serviceAccount, podLabels: { ...labels, ...migrationLabels } });
+      new MigrationJob(this, 'MigrationJob', { script: migration, serviceAccount, podLabels: { ...labels, ...selectorLabels(c.name, components.migration) } });
     }
 
     // Argo CD runs the PostSync hook; without Argo CD (kubectl apply) the Job would race the rollout, so an
     // environment without `gitops` runs the same script by hand: `npm run smoke -- --url ...`.
+    const smokeLabels = selectorLabels(c.name, components.smoke);
     const smokeTest = c.gitops
-      ? new SmokeTest(this, 'SmokeTest', {
-          image,
-          serviceAccount: identity.serviceAccount,
-          serverUrl: `http://${server.service.name}.${c.namespace}.svc.cluster.local:${MLFLOW_PORT}`,
-          credentials: auth ? guaranteed(secrets?.smokeSecret, 'smoke credentials secret') : undefined,
-          podLabels: { ...labels, ...smokeLabels },
-        })
+      ? new SmokeTest(this, 'SmokeTest', { image, serviceAccount, serverUrl, credentials: smokeUser?.secret, podLabels: { ...labels, ...smokeLabels } })
       : undefined;
 
     // Needs the server: run artifacts (`mlflow-artifacts:` URIs) are deleted through its artifact proxy.
+    const gcLabels = selectorLabels(c.name, components.gc);
     const gc = c.gc
       ? new GarbageCollection(this, 'GarbageCollection', {
           image,
           schedule: c.gc.schedule,
-          olderThanDays: gcOlderThanDays(c.gc),
-          serviceAccount: identity.serviceAccount,
+          olderThanDays: c.gc.olderThanDays,
+          serviceAccount,
           database,
-          serverUrl: `http://${server.service.name}.${c.namespace}.svc.cluster.local:${MLFLOW_PORT}`,
-          credentials: auth ? guaranteed(secrets?.gcSecret, 'gc credentials secret') : undefined,
+          serverUrl,
+          auth,
           podLabels: { ...labels, ...gcLabels },
         })
       : undefined;
@@ -197,31 +179,18 @@ export class MlflowChart extends Chart {
         service: server.service,
         port: MLFLOW_PORT,
         hosts: c.exposure.hosts,
-        className: c.exposure.className ?? DEFAULT_GATEWAY_CLASS,
+        className: c.exposure.className,
         certificate: c.exposure.certificate,
         backendTimeout: Duration.seconds(c.exposure.backendTimeoutSeconds),
-        drainingTimeout: c.exposure.drainingTimeoutSeconds !== undefined ? Duration.seconds(c.exposure.drainingTimeoutSeconds) : DRAINING_TIMEOUT,
+        drainingTimeout: Duration.seconds(c.exposure.drainingTimeoutSeconds),
       });
     }
-
-    const metrics = metricsMode
-      ? new Metrics(this, 'Metrics', {
-          mode: metricsMode,
-          clusterKind: c.gcp?.clusterKind,
-          selectorLabels: serverLabels,
-          portName: MLFLOW_PORT_NAME,
-          credentials:
-            auth && secrets?.metricsSecret
-              ? { username: guaranteed(auth.metricsUsername, 'auth.metricsUsername'), secret: secrets.metricsSecret }
-              : undefined,
-        })
-      : undefined;
 
     new NetworkPolicies(this, 'NetworkPolicies', {
       serverLabels,
       egressComponents: [components.server, components.migration, ...(gc ? [components.gc] : [])],
       port: MLFLOW_PORT,
-      fromGoogleLoadBalancers: publicHosts.length > 0,
+      fromGoogleLoadBalancers: c.hosts.length > 0,
       fromCidrs: c.exposure.mode === 'gateway' && c.exposure.proxyOnlySubnetCidr !== undefined ? [c.exposure.proxyOnlySubnetCidr] : undefined,
       http01Solver: certManagerIssuerOf(c.exposure) !== undefined,
       metricsNamespace: metrics?.collectorNamespace,
@@ -230,6 +199,11 @@ export class MlflowChart extends Chart {
       smokeTestLabels: smokeTest ? smokeLabels : undefined,
       gcLabels: gc ? gcLabels : undefined,
     });
+
+    this.workloads = {
+      ...(c.server.autoscaling ? { autoscaledDeployment: server.deployment.name } : {}),
+      http01Listener: { gateway: GATEWAY_NAME, sectionName: LISTENERS.http },
+    };
 
     applySyncWaves(this);
     applyVersionLabel(this, mlflowVersion(c.image.tag));

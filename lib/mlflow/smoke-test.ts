@@ -3,6 +3,8 @@ import * as path from 'path';
 import { Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
+import type { Credentials } from '../config/model';
+import { SecretManagerStore } from './secret-store';
 import { MLFLOW_TASK_RESOURCES, mlflowClientEnv } from './client-env';
 import {
   MLFLOW_UID,
@@ -23,24 +25,21 @@ export interface SmokeTestProps {
   /** The server as in-cluster clients reach it: its Service DNS name and port. */
   readonly serverUrl: string;
   /**
-   * Secret (from ExternalSecrets) with the smoke user's `username` and `password`.
+   * Secret with the smoke user's `username` and `password` (`mlflow-smoke-auth`, the {@link SmokeUser}'s).
    * @default - no credentials: the server runs without basic-auth
    */
   readonly credentials?: kplus.ISecret;
   /** Labels of the Job's pod (the network policies admit it to the server by them). */
   readonly podLabels: Record<string, string>;
-  /**
-   * Retries of a failed pod. None: the script already waits for `/health`, and a failure must fail the sync
-   * with the first message, not after a retry with the same result.
-   * @default 0
-   */
-  readonly backoffLimit?: number;
-  /**
-   * Deadline of the whole Job (a hung server fails the sync instead of holding it).
-   * @default Duration.minutes(10)
-   */
-  readonly activeDeadline?: Duration;
 }
+
+/**
+ * Retries of a failed pod. None: the script already waits for `/health`, and a failure must fail the sync with the
+ * first message, not after a retry with the same result.
+ */
+const BACKOFF_LIMIT = 0;
+/** Deadline of the whole Job (a hung server fails the sync instead of holding it). */
+const ACTIVE_DEADLINE = Duration.minutes(10);
 
 /**
  * Every deploy proves itself: an Argo CD **PostSync** hook Job — it runs once every resource of the sync is healthy,
@@ -69,8 +68,8 @@ export class SmokeTest extends Construct {
       phase: 'PostSync',
       serviceAccount: props.serviceAccount,
       podLabels: props.podLabels,
-      backoffLimit: props.backoffLimit ?? 0,
-      activeDeadline: props.activeDeadline ?? Duration.minutes(10),
+      backoffLimit: BACKOFF_LIMIT,
+      activeDeadline: ACTIVE_DEADLINE,
     });
 
     const credentials = props.credentials;
@@ -92,5 +91,33 @@ export class SmokeTest extends Construct {
     });
     skipTagPinnedImageChecks(this.job, props.image);
     skipSecretEnvCheck(this.job, "the MLflow client takes its login from these variables (its only file form, ~/.mlflow/credentials, would hold the same Secret in the same container)");
+  }
+}
+
+/** Props of {@link SmokeUser}. */
+export interface SmokeUserProps {
+  readonly credentials: Credentials;
+  /** The GCP project whose Secret Manager holds the password. */
+  readonly secretProject: string;
+  /** The KSA the SecretStore reads Secret Manager as. */
+  readonly serviceAccount: kplus.ServiceAccount;
+}
+
+/**
+ * The plain MLflow user the smoke test logs in as (basic-auth): its ExternalSecret `mlflow-smoke-auth`. The migration
+ * creates the user from it; the PostSync {@link SmokeTest} and `npm run smoke` log in with it.
+ */
+export class SmokeUser extends Construct {
+  /** Secret with keys `username` and `password`. */
+  public readonly secret: kplus.ISecret;
+
+  constructor(scope: Construct, id: string, props: SmokeUserProps) {
+    super(scope, id);
+    this.secret = SecretManagerStore.of(this, { projectId: props.secretProject, serviceAccount: props.serviceAccount }).userSecret(
+      this,
+      'Credentials',
+      'mlflow-smoke-auth',
+      props.credentials,
+    );
   }
 }

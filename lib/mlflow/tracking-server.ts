@@ -14,6 +14,7 @@ import { skipSecretEnvCheck, skipTagPinnedImageChecks } from '../policy/checkov'
 import type { DatabaseAccess } from './database-access';
 import type { MigrationScript } from './migration';
 import { ROLLING_SURGE } from '../config/sizing';
+import { SERVER_NAME } from '../names';
 
 /** Autoscaling bounds of the server. */
 export interface TrackingServerAutoscaling {
@@ -79,35 +80,26 @@ export interface TrackingServerProps {
    * @default - the selector labels
    */
   readonly podLabels?: Record<string, string>;
-  /**
-   * Keep-alive of uvicorn; must exceed the load balancer's (GCLB keeps idle connections 600 s), or the LB
-   * reuses connections the server already closed (sporadic 502s).
-   * @default Duration.seconds(620)
-   */
-  readonly keepAlive?: Duration;
-  /**
-   * uvicorn graceful shutdown: in-flight requests (artifact uploads) get this long after SIGTERM.
-   * @default Duration.seconds(30)
-   */
-  readonly gracefulShutdown?: Duration;
-  /**
-   * preStop sleep: the pod keeps serving while endpoints and the load balancer stop sending to it.
-   * @default Duration.seconds(15)
-   */
-  readonly preStopDelay?: Duration;
-  /**
-   * Size of `/tmp`, where uploads and downloads are staged.
-   * @default Size.gibibytes(4)
-   */
-  readonly tmpSize?: Size;
 }
+
+/**
+ * Keep-alive of uvicorn; must exceed the load balancer's (GCLB keeps idle connections 600 s), or the LB reuses
+ * connections the server already closed (sporadic 502s).
+ */
+const KEEP_ALIVE = Duration.seconds(620);
+/** uvicorn graceful shutdown: in-flight requests (artifact uploads) get this long after SIGTERM. */
+const GRACEFUL_SHUTDOWN = Duration.seconds(30);
+/** preStop sleep: the pod keeps serving while endpoints and the load balancer stop sending to it. */
+const PRE_STOP_DELAY = Duration.seconds(15);
+/** Size of `/tmp`, where uploads and downloads are staged. */
+const TMP_SIZE = Size.gibibytes(4);
 
 /** Port of the MLflow server (container and Service). */
 export const MLFLOW_PORT = 5000;
 /** Name of that port on the container and the Service (what monitors scrape). */
 export const MLFLOW_PORT_NAME = 'http';
 /** Name of the Service (in-cluster clients' host name, hence in the Host allow-list). */
-export const MLFLOW_SERVICE_NAME = 'mlflow';
+export const MLFLOW_SERVICE_NAME = SERVER_NAME;
 const METRICS_DIR = '/mlflow/metrics';
 
 /**
@@ -130,14 +122,14 @@ export class TrackingServer extends Construct {
 
   constructor(scope: Construct, id: string, props: TrackingServerProps) {
     super(scope, id);
-    const keepAlive = props.keepAlive ?? Duration.seconds(620);
-    const graceful = props.gracefulShutdown ?? Duration.seconds(30);
-    const preStop = props.preStopDelay ?? Duration.seconds(15);
-    const tmpSize = props.tmpSize ?? Size.gibibytes(4);
+    const keepAlive = KEEP_ALIVE;
+    const graceful = GRACEFUL_SHUTDOWN;
+    const preStop = PRE_STOP_DELAY;
+    const tmpSize = TMP_SIZE;
     const metrics = props.metrics ?? false;
 
     this.deployment = new kplus.Deployment(this, 'Deployment', {
-      metadata: { name: 'mlflow' },
+      metadata: { name: SERVER_NAME },
       select: false,
       spread: false,
       podMetadata: { labels: { ...props.podLabels, ...props.selectorLabels } },
@@ -256,7 +248,7 @@ export class TrackingServer extends Construct {
     if (props.autoscaling) {
       const a = props.autoscaling;
       new kplus.HorizontalPodAutoscaler(this, 'Autoscaler', {
-        metadata: { name: 'mlflow' },
+        metadata: { name: SERVER_NAME },
         target: this.deployment,
         minReplicas: a.minReplicas,
         maxReplicas: a.maxReplicas,
@@ -276,7 +268,7 @@ export class TrackingServer extends Construct {
       });
       // cdk8s-plus has no PodDisruptionBudget L2.
       new kplus.k8s.KubePodDisruptionBudget(this, 'DisruptionBudget', {
-        metadata: { name: 'mlflow' },
+        metadata: { name: SERVER_NAME },
         spec: {
           maxUnavailable: kplus.k8s.IntOrString.fromNumber(1),
           selector: { matchLabels: props.selectorLabels },

@@ -7,20 +7,20 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { App, Chart } from 'cdk8s';
 import * as yaml from 'js-yaml';
-import type { EnvironmentConfig } from '../config/config';
-import type { Environment } from '../config/instances';
+import type { Environment, Server } from '../config/model';
+import { APP_PATHS, projectName } from '../names';
 import {
-  APP_PATHS,
   ApplicationsChart,
   BootstrapChart,
   ClusterIssuerChart,
   clusterKindsOf,
   environmentPlan,
   gitOpsPlan,
+  type GitOpsPlan,
   HealthCheckChart,
   PlanError,
 } from '../gitops/gitops';
-import { MlflowChart } from '../mlflow/mlflow-chart';
+import { MlflowChart, type ServerWorkloads } from '../mlflow/mlflow-chart';
 import { containerResourceViolations, podSecurityViolations } from '../policy/pod-security';
 
 /** A Kubernetes object as rendered. */
@@ -62,10 +62,15 @@ export function policyProblems(manifests: readonly Manifest[]): string[] {
   return manifests.flatMap((m) => [...podSecurityViolations(m), ...containerResourceViolations(m)]);
 }
 
-/** The MLflow application's objects for one environment. */
-export function mlflowManifests(config: EnvironmentConfig): Manifest[] {
-  const app = new App();
-  return manifestsOf(new MlflowChart(app, `mlflow-${config.name}`, { config }));
+/** The MLflow application of one server: its objects, and what the GitOps side needs of them. */
+function renderServer(server: Server): { manifests: Manifest[]; workloads: ServerWorkloads } {
+  const chart = new MlflowChart(new App(), projectName(server.name), { config: server });
+  return { manifests: manifestsOf(chart), workloads: chart.workloads };
+}
+
+/** The MLflow application's objects of one server. */
+export function mlflowManifests(server: Server): Manifest[] {
+  return renderServer(server).manifests;
 }
 
 /** The output of one environment. */
@@ -79,39 +84,27 @@ export interface EnvironmentOutput {
   readonly bootstrap: RenderedFile[];
 }
 
-/** Renders a single-server environment: the MLflow app, and with `gitops` its Applications and bootstrap. */
-export function renderEnvironment(config: EnvironmentConfig): EnvironmentOutput {
-  return renderServers(config.name, [{ config, path: APP_PATHS.mlflow }]);
-}
-
 /**
- * Renders a loaded config file: a single server as {@link renderEnvironment}, or several instances, each in
- * its folder `<instance>/` with its own Application, sharing the root app, the add-ons and the ClusterIssuers.
+ * Renders an environment: each server's MLflow app in its folder (`mlflow/` for a single-server file, `<instance>/`
+ * for each of several instances), and with `gitops` the Applications, the ClusterIssuers and the bootstrap they share.
  */
-export function renderEnvironmentOf(env: Environment): EnvironmentOutput {
-  if (env.instances === undefined) return renderEnvironment(env.config);
-  return renderServers(
-    env.name,
-    env.instances.map((i) => ({ config: i.config, path: i.name })),
-  );
-}
-
-function renderServers(environment: string, servers: ReadonlyArray<{ readonly config: EnvironmentConfig; readonly path: string }>): EnvironmentOutput {
+export function renderEnvironment(env: Environment): EnvironmentOutput {
+  const environment = env.name;
+  const servers = env.servers;
   const dist: RenderedFile[] = [];
   const mlflow: Manifest[] = [];
+  const planned: Array<{ plan: GitOpsPlan; path: string }> = [];
   for (const s of servers) {
-    const objects = mlflowManifests(s.config);
+    const { manifests: objects, workloads } = renderServer(s);
     const problems = policyProblems(objects);
-    if (problems.length > 0) throw new SynthError(problems.map((p) => `${s.config.name}: ${p}`));
+    if (problems.length > 0) throw new SynthError(problems.map((p) => `${s.name}: ${p}`));
     dist.push(...filesOf(s.path, objects));
     mlflow.push(...objects);
+    // `gitops` is one section of the file: every server has it, or none.
+    const p = gitOpsPlan(s, workloads);
+    if (p !== undefined) planned.push({ plan: p, path: s.path });
   }
 
-  // `gitops` is one section of the file: every server has it, or none.
-  const planned = servers.flatMap((s) => {
-    const p = gitOpsPlan(s.config);
-    return p === undefined ? [] : [{ plan: p, path: s.path }];
-  });
   if (planned.length === 0) return { dist, bootstrap: [] };
   let plan;
   try {

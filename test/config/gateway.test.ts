@@ -14,14 +14,16 @@ function messages(mutate: (doc: any) => void): string[] {
 }
 const F = 'config/prod.yaml: exposure';
 
-test('the variant as written is valid, and omitted fields stay omitted (defaults are applied by the constructs)', () => {
+test('the variant as written is valid; the omitted class and draining timeout resolve to their defaults', () => {
   const r = validateEnvironment('config/prod.yaml', gatewayDoc());
   expect(r.problems).toEqual([]);
-  expect(r.config?.exposure).toEqual({
+  expect(r.environment?.servers[0].exposure).toEqual({
     mode: 'gateway',
     hosts: ['mlflow.example.com', 'tracking.example.org', 'ml.example.net'],
     certificate: { source: 'cert-manager', clusterIssuer: 'letsencrypt-prod' },
     backendTimeoutSeconds: 900,
+    className: 'gke-l7-global-external-managed',
+    drainingTimeoutSeconds: 30,
   });
 });
 

@@ -2,7 +2,7 @@
  * The `gc` section: its fields (cron schedule, days), the combinations refused (SQLite), and the connection budget
  * counting the gc pod — each with its exact message, and each guard shown silent at its boundary.
  */
-import { formatProblem, gcOlderThanDays, validateEnvironment } from '../../lib/config/config';
+import { formatProblem, validateEnvironment } from '../../lib/config/config';
 import { GC_CONNECTIONS, connectionBudget } from '../../lib/config/sizing';
 import { rawConfig, shippedConfigs } from '../../tools/environments';
 
@@ -77,15 +77,15 @@ describe('gc.olderThanDays', () => {
   test.each([1, 3650])('%j is accepted, and applied', (days) => {
     const doc = rawConfig('dev');
     doc.gc = { schedule: '17 3 * * *', olderThanDays: days };
-    const { config } = validateEnvironment('config/dev.yaml', doc);
-    expect(gcOlderThanDays(config!.gc!)).toBe(days);
+    const { environment } = validateEnvironment('config/dev.yaml', doc);
+    expect(environment?.servers[0].gc?.olderThanDays).toBe(days);
   });
 
   test('omitted: 30 days', () => {
     const doc = rawConfig('dev');
     doc.gc = { schedule: '17 3 * * *' };
-    const { config } = validateEnvironment('config/dev.yaml', doc);
-    expect(gcOlderThanDays(config!.gc!)).toBe(30);
+    const { environment } = validateEnvironment('config/dev.yaml', doc);
+    expect(environment?.servers[0].gc?.olderThanDays).toBe(30);
   });
 
   test('unknown fields are refused', () => {

@@ -7,8 +7,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as yaml from 'js-yaml';
 import { formatProblem, validateEnvironment } from '../../lib/config/config';
-import { hostsOf, RESERVED_INSTANCE_NAMES, serverConfigs, validateEnvironmentDocument, type Environment } from '../../lib/config/instances';
-import { APP_PATHS } from '../../lib/gitops/gitops';
+import { hostsOf, type Environment } from '../../lib/config/model';
+import { APP_PATHS, RESERVED_INSTANCE_NAMES } from '../../lib/names';
 import { CERT_MANAGER, EXTERNAL_SECRETS } from '../../lib/gitops/addons';
 import { rawConfig, ROOT } from '../../tools/environments';
 
@@ -22,7 +22,7 @@ function teams(): Record<string, any> {
 function validate(mutate: (doc: any) => void = () => undefined, file = FILE) {
   const doc = teams();
   mutate(doc);
-  return validateEnvironmentDocument(file, doc);
+  return validateEnvironment(file, doc);
 }
 
 /** The problems of a variant, as synth prints them. */
@@ -44,22 +44,22 @@ test("the README's example is this fixture, and valid", () => {
   if (!m) throw new Error('README.md has no instances-example block');
   const example = yaml.load(m[1], { schema: yaml.CORE_SCHEMA });
   expect(example).toEqual(teams());
-  expect(validateEnvironmentDocument(FILE, example as Record<string, unknown>).problems).toEqual([]);
+  expect(validateEnvironment(FILE, example as Record<string, unknown>).problems).toEqual([]);
 });
 
 describe('normalisation', () => {
   test('each instance becomes one server config, in the order of the file, named <env>-<instance>', () => {
     const env = valid();
     expect(env.name).toBe('teams');
-    expect(env.instances?.map((i) => [i.name, i.config.name, i.config.namespace])).toEqual([
+    expect(env.servers.map((s) => [s.path, s.name, s.namespace])).toEqual([
       ['team-a', 'teams-team-a', 'mlflow-team-a'],
       ['team-b', 'teams-team-b', 'mlflow-team-b'],
     ]);
-    expect(valid((d) => d.instances.reverse()).instances?.map((i) => i.name)).toEqual(['team-b', 'team-a']);
+    expect(valid((d) => d.instances.reverse()).servers.map((s) => s.path)).toEqual(['team-b', 'team-a']);
   });
 
   test("an instance's section replaces the top level's as a whole; the others come from the top level", () => {
-    const [a, b] = serverConfigs(valid());
+    const [a, b] = valid().servers;
     const top = teams();
     expect(a.server).toEqual(top.server);
     expect(b.server).toEqual(top.instances[1].server);
@@ -72,20 +72,17 @@ describe('normalisation', () => {
     expect([a.database, b.database].map((d) => (d.engine === 'mysql' ? d.name : d.engine))).toEqual(['mlflow_team_a', 'mlflow_team_b']);
   });
 
-  test('a config without instances is a single server, exactly as validateEnvironment gives it', () => {
-    const dev = rawConfig('dev');
-    const r = validateEnvironmentDocument('config/dev.yaml', dev);
+  test('a config without instances is a list of one server, named after the environment, in the folder mlflow/', () => {
+    const r = validateEnvironment('config/dev.yaml', rawConfig('dev'));
     expect(r.problems).toEqual([]);
-    expect(r.environment?.instances).toBeUndefined();
-    expect(r.environment?.config).toEqual(validateEnvironment('config/dev.yaml', rawConfig('dev')).config);
     expect(r.environment?.name).toBe('dev');
+    expect(r.environment?.servers.map((s) => [s.path, s.name, s.namespace])).toEqual([[APP_PATHS.mlflow, 'dev', 'mlflow']]);
   });
 
   test('a single-server config keeps its own problems and messages', () => {
     const dev = rawConfig('dev');
     dev.server.workers = 3;
-    const r = validateEnvironmentDocument('config/dev.yaml', dev);
-    expect(r.problems).toEqual(validateEnvironment('config/dev.yaml', dev).problems);
+    const r = validateEnvironment('config/dev.yaml', dev);
     expect(r.problems.map((p) => p.path)).toEqual(['server.resources.limits.memory', 'database.pool']);
   });
 });

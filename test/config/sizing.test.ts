@@ -93,7 +93,7 @@ describe('connections: (maxReplicas + surge) × (parent 3 + workers × stores ×
       connectionBudget({
         maxReplicas: prod.server.autoscaling.maxReplicas,
         workers: prod.server.workers,
-        authEnabled: prod.auth.enabled,
+        authEnabled: prod.auth !== undefined,
         poolSize: prod.database.pool.size,
         maxOverflow: prod.database.pool.maxOverflow,
         maxConnections: prod.database.maxConnections,

@@ -35,9 +35,9 @@ const sqlString = (s: string) => `'${s.replace(/\\/g, '\\\\').replace(/'/g, "''"
       mariadbRoot(`CREATE USER '${user}'@'${h}' IDENTIFIED BY ${sqlString(PRINTABLE)}; GRANT ALL PRIVILEGES ON \`${database.name}\`.* TO '${user}'@'${h}'`);
     }
     const config = renderPod('dev').config;
-    if (config.database.engine !== 'mysql' || !config.auth.enabled) throw new Error('dev is expected to use MySQL with basic-auth');
+    if (config.database.engine !== 'mysql' || config.database.login !== 'password' || !config.auth) throw new Error('dev is expected to use MySQL with basic-auth');
     const secrets = testSecretValues(config, { adminPassword: ADMIN_PASSWORD });
-    const values = { ...secrets.values, [config.database.userSecret!]: user, [config.database.passwordSecret!]: PRINTABLE };
+    const values = { ...secrets.values, [config.database.userSecret]: user, [config.database.passwordSecret]: PRINTABLE };
     pod = await startPod('dev', { secrets: { values, credentials: secrets.credentials }, database });
   }, 300_000);
 

@@ -8,7 +8,7 @@
 import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import type { EnvironmentConfig } from '../../lib/config/config';
+import type { Server } from '../../lib/config/model';
 import { PARENT_CONNECTIONS, connectionBudget } from '../../lib/config/sizing';
 import { configFrom, rawConfig, shippedConfig } from '../../tools/environments';
 import { mlflowPython, mlflowVersion, postgresAdmin, TEST_POSTGRES } from '../../tools/pod-harness/test-servers';
@@ -20,7 +20,7 @@ const SKIP_MLFLOW = process.env.MLFLOW_GITOPS_SKIP_MLFLOW === '1';
 const CLIENT = path.join(__dirname, 'client_roundtrip.py');
 const SEARCH = '/api/2.0/mlflow/experiments/search?max_results=1';
 
-function devOnPostgres(): EnvironmentConfig {
+function devOnPostgres(): Server {
   const doc = rawConfig('dev');
   doc.database.engine = 'postgres';
   return configFrom('dev', doc);
@@ -174,7 +174,7 @@ const SKIP_POSTGRES = process.env.MLFLOW_GITOPS_SKIP_POSTGRES === '1';
     const perPod = connectionBudget({
       maxReplicas: c.server.autoscaling.maxReplicas,
       workers: c.server.workers,
-      authEnabled: c.auth.enabled,
+      authEnabled: c.auth !== undefined,
       poolSize: c.database.pool.size,
       maxOverflow: c.database.pool.maxOverflow,
       maxConnections: c.database.maxConnections,

@@ -3,21 +3,21 @@
  * single-server file, one per instance — with the add-ons and ClusterIssuers shared, each once.
  */
 import { CERT_MANAGER, EXTERNAL_SECRETS } from '../../lib/gitops/addons';
-import { environmentPlan, gitOpsPlan, PlanError, type GitOpsPlan } from '../../lib/gitops/gitops';
-import { configFrom, rawConfig, shippedConfig } from '../../tools/environments';
+import { environmentPlan, PlanError, type GitOpsPlan } from '../../lib/gitops/gitops';
+import { configFrom, planOf, rawConfig, shippedConfig } from '../../tools/environments';
 
 /** dev's plan as one server of environment `teams`, named `mlflow-teams-<instance>` in namespace `ns`. */
 function server(instance: string, ns: string, mutate: (doc: any) => void = () => undefined): GitOpsPlan {
   const doc = rawConfig('dev');
   doc.namespace = ns;
   mutate(doc);
-  const plan = gitOpsPlan(configFrom(`teams-${instance}`, doc));
+  const plan = planOf(configFrom(`teams-${instance}`, doc));
   if (!plan) throw new Error('no plan');
   return plan;
 }
 
 test('a single server: its Application is the environment project itself, on the mlflow folder', () => {
-  const dev = gitOpsPlan(shippedConfig('dev'));
+  const dev = planOf(shippedConfig('dev'));
   if (!dev) throw new Error('no plan');
   expect(environmentPlan('dev', [{ plan: dev, path: 'mlflow' }])).toEqual({
     environment: 'dev',
@@ -26,7 +26,7 @@ test('a single server: its Application is the environment project itself, on the
     distPath: 'dist/dev',
     addons: [EXTERNAL_SECRETS, CERT_MANAGER],
     clusterIssuers: [dev.clusterIssuer],
-    servers: [{ name: 'mlflow-dev', path: 'mlflow', namespace: 'mlflow', autoscaled: true }],
+    servers: [{ name: 'mlflow-dev', path: 'mlflow', namespace: 'mlflow', autoscaledDeployment: 'mlflow' }],
   });
 });
 

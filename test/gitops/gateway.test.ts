@@ -5,10 +5,9 @@
  */
 import { CERT_MANAGER } from '../../lib/gitops/addons';
 import { AcmeClusterIssuer } from '../../lib/gitops/cluster-issuer';
-import { gitOpsPlan } from '../../lib/gitops/gitops';
 import { validateManifest } from '../../tools/schema-validation';
 import { find, objectsOf, testChart } from '../support/constructs';
-import { render } from '../../tools/environments';
+import { planOf, render } from '../../tools/environments';
 import { gatewayConfig } from '../support/gateway';
 
 const withAddon = (d: any) => (d.gitops.addons = { externalSecrets: true, certManager: true, acmeEmail: 'ops@example.com' });
@@ -52,13 +51,13 @@ describe('cert-manager certificate with the cert-manager add-on', () => {
 });
 
 test('a Certificate Manager map: no ClusterIssuer, cert-manager (if installed) without Gateway API support', () => {
-  const plan = gitOpsPlan(gatewayConfig((d) => (withAddon(d), (d.exposure.certificate = { source: 'certificate-manager', mapName: 'mlflow-prod' }))));
+  const plan = planOf(gatewayConfig((d) => (withAddon(d), (d.exposure.certificate = { source: 'certificate-manager', mapName: 'mlflow-prod' }))));
   expect(plan?.clusterIssuer).toBeUndefined();
   expect(plan?.addons.find((a) => a.name === 'cert-manager')).toEqual(CERT_MANAGER);
 });
 
 test('an Ingress keeps its ingress-class solver and the plain add-on', () => {
-  const plan = gitOpsPlan(gatewayConfig((d) => (withAddon(d), (d.exposure = { mode: 'ingress', hosts: ['mlflow.example.com'], clusterIssuer: 'le', className: 'gce', backendTimeoutSeconds: 900 }))));
+  const plan = planOf(gatewayConfig((d) => (withAddon(d), (d.exposure = { mode: 'ingress', hosts: ['mlflow.example.com'], clusterIssuer: 'le', className: 'gce', backendTimeoutSeconds: 900 }))));
   expect(plan?.clusterIssuer).toEqual({ name: 'le', email: 'ops@example.com', server: 'production', ingressClass: 'gce' });
   expect(plan?.addons.find((a) => a.name === 'cert-manager')).toEqual(CERT_MANAGER);
 });

@@ -1,16 +1,16 @@
 /** gitOpsPlan and the cluster-kind allow-list: what an environment's GitOps side derives from its config. */
 import { CERT_MANAGER, EXTERNAL_SECRETS } from '../../lib/gitops/addons';
-import { clusterKindsOf, gitOpsPlan } from '../../lib/gitops/gitops';
-import { configFrom, rawConfig, shippedConfig } from '../../tools/environments';
+import { clusterKindsOf } from '../../lib/gitops/gitops';
+import { configFrom, planOf, rawConfig, shippedConfig } from '../../tools/environments';
 
 function plan(mutate: (doc: any) => void) {
   const doc = rawConfig('dev');
   mutate(doc);
-  return gitOpsPlan(configFrom('dev', doc));
+  return planOf(configFrom('dev', doc));
 }
 
 test('dev: both add-ons, a staging ClusterIssuer on the GKE class, HPA-managed', () => {
-  expect(gitOpsPlan(shippedConfig('dev'))).toEqual({
+  expect(planOf(shippedConfig('dev'))).toEqual({
     environment: 'dev',
     project: 'mlflow-dev',
     gitops: rawConfig('dev').gitops,
@@ -18,7 +18,7 @@ test('dev: both add-ons, a staging ClusterIssuer on the GKE class, HPA-managed',
     distPath: 'dist/dev',
     addons: [EXTERNAL_SECRETS, CERT_MANAGER],
     clusterIssuer: { name: 'letsencrypt-staging', email: 'platform-team@example.com', server: 'staging', ingressClass: 'gce' },
-    autoscaled: true,
+    autoscaledDeployment: 'mlflow',
   });
 });
 
@@ -37,7 +37,7 @@ test('add-ons each on their own; none without an addons section', () => {
 });
 
 test('prod: no add-ons section, so no add-ons and no ClusterIssuer; HPA-managed', () => {
-  expect(gitOpsPlan(shippedConfig('prod'))).toEqual({
+  expect(planOf(shippedConfig('prod'))).toEqual({
     environment: 'prod',
     project: 'mlflow-prod',
     gitops: rawConfig('prod').gitops,
@@ -45,14 +45,14 @@ test('prod: no add-ons section, so no add-ons and no ClusterIssuer; HPA-managed'
     distPath: 'dist/prod',
     addons: [],
     clusterIssuer: undefined,
-    autoscaled: true,
+    autoscaledDeployment: 'mlflow',
   });
 });
 
 test('a fixed replica count (local, deployed by Argo CD): not HPA-managed', () => {
   const doc = rawConfig('local');
   doc.gitops = { repoURL: 'https://github.com/example-org/mlflow-gitops.git', targetRevision: 'main', destinationServer: 'https://kubernetes.default.svc' };
-  expect(gitOpsPlan(configFrom('local', doc))).toMatchObject({ environment: 'local', addons: [], clusterIssuer: undefined, autoscaled: false });
+  expect(planOf(configFrom('local', doc))).toMatchObject({ environment: 'local', addons: [], clusterIssuer: undefined, autoscaledDeployment: undefined });
 });
 
 test('cert-manager alone: the add-on and the ClusterIssuer, its server as configured', () => {
@@ -62,7 +62,7 @@ test('cert-manager alone: the add-on and the ClusterIssuer, its server as config
 });
 
 test('no gitops section: no plan', () => {
-  expect(gitOpsPlan(shippedConfig('local'))).toBeUndefined();
+  expect(planOf(shippedConfig('local'))).toBeUndefined();
 });
 
 test('cluster-scoped kinds of rendered objects: core and grouped, deduplicated, sorted; namespaced kinds ignored', () => {

@@ -4,14 +4,14 @@
  */
 import { Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
-import type { CloudSqlDatabase, PostgresDatabase } from '../../lib/config/config';
+import type { CloudSqlDatabase } from '../../lib/config/model';
 import { DataVolume } from '../../lib/mlflow/data-volume';
 import { DatabaseAccess, iamDatabaseUser, iamDatabaseUserProblem, loginProxyArgs } from '../../lib/mlflow/database-access';
 import { containerNamed, find, mountsOf, objectsOf, testChart } from '../support/constructs';
-import { MYSQL } from '../fixtures/database';
+import { IAM_DATABASE, MYSQL_DATABASE as MYSQL } from '../support/resolved';
 
 /** The same database on Cloud SQL for PostgreSQL. */
-const POSTGRES: PostgresDatabase = { ...MYSQL, engine: 'postgres' };
+const POSTGRES: CloudSqlDatabase = { ...MYSQL, engine: 'postgres' };
 
 /** A pod with one container `app`, connected through DatabaseAccess. */
 function connected(database: CloudSqlDatabase | 'sqlite') {
@@ -19,7 +19,7 @@ function connected(database: CloudSqlDatabase | 'sqlite') {
   const db =
     database === 'sqlite'
       ? new DatabaseAccess(chart, 'Db', { engine: 'sqlite', volume: new DataVolume(chart, 'Data', { size: Size.gibibytes(1) }) })
-      : new DatabaseAccess(chart, 'Db', { engine: 'cloud-sql', database, uriSecret: kplus.Secret.fromSecretName(chart, 'Uri', 'db-uri') });
+      : new DatabaseAccess(chart, 'Db', { engine: 'cloud-sql', database, serviceAccount: new kplus.ServiceAccount(chart, 'Sa') });
   const pod = new kplus.Pod(chart, 'Pod', { metadata: { name: 'p' } });
   const app = pod.addContainer({ name: 'app', image: 'example/app:1' });
   db.connect(pod, app);
@@ -64,7 +64,7 @@ describe('Cloud SQL', () => {
     const pod = new kplus.Pod(chart, 'Pod', { metadata: { name: 'p' } });
     pod.addContainer({ name: 'app', image: 'example/app:1', envVariables: { MLFLOW_BACKEND_STORE_URI: db.backendStoreUri, ...db.poolEnv() } });
     expect(containerNamed(find(objectsOf(chart), 'Pod', 'p').spec, 'app').env).toEqual([
-      { name: 'MLFLOW_BACKEND_STORE_URI', valueFrom: { secretKeyRef: { name: 'db-uri', key: 'MLFLOW_BACKEND_STORE_URI' } } },
+      { name: 'MLFLOW_BACKEND_STORE_URI', valueFrom: { secretKeyRef: { name: 'mlflow-database', key: 'MLFLOW_BACKEND_STORE_URI' } } },
       { name: 'MLFLOW_SQLALCHEMYSTORE_POOL_SIZE', value: '4' },
       { name: 'MLFLOW_SQLALCHEMYSTORE_MAX_OVERFLOW', value: '3' },
       { name: 'MLFLOW_SQLALCHEMYSTORE_POOL_RECYCLE', value: '900' },
@@ -121,7 +121,7 @@ describe('IAM database login', () => {
   /** A pod connected through DatabaseAccess with IAM login as `iamUser`. */
   function connectedIam(iamUser: string) {
     const chart = testChart();
-    const db = new DatabaseAccess(chart, 'Db', { engine: 'cloud-sql', database: MYSQL, iamUser });
+    const db = new DatabaseAccess(chart, 'Db', { engine: 'cloud-sql', database: { ...IAM_DATABASE, iamUser }, serviceAccount: new kplus.ServiceAccount(chart, 'Sa') });
     const pod = new kplus.Pod(chart, 'Pod', { metadata: { name: 'p' } });
     const app = pod.addContainer({ name: 'app', image: 'example/app:1', envVariables: { MLFLOW_BACKEND_STORE_URI: db.backendStoreUri } });
     db.connect(pod, app);

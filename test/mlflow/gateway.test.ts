@@ -6,7 +6,7 @@
 import { Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { GkeGateway, type GatewayCertificate } from '../../lib/mlflow/gateway';
-import type { GkeGatewayClass } from '../../lib/config/config';
+import type { GkeGatewayClass } from '../../lib/config/schema';
 import { validateManifest } from '../../tools/schema-validation';
 import { find, objectsOf, ofKind, testChart } from '../support/constructs';
 

@@ -6,13 +6,13 @@
  * secrets. Every object is checked against the Kubernetes and CRD schemas and Pod Security `restricted`, as synth
  * checks the shipped environments.
  */
-import type { EnvironmentConfig } from '../../lib/config/config';
+import type { Server } from '../../lib/config/model';
 import { validateManifest } from '../../tools/schema-validation';
 import { mlflowManifests, policyProblems, renderEnvironment } from '../../lib/synth/synth';
 import { containerNamed, find } from '../support/constructs';
 import { configFrom, rawConfig } from '../../tools/environments';
 
-function iamVariant(name: string): EnvironmentConfig {
+function iamVariant(name: string): Server {
   const doc = rawConfig(name);
   doc.database.login = 'iam';
   delete doc.database.userSecret;
@@ -92,7 +92,7 @@ describe.each([
   test('every object passes the Kubernetes and CRD schemas and Pod Security restricted; the whole environment renders', () => {
     expect(iam.flatMap((m) => validateManifest(m).map((p) => `${m.kind}/${m.metadata.name}: ${p}`))).toEqual([]);
     expect(policyProblems(iam)).toEqual([]);
-    expect(() => renderEnvironment(iamVariant(name))).not.toThrow();
+    expect(() => renderEnvironment({ name, servers: [iamVariant(name)] })).not.toThrow();
   });
 });
 

@@ -4,16 +4,16 @@
  * no Metrics construct at all: see mlflow-chart.test.ts.
  */
 import * as kplus from 'cdk8s-plus-28';
-import type { GkeClusterKind } from '../../lib/config/config';
+import type { GkeClusterKind } from '../../lib/config/schema';
 import { Metrics, type MetricsMode } from '../../lib/mlflow/metrics';
 import { find, objectsOf, ofKind, testChart } from '../support/constructs';
 
 function build(mode: MetricsMode, withCredentials: boolean, clusterKind?: GkeClusterKind) {
   const chart = testChart();
-  const credentials = withCredentials
-    ? { username: 'scraper', secret: kplus.Secret.fromSecretName(chart, 'Creds', 'scrape-creds') }
+  const user = withCredentials
+    ? { credentials: { username: 'scraper', passwordSecret: 'scrape-password' }, secretProject: 'proj-123456', serviceAccount: new kplus.ServiceAccount(chart, 'Sa') }
     : undefined;
-  const metrics = new Metrics(chart, 'Metrics', { mode, selectorLabels: { component: 'server' }, portName: 'web', credentials, clusterKind });
+  const metrics = new Metrics(chart, 'Metrics', { mode, selectorLabels: { component: 'server' }, portName: 'web', user, clusterKind });
   return { metrics, objects: objectsOf(chart) };
 }
 
@@ -30,7 +30,7 @@ describe('gmp', () => {
   test('with credentials: the user name inline, the password from the Secret', () => {
     const pm = find(build('gmp', true).objects, 'PodMonitoring', 'mlflow');
     expect(pm.spec.endpoints).toEqual([
-      { port: 'web', path: '/metrics', interval: '30s', basicAuth: { username: 'scraper', password: { secret: { name: 'scrape-creds', key: 'password' } } } },
+      { port: 'web', path: '/metrics', interval: '30s', basicAuth: { username: 'scraper', password: { secret: { name: 'mlflow-metrics-auth', key: 'password' } } } },
     ]);
   });
 
@@ -38,7 +38,7 @@ describe('gmp', () => {
     const { objects } = build('gmp', true);
     const role = find(objects, 'Role', 'gmp-collector-read-mlflow-metrics-auth');
     expect(role.apiVersion).toBe('rbac.authorization.k8s.io/v1');
-    expect(role.rules).toEqual([{ apiGroups: [''], resources: ['secrets'], resourceNames: ['scrape-creds'], verbs: ['get'] }]);
+    expect(role.rules).toEqual([{ apiGroups: [''], resources: ['secrets'], resourceNames: ['mlflow-metrics-auth'], verbs: ['get'] }]);
     const binding = find(objects, 'RoleBinding', 'gmp-collector-read-mlflow-metrics-auth');
     expect(binding.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'gmp-collector-read-mlflow-metrics-auth' });
     expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: 'collector', namespace: 'gmp-system' }]);
@@ -59,7 +59,7 @@ describe('gmp', () => {
   });
 
   test('snapshot: with credentials', () => {
-    expect(build('gmp', true).objects).toMatchSnapshot();
+    expect(build('gmp', true).objects.filter((o) => o.kind !== 'ServiceAccount')).toMatchSnapshot();
   });
 });
 
@@ -80,7 +80,7 @@ describe('prometheus-operator', () => {
         port: 'web',
         path: '/metrics',
         interval: '30s',
-        basicAuth: { username: { name: 'scrape-creds', key: 'username' }, password: { name: 'scrape-creds', key: 'password' } },
+        basicAuth: { username: { name: 'mlflow-metrics-auth', key: 'username' }, password: { name: 'mlflow-metrics-auth', key: 'password' } },
       },
     ]);
     expect(ofKind(objects, 'Role')).toEqual([]);
@@ -88,6 +88,6 @@ describe('prometheus-operator', () => {
   });
 
   test('snapshot: with credentials', () => {
-    expect(build('prometheus-operator', true).objects).toMatchSnapshot();
+    expect(build('prometheus-operator', true).objects.filter((o) => o.kind !== 'ServiceAccount')).toMatchSnapshot();
   });
 });

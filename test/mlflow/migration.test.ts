@@ -76,9 +76,9 @@ describe('the metrics user: the Job creates exactly the user the collector logs 
 
   test.each(['dev', 'prod'])('%s: wired wherever metrics are scraped under basic-auth', (name) => {
     const c = shippedConfig(name);
-    expect(c.auth.enabled && c.metrics !== 'none').toBe(true);
+    expect(c.auth !== undefined && c.metrics !== 'none').toBe(true);
     const m = find(render(c).byPath.mlflow, 'Job', 'mlflow-migrate').spec.template.spec.containers.find((x: any) => x.name === 'migrate');
-    expect(envOf(m).MLFLOW_METRICS_USERNAME).toBe(c.auth.enabled ? c.auth.metricsUsername : undefined);
+    expect(envOf(m).MLFLOW_METRICS_USERNAME).toBe(rawConfig(name).auth.metricsUsername);
     expect(envOf(m).MLFLOW_METRICS_PASSWORD).toEqual({ secretKeyRef: { name: 'mlflow-metrics-auth', key: 'password' } });
   });
 

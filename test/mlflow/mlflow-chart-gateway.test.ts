@@ -8,7 +8,7 @@ import { envOf, containerNamed, find, ofKind } from '../support/constructs';
 import { mlflowManifests, policyProblems } from '../../lib/synth/synth';
 import { validateManifest } from '../../tools/schema-validation';
 import { GATEWAY_HOSTS, gatewayConfig } from '../support/gateway';
-import { shippedConfig } from '../../tools/environments';
+import { configFrom, rawConfig, shippedConfig } from '../../tools/environments';
 
 const render = (mutate?: (d: any) => void) => mlflowManifests(gatewayConfig(mutate));
 const serverEnv = (ms: any[]) => envOf(containerNamed(find(ms, 'Deployment', 'mlflow').spec.template.spec, 'mlflow'));
@@ -51,7 +51,9 @@ describe('several hosts: each one everywhere the hosts go', () => {
   });
 
   test('the same Host and CORS lists as the Ingress of the same hosts', () => {
-    const ingress = mlflowManifests({ ...shippedConfig('prod'), exposure: { ...(shippedConfig('prod').exposure as any), hosts: GATEWAY_HOSTS } });
+    const doc = rawConfig('prod');
+    doc.exposure.hosts = GATEWAY_HOSTS;
+    const ingress = mlflowManifests(configFrom('prod', doc));
     for (const k of ['MLFLOW_SERVER_ALLOWED_HOSTS', 'MLFLOW_SERVER_CORS_ALLOWED_ORIGINS']) expect({ k, v: serverEnv(ms)[k] }).toEqual({ k, v: serverEnv(ingress)[k] });
   });
 

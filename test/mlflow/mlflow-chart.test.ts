@@ -3,9 +3,7 @@
  * configs do not exercise (several hosts, auth off on GKE, exposure none on GKE, every metrics mode, GCS
  * artifacts with SQLite). Each construct's own rendering is specified in its test file.
  */
-import { App } from 'cdk8s';
-import type { EnvironmentConfig } from '../../lib/config/config';
-import { MlflowChart, imageReference, mlflowVersion } from '../../lib/mlflow/mlflow-chart';
+import { imageReference, mlflowVersion } from '../../lib/mlflow/mlflow-chart';
 import { mlflowManifests } from '../../lib/synth/synth';
 import { containerNamed, envOf, find, flagValue, mountsOf, ofKind } from '../support/constructs';
 import { configFrom, rawConfig, shippedConfig } from '../../tools/environments';
@@ -265,17 +263,6 @@ describe('chart guards', () => {
     expect(mlflowVersion('v3.17.0-full')).toBe('3.17.0');
     expect(mlflowVersion('2.14.1')).toBe('2.14.1');
     expect(() => mlflowVersion('latest')).toThrow(new Error('not an exact version tag: latest'));
-  });
-
-  test('a config that skipped validation fails loudly, naming what validation should have guaranteed', () => {
-    const config = { ...shippedConfig('prod'), gcp: undefined } as EnvironmentConfig;
-    expect(() => new MlflowChart(new App(), 'x', { config })).toThrow(
-      new Error('internal error: gcp should have been guaranteed by config validation'),
-    );
-    const noVolume = { ...shippedConfig('local'), volume: undefined } as EnvironmentConfig;
-    expect(() => new MlflowChart(new App(), 'x', { config: noVolume })).toThrow(
-      new Error('internal error: volume should have been guaranteed by config validation'),
-    );
   });
 
   test('image reference: repository:tag, with @digest when pinned', () => {

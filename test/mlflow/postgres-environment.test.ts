@@ -5,13 +5,13 @@
  * proxy's `--port` in every pod that reaches the database. Every object is checked against the Kubernetes and CRD
  * schemas and Pod Security `restricted`, as synth checks the shipped environments.
  */
-import type { EnvironmentConfig } from '../../lib/config/config';
+import type { Server } from '../../lib/config/model';
 import { validateManifest } from '../../tools/schema-validation';
 import { mlflowManifests, policyProblems, renderEnvironment } from '../../lib/synth/synth';
 import { containerNamed, find } from '../support/constructs';
 import { configFrom, rawConfig } from '../../tools/environments';
 
-function postgresVariant(name: string): EnvironmentConfig {
+function postgresVariant(name: string): Server {
   const doc = rawConfig(name);
   doc.database.engine = 'postgres';
   return configFrom(name, doc);
@@ -91,6 +91,6 @@ describe.each(['dev', 'prod'])('%s on Cloud SQL for PostgreSQL', (name) => {
   test('every object passes the Kubernetes and CRD schemas and Pod Security restricted; the whole environment renders', () => {
     expect(postgres.flatMap((m) => validateManifest(m).map((p) => `${m.kind}/${m.metadata.name}: ${p}`))).toEqual([]);
     expect(policyProblems(postgres)).toEqual([]);
-    expect(() => renderEnvironment(postgresVariant(name))).not.toThrow();
+    expect(() => renderEnvironment({ name, servers: [postgresVariant(name)] })).not.toThrow();
   });
 });

@@ -4,7 +4,7 @@
  * Host/CORS lists) built on and off. Why each setting: docs/design.md#server-flags and
  * #security-and-availability.
  */
-import { Duration, Size } from 'cdk8s';
+import { Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { BasicAuth } from '../../lib/mlflow/basic-auth';
 import { DataVolume } from '../../lib/mlflow/data-volume';
@@ -12,8 +12,9 @@ import { DatabaseAccess } from '../../lib/mlflow/database-access';
 import { MigrationScript } from '../../lib/mlflow/migration';
 import { TrackingServer, type TrackingServerProps } from '../../lib/mlflow/tracking-server';
 import { containerNamed, envOf, find, flagValue, mountsOf, objectsOf, ofKind, testChart, volumeNamed } from '../support/constructs';
-import { MYSQL } from '../fixtures/database';
+import { AUTH, MYSQL_DATABASE } from '../support/resolved';
 
+const MYSQL = MYSQL_DATABASE;
 
 interface Options {
   readonly engine?: 'mysql' | 'sqlite';
@@ -34,10 +35,10 @@ function build(o: Options = {}) {
       ? new DatabaseAccess(chart, 'Db', {
           engine: 'cloud-sql',
           database: { ...MYSQL, privateIp: o.privateIp ?? true },
-          uriSecret: kplus.Secret.fromSecretName(chart, 'DbSecret', 'db-uri'),
+          serviceAccount,
         })
       : new DatabaseAccess(chart, 'Db', { engine: 'sqlite', volume: volume! });
-  const auth = o.auth ? new BasicAuth(chart, 'Auth', { secret: kplus.Secret.fromSecretName(chart, 'AuthSecret', 'auth-secret') }) : undefined;
+  const auth = o.auth ? new BasicAuth(chart, 'Auth', { auth: { ...AUTH, database: MYSQL }, serviceAccount }) : undefined;
   new TrackingServer(chart, 'Server', {
     image: 'ghcr.io/mlflow/mlflow:v3.17.0-full',
     workers: 2,
@@ -227,10 +228,10 @@ describe('basic-auth', () => {
     expect(flagValue(mlflow.command, '--app-name')).toBe('basic-auth');
     expect(envOf(mlflow)).toMatchObject({
       MLFLOW_AUTH_CONFIG_PATH: '/etc/mlflow/auth/basic_auth.ini',
-      MLFLOW_FLASK_SERVER_SECRET_KEY: { secretKeyRef: { name: 'auth-secret', key: 'MLFLOW_FLASK_SERVER_SECRET_KEY' } },
+      MLFLOW_FLASK_SERVER_SECRET_KEY: { secretKeyRef: { name: 'mlflow-auth', key: 'MLFLOW_FLASK_SERVER_SECRET_KEY' } },
     });
     expect(mountsOf(mlflow)['/etc/mlflow/auth']).toEqual({ name: 'auth-config', readOnly: true });
-    expect(volumeNamed(spec, 'auth-config').secret).toMatchObject({ secretName: 'auth-secret', items: [{ key: 'basic_auth.ini', path: 'basic_auth.ini' }] });
+    expect(volumeNamed(spec, 'auth-config').secret).toMatchObject({ secretName: 'mlflow-auth', items: [{ key: 'basic_auth.ini', path: 'basic_auth.ini' }] });
   });
 });
 
@@ -273,7 +274,7 @@ describe('database', () => {
   test('MySQL: the URI from the Secret, pool sizing, the Cloud SQL proxy as a native sidecar', () => {
     const { mlflow, spec } = build({ engine: 'mysql', autoscaling: AUTOSCALING });
     expect(envOf(mlflow)).toMatchObject({
-      MLFLOW_BACKEND_STORE_URI: { secretKeyRef: { name: 'db-uri', key: 'MLFLOW_BACKEND_STORE_URI' } },
+      MLFLOW_BACKEND_STORE_URI: { secretKeyRef: { name: 'mlflow-database', key: 'MLFLOW_BACKEND_STORE_URI' } },
       MLFLOW_SQLALCHEMYSTORE_POOL_SIZE: '4',
       MLFLOW_SQLALCHEMYSTORE_MAX_OVERFLOW: '3',
       MLFLOW_SQLALCHEMYSTORE_POOL_RECYCLE: '900',
@@ -298,7 +299,7 @@ test('every prop reaches the rendered objects (Required<TrackingServerProps>: a 
   const sa = new kplus.ServiceAccount(chart, 'Sa', { metadata: { name: 'ksa' } });
   const volume = new DataVolume(chart, 'Data', { size: Size.gibibytes(5) });
   const database = new DatabaseAccess(chart, 'Db', { engine: 'sqlite', volume });
-  const auth = new BasicAuth(chart, 'Auth', { secret: kplus.Secret.fromSecretName(chart, 'AuthSecret', 'auth-secret') });
+  const auth = new BasicAuth(chart, 'Auth', { auth: AUTH, serviceAccount: sa });
   const props: Required<TrackingServerProps> = {
     image: 'registry.example.com/mlflow:v3.17.0@sha256:' + 'b'.repeat(64),
     workers: 3,
@@ -315,10 +316,6 @@ test('every prop reaches the rendered objects (Required<TrackingServerProps>: a 
     metrics: true,
     selectorLabels: { app: 'x' },
     podLabels: { team: 'ml' },
-    keepAlive: Duration.seconds(700),
-    gracefulShutdown: Duration.seconds(40),
-    preStopDelay: Duration.seconds(12),
-    tmpSize: Size.gibibytes(2),
   };
   new TrackingServer(chart, 'Server', props);
   const objects = objectsOf(chart);
@@ -331,7 +328,7 @@ test('every prop reaches the rendered objects (Required<TrackingServerProps>: a 
   expect(flagValue(c.command, '--workers')).toBe('3');
   expect(c.resources).toEqual({
     requests: { cpu: '700m', memory: '1100Mi', 'ephemeral-storage': '1Gi' },
-    limits: { cpu: '1500m', memory: '1200Mi', 'ephemeral-storage': '3Gi' },
+    limits: { cpu: '1500m', memory: '1200Mi', 'ephemeral-storage': '5Gi' },
   });
   expect(hpa.spec).toMatchObject({ minReplicas: 3, maxReplicas: 9 });
   expect(hpa.spec.metrics).toEqual([{ type: 'ContainerResource', containerResource: { name: 'cpu', container: 'mlflow', target: { type: 'Utilization', averageUtilization: 55 } } }]);
@@ -346,10 +343,11 @@ test('every prop reaches the rendered objects (Required<TrackingServerProps>: a 
   expect(flagValue(c.command, '--expose-prometheus')).toBe('/mlflow/metrics');
   expect(d.spec.selector.matchLabels).toEqual({ app: 'x' });
   expect(d.spec.template.metadata.labels).toEqual({ app: 'x', team: 'ml' });
-  expect(flagValue(c.command, '--uvicorn-opts')).toBe('--timeout-graceful-shutdown 40 --timeout-keep-alive 700');
-  expect(c.lifecycle.preStop.exec.command).toEqual(['sleep', '12']);
-  expect(spec.terminationGracePeriodSeconds).toBe(67);
-  expect(volumeNamed(spec, 'tmp').emptyDir.sizeLimit).toBe('2048Mi');
+  // Fixed, not props: keep-alive above the load balancer's 600 s, 30 s graceful shutdown after a 15 s preStop, a 4 GiB /tmp.
+  expect(flagValue(c.command, '--uvicorn-opts')).toBe('--timeout-graceful-shutdown 30 --timeout-keep-alive 620');
+  expect(c.lifecycle.preStop.exec.command).toEqual(['sleep', '15']);
+  expect(spec.terminationGracePeriodSeconds).toBe(60);
+  expect(volumeNamed(spec, 'tmp').emptyDir.sizeLimit).toBe('4096Mi');
 });
 
 test('snapshot: MySQL, auth, metrics, autoscaling', () => {

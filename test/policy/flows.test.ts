@@ -8,8 +8,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as yaml from 'js-yaml';
-import type { EnvironmentConfig } from '../../lib/config/config';
-import { serverConfigs, validateEnvironmentDocument } from '../../lib/config/instances';
+import { validateEnvironment } from '../../lib/config/config';
+import type { Server } from '../../lib/config/model';
 import { mlflowManifests } from '../../lib/synth/synth';
 import { rawConfig, ROOT, shippedConfigs } from '../../tools/environments';
 import { describeFlow, flowsOf, runtimePods, type Flow } from './flows';
@@ -17,7 +17,7 @@ import { PolicyWorld } from './netpol-analyzer';
 
 interface Case {
   readonly name: string;
-  readonly servers: readonly EnvironmentConfig[];
+  readonly servers: readonly Server[];
   /** Every server's manifests, as the cluster holds them together. */
   readonly manifests: () => object[];
 }
@@ -30,15 +30,15 @@ function readDir(dir: string): object[] {
 }
 
 /** A shipped environment: its servers' folders under dist/. */
-function shipped(config: EnvironmentConfig): Case {
+function shipped(config: Server): Case {
   return { name: `${config.name} (dist/${config.name}/mlflow)`, servers: [config], manifests: () => readDir(path.join(ROOT, 'dist', config.name, 'mlflow')) };
 }
 
 /** A variant config document, rendered in memory. */
 function variant(name: string, env: string, doc: Record<string, unknown>): Case {
-  const r = validateEnvironmentDocument(`config/${env}.yaml`, doc);
+  const r = validateEnvironment(`config/${env}.yaml`, doc);
   if (!r.environment) throw new Error(`${name}: ${r.problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`);
-  const servers = serverConfigs(r.environment);
+  const servers = r.environment.servers;
   return { name, servers, manifests: () => servers.flatMap((s) => mlflowManifests(s)) };
 }
 

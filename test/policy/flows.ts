@@ -8,7 +8,7 @@
  * the metadata server, the collector's namespace), not read from lib/: the table is the specification the
  * policies are checked against. Why each flow exists: docs/design.md#network-flows.
  */
-import type { EnvironmentConfig } from '../../lib/config/config';
+import type { Server } from '../../lib/config/model';
 import type { Peer, Protocol } from './netpol-analyzer';
 
 export type Verdict = 'allow' | 'deny';
@@ -57,7 +57,7 @@ function addressIn(cidr: string): string {
 }
 
 /** Namespace of the pods that scrape `/metrics`, by metrics mode and cluster kind. */
-function collectorNamespace(c: EnvironmentConfig): string | undefined {
+function collectorNamespace(c: Server): string | undefined {
   // GKE runs managed collection in gmp-system on Standard clusters and in gke-gmp-system on Autopilot.
   if (c.metrics === 'gmp') return c.gcp?.clusterKind === 'autopilot' ? 'gke-gmp-system' : 'gmp-system';
   if (c.metrics === 'prometheus-operator') return 'monitoring';
@@ -68,7 +68,7 @@ function collectorNamespace(c: EnvironmentConfig): string | undefined {
 export const ELSEWHERE = 'elsewhere';
 
 /** Pods of the cluster that the manifests do not contain, modelled as the engine needs them. */
-export function runtimePods(c: EnvironmentConfig): object[] {
+export function runtimePods(c: Server): object[] {
   const ns = (name: string) => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels: { 'kubernetes.io/metadata.name': name } } });
   const pod = (namespace: string, name: string, labels: Record<string, string>, port: number) => ({
     apiVersion: 'v1',
@@ -89,7 +89,7 @@ export function runtimePods(c: EnvironmentConfig): object[] {
 }
 
 /** Every flow of one MLflow server of environment `c`, allowed and denied. */
-export function flowsOf(c: EnvironmentConfig): Flow[] {
+export function flowsOf(c: Server): Flow[] {
   const ns = c.namespace;
   const server: Peer = { workload: `${ns}/mlflow[Deployment]` };
   const migration: Peer = { workload: `${ns}/mlflow-migrate[Job]` };

@@ -15,8 +15,9 @@
  * before the first DDL). The uninterrupted reference run of each engine gives the length D of that part; the points
  * are spread evenly over it, KILL_POINTS of them (0, D/n, 2D/n, ...), so they cover the DDL phase whatever this
  * machine's speed. A kill that came after the run had already finished (its marker gone) is counted apart (the
- * machine is shared and timings vary); the test asserts that at least half of the kills landed mid-run, and on MariaDB
- * at three or more depths of the schema.
+ * machine is shared and timings vary); the test asserts that at least half of the kills landed mid-run, and that the
+ * first-install kills reached past MLflow's first tables (on MariaDB, three or more depths of the schema), adding up to
+ * EXTRA_POINTS kills halfway between two that found different depths when the even points missed.
  */
 import { spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
@@ -34,6 +35,8 @@ const SKIP_MARIADB = SKIP_MLFLOW || process.env.MLFLOW_GITOPS_SKIP_MARIADB === '
 /** Kill points per engine and case (the docs name these figures: docs/migration.md, "Interrupted runs"). */
 const FIRST_INSTALL_POINTS = 6;
 const UPGRADE_POINTS = 5;
+/** At most this many more first-install kills, placed by bisection where the even points missed a depth. */
+const EXTRA_POINTS = 6;
 /** The tracking revision the upgrade cases start from (before the trigger migration: a long chain follows it). */
 const OLDER_REVISION = 'bf29a5ff90ea';
 const MARKED_FIRST = /migrate: first install into an empty database: marked in mlflow_gitops_migration/;
@@ -152,18 +155,22 @@ function killCases(engine: () => Engine): void {
 
     const landed: string[] = [];
     let finishedFirst = 0;
-    for (let i = 0; i < FIRST_INSTALL_POINTS; i++) {
+    /** Kill times tried and what each found: the number of tables, or Infinity where the run had already finished. */
+    const tried: { at: number; depth: number }[] = [];
+    const killAt = async (at: number) => {
       const db = e.createDatabase();
-      const at = Math.round((reference.afterMarker * i) / FIRST_INSTALL_POINTS);
       const killed = await runTimed(e.uri(db), MARKED_FIRST, at);
       // Mid-run means the marker is still there; without it the run had finished (killed, if at all, on its way out).
       const midRun = hasMarker(e, db);
       if (!midRun) {
         finishedFirst++;
         expect(killed.output).toContain('migrate: marker table mlflow_gitops_migration dropped');
+        tried.push({ at, depth: Infinity });
       } else {
         expect(killed.signal).toBe('SIGKILL');
-        landed.push(`${at} ms: ${e.tables(db).length} tables`);
+        const depth = e.tables(db).length;
+        landed.push(`${at} ms: ${depth} tables`);
+        tried.push({ at, depth });
         expect(e.rows(db, 'SELECT state FROM mlflow_gitops_migration')).toEqual([['first-install']]);
       }
       const rerun = migrate(e.uri(db));
@@ -173,18 +180,37 @@ function killCases(engine: () => Engine): void {
       }
       expect(e.schema(db)).toEqual(expected);
       expect(e.rows(db, 'SELECT experiment_id, artifact_location FROM experiments')).toEqual([['0', 'mlflow-artifacts:/0']]);
+    };
+    for (let i = 0; i < FIRST_INSTALL_POINTS; i++) await killAt(Math.round((reference.afterMarker * i) / FIRST_INSTALL_POINTS));
+    // Half of the kills must land mid-run and reach past MLflow's first tables (more than the marker's table), and on
+    // MySQL, which keeps each statement, three depths of the schema. A machine slower or faster than the reference run
+    // can make the even points miss that; then up to EXTRA_POINTS more go halfway into the widest gap between two kill
+    // times that found different depths (or a depth and a finished run), where a new depth must lie. PostgreSQL shows
+    // few depths: its upgrade after the first tables is one transaction, rolled back when killed.
+    const depths = () => new Set(tried.filter((t) => t.depth !== Infinity).map((t) => t.depth));
+    const enough = () =>
+      landed.length >= Math.ceil(FIRST_INSTALL_POINTS / 2) && [...depths()].some((n) => n > 1) && (e.transactionalDdl || depths().size >= 3);
+    for (let extra = 0; extra < EXTRA_POINTS && !enough(); extra++) {
+      const sorted = [...tried].sort((a, b) => a.at - b.at);
+      let gap: [number, number] | undefined;
+      for (let i = 0; i + 1 < sorted.length; i++) {
+        const [a, b] = [sorted[i], sorted[i + 1]];
+        if (a.depth !== b.depth && b.at - a.at > 1 && (!gap || b.at - a.at > gap[1] - gap[0])) gap = [a.at, b.at];
+      }
+      if (!gap) break;
+      await killAt(Math.round((gap[0] + gap[1]) / 2));
     }
     summaries.push(
       `${e.name} first install: reference ${reference.toMarker} ms to the marker + ${reference.afterMarker} ms of DDL (${full} tables); ` +
         `killed at ${landed.join(', ')}; ${finishedFirst} finished before the kill`,
     );
-    // Most kills landed mid-run, at different depths (the machine is shared: a late point may come after the end).
-    expect(landed.length).toBeGreaterThanOrEqual(Math.ceil(FIRST_INSTALL_POINTS / 2));
-    // Some kills came after MLflow's first tables (more than the marker's table). On MySQL they land at many depths;
-    // PostgreSQL shows only two (its upgrade after the first tables is one transaction, rolled back when killed).
-    const depths = new Set(landed.map((l) => Number(/: (\d+) tables/.exec(l)![1])));
-    expect([...depths].some((n) => n > 1)).toBe(true);
-    if (!e.transactionalDdl) expect(depths.size).toBeGreaterThanOrEqual(3);
+    // At least half of the kills landed mid-run (the machine is shared: a late point may come after the end), past
+    // MLflow's first tables, and on MySQL at three depths.
+    expect({ landed, depths: [...depths()].sort((a, b) => a - b), enough: enough() }).toEqual({
+      landed: expect.any(Array),
+      depths: expect.any(Array),
+      enough: true,
+    });
   }, 1_500_000);
 
   test(`upgrade killed at ${UPGRADE_POINTS} points: each rerun refuses (exit 9) pointing at the restore point and changes nothing; the copy from before migrates`, async () => {

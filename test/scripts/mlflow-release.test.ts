@@ -7,7 +7,8 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as yaml from 'js-yaml';
-import { validateEnvironmentDocument, type Environment } from '../../lib/config/instances';
+import { validateEnvironment } from '../../lib/config/config';
+import type { Environment } from '../../lib/config/model';
 import { mlflowReleaseOf, releaseOfTag, shippedMlflowRelease } from '../../scripts/mlflow-release';
 import { ROOT, rawConfig } from '../../tools/environments';
 import { mlflowPython } from '../../tools/pod-harness/test-servers';
@@ -16,7 +17,7 @@ const SKIP_MLFLOW = process.env.MLFLOW_GITOPS_SKIP_MLFLOW === '1';
 const TEAMS = yaml.load(fs.readFileSync(path.join(ROOT, 'test', 'fixtures', 'instances', 'teams.yaml'), 'utf8')) as Record<string, any>;
 
 function environment(file: string, doc: Record<string, any>): Environment {
-  const r = validateEnvironmentDocument(file, doc);
+  const r = validateEnvironment(file, doc);
   if (!r.environment) throw new Error(JSON.stringify(r.problems));
   return r.environment;
 }

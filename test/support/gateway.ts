@@ -1,5 +1,5 @@
 /** A gateway-mode variant of the shipped prod config (no shipped environment uses `exposure.mode: gateway`). */
-import type { EnvironmentConfig } from '../../lib/config/config';
+import type { Server } from '../../lib/config/model';
 import { configFrom, rawConfig } from '../../tools/environments';
 
 /** Hosts of the variant: several, so that every list that follows the hosts shows each one. */
@@ -19,6 +19,6 @@ export function gatewayDoc(mutate: (doc: any) => void = () => undefined): Record
 }
 
 /** The validated variant, named `prod` (its file would be config/prod.yaml). */
-export function gatewayConfig(mutate: (doc: any) => void = () => undefined): EnvironmentConfig {
+export function gatewayConfig(mutate: (doc: any) => void = () => undefined): Server {
   return configFrom('prod', gatewayDoc(mutate));
 }

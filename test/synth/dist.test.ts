@@ -9,12 +9,12 @@ import * as yaml from 'js-yaml';
 import { podSecurityViolations } from '../../lib/policy/pod-security';
 import { validateManifest } from '../../tools/schema-validation';
 import { renderEnvironment } from '../../lib/synth/synth';
-import { shippedConfigs } from '../../tools/environments';
+import { shippedEnvironments } from '../../tools/environments';
 
 /** Every output file of every shipped environment, keyed `dist/<env>/…` or `argocd/<env>/…`. */
 function fresh(): Record<string, string> {
   const files: Record<string, string> = {};
-  for (const c of shippedConfigs()) {
+  for (const c of shippedEnvironments()) {
     const out = renderEnvironment(c);
     for (const f of out.dist) files[`dist/${c.name}/${f.path}`] = f.content;
     for (const f of out.bootstrap) files[`argocd/${c.name}/${f.path}`] = f.content;

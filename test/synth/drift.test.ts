@@ -6,7 +6,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { renderEnvironment, synthMarker, type RenderedFile } from '../../lib/synth/synth';
-import { ROOT, shippedConfigs } from '../../tools/environments';
+import { ROOT, shippedEnvironments } from '../../tools/environments';
 
 function committed(dir: string): Record<string, string> {
   const out: Record<string, string> = {};
@@ -24,7 +24,7 @@ function committed(dir: string): Record<string, string> {
 test('dist/ and argocd/ equal a fresh synth (run `npm run synth` and commit if this fails)', () => {
   const dist: Record<string, string> = {};
   const argocd: Record<string, string> = {};
-  for (const c of shippedConfigs()) {
+  for (const c of shippedEnvironments()) {
     const out = renderEnvironment(c);
     for (const f of out.dist) dist[`${c.name}/${f.path}`] = f.content;
     for (const f of out.bootstrap) argocd[`${c.name}/${f.path}`] = f.content;

@@ -5,10 +5,10 @@
  */
 import * as yaml from 'js-yaml';
 import { renderEnvironment, SynthError, toYaml } from '../../lib/synth/synth';
-import { shippedConfig } from '../../tools/environments';
+import { shippedEnvironment } from '../../tools/environments';
 
 function appProject(env: string): any {
-  const files = renderEnvironment(shippedConfig(env)).bootstrap.filter((f) => f.path === `appproject-mlflow-${env}.yaml`);
+  const files = renderEnvironment(shippedEnvironment(env)).bootstrap.filter((f) => f.path === `appproject-mlflow-${env}.yaml`);
   expect(files).toHaveLength(1);
   return yaml.load(files[0].content);
 }
@@ -27,17 +27,17 @@ describe('the AppProject admits the cluster-scoped kinds the environment renders
 });
 
 test('dist files go to one folder per Application path; the bootstrap is flat, with its kustomization', () => {
-  const dev = renderEnvironment(shippedConfig('dev'));
+  const dev = renderEnvironment(shippedEnvironment('dev'));
   expect([...new Set(dev.dist.map((f) => f.path.split('/')[0]))].sort()).toEqual(['apps', 'cluster-issuer', 'mlflow']);
   expect(dev.dist.filter((f) => f.path.split('/').length !== 2)).toEqual([]);
   expect(dev.bootstrap.filter((f) => f.path.includes('/'))).toEqual([]);
   expect(dev.bootstrap.map((f) => f.path)).toContain('kustomization.yaml');
-  const local = renderEnvironment(shippedConfig('local'));
+  const local = renderEnvironment(shippedEnvironment('local'));
   expect([...new Set(local.dist.map((f) => f.path.split('/')[0]))]).toEqual(['mlflow']);
 });
 
 test('a ClusterIssuer gets its folder and its Application only in an environment that asks for one', () => {
-  const inFolder = (env: string, folder: string) => renderEnvironment(shippedConfig(env)).dist.map((f) => f.path).filter((p) => p.startsWith(`${folder}/`)).sort();
+  const inFolder = (env: string, folder: string) => renderEnvironment(shippedEnvironment(env)).dist.map((f) => f.path).filter((p) => p.startsWith(`${folder}/`)).sort();
   // dev: cert-manager with an Ingress certificate from Let's Encrypt staging.
   expect(inFolder('dev', 'cluster-issuer')).toEqual(['cluster-issuer/clusterissuer-letsencrypt-staging.yaml']);
   expect(inFolder('dev', 'apps')).toEqual([

@@ -11,7 +11,7 @@ import * as yaml from 'js-yaml';
 import { DatabaseAccess } from '../../lib/mlflow/database-access';
 import { SynthError, filesOf, manifestsOf, renderEnvironment, type Manifest } from '../../lib/synth/synth';
 import { testChart } from '../support/constructs';
-import { shippedConfig } from '../../tools/environments';
+import { shippedEnvironment } from '../../tools/environments';
 
 afterEach(() => jest.restoreAllMocks());
 
@@ -26,7 +26,7 @@ function breakConnectedPods(patch: JsonPatch): void {
 
 function renderError(name: string): SynthError {
   try {
-    renderEnvironment(shippedConfig(name));
+    renderEnvironment(shippedEnvironment(name));
   } catch (e) {
     return e as SynthError;
   }
@@ -50,7 +50,7 @@ describe('the Pod Security gate', () => {
   });
 
   test('the shipped environments pass it', () => {
-    for (const name of ['dev', 'local', 'prod']) expect(() => renderEnvironment(shippedConfig(name))).not.toThrow();
+    for (const name of ['dev', 'local', 'prod']) expect(() => renderEnvironment(shippedEnvironment(name))).not.toThrow();
   });
 });
 
@@ -70,8 +70,8 @@ test('one file per object, named kind-name.yaml; two objects with one file name 
 });
 
 test('an environment without gitops renders no bootstrap; one with gitops adds a kustomization of its Argo CD objects, and the argocd-cm fragment beside it', () => {
-  expect(renderEnvironment(shippedConfig('local')).bootstrap).toEqual([]);
-  const bootstrap = renderEnvironment(shippedConfig('prod')).bootstrap;
+  expect(renderEnvironment(shippedEnvironment('local')).bootstrap).toEqual([]);
+  const bootstrap = renderEnvironment(shippedEnvironment('prod')).bootstrap;
   const kustomization = yaml.load(bootstrap.find((f) => f.path === 'kustomization.yaml')!.content) as any;
   expect(kustomization).toMatchObject({ apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization' });
   // The argocd-cm fragment is applied key by key (README), never through `kubectl apply --server-side -k`.

@@ -705,7 +705,8 @@ describe('the outputs go through import-terraform into a valid config', () => {
     });
     const reparsed = parseEnvironmentText('config/dev.yaml', result.text);
     expect(reparsed.problems).toEqual([]);
-    expect(reparsed.config!.database.engine === 'mysql' && reparsed.config!.database.maxConnections).toBe(900);
+    const database = reparsed.environment!.servers[0].database;
+    expect(database.engine === 'mysql' && database.maxConnections).toBe(900);
   });
 
   test.each(ENVIRONMENTS)('examples/%s: its outputs, as GCP computes them, are exactly what its config file holds', (env) => {

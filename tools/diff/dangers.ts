@@ -154,7 +154,7 @@ function deletion(c: ObjectChange): string[] {
 const STATIC_IP_ANNOTATIONS = ['kubernetes.io/ingress.global-static-ip-name', 'kubernetes.io/ingress.regional-static-ip-name'];
 
 /** The hosts an Ingress or a Gateway's routes serve, for the message: `mlflow.example.com`, or `its hosts`. */
-function hostsOf(o: KubeObject): string {
+function servedHostsOf(o: KubeObject): string {
   const hosts = ((spec(o).rules as Obj[] | undefined) ?? []).map((r) => r.host).filter((h): h is string => typeof h === 'string');
   return hosts.length > 0 ? [...new Set(hosts)].join(', ') : 'its hosts';
 }
@@ -172,8 +172,8 @@ function loadBalancerDeletion(c: ObjectChange): string[] {
     const reserved = STATIC_IP_ANNOTATIONS.map((a) => annotations[a]).find((v) => v !== undefined);
     const effect =
       reserved !== undefined
-        ? `; its reserved IP address ${reserved} stays: requests to ${hostsOf(o)} fail until a load balancer that uses ${reserved} serves them`
-        : ` and releases its external IP address: requests to ${hostsOf(o)} fail until DNS points at the address of what replaces it`;
+        ? `; its reserved IP address ${reserved} stays: requests to ${servedHostsOf(o)} fail until a load balancer that uses ${reserved} serves them`
+        : ` and releases its external IP address: requests to ${servedHostsOf(o)} fail until DNS points at the address of what replaces it`;
     return [`deleting the Ingress deletes its load balancer${effect}`];
   }
   if (o.kind === 'Gateway' && o.apiVersion?.startsWith('gateway.networking.k8s.io/')) {

@@ -5,12 +5,8 @@
  * applies it (hook phase, then sync wave).
  */
 import * as yaml from 'js-yaml';
-
-/** One rendered file, path relative to the checkout (`dist/dev/mlflow/deployment-mlflow.yaml`). */
-export interface OutputFile {
-  readonly path: string;
-  readonly content: string;
-}
+import { HOOK_ANNOTATION, SYNC_WAVE_ANNOTATION } from '../../lib/names';
+import type { RenderedFile } from '../../lib/synth/synth';
 
 /** A parsed Kubernetes object. Only what the comparison needs is typed. */
 export type KubeObject = {
@@ -20,8 +16,6 @@ export type KubeObject = {
   readonly [k: string]: unknown;
 };
 
-export const SYNC_WAVE = 'argocd.argoproj.io/sync-wave';
-export const HOOK = 'argocd.argoproj.io/hook';
 const HELM_HOOK = 'helm.sh/hook';
 
 /** Argo CD's sync phases in the order it runs them; objects without a hook run in `Sync`. */
@@ -67,13 +61,13 @@ function annotation(o: KubeObject, key: string): string | undefined {
 
 /** The sync wave of an object (Argo CD's default: 0). */
 export function waveOf(o: KubeObject): number {
-  const w = Number.parseInt(annotation(o, SYNC_WAVE) ?? '0', 10);
+  const w = Number.parseInt(annotation(o, SYNC_WAVE_ANNOTATION) ?? '0', 10);
   return Number.isNaN(w) ? 0 : w;
 }
 
 /** Argo CD hook phases of an object (`Sync`, `PreSync`…), empty when it is not a hook. */
 export function hookPhasesOf(o: KubeObject): string[] {
-  const v = annotation(o, HOOK);
+  const v = annotation(o, HOOK_ANNOTATION);
   return v ? v.split(',').map((s) => s.trim()).filter((s) => s.length > 0) : [];
 }
 
@@ -107,7 +101,8 @@ export function placeOf(file: string): { env: string; folder: string } | undefin
 }
 
 /** Parses the files of one checkout. Files outside `dist/` and `argocd/` are ignored. */
-export function treeOf(files: readonly OutputFile[]): RenderedTree {
+/** The tree of rendered files, each path relative to the checkout (`dist/dev/mlflow/deployment-mlflow.yaml`). */
+export function treeOf(files: readonly RenderedFile[]): RenderedTree {
   const tree = new Map<string, Map<string, Map<string, RenderedObject>>>();
   for (const f of [...files].sort((a, b) => (a.path < b.path ? -1 : 1))) {
     const place = placeOf(f.path);

@@ -10,7 +10,8 @@
 import { compareTrees, type EnvironmentDiff, type ObjectChange } from './compare';
 import { DANGER_TITLES, dangersOf, type Danger, type DangerKind } from './dangers';
 import { formatPath, hunks, type FieldChange } from './fields';
-import { displayName, placementOf, treeOf, waveOf, type OutputFile } from './objects';
+import { displayName, placementOf, treeOf, waveOf } from './objects';
+import type { RenderedFile } from '../../lib/synth/synth';
 
 /** First line of the Markdown form: CI finds its previous comment by it and updates that one. */
 export const MARKDOWN_MARKER = '<!-- mlflow-gitops:diff -->';
@@ -31,8 +32,8 @@ export interface DiffReport {
 export interface DiffInput {
   readonly baseLabel: string;
   readonly headLabel: string;
-  readonly base: readonly OutputFile[];
-  readonly head: readonly OutputFile[];
+  readonly base: readonly RenderedFile[];
+  readonly head: readonly RenderedFile[];
   /** Only these environments (default: all on either side). */
   readonly envs?: readonly string[];
   readonly notes?: readonly string[];

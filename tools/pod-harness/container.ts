@@ -7,7 +7,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import type { EnvironmentConfig } from '../../lib/config/config';
+import type { Server } from '../../lib/config/model';
 import type { Manifest } from '../../lib/synth/synth';
 import { find, render, shippedConfig } from '../environments';
 import { freePort } from './process';
@@ -24,12 +24,12 @@ export interface ContainerSelector {
 
 /** The synthesized objects of one environment, with its config. */
 export interface RenderedPod {
-  readonly config: EnvironmentConfig;
+  readonly config: Server;
   readonly manifests: readonly Manifest[];
 }
 
 /** Synthesizes a shipped environment (or a given config) in memory, exactly as `npm run synth` does. */
-export function renderPod(env: string | EnvironmentConfig): RenderedPod {
+export function renderPod(env: string | Server): RenderedPod {
   const config = typeof env === 'string' ? shippedConfig(env) : env;
   return { config, manifests: render(config).byPath.mlflow };
 }

@@ -7,7 +7,7 @@
  * The parts, by concern: the test servers (./test-servers.ts), Secrets (./secrets.ts), what differs from the pod
  * (./rewrites.ts), the container as rendered (./container.ts), processes (./process.ts), HTTP and probes (./http.ts).
  */
-import type { EnvironmentConfig } from '../../lib/config/config';
+import type { Server } from '../../lib/config/model';
 import { PodRoot, prepareContainer, renderPod, type ContainerSelector, type PrepareOptions, type PreparedContainer, type RenderedPod } from './container';
 import { probeOnce, probesOf } from './http';
 import { runContainer, runToCompletion, sleep, type RunningContainer } from './process';
@@ -95,7 +95,7 @@ export function migrationSelector(rendered: RenderedPod): ContainerSelector {
 export const SERVER: ContainerSelector = { kind: 'Deployment', name: 'mlflow', container: 'mlflow' };
 
 /** Runs the migration of an environment then its server, as synthesized; `stop()` undoes everything. */
-export async function startPod(env: string | EnvironmentConfig, opts: StartPodOptions = {}): Promise<StartedPod> {
+export async function startPod(env: string | Server, opts: StartPodOptions = {}): Promise<StartedPod> {
   const rendered = renderPod(env);
   const config = rendered.config;
   const secrets = opts.secrets ?? testSecretValues(config);

@@ -2,7 +2,7 @@
  * Secrets as the pod sees them: the ExternalSecret templates (ESO template engine v2, exactly the functions the
  * project uses) rendered with test values standing in for GCP Secret Manager.
  */
-import type { EnvironmentConfig } from '../../lib/config/config';
+import type { Server } from '../../lib/config/model';
 import type { Manifest } from '../../lib/synth/synth';
 import { testDatabaseServer } from './test-servers';
 
@@ -122,7 +122,7 @@ export function renderSecrets(manifests: readonly Manifest[], remote: SecretMana
  * Test values for every Secret Manager id the config names: the MariaDB test user, and for auth a Flask key,
  * admin and metrics credentials (fresh random letters and digits, as the Terraform contract generates them).
  */
-export function testSecretValues(config: EnvironmentConfig, overrides: Partial<TestCredentials> = {}): { values: SecretManagerValues; credentials: TestCredentials } {
+export function testSecretValues(config: Server, overrides: Partial<TestCredentials> = {}): { values: SecretManagerValues; credentials: TestCredentials } {
   const rnd = () => Array.from({ length: 24 }, () => 'abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789'[Math.floor(Math.random() * 56)]).join('');
   const credentials: TestCredentials = {
     adminUsername: 'admin',
@@ -133,17 +133,17 @@ export function testSecretValues(config: EnvironmentConfig, overrides: Partial<T
     ...overrides,
   };
   const v: Record<string, string> = {};
-  if (config.database.engine !== 'sqlite' && config.database.userSecret && config.database.passwordSecret) {
+  if (config.database.engine !== 'sqlite' && config.database.login === 'password') {
     const server = testDatabaseServer(config.database.engine);
     v[config.database.userSecret] = server.user;
     v[config.database.passwordSecret] = server.password;
   }
-  if (config.auth.enabled) {
+  if (config.auth) {
     v[config.auth.flaskSecretKeySecret] = credentials.flaskSecretKey;
     v[config.auth.adminUsernameSecret] = credentials.adminUsername;
     v[config.auth.adminPasswordSecret] = credentials.adminPassword;
-    if (config.auth.metricsPasswordSecret) v[config.auth.metricsPasswordSecret] = credentials.metricsPassword;
-    if (config.auth.smokePasswordSecret) v[config.auth.smokePasswordSecret] = credentials.smokePassword;
+    if (config.auth.metricsUser) v[config.auth.metricsUser.passwordSecret] = credentials.metricsPassword;
+    if (config.auth.smokeUser) v[config.auth.smokeUser.passwordSecret] = credentials.smokePassword;
   }
   return { values: v, credentials };
 }

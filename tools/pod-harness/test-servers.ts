@@ -5,7 +5,7 @@
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import type { EnvironmentConfig } from '../../lib/config/config';
+import type { Server } from '../../lib/config/model';
 import { ROOT } from '../environments';
 
 /** The venv python written by scripts/test-mlflow.sh, or `undefined` when MLflow was not prepared. */
@@ -55,7 +55,7 @@ export function testDatabaseServer(engine: CloudSqlEngine): { readonly name: str
 }
 
 /** The Cloud SQL engine of a config, or undefined for SQLite. */
-export function cloudSqlEngine(config: EnvironmentConfig): CloudSqlEngine | undefined {
+export function cloudSqlEngine(config: Server): CloudSqlEngine | undefined {
   return config.database.engine === 'sqlite' ? undefined : config.database.engine;
 }
 

@@ -9,7 +9,8 @@
  */
 import { isDeepStrictEqual } from 'util';
 import { isMap, isScalar, parseDocument, stringify, type Scalar } from 'yaml';
-import { formatProblem, parseEnvironmentText, type EnvironmentConfig } from '../../lib/config/config';
+import { formatProblem, parseEnvironmentText } from '../../lib/config/config';
+import type { ConfigDocument } from '../../lib/config/schema';
 
 // ---------------------------------------------------------------------------------------------------------
 // The contract
@@ -17,8 +18,8 @@ import { formatProblem, parseEnvironmentText, type EnvironmentConfig } from '../
 
 type KeysOf<T> = T extends unknown ? keyof T & string : never;
 type At<T, K extends string> = T extends unknown ? (K extends keyof T ? NonNullable<T[K]> : never) : never;
-/** `[section, field]` paths of {@link EnvironmentConfig} whose value is a `V` (union members included). */
-type FieldPath<V, T = EnvironmentConfig> = {
+/** `[section, field]` paths of a config document ({@link ConfigDocument}) whose value is a `V` (union members included). */
+type FieldPath<V, T = ConfigDocument> = {
   [A in KeysOf<T>]: At<T, A> extends readonly unknown[]
     ? never
     : At<T, A> extends object

@@ -6,7 +6,7 @@
  * does produce are covered end to end in diff.test.ts; the layout of the report in report.test.ts.
  */
 import * as yaml from 'js-yaml';
-import type { OutputFile } from '../../../tools/diff/objects';
+import type { RenderedFile } from '../../../lib/synth/synth';
 import { diffReport, formatMarkdown, formatText, MARKDOWN_LIMIT, MARKDOWN_MARKER } from '../../../tools/diff/report';
 
 type Obj = Record<string, unknown>;
@@ -14,7 +14,7 @@ type Obj = Record<string, unknown>;
 const meta = (name: string, extra: Obj = {}) => ({ name, namespace: 'mlflow', ...extra, annotations: { 'argocd.argoproj.io/sync-wave': '1', ...((extra.annotations as Obj) ?? {}) } });
 
 /** One object as a file of `dist/dev/mlflow/`. */
-function file(o: Obj): OutputFile {
+function file(o: Obj): RenderedFile {
   const m = o.metadata as { name: string };
   return { path: `dist/dev/mlflow/${String(o.kind).toLowerCase()}-${m.name}.yaml`, content: yaml.dump(o) };
 }
@@ -308,7 +308,7 @@ dev: 2 changed
   });
 
   test('Markdown: when even the object lists are too long, a count per environment', () => {
-    const cm = (i: number, v: string): OutputFile => file({ apiVersion: 'v1', kind: 'ConfigMap', metadata: meta(`${'x'.repeat(240)}-${i}`), data: { v } });
+    const cm = (i: number, v: string): RenderedFile => file({ apiVersion: 'v1', kind: 'ConfigMap', metadata: meta(`${'x'.repeat(240)}-${i}`), data: { v } });
     const many = (v: string) => Array.from({ length: 300 }, (_, i) => cm(i, v));
     const md = formatMarkdown(diffReport({ baseLabel: 'base', headLabel: 'head', base: many('a'), head: many('b') }));
     expect(md).toBe(`${MARKDOWN_MARKER}
@@ -574,7 +574,7 @@ describe('NetworkPolicy texts', () => {
     test('a removed or an added policy without metadata is known by its file and pairs with no named one', () => {
       const bare = (file: string) => ({ path: `dist/dev/mlflow/${file}.yaml`, content: yaml.dump({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', spec }) });
       const named = file(np(spec, 'p', 'new'));
-      const lines = (base: OutputFile[], head: OutputFile[]) => diffReport({ baseLabel: 'base', headLabel: 'head', base, head }).dangers.map((d) => `${d.kind} ${d.object}: ${d.message}`);
+      const lines = (base: RenderedFile[], head: RenderedFile[]) => diffReport({ baseLabel: 'base', headLabel: 'head', base, head }).dangers.map((d) => `${d.kind} ${d.object}: ${d.message}`);
       expect(lines([bare('a')], [named])).toEqual(['network NetworkPolicy (no name): removes a deny-all for Egress: every pod in its namespace loses that isolation unless another policy selects them', added('new')]);
       expect(lines([file(np(spec, 'p', 'old'))], [bare('a')])).toEqual(['network NetworkPolicy (no name): new policy allows ingress from podSelector {a=1} on any port', removed('old')]);
     });

@@ -17,7 +17,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as yaml from 'js-yaml';
-import type { OutputFile } from '../../../tools/diff/objects';
+import type { RenderedFile } from '../../../lib/synth/synth';
 import { renderCommit, runDiff, type Base } from '../../../scripts/diff';
 import { ROOT, RUN_TS } from '../../../tools/environments';
 import { onceBeforeAll } from '../../support/once';
@@ -85,7 +85,7 @@ function branch(name: string, change: () => void): void {
 }
 
 // One rendering per base commit, shared by every case (the real renderCommit, memoized).
-const renderings = new Map<string, Promise<OutputFile[]>>();
+const renderings = new Map<string, Promise<RenderedFile[]>>();
 const renderBase = (root: string, base: Base) => {
   if (!renderings.has(base.commit)) renderings.set(base.commit, renderCommit(root, base));
   return renderings.get(base.commit)!;

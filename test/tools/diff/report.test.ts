@@ -6,19 +6,19 @@
  * real git commits in diff.test.ts.
  */
 import * as yaml from 'js-yaml';
-import type { OutputFile } from '../../../tools/diff/objects';
+import type { RenderedFile } from '../../../lib/synth/synth';
 import { formatPath, hunks } from '../../../tools/diff/fields';
 import { diffReport, formatMarkdown, formatText, lineDiff } from '../../../tools/diff/report';
 
 type Obj = Record<string, any>;
 
 /** An object as one file of `folder` (several objects may share a file name: `name` keeps them apart). */
-function at(folder: string, o: Obj, name = `${String(o.kind).toLowerCase()}-${o.metadata?.name ?? 'x'}`): OutputFile {
+function at(folder: string, o: Obj, name = `${String(o.kind).toLowerCase()}-${o.metadata?.name ?? 'x'}`): RenderedFile {
   return { path: `${folder}/${name}.yaml`, content: yaml.dump(o) };
 }
 
-const text = (base: OutputFile[], head: OutputFile[], envs?: string[]) => formatText(diffReport({ baseLabel: 'base', headLabel: 'head', base, head, envs }));
-const markdown = (base: OutputFile[], head: OutputFile[], notes?: string[]) => formatMarkdown(diffReport({ baseLabel: 'base', headLabel: 'head', base, head, notes }));
+const text = (base: RenderedFile[], head: RenderedFile[], envs?: string[]) => formatText(diffReport({ baseLabel: 'base', headLabel: 'head', base, head, envs }));
+const markdown = (base: RenderedFile[], head: RenderedFile[], notes?: string[]) => formatMarkdown(diffReport({ baseLabel: 'base', headLabel: 'head', base, head, notes }));
 
 const cm = (name: string, data: Obj, annotations: Obj = {}, apiVersion = 'v1'): Obj => ({ apiVersion, kind: 'ConfigMap', metadata: { name, namespace: 'mlflow', annotations }, data });
 const app = (name: string, spec: Obj, apiVersion = 'argoproj.io/v1alpha1', kind = 'Application'): Obj => ({ apiVersion, kind, metadata: { name, namespace: 'argocd' }, spec });
@@ -44,7 +44,7 @@ dev: 1 changed, 1 added, 1 removed
   test('cluster-scoped objects have no namespace part; an object without a name is known by its file; only YAML under dist/<env>/<app>/ and argocd/<env>/ counts', () => {
     const ns: Obj = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'mlflow', labels: { a: '1' } } };
     const nameless: Obj = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { namespace: 'mlflow' }, data: { a: '1' } };
-    const ignored: OutputFile[] = [
+    const ignored: RenderedFile[] = [
       { path: 'dist/dev/namespace.yaml', content: yaml.dump(ns) },
       { path: 'dist/dev/mlflow/notes.txt', content: yaml.dump(ns) },
       { path: 'config/dev.yaml', content: yaml.dump(ns) },
@@ -167,7 +167,7 @@ dev: 4 changed
       // Nameless: known by its file, names no folder.
       at('dist/dev/apps', { apiVersion: 'argoproj.io/v1alpha1', kind: 'Application', spec: { source: { path: 'dist/dev/mlflow' } } }, 'a-no-metadata'),
     ];
-    const title = (base: OutputFile[], head: OutputFile[]) => text(base, head).split('\n').filter((l) => l.startsWith('  dist/'));
+    const title = (base: RenderedFile[], head: RenderedFile[]) => text(base, head).split('\n').filter((l) => l.startsWith('  dist/'));
     expect(title([...changed, ...notArgo], [...changedNow, ...notArgo])).toEqual(['  dist/dev/mlflow']);
     const mlflowApp = (name: string) => at('dist/dev/apps', app(name, { source: { path: 'dist/dev/mlflow' } }), 'root');
     // dist/dev/apps changes too (the Application is renamed, or removed); no Application syncs that folder.

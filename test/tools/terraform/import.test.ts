@@ -11,7 +11,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { isScalar, parseDocument } from 'yaml';
-import { loadEnvironmentFile } from '../../../lib/config/config';
+import { loadEnvironmentFile, parseConfigDocument } from '../../../lib/config/config';
 import { contractTable, TERRAFORM_CONTRACT, type TerraformOutput } from '../../../tools/terraform/contract';
 import { run } from '../../../scripts/import-terraform';
 import { CONFIG_DIR, ROOT, RUN_TS } from '../../../tools/environments';
@@ -185,8 +185,9 @@ describe('import-terraform updates the Terraform values and nothing else', () =>
     expect(expected).not.toBe(shipped('dev'));
     // Only dev.yaml changed, to exactly those bytes; no temporary file left behind.
     expect(sb.files()).toEqual({ 'dev.yaml': expected, 'prod.yaml': shipped('prod') });
-    const { config, problems } = loadEnvironmentFile(sb.config('dev'));
-    expect(problems).toEqual([]);
+    expect(loadEnvironmentFile(sb.config('dev')).problems).toEqual([]);
+    // The document as written: the contract's fields are the file's.
+    const config = parseConfigDocument(sb.config('dev'), fs.readFileSync(sb.config('dev'), 'utf8')).doc;
     for (const row of TERRAFORM_CONTRACT) {
       const [section, field] = row.path;
       // database.login 'password' stays absent (what its absence means).
@@ -215,7 +216,7 @@ describe('import-terraform updates the Terraform values and nothing else', () =>
     expect(r).toMatchObject({ code: 0, stderr: '' });
     expect(r.stdout).toContain('updated from stdin');
     expect(r.stdout).toContain('  gcp.projectId: example-mlflow-prod → acme-ml-dev\n');
-    expect(loadEnvironmentFile(sb.config('prod')).config?.gcp?.projectId).toBe('acme-ml-dev');
+    expect(loadEnvironmentFile(sb.config('prod')).environment?.servers[0].gcp?.projectId).toBe('acme-ml-dev');
   });
 
   test.concurrent('--outputs - reads stdin in-process too: the injected reader, not a file named -', async () => {
@@ -223,7 +224,7 @@ describe('import-terraform updates the Terraform values and nothing else', () =>
     const r = await sb.run('prod', JSON.stringify(outputsWith({ project_id: { value: 'acme-ml-stdin' } })), '-');
     expect(r).toMatchObject({ code: 0, stderr: '' });
     expect(r.stdout).toContain('  gcp.projectId: example-mlflow-prod → acme-ml-stdin\n');
-    expect(loadEnvironmentFile(sb.config('prod')).config?.gcp?.projectId).toBe('acme-ml-stdin');
+    expect(loadEnvironmentFile(sb.config('prod')).environment?.servers[0].gcp?.projectId).toBe('acme-ml-stdin');
   });
 
   test.concurrent('cloudsql_max_connections may be a string of digits (a database_flags value): a number is written', async () => {
@@ -232,7 +233,7 @@ describe('import-terraform updates the Terraform values and nothing else', () =>
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('  database.maxConnections: 400 → 1200\n');
     expect(fs.readFileSync(sb.config('dev'), 'utf8')).toContain("  maxConnections: 1200 # (terraform) the instance's max_connections flag\n");
-    expect(loadEnvironmentFile(sb.config('dev')).config?.database).toMatchObject({ maxConnections: 1200 });
+    expect(loadEnvironmentFile(sb.config('dev')).environment?.servers[0].database).toMatchObject({ maxConnections: 1200 });
   });
 
   test.concurrent('an absent field is added at the end of its section, an empty one filled in place; quoted values stay quoted', async () => {
@@ -436,7 +437,9 @@ describe('usage errors exit 2: one line naming the problem, then the usage; noth
     ['neither --env nor --outputs', [], '--env is required'],
     ['--outputs missing', ['--env', 'dev'], '--outputs is required'],
     ['--env missing', ['--outputs', SAMPLE], '--env is required'],
-    ['an --env that is not an environment name', ['--env', 'Dev', '--outputs', SAMPLE], "--env 'Dev' is not an environment name: a lowercase letter, then lowercase letters, digits or '-'"],
+    ['an --env that is not an environment name', ['--env', 'Dev', '--outputs', SAMPLE], "--env 'Dev' is not an environment name: lowercase letter first, then letters, digits or '-' (max 30)"],
+    // Synth refuses a longer file name: the import must not write a config no synth would read.
+    ['an --env longer than an environment name', ['--env', `e${'x'.repeat(30)}`, '--outputs', SAMPLE], `--env 'e${'x'.repeat(30)}' is not an environment name: lowercase letter first, then letters, digits or '-' (max 30)`],
     ['a flag without its value, at the end', ['--env', 'dev', '--outputs'], '--outputs needs a value'],
     ['a flag without its value, before another flag', ['--outputs', '--env', 'dev'], '--outputs needs a value'],
     ['a flag with an empty inline value', ['--env=', '--outputs', SAMPLE], '--env needs a value'],

@@ -6,7 +6,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { loadEnvironmentFile } from '../../../lib/config/config';
+import { loadEnvironmentFile, parseConfigDocument } from '../../../lib/config/config';
 import { TERRAFORM_CONTRACT, type TerraformOutput } from '../../../tools/terraform/contract';
 import { run as synth } from '../../../main';
 import { run } from '../../../scripts/import-terraform';
@@ -66,8 +66,10 @@ describe('--from dev --host <name>', () => {
   test('a valid environment: every contract field the outputs\' value, the host given, the rest copied from dev', () => {
     const loaded = loadEnvironmentFile(r.staging);
     expect(loaded.problems).toEqual([]);
-    const staging = loaded.config! as unknown as Record<string, Record<string, unknown>>;
-    const dev = loadEnvironmentFile(path.join(r.configDir, 'dev.yaml')).config! as unknown as Record<string, Record<string, unknown>>;
+    // The documents as written (the contract's fields are the file's, before defaults are applied).
+    const documentOf = (file: string) => parseConfigDocument(file, fs.readFileSync(file, 'utf8')).doc as Record<string, Record<string, unknown>>;
+    const staging = documentOf(r.staging);
+    const dev = documentOf(path.join(r.configDir, 'dev.yaml'));
     const outputs = stagingOutputs();
     for (const row of TERRAFORM_CONTRACT) {
       if (!Object.hasOwn(outputs, row.output)) continue;

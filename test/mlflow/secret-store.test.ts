@@ -1,27 +1,36 @@
 /**
- * ExternalSecrets in a test chart: every credential from Secret Manager through ESO v1, templated into the
- * Secrets the pods read; nothing secret in the output (docs/design.md#database-and-proxy, #auth).
+ * Every credential from Secret Manager through ESO v1, in a test chart: the one SecretStore, and the ExternalSecret
+ * each feature creates through it (the database, basic-auth, the metrics scraper, the smoke user), templated into
+ * the Secrets the pods read; nothing secret in the output (docs/design.md#database-and-proxy, #auth).
  */
 import * as kplus from 'cdk8s-plus-28';
-import type { EnabledAuth, MysqlDatabase } from '../../lib/config/config';
-import { ExternalSecrets, type ExternalSecretsProps } from '../../lib/mlflow/external-secrets';
+import type { CloudSqlDatabase, Credentials, ResolvedAuth } from '../../lib/config/model';
+import { BasicAuth } from '../../lib/mlflow/basic-auth';
+import { DatabaseAccess } from '../../lib/mlflow/database-access';
+import { Metrics } from '../../lib/mlflow/metrics';
+import { SmokeUser } from '../../lib/mlflow/smoke-test';
 import { find, objectsOf, ofKind, testChart } from '../support/constructs';
 import { render, shippedConfigs } from '../../tools/environments';
-import { MYSQL } from '../fixtures/database';
+import { AUTH, IAM_DATABASE, MYSQL_DATABASE as MYSQL } from '../support/resolved';
 
-const AUTH: EnabledAuth = {
-  enabled: true,
-  flaskSecretKeySecret: 'flask-key',
-  adminUsernameSecret: 'admin-user',
-  adminPasswordSecret: 'admin-password',
-  defaultPermission: 'NO_PERMISSIONS',
-};
+interface Features {
+  readonly database: CloudSqlDatabase;
+  readonly auth?: ResolvedAuth;
+  readonly metricsUser?: Credentials;
+  readonly smokeUser?: Credentials;
+}
 
-function build(props: Partial<ExternalSecretsProps>) {
+/** The features of one server in a test chart, each creating its own credential. */
+function build(props: Features) {
   const chart = testChart();
   const serviceAccount = new kplus.ServiceAccount(chart, 'Sa', { metadata: { name: 'app-ksa' } });
-  const secrets = new ExternalSecrets(chart, 'Secrets', { projectId: 'proj-123456', serviceAccount, ...props });
-  return { secrets, objects: objectsOf(chart) };
+  const database = new DatabaseAccess(chart, 'Database', { engine: 'cloud-sql', database: props.database, serviceAccount });
+  const auth = props.auth ? new BasicAuth(chart, 'Auth', { auth: { ...props.auth, database: props.database }, serviceAccount }) : undefined;
+  const metrics = props.metricsUser
+    ? new Metrics(chart, 'Metrics', { mode: 'gmp', selectorLabels: { app: 'x' }, portName: 'http', user: { credentials: props.metricsUser, secretProject: 'proj-123456', serviceAccount } })
+    : undefined;
+  const smoke = props.smokeUser ? new SmokeUser(chart, 'Smoke', { credentials: props.smokeUser, secretProject: 'proj-123456', serviceAccount }) : undefined;
+  return { database, auth, metrics, smoke, objects: objectsOf(chart) };
 }
 
 test('a namespaced SecretStore for Secret Manager, authenticating as the given KSA', () => {
@@ -31,7 +40,7 @@ test('a namespaced SecretStore for Secret Manager, authenticating as the given K
 });
 
 test('database only: the backend URI Secret (credentials percent-encoded, through the proxy on loopback), nothing else', () => {
-  const { secrets, objects } = build({ database: MYSQL });
+  const { objects } = build({ database: MYSQL });
   expect(ofKind(objects, 'ExternalSecret').map((e) => e.metadata.name)).toEqual(['mlflow-database']);
   const es = find(objects, 'ExternalSecret', 'mlflow-database');
   expect(es.apiVersion).toBe('external-secrets.io/v1');
@@ -53,13 +62,11 @@ test('database only: the backend URI Secret (credentials percent-encoded, throug
       { secretKey: 'password', remoteRef: { key: 'db-password' } },
     ],
   });
-  expect(secrets.databaseSecret?.name).toBe('mlflow-database');
-  expect(secrets.authSecret).toBeUndefined();
-  expect(secrets.metricsSecret).toBeUndefined();
+  expect(ofKind(objects, 'SecretStore').map((e) => e.metadata.name)).toEqual(['gcp-secret-manager']);
 });
 
 test('auth: the Flask key and the ini (database_uri on MySQL, every % doubled for configparser)', () => {
-  const { secrets, objects } = build({ database: MYSQL, auth: AUTH });
+  const { objects } = build({ database: MYSQL, auth: AUTH });
   const es = find(objects, 'ExternalSecret', 'mlflow-auth');
   expect(es.spec.data).toEqual([
     { secretKey: 'user', remoteRef: { key: 'db-user' } },
@@ -81,27 +88,29 @@ test('auth: the Flask key and the ini (database_uri on MySQL, every % doubled fo
       '',
     ].join('\n'),
   });
-  expect(secrets.authSecret?.name).toBe('mlflow-auth');
+  // One store for every feature.
+  expect(ofKind(objects, 'SecretStore').map((e) => e.metadata.name)).toEqual(['gcp-secret-manager']);
 });
 
 test('metrics credentials: the public user name literally, the password from Secret Manager', () => {
-  const { secrets, objects } = build({ database: MYSQL, auth: AUTH, metricsCredentials: { username: 'scraper', passwordSecret: 'scrape-password' } });
+  const { metrics, objects } = build({ database: MYSQL, auth: AUTH, metricsUser: { username: 'scraper', passwordSecret: 'scrape-password' } });
   const es = find(objects, 'ExternalSecret', 'mlflow-metrics-auth');
   expect(es.spec.data).toEqual([{ secretKey: 'password', remoteRef: { key: 'scrape-password' } }]);
   expect(es.spec.target.template.data).toEqual({ username: 'scraper', password: '{{ .password }}' });
-  expect(secrets.metricsSecret?.name).toBe('mlflow-metrics-auth');
+  expect(metrics?.scrapeUser?.secret.name).toBe('mlflow-metrics-auth');
 });
 
 test('smoke credentials: the public user name literally, the password from Secret Manager', () => {
-  const { secrets, objects } = build({ database: MYSQL, auth: AUTH, smokeCredentials: { username: 'smoker', passwordSecret: 'smoke-password' } });
+  const { smoke, objects } = build({ database: MYSQL, auth: AUTH, smokeUser: { username: 'smoker', passwordSecret: 'smoke-password' } });
   const es = find(objects, 'ExternalSecret', 'mlflow-smoke-auth');
   expect(es.spec.data).toEqual([{ secretKey: 'password', remoteRef: { key: 'smoke-password' } }]);
   expect(es.spec.target.template.data).toEqual({ username: 'smoker', password: '{{ .password }}' });
-  expect(secrets.smokeSecret?.name).toBe('mlflow-smoke-auth');
+  expect(smoke?.secret.name).toBe('mlflow-smoke-auth');
 });
 
 test('snapshot: database, auth and metrics credentials', () => {
-  expect(build({ database: MYSQL, auth: AUTH, metricsCredentials: { username: 'scraper', passwordSecret: 'scrape-password' } }).objects).toMatchSnapshot();
+  const objects = build({ database: MYSQL, auth: AUTH, metricsUser: { username: 'scraper', passwordSecret: 'scrape-password' } }).objects;
+  expect(objects.filter((m) => m.apiVersion.startsWith('external-secrets.io/'))).toMatchSnapshot();
 });
 
 test('no Secret objects, no v1beta1, no literal credentials anywhere in any shipped environment', () => {
@@ -123,19 +132,15 @@ test('no Secret objects, no v1beta1, no literal credentials anywhere in any ship
 });
 
 describe('IAM database login', () => {
-  const IAM_DB: MysqlDatabase = { ...MYSQL, login: 'iam', userSecret: undefined, passwordSecret: undefined };
-
   test('no database Secret: the backend URI holds nothing secret', () => {
-    const { secrets, objects } = build({ database: IAM_DB, iamDatabaseUser: 'mlflow-server' });
+    const { objects } = build({ database: IAM_DATABASE });
     expect(ofKind(objects, 'ExternalSecret')).toEqual([]);
-    expect(secrets.databaseSecret).toBeUndefined();
-    expect(find(objects, 'SecretStore', 'gcp-secret-manager').spec.provider.gcpsm.projectID).toBe('proj-123456');
   });
 
   test('the auth Secret stays, reads no database secret, and its ini names the IAM user without a password', () => {
-    const { secrets, objects } = build({ database: IAM_DB, iamDatabaseUser: 'mlflow-server', auth: AUTH });
+    const { objects } = build({ database: IAM_DATABASE, auth: AUTH });
     expect(ofKind(objects, 'ExternalSecret').map((e) => e.metadata.name)).toEqual(['mlflow-auth']);
-    expect(secrets.authSecret?.name).toBe('mlflow-auth');
+    expect(find(objects, 'SecretStore', 'gcp-secret-manager').spec.provider.gcpsm.projectID).toBe('proj-123456');
     const es = find(objects, 'ExternalSecret', 'mlflow-auth');
     expect(es.spec.data).toEqual([
       { secretKey: 'flaskSecretKey', remoteRef: { key: 'flask-key' } },
@@ -143,14 +148,5 @@ describe('IAM database login', () => {
       { secretKey: 'adminPassword', remoteRef: { key: 'admin-password' } },
     ]);
     expect(es.spec.target.template.data['basic_auth.ini']).toContain('\ndatabase_uri = mysql+pymysql://mlflow-server@127.0.0.1:3306/tracking\n');
-  });
-
-  test('password login without its secrets is a bug the config guards prevent: said so, not rendered', () => {
-    expect(() => build({ database: { ...MYSQL, userSecret: undefined } })).toThrow(
-      'internal error: database.userSecret should have been guaranteed by config validation (password login)',
-    );
-    expect(() => build({ database: { ...MYSQL, passwordSecret: undefined } })).toThrow(
-      'internal error: database.passwordSecret should have been guaranteed by config validation (password login)',
-    );
   });
 });

@@ -1,0 +1,446 @@
+/**
+ * The config file's schema (zod): the fields of `config/<env>.yaml`, their formats and their own bounds, and the raw
+ * types a parsed file has. Rules across fields are in `guards.ts`, the loader in `config.ts`, and the resolved model
+ * every construct receives (defaults applied, variants narrowed, derived values) in `model.ts`.
+ */
+import { z } from 'zod';
+import { cronScheduleProblem } from './cron';
+import { parseCpuMillis, parseMemoryMiB } from './sizing';
+
+// ---------------------------------------------------------------------------------------------------------
+// Field formats
+// ---------------------------------------------------------------------------------------------------------
+
+/** RFC 1123 label: lowercase alphanumerics and '-', 1..63 chars, alphanumeric at both ends. */
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+/** A fully qualified public host name (no wildcard: cert-manager HTTP-01 cannot issue wildcards). */
+const HOSTNAME = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)+$/;
+/** OCI image repository without tag or digest, e.g. `ghcr.io/mlflow/mlflow`. */
+const IMAGE_REPOSITORY = /^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-]+[a-z0-9]+)*)+$/;
+/** An exact release tag: `v3.17.0-full`, `3.17.0`, `2.14.1`. Floating tags (`latest`, `3`, `3.17`) are rejected. */
+const EXACT_VERSION_TAG = /^v?\d+\.\d+\.\d+(-[A-Za-z0-9][A-Za-z0-9._-]*)?$/;
+const SHA256_DIGEST = /^sha256:[a-f0-9]{64}$/;
+/** Kubernetes CPU quantity: `500m`, `1`, `1.5`. */
+const CPU_QUANTITY = /^(\d+m|\d+(\.\d+)?)$/;
+/** Kubernetes memory/storage quantity in binary units: `512Mi`, `1Gi`, `10Gi`. */
+const MEMORY_QUANTITY = /^\d+(Ki|Mi|Gi|Ti)$/;
+const GCP_PROJECT_ID = /^[a-z][-a-z0-9]{4,28}[a-z0-9]$/;
+const GCP_REGION = /^[a-z]+-[a-z]+\d+$/;
+/** Cloud SQL instance connection name `project:region:instance`. */
+const INSTANCE_CONNECTION_NAME = /^[a-z][-a-z0-9:.]*[a-z0-9]:[a-z]+-[a-z]+\d+:[a-z][-a-z0-9]{0,97}$/;
+/** Secret Manager secret id: letters, digits, '-' and '_', up to 255 chars. */
+const SECRET_ID = /^[A-Za-z0-9_-]{1,255}$/;
+const GSA_EMAIL = /^[a-z][-a-z0-9]{4,28}[a-z0-9]@[a-z][-a-z0-9]{4,28}[a-z0-9]\.iam\.gserviceaccount\.com$/;
+/** MySQL database name we accept: conservative, no quoting needed anywhere. */
+const DATABASE_NAME = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
+/**
+ * PostgreSQL database name we accept: the same characters, at most 63 (PostgreSQL's identifier limit, NAMEDATALEN − 1:
+ * a longer name is silently truncated, so the server would be asked for a database Terraform did not create).
+ */
+const POSTGRES_DATABASE_NAME = /^[A-Za-z][A-Za-z0-9_]{0,62}$/;
+const GCS_BUCKET = /^[a-z0-9][-a-z0-9_.]{1,61}[a-z0-9]$/;
+const GCS_PREFIX = /^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/;
+
+function pattern(re: RegExp, expected: string) {
+  return z.string({ error: `expected a string: ${expected}` }).regex(re, { error: `expected ${expected}` });
+}
+
+/**
+ * A section of the config (an object). A missing or mistyped one is refused with what it is and the fields it holds,
+ * rather than zod's "expected object, received undefined"; the field list is read from the shape, so it cannot drift.
+ */
+function section<S extends z.core.$ZodLooseShape>(what: string, shape: S) {
+  const names = Object.keys(shape);
+  const optional = names.filter((k) => (shape[k] as z.ZodType).safeParse(undefined).success);
+  const required = names.filter((k) => !optional.includes(k));
+  const fields = [required.join(', '), optional.length > 0 ? `optional: ${optional.join(', ')}` : ''].filter((f) => f !== '').join('; ');
+  return z.strictObject(shape, { error: `expected a mapping: ${what} (${fields})` });
+}
+
+const int = (min: number, max: number, what = 'an integer') =>
+  z
+    .number({ error: `expected ${what} from ${min} to ${max}` })
+    .int({ error: `expected ${what} from ${min} to ${max}` })
+    .min(min, { error: `expected ${what} from ${min} to ${max}` })
+    .max(max, { error: `expected ${what} from ${min} to ${max}` });
+
+const cpu = pattern(CPU_QUANTITY, "a CPU quantity such as '500m' or '2'");
+const memory = pattern(MEMORY_QUANTITY, "a memory quantity in binary units such as '512Mi' or '2Gi'");
+
+const resources = section("the server container's resources", {
+  requests: section('what the container is guaranteed', { cpu, memory }),
+  limits: section('what the container may use at most', { cpu, memory }),
+}).superRefine((r, ctx) => {
+  // zod runs this even when a quantity above failed its pattern (not when one is absent or not a string: those
+  // stop it here first): compare only well-formed values.
+  const mem = [r.requests.memory, r.limits.memory].every((q) => MEMORY_QUANTITY.test(q));
+  const cpus = [r.requests.cpu, r.limits.cpu].every((q) => CPU_QUANTITY.test(q));
+  if (mem && parseMemoryMiB(r.limits.memory) < parseMemoryMiB(r.requests.memory)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['limits', 'memory'],
+      message: `expected limits.memory (${r.limits.memory}) ≥ requests.memory (${r.requests.memory})`,
+    });
+  }
+  if (cpus && parseCpuMillis(r.limits.cpu) < parseCpuMillis(r.requests.cpu)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['limits', 'cpu'],
+      message: `expected limits.cpu (${r.limits.cpu}) ≥ requests.cpu (${r.requests.cpu})`,
+    });
+  }
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// Sections
+// ---------------------------------------------------------------------------------------------------------
+
+const gcpSchema = section('the GCP side, from the Terraform outputs', {
+  projectId: pattern(GCP_PROJECT_ID, 'a GCP project id (6-30 chars: lowercase letters, digits, hyphens)'),
+  region: pattern(GCP_REGION, "a GCP region such as 'europe-west1'"),
+  /** Google service account the MLflow KSA impersonates through Workload Identity. */
+  serviceAccountEmail: pattern(GSA_EMAIL, 'a Google service account email NAME@PROJECT.iam.gserviceaccount.com'),
+  /**
+   * The GKE cluster's mode of operation: where GKE runs its Managed Prometheus collectors (`metrics: gmp`), whose
+   * namespace the NetworkPolicy admits and whose ServiceAccount may read the scrape credentials.
+   * @default 'standard'
+   */
+  clusterKind: z.enum(['standard', 'autopilot'], { error: "expected 'standard' or 'autopilot'" }).optional(),
+});
+/** The GKE mode of operation (`gcp.clusterKind`). */
+export type GkeClusterKind = NonNullable<z.infer<typeof gcpSchema>['clusterKind']>;
+
+const imageSchema = section('the MLflow image', {
+  repository: pattern(IMAGE_REPOSITORY, "an image repository without tag, e.g. 'ghcr.io/mlflow/mlflow'"),
+  tag: z
+    .string({ error: "expected an exact version tag such as 'v3.17.0-full'" })
+    .refine((t) => t !== 'latest', { error: "'latest' is not allowed: pin an exact version tag such as 'v3.17.0-full'" })
+    .refine((t) => t === 'latest' || EXACT_VERSION_TAG.test(t), {
+      error: "expected an exact version tag such as 'v3.17.0-full' (floating tags are not allowed)",
+    }),
+  digest: pattern(SHA256_DIGEST, "a digest 'sha256:' followed by 64 lowercase hex digits").optional(),
+});
+
+const autoscalingSchema = section('the HorizontalPodAutoscaler', {
+  minReplicas: int(1, 100, 'a replica count'),
+  maxReplicas: int(1, 100, 'a replica count'),
+  targetCpuUtilizationPercent: int(10, 100, 'a CPU utilization percentage'),
+}).superRefine((a, ctx) => {
+  if (Number.isInteger(a.minReplicas) && Number.isInteger(a.maxReplicas) && a.minReplicas > a.maxReplicas) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['minReplicas'],
+      message: `expected minReplicas (${a.minReplicas}) ≤ maxReplicas (${a.maxReplicas})`,
+    });
+  }
+});
+
+const serverSchema = section("the tracking server's size", {
+  /** uvicorn workers per pod; set it close to the CPU request and let the HPA add pods (memory per worker: README "Sizing", docs/design.md#sizing). */
+  workers: int(1, 16, 'a worker count'),
+  resources,
+  /** Omitted: a single replica and no HPA (required for SQLite or a ReadWriteOnce volume). */
+  autoscaling: autoscalingSchema.optional(),
+});
+
+const mysqlSchema = z.strictObject({
+  engine: z.literal('mysql'),
+  /** Cloud SQL instance connection name `project:region:instance` (Terraform output). */
+  instanceConnectionName: pattern(INSTANCE_CONNECTION_NAME, "a Cloud SQL instance connection name 'project:region:instance'"),
+  /** Connect the Cloud SQL Auth Proxy over the instance's private IP (`--private-ip`). */
+  privateIp: z.boolean({ error: 'expected true or false' }),
+  name: pattern(DATABASE_NAME, 'a database name (letters, digits, underscores; starts with a letter)'),
+  /**
+   * How MLflow logs in to the database: `password` (a database user whose name and password come from Secret
+   * Manager) or `iam` (the Cloud SQL Auth Proxy's automatic IAM database authentication as the Workload Identity
+   * service account: no password anywhere). Omitted: `password` (applied in model.ts).
+   */
+  login: z.enum(['password', 'iam'], { error: "expected database.login 'password' or 'iam'" }).optional(),
+  /** Secret Manager secret id of the database user name: required with password login, refused with `iam` (crossFieldProblems). */
+  userSecret: pattern(SECRET_ID, 'a Secret Manager secret id').optional(),
+  /** Secret Manager secret id of the database password: required with password login, refused with `iam` (crossFieldProblems). */
+  passwordSecret: pattern(SECRET_ID, 'a Secret Manager secret id').optional(),
+  pool: section("each store's SQLAlchemy connection pool, per worker", {
+    size: int(1, 100, 'a pool size'),
+    maxOverflow: int(0, 100, 'a pool overflow'),
+    recycleSeconds: int(60, 86400, 'a number of seconds'),
+  }),
+  /** The instance's `max_connections` (Terraform output), used for the connection budget. */
+  maxConnections: int(10, 100000, 'a connection count'),
+});
+
+/**
+ * Cloud SQL for PostgreSQL: the fields of {@link mysqlSchema} (a field added there applies to both engines), with the
+ * PostgreSQL rule for the database name. The proxy listens on 5432 and the URI is `postgresql+psycopg2://`
+ * (DatabaseAccess); the migration Job has no MySQL precheck or workaround there (docs/migration.md#postgresql).
+ */
+const postgresSchema = mysqlSchema.extend({
+  engine: z.literal('postgres'),
+  name: pattern(POSTGRES_DATABASE_NAME, 'a PostgreSQL database name (letters, digits, underscores; starts with a letter; at most 63 characters)'),
+});
+
+const sqliteSchema = z.strictObject({
+  engine: z.literal('sqlite'),
+  /** Refused with its own message (rather than "unknown field"): SQLite is a file, it has no login. */
+  login: z
+    .never({ error: "only for Cloud SQL: SQLite is a file on the data volume and has no database login (remove database.login, or set database.engine 'mysql' or 'postgres')" })
+    .optional(),
+});
+
+const databaseSchema = z.discriminatedUnion('engine', [mysqlSchema, postgresSchema, sqliteSchema], {
+  error: "expected database.engine 'mysql' or 'postgres' (Cloud SQL) or 'sqlite' (file on the data volume)",
+});
+
+const artifactsSchema = z.discriminatedUnion(
+  'store',
+  [
+    z.strictObject({
+      store: z.literal('gcs'),
+      bucket: pattern(GCS_BUCKET, 'a GCS bucket name'),
+      prefix: pattern(GCS_PREFIX, "an object prefix such as 'mlflow' (no leading or trailing '/')"),
+    }),
+    z.strictObject({ store: z.literal('volume') }),
+  ],
+  { error: "expected artifacts.store 'gcs' or 'volume'" },
+);
+
+const volumeSchema = section('the data volume', {
+  size: pattern(MEMORY_QUANTITY, "a storage size such as '10Gi'"),
+  /** Omitted: the cluster's default StorageClass. */
+  storageClassName: pattern(DNS_LABEL, 'a StorageClass name').optional(),
+});
+
+/** A dotted-quad IPv4 address: it matches {@link HOSTNAME} too, but an Ingress or HTTPRoute host must be a DNS name. */
+const IPV4_ADDRESS = /^\d{1,3}(\.\d{1,3}){3}$/;
+
+/** Public host names of an exposure: at least one, distinct, fully qualified (the same rule for every mode). */
+const hostsSchema = z
+  .array(
+    pattern(HOSTNAME, "a fully qualified lowercase host name such as 'mlflow.example.com'").refine((h) => !IPV4_ADDRESS.test(h), {
+      error: 'expected a DNS name, not an IP address: the API server refuses an IP as an Ingress or Gateway host (serve a name that resolves to it)',
+    }),
+    { error: 'expected a list of host names' },
+  )
+  .min(1, { error: 'expected at least one host name' })
+  .refine((h) => new Set(h).size === h.length, { error: 'expected distinct host names' });
+
+/**
+ * GKE's single-cluster Gateway classes. The global ones are served by Google Front Ends; the regional and internal
+ * ones by Envoy proxies in the VPC's proxy-only subnet, which must then be admitted (`proxyOnlySubnetCidr`).
+ * @see https://cloud.google.com/kubernetes-engine/docs/how-to/gatewayclass-capabilities
+ */
+export const GKE_GATEWAY_CLASSES = {
+  /** Global external Application Load Balancer (the default). */
+  'gke-l7-global-external-managed': { global: true },
+  /** Classic Application Load Balancer. */
+  'gke-l7-gxlb': { global: true },
+  /** Regional external Application Load Balancer. */
+  'gke-l7-regional-external-managed': { global: false },
+  /** Regional internal Application Load Balancer. */
+  'gke-l7-rilb': { global: false },
+} as const;
+export type GkeGatewayClass = keyof typeof GKE_GATEWAY_CLASSES;
+/** The Gateway class when `exposure.className` is omitted in gateway mode. */
+export const DEFAULT_GATEWAY_CLASS: GkeGatewayClass = 'gke-l7-global-external-managed';
+const GATEWAY_CLASS_NAMES = Object.keys(GKE_GATEWAY_CLASSES) as [GkeGatewayClass, ...GkeGatewayClass[]];
+
+/** A Google Cloud resource name (Certificate Manager map): lowercase letter first, then letters, digits, '-'; 1..63. */
+const GCP_RESOURCE_NAME = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
+/** An IPv4 CIDR block such as `10.129.0.0/23`. */
+const IPV4_CIDR = /^((25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\/(3[0-2]|[12]?\d)$/;
+
+const gatewayCertificateSchema = z.discriminatedUnion(
+  'source',
+  [
+    z.strictObject({
+      /** A cert-manager Certificate for every host, into the Secret the HTTPS listener references. */
+      source: z.literal('cert-manager'),
+      clusterIssuer: pattern(DNS_LABEL, 'a cert-manager ClusterIssuer name'),
+    }),
+    z.strictObject({
+      /** A Google Certificate Manager certificate map (created outside this repository), by the Gateway's `networking.gke.io/certmap`. */
+      source: z.literal('certificate-manager'),
+      mapName: pattern(GCP_RESOURCE_NAME, 'a Certificate Manager map name (lowercase letter first, then letters, digits, hyphens; max 63)'),
+    }),
+  ],
+  { error: "expected exposure.certificate.source 'cert-manager' or 'certificate-manager'" },
+);
+
+const exposureSchema = z.discriminatedUnion(
+  'mode',
+  [
+    z.strictObject({
+      mode: z.literal('ingress'),
+      hosts: hostsSchema,
+      clusterIssuer: pattern(DNS_LABEL, 'a cert-manager ClusterIssuer name'),
+      /** Ingress class; GKE's external Application Load Balancer is `gce`. */
+      className: z.enum(['gce', 'gce-internal'], { error: "expected 'gce' or 'gce-internal'" }),
+      /** Load balancer backend timeout: long, for large artifact uploads through the proxied server. */
+      backendTimeoutSeconds: int(30, 86400, 'a number of seconds'),
+    }),
+    z.strictObject({
+      /** GKE Gateway API instead of an Ingress (docs/design.md#exposure). */
+      mode: z.literal('gateway'),
+      hosts: hostsSchema,
+      /**
+       * GKE Gateway class.
+       * @default 'gke-l7-global-external-managed' (DEFAULT_GATEWAY_CLASS, applied in model.ts)
+       */
+      className: z
+        .enum(GATEWAY_CLASS_NAMES, { error: `expected one of ${GATEWAY_CLASS_NAMES.map((n) => `'${n}'`).join(', ')}` })
+        .optional(),
+      certificate: gatewayCertificateSchema,
+      /** Load balancer backend timeout: long, for large artifact uploads through the proxied server. */
+      backendTimeoutSeconds: int(30, 86400, 'a number of seconds'),
+      /**
+       * How long the load balancer lets a leaving pod finish its open requests.
+       * @default 30 (DEFAULT_DRAINING_TIMEOUT_SECONDS, applied in model.ts)
+       */
+      drainingTimeoutSeconds: int(0, 3600, 'a number of seconds').optional(),
+      /**
+       * The VPC's proxy-only subnet (regional and internal classes: their Envoy proxies connect from it, and the server's
+       * NetworkPolicy admits it). A network address (no host bits), from /8 to /26 (Google's minimum), in a private range
+       * (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, 100.64.0.0/10) unless `proxyOnlySubnetPrivatelyUsedPublic` says
+       * otherwise ({@link proxyOnlySubnetProblem}).
+       */
+      proxyOnlySubnetCidr: pattern(IPV4_CIDR, "an IPv4 CIDR block such as '10.129.0.0/23'").optional(),
+      /**
+       * `true` when `proxyOnlySubnetCidr` is a public range the VPC uses privately (Google's "privately used public IP"
+       * ranges): only then is a range outside the private ones accepted. Set it only for such a subnet: the range is
+       * admitted to the server as the load balancer's source.
+       * @default false
+       */
+      proxyOnlySubnetPrivatelyUsedPublic: z.literal(true, { error: 'expected true (omit the field for a private range)' }).optional(),
+    }),
+    z.strictObject({ mode: z.literal('none') }),
+  ],
+  { error: "expected exposure.mode 'ingress', 'gateway' or 'none'" },
+);
+
+/** Seconds a worker caches a successful basic-auth login when `auth.credentialCacheTtlSeconds` is omitted. */
+export const DEFAULT_CREDENTIAL_CACHE_TTL_SECONDS = 60;
+
+/** How long the load balancer lets a leaving pod finish its requests (the Ingress's, and a Gateway's without `drainingTimeoutSeconds`). */
+export const DEFAULT_DRAINING_TIMEOUT_SECONDS = 30;
+
+/** Longest credential cache the config admits: a revoked password must stop working within minutes. */
+export const MAX_CREDENTIAL_CACHE_TTL_SECONDS = 600;
+
+const authSchema = z.discriminatedUnion(
+  'enabled',
+  [
+    z.strictObject({
+      enabled: z.literal(true),
+      flaskSecretKeySecret: pattern(SECRET_ID, 'a Secret Manager secret id'),
+      adminUsernameSecret: pattern(SECRET_ID, 'a Secret Manager secret id'),
+      adminPasswordSecret: pattern(SECRET_ID, 'a Secret Manager secret id'),
+      defaultPermission: z.enum(['READ', 'EDIT', 'MANAGE', 'NO_PERMISSIONS'], {
+        error: "expected 'READ', 'EDIT', 'MANAGE' or 'NO_PERMISSIONS'",
+      }),
+      /** MLflow user the metrics collector logs in as (under basic-auth `/metrics` needs a logged-in user). */
+      metricsUsername: z
+        .string({ error: 'expected an MLflow user name' })
+        .regex(/^[A-Za-z0-9_.@-]{1,64}$/, { error: "expected an MLflow user name (letters, digits, '_', '.', '@', '-')" })
+        .optional(),
+      /** Secret Manager secret id of that user's password. */
+      metricsPasswordSecret: pattern(SECRET_ID, 'a Secret Manager secret id').optional(),
+      /**
+       * Seconds each server worker caches a successful login (`auth_cache_ttl_seconds` in the auth ini); 0 turns
+       * the cache off. Without it every request pays a PBKDF2 password hash (≈ 270 ms of CPU); with it a changed
+       * or deleted password keeps working for up to this long on workers that did not handle the change.
+       * @default 60 (DEFAULT_CREDENTIAL_CACHE_TTL_SECONDS, applied in model.ts)
+       */
+      credentialCacheTtlSeconds: z
+        .number({ error: `expected a number of seconds from 0 (cache off) to ${MAX_CREDENTIAL_CACHE_TTL_SECONDS}` })
+        .int({ error: `expected a whole number of seconds from 0 (cache off) to ${MAX_CREDENTIAL_CACHE_TTL_SECONDS}` })
+        .min(0, { error: `expected a number of seconds from 0 (cache off) to ${MAX_CREDENTIAL_CACHE_TTL_SECONDS}` })
+        .max(MAX_CREDENTIAL_CACHE_TTL_SECONDS, {
+          error:
+            `expected at most ${MAX_CREDENTIAL_CACHE_TTL_SECONDS} seconds: a revoked or rotated password keeps working ` +
+            'for up to this long on every worker that cached it',
+        })
+        .optional(),
+      /** MLflow user the PostSync smoke test logs in as: a plain (non-admin) user, created by the migration Job. */
+      smokeUsername: z
+        .string({ error: 'expected an MLflow user name' })
+        .regex(/^[A-Za-z0-9_.@-]{1,64}$/, { error: "expected an MLflow user name (letters, digits, '_', '.', '@', '-')" })
+        .optional(),
+      /** Secret Manager secret id of the smoke user's password. */
+      smokePasswordSecret: pattern(SECRET_ID, 'a Secret Manager secret id').optional(),
+    }),
+    z.strictObject({ enabled: z.literal(false) }),
+  ],
+  { error: 'expected auth.enabled true or false' },
+);
+
+// ---------------------------------------------------------------------------------------------------------
+// Garbage collection (`mlflow gc` on a schedule)
+// ---------------------------------------------------------------------------------------------------------
+
+/** `gc.olderThanDays`: its bounds and the default applied in model.ts. */
+export const GC_OLDER_THAN_DAYS = { min: 1, max: 3650, default: 30 } as const;
+
+const gcSchema = section('the `mlflow gc` CronJob', {
+  /** When the CronJob runs (cron syntax, in the kube-controller-manager's time zone: UTC on GKE). */
+  schedule: z.string({ error: "expected a cron schedule such as '17 3 * * *'" }).superRefine((s, ctx) => {
+    const problem = cronScheduleProblem(s);
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+  }),
+  /**
+   * Runs, experiments and logged models deleted (soft-deleted in the UI or API) more than this many days ago are
+   * removed for good, with their artifacts.
+   * @default 30 (GC_OLDER_THAN_DAYS.default, applied in model.ts)
+   */
+  olderThanDays: int(GC_OLDER_THAN_DAYS.min, GC_OLDER_THAN_DAYS.max, 'a number of days').optional(),
+});
+
+const gitopsSchema = section('where Argo CD reads the manifests and deploys them', {
+  /** Git repository Argo CD reads `dist/` from. */
+  repoURL: z
+    .string({ error: 'expected a git URL' })
+    .regex(/^(https:\/\/|ssh:\/\/|git@)[^\s]+$/, { error: "expected an https://, ssh:// or git@ repository URL" }),
+  targetRevision: z.string({ error: 'expected a branch, tag or commit' }).regex(/^[A-Za-z0-9._/-]+$/, {
+    error: 'expected a branch, tag or commit',
+  }),
+  /** Destination cluster API server as registered in Argo CD (`https://kubernetes.default.svc` = in-cluster). */
+  destinationServer: z.string({ error: 'expected a cluster API URL' }).regex(/^https:\/\/[^\s]+$/, {
+    error: "expected a cluster API URL starting with 'https://'",
+  }),
+  addons: section('the operators Argo CD installs with the environment', {
+    externalSecrets: z.boolean({ error: 'expected true or false' }),
+    certManager: z.boolean({ error: 'expected true or false' }),
+    /** ACME account email for the ClusterIssuer (only with certManager). */
+    acmeEmail: z.email({ error: 'expected an email address' }).optional(),
+    /** Let's Encrypt directory of the ClusterIssuer: 'staging' while testing (generous rate limits, untrusted). */
+    acmeServer: z.enum(['production', 'staging'], { error: "expected 'production' or 'staging'" }).optional(),
+  }).optional(),
+});
+
+export const environmentSchema = z.strictObject({
+  /** Optional GCP side (Terraform outputs); required by Cloud SQL, GCS, auth secrets and Workload Identity. */
+  gcp: gcpSchema.optional(),
+  namespace: pattern(DNS_LABEL, 'a namespace name (RFC 1123 label)'),
+  image: imageSchema,
+  server: serverSchema,
+  database: databaseSchema,
+  artifacts: artifactsSchema,
+  /** A ReadWriteOnce data volume for SQLite and/or volume artifacts. */
+  volume: volumeSchema.optional(),
+  exposure: exposureSchema,
+  auth: authSchema,
+  metrics: z.enum(['gmp', 'prometheus-operator', 'none'], { error: "expected 'gmp', 'prometheus-operator' or 'none'" }),
+  gitops: gitopsSchema.optional(),
+  /** Optional: a CronJob running `mlflow gc` (README "Garbage collection"). */
+  gc: gcSchema.optional(),
+});
+
+/** A config file's document as the schema admits it: no default applied yet (see `model.ts` for the resolved one). */
+export type ConfigDocument = z.infer<typeof environmentSchema>;
+export type MysqlDatabase = z.infer<typeof mysqlSchema>;
+
+export type PostgresDatabase = z.infer<typeof postgresSchema>;
+/** A Cloud SQL database section as written, either engine. */
+export type CloudSqlDocument = MysqlDatabase | PostgresDatabase;
+
+export type ExposureConfig = z.infer<typeof exposureSchema>;
+export type EnabledAuth = Extract<z.infer<typeof authSchema>, { enabled: true }>;

@@ -1,0 +1,40 @@
+/**
+ * The names the MLflow side and the GitOps side must agree on, in one place: the Argo CD project and Application
+ * names of an environment, the folders under `dist/<env>/`, the instance names those reserve, and the name of the
+ * server's workload objects (Deployment, Service, HPA), and the Argo CD annotation keys the renderer writes and the
+ * review tooling reads. No imports: the tooling loads it without cdk8s.
+ */
+
+/** Name of the server's Deployment, Service, HorizontalPodAutoscaler and ServiceAccount in its namespace. */
+export const SERVER_NAME = 'mlflow';
+
+/** The Argo CD project of an environment, the prefix of its Applications and the `app.kubernetes.io/instance` value: `mlflow-<env>`. */
+export function projectName(environment: string): string {
+  return `mlflow-${environment}`;
+}
+
+/** Folders of an environment's output, each the `source.path` of one Argo CD Application (under `dist/<env>/`). */
+export const APP_PATHS = {
+  mlflow: 'mlflow',
+  apps: 'apps',
+  clusterIssuer: 'cluster-issuer',
+} as const;
+
+/** The root Application's suffix: `mlflow-<env>-root`. */
+export const ROOT_APP = 'root';
+
+/** The add-ons' Application suffixes (`mlflow-<env>-external-secrets`) and release names. */
+export const ADDON_NAMES = { externalSecrets: 'external-secrets', certManager: 'cert-manager' } as const;
+
+/**
+ * Names an instance may not take: the folders and Application suffixes `dist/<env>/` already has (the root app's
+ * `apps`, `cluster-issuer`; Applications `mlflow-<env>-root`, `-external-secrets`, `-cert-manager`, `-cluster-issuer`).
+ */
+export const RESERVED_INSTANCE_NAMES: readonly string[] = [APP_PATHS.apps, ADDON_NAMES.certManager, APP_PATHS.clusterIssuer, ADDON_NAMES.externalSecrets, ROOT_APP].sort();
+
+/** Argo CD's sync-wave annotation: objects of a lower wave are applied (and healthy) first. */
+export const SYNC_WAVE_ANNOTATION = 'argocd.argoproj.io/sync-wave';
+/** Argo CD's resource-hook annotation: the phase (`Sync`, `PostSync`…) a hook runs in. */
+export const HOOK_ANNOTATION = 'argocd.argoproj.io/hook';
+/** Argo CD's hook deletion policy annotation. */
+export const HOOK_DELETE_POLICY_ANNOTATION = 'argocd.argoproj.io/hook-delete-policy';
