@@ -1,5 +1,5 @@
 /**
- * `npm run bench:server`: the real MLflow server as rendered for `dev` (test/support/pod-harness.ts: the Deployment's
+ * `npm run bench:server`: the real MLflow server as rendered for `dev` (tools/pod-harness/: the Deployment's
  * argv, env and Secret files, on the test MariaDB), measured — not a test. Reports requests/s, server CPU per request
  * and per-process memory (PSS from /proc/<pid>/smaps_rollup: the `mlflow server` parent, the uvicorn supervisor and
  * each worker) for authenticated metric logging and run search, with basic-auth's credential cache off versus on,
@@ -13,19 +13,12 @@
  */
 import * as http from 'http';
 import * as os from 'os';
-import {
-  basicAuth,
-  cpuMsOf,
-  createTestDatabase,
-  descendants,
-  memoryOf,
-  mlflowVersion,
-  renderPod,
-  renderSecrets,
-  startPod,
-  testSecretValues,
-  type StartedPod,
-} from '../test/support/pod-harness';
+import { createTestDatabase, mlflowVersion } from '../tools/pod-harness/test-servers';
+import { renderSecrets, testSecretValues } from '../tools/pod-harness/secrets';
+import { renderPod } from '../tools/pod-harness/container';
+import { cpuMsOf, descendants, memoryOf } from '../tools/pod-harness/process';
+import { basicAuth } from '../tools/pod-harness/http';
+import { startPod, type StartedPod } from '../tools/pod-harness/pod';
 
 const ENV = 'dev';
 const HELP = `usage: npm run bench:server [-- --requests N --seconds N --concurrency N]

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Checkov, the infrastructure-as-code scanner, in a cached Python venv; run by `npm test` (pretest), whose
-# test/checkov.test.ts then scans dist/ and terraform/ with it. Idempotent: reuses the venv while its key (the
+# test/policy/checkov-scan.test.ts then scans dist/ and terraform/ with it. Idempotent: reuses the venv while its key (the
 # pinned version and lock file, the base Python) is unchanged.
 #
 #   the pinned version   `checkov==X.Y.Z` in scripts/checkov-requirements.txt, which locks every dependency too

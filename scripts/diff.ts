@@ -2,7 +2,7 @@
  * `npm run diff -- [--base <git-ref>] [--env <name>] [--format text|markdown] [--fail-on danger]` (`--help`: {@link HELP})
  *
  * Renders the base (default: the merge base of HEAD with `main`, or `origin/main` in a CI clone) and the
- * working tree, and prints what changes object by object, with the dangers first (lib/diff).
+ * working tree, and prints what changes object by object, with the dangers first (tools/diff).
  *
  * The base is read from git without touching the working tree or the index: `git archive` into a temporary
  * directory, which is then synthesized by the base's own `main.ts` (its code, its configs) with this
@@ -18,7 +18,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { parseArgs } from 'util';
 import type { RenderedFile } from '../lib/synth/synth';
-import { diffReport, formatMarkdown, formatText, type DiffReport } from '../lib/diff/report';
+import { diffReport, formatMarkdown, formatText, type DiffReport } from '../tools/diff/report';
 
 export const USAGE = 'usage: npm run diff -- [--base <git-ref>] [--env <name>]... [--format text|markdown] [--fail-on danger]';
 

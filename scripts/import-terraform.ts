@@ -1,6 +1,6 @@
 /**
  * `npm run import-terraform -- --env <name> --outputs <file|->` — writes the Terraform outputs this project
- * reads (lib/terraform/contract.ts, docs/terraform-contract.md) into `config/<name>.yaml`, keeping every other byte,
+ * reads (tools/terraform/contract.ts, docs/terraform-contract.md) into `config/<name>.yaml`, keeping every other byte,
  * validates the result with the config schema, and writes atomically. Any problem: exit 1, nothing written.
  * Only wiring lives here: arguments, file I/O, the atomic write, messages and exit codes.
  */
@@ -8,8 +8,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { parseFlags, UsageError } from '../lib/cli';
 import { boundsProblem, clip } from '../lib/config/yaml-document';
-import { newEnvironmentText } from '../lib/terraform/new-environment';
-import { importTerraformOutputs, parseTerraformOutputs, type TerraformOutput } from '../lib/terraform/contract';
+import { newEnvironmentText } from '../tools/terraform/new-environment';
+import { importTerraformOutputs, parseTerraformOutputs, type TerraformOutput } from '../tools/terraform/contract';
 import { ENVIRONMENT_NAME_RULE, isEnvironmentName } from '../lib/config/config';
 
 const EXIT_OK = 0;

@@ -1,7 +1,7 @@
 /**
  * `npm run measure:sizing`: the figures behind lib/config/sizing.ts, measured on the real server.
  *
- * Starts an environment's server as synthesized (test/support/pod-harness.ts: the migration Job, then the
+ * Starts an environment's server as synthesized (tools/pod-harness/: the migration Job, then the
  * Deployment's exact argv, env and Secret files — basic-auth, pool settings, credential cache — on the test MariaDB
  * of scripts/test-mariadb.sh; the harness prints its rewrites), puts it under bounded load (C clients for S seconds,
  * each logged in as a plain MLflow user: a log-batch of 50 metrics and a run search per iteration, and with
@@ -23,8 +23,9 @@
 import * as crypto from 'crypto';
 import * as fs from 'fs';
 import { parseArgs } from 'util';
-import { configFrom, rawConfig } from '../test/support/environments';
-import { TEST_MARIADB, mariadbRoot, mlflowPython, mlflowVersion, startPod, type StartedPod } from '../test/support/pod-harness';
+import { configFrom, rawConfig } from '../tools/environments';
+import { mariadbRoot, mlflowPython, mlflowVersion, TEST_MARIADB } from '../tools/pod-harness/test-servers';
+import { startPod, type StartedPod } from '../tools/pod-harness/pod';
 
 const USAGE =
   'usage: npm run measure:sizing -- [--env dev|prod] [--workers N] [--clients N] [--seconds N] [--artifact-kib N]';

@@ -4,12 +4,12 @@
 # offline when the binaries are already cached. It starts nothing.
 #
 #   etcd, openssl, xz       from PATH, else Debian's etcd-server, openssl and xz-utils, installed here when
-#                           missing (as root, as on our build machines).
+#                           missing (when run as root).
 #   kube-apiserver, kubectl in this order:
 #     KUBE_APISERVER_BIN + KUBECTL_BIN   use these files as they are (only their version is checked);
 #     ENVTEST_BIN_DIR=DIR                a directory of prebuilt binaries (`kube-apiserver`, `kubectl`, each plain
 #                                        or `.xz`-compressed); they must match scripts/envtest/SHA256SUMS.
-#                                        .ci/run points it at the build machines' offline copy;
+#                                        .ci/run points it at an offline copy beside the clone;
 #     otherwise                          the official Kubernetes release from dl.k8s.io, checked against the
 #                                        .sha256 file the release publishes next to each binary.
 #   ENVTEST_CACHE_DIR=DIR   where decompressed/downloaded binaries are kept
@@ -73,7 +73,7 @@ if [ -n "${KUBE_APISERVER_BIN:-}" ] || [ -n "${KUBECTL_BIN:-}" ]; then
   KUBECTL_BIN=$(cd "$(dirname "$KUBECTL_BIN")" && pwd)/$(basename "$KUBECTL_BIN")
 else
   bin_dir="${ENVTEST_BIN_DIR:-}"
-  # A checkout next to the build machines' offline copy finds it without .ci/run too.
+  # A checkout next to an offline copy finds it without .ci/run too.
   if [ -z "$bin_dir" ] && [ -d ../shared/envtest ]; then bin_dir=$(cd ../shared/envtest && pwd); fi
   mkdir -p "$cache"
   for name in kube-apiserver kubectl; do
@@ -92,7 +92,7 @@ else
         log "$name from $bin_dir (sha256 verified)"
       fi
     elif [ ! -x "$target" ]; then
-      # Official release. Not exercised on our build machines (no internet there); dl.k8s.io publishes a
+      # Official release (needs internet access); dl.k8s.io publishes a
       # .sha256 next to every binary, which is what this checks against.
       case "$(uname -m)" in x86_64) arch=amd64 ;; aarch64|arm64) arch=arm64 ;; *) die "unsupported machine $(uname -m)" ;; esac
       url="https://dl.k8s.io/release/$KUBE_VERSION/bin/linux/$arch/$name"

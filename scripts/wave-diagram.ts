@@ -4,7 +4,7 @@ import * as path from 'path';
 import * as yaml from 'js-yaml';
 import { configFilesIn, loadEnvironments } from '../lib/config/config';
 import { renderEnvironment, type Manifest } from '../lib/synth/synth';
-import { waveDiagram } from '../lib/gitops/wave-diagram';
+import { waveDiagram } from '../tools/wave-diagram';
 
 const USAGE = `usage: npm run docs:waves
 

@@ -1,6 +1,6 @@
 # The cloud side of one MLflow environment: Cloud SQL for MySQL or PostgreSQL, the artifact bucket, the Secret Manager secrets
 # and the Google service account MLflow runs as. Its outputs (outputs.tf) are exactly the contract in
-# lib/terraform/contract.ts; test/terraform-module.test.ts checks both sides and the properties below.
+# tools/terraform/contract.ts; test/terraform/module.test.ts checks both sides and the properties below.
 
 locals {
   name   = "mlflow-${var.environment}"

@@ -1,9 +1,9 @@
-# Exactly the outputs of TERRAFORM_CONTRACT (lib/terraform/contract.ts), in its order: `npm run import-terraform`
+# Exactly the outputs of TERRAFORM_CONTRACT (tools/terraform/contract.ts), in its order: `npm run import-terraform`
 # writes them into config/<env>.yaml. Identifiers only, none sensitive (the import refuses sensitive outputs):
 # secret *ids*, never a secret value.
 #
 # Terraform outputs have no type argument; each value is wrapped in tostring()/tonumber() so the contract's type
-# is stated here (test/terraform-module.test.ts compares it) and a plan fails if an attribute's type changes.
+# is stated here (test/terraform/module.test.ts compares it) and a plan fails if an attribute's type changes.
 
 output "project_id" {
   description = "GCP project of the cluster, the Cloud SQL instance, the bucket and the secrets (gcp.projectId)."

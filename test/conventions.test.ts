@@ -7,7 +7,7 @@ import * as kplus from 'cdk8s-plus-28';
 import { APP_SYNC_WAVES, SYNC_WAVES, applySyncWaves, hookJob, selectorLabels, standardLabels } from '../lib/conventions';
 import { find, objectsOf, testChart } from './support/constructs';
 import type { Server } from '../lib/config/model';
-import { allContainers, configFrom, podSpecs, rawConfig, render, shippedConfig, shippedConfigs } from './support/environments';
+import { allContainers, configFrom, podSpecs, rawConfig, render, shippedConfig, shippedConfigs } from '../tools/environments';
 import { gatewayConfig } from './support/gateway';
 
 /** The order, written out: namespace/identity/policies < store/config < secrets < migration < server < HPA/ingress/monitors. */
@@ -117,7 +117,7 @@ test('labels: standard labels on everything, selector labels without the version
 
 // The shipped environments, and prod exposed through a GKE Gateway (the kinds no shipped environment renders).
 // Loaded and rendered in beforeAll, not while jest collects the suite: `npm run mutate` attributes it to each test
-// (test/support/mutation-attribution.js).
+// (tools/mutation/mutation-attribution.js).
 const CASES: ReadonlyArray<readonly [string, () => Server]> = [
   ['local', () => shippedConfig('local')],
   ['dev', () => shippedConfig('dev')],

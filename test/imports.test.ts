@@ -6,7 +6,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { ROOT } from './support/environments';
+import { ROOT } from '../tools/environments';
 
 test('imports come only from files in the repository (nothing outside the repository, no network)', () => {
   const cfg = fs.readFileSync(path.join(ROOT, 'cdk8s.yaml'), 'utf8');

@@ -10,7 +10,7 @@ import * as path from 'path';
 import { parse as parseHcl } from '@cdktf/hcl2json';
 import * as yaml from 'js-yaml';
 import * as addons from '../lib/gitops/addons';
-import { ROOT } from './support/environments';
+import { ROOT } from '../tools/environments';
 
 interface CustomManager {
   readonly customType: string;

@@ -6,8 +6,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as yaml from 'js-yaml';
-import { MARKDOWN_MARKER } from '../lib/diff/report';
-import { ROOT } from './support/environments';
+import { MARKDOWN_MARKER } from '../tools/diff/report';
+import { ROOT } from '../tools/environments';
 
 type Step = { name?: string; uses?: string; run?: string; with?: Record<string, unknown>; if?: string; env?: Record<string, string> };
 type Job = { if?: string; permissions?: Record<string, string>; container?: { image: string }; steps: Step[] };

@@ -140,7 +140,7 @@ export function crossFieldProblems(c: ConfigDocument): Guard[] {
       message:
         "needs a database server (database.engine 'mysql' or 'postgres'): the SQLite file is on the server's ReadWriteOnce volume, " +
         'which a CronJob pod cannot mount beside the server (it may be scheduled on another node); remove gc and run ' +
-        '`mlflow gc` in the server pod instead (README "Garbage collection")',
+        '`mlflow gc` in the server pod instead (`kubectl exec deploy/mlflow -c mlflow -- mlflow gc --backend-store-uri sqlite:////mlflow/data/mlflow.db`)',
     });
   }
 

@@ -1,6 +1,6 @@
 /**
  * Checkov skips, rendered on the object they are about. `npm test` scans `dist/` and `terraform/` with Checkov
- * (test/checkov.test.ts) and allows no failed check and no global skip list: where a check does not fit an object,
+ * (test/policy/checkov-scan.test.ts) and allows no failed check and no global skip list: where a check does not fit an object,
  * the construct that owns the object says why, through these helpers, as the annotation Checkov reads
  * (`checkov.io/skip<N>: <check id>=<reason>`). Terraform's skips are `#checkov:skip=<id>:<reason>` comments in
  * `terraform/`. Policy and the list of every skip: docs/testing.md#checkov.

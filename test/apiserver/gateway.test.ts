@@ -8,7 +8,7 @@
 import type { Manifest } from '../../lib/synth/synth';
 import { connect, type Kube, type Obj } from '../support/apiserver';
 import { hookOf, keyOf, sync, SyncError } from '../support/argocd-sync';
-import { render } from '../support/environments';
+import { render } from '../../tools/environments';
 import { gatewayConfig } from '../support/gateway';
 
 let kube: Kube;

@@ -8,7 +8,7 @@
 import type { Obj } from '../support/apiserver';
 import { connect, type Kube } from '../support/apiserver';
 import { keyOf, sync } from '../support/argocd-sync';
-import { configFrom, rawConfig } from '../support/environments';
+import { configFrom, rawConfig } from '../../tools/environments';
 import { mlflowManifests } from '../../lib/synth/synth';
 
 const NAMESPACE = 'gc-dev';

@@ -3,7 +3,7 @@
  * fixtures/bad-configs) is checked through the CLI (test/cli*.test.ts); every cross-field guard's exact message is in cross-field-guards.test.ts.
  */
 import { validateEnvironment, formatProblem, type ConfigProblem } from '../../lib/config/config';
-import { rawConfig, shippedConfigs } from '../support/environments';
+import { rawConfig, shippedConfigs } from '../../tools/environments';
 
 function problems(name: string, mutate: (doc: any) => void): ConfigProblem[] {
   const doc = rawConfig(name);
@@ -84,7 +84,7 @@ describe('field validation', () => {
 });
 
 describe('cross-field guards', () => {
-  // The connection budget and the memory footprint: test/sizing.test.ts.
+  // The connection budget and the memory footprint: test/config/sizing.test.ts.
 
   test('a single-writer volume forbids autoscaling', () => {
     const ps = problems('local', (d) => (d.server.autoscaling = { minReplicas: 1, maxReplicas: 2, targetCpuUtilizationPercent: 70 }));

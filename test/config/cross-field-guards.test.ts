@@ -16,7 +16,7 @@ import {
   validateEnvironment,
 } from '../../lib/config/config';
 import { connectionBudget, parseCpuMillis, parseMemoryMiB } from '../../lib/config/sizing';
-import { rawConfig } from '../support/environments';
+import { rawConfig } from '../../tools/environments';
 
 function messages(name: string, mutate: (doc: any) => void): string[] {
   const doc = rawConfig(name);

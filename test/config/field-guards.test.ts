@@ -3,7 +3,7 @@
  * and the value given. (The cross-field guards: cross-field-guards.test.ts.)
  */
 import { formatProblem, validateEnvironment } from '../../lib/config/config';
-import { rawConfig } from '../support/environments';
+import { rawConfig } from '../../tools/environments';
 
 const cases: [string, 'dev' | 'local', (d: any) => unknown, string][] = [
   ["gcp.projectId", 'dev', (d) => (d.gcp.projectId = 'Bad'), "config/dev.yaml: gcp.projectId: expected a GCP project id (6-30 chars: lowercase letters, digits, hyphens) (got \"Bad\")"],

@@ -6,7 +6,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as yaml from 'js-yaml';
 import { validateEnvironment, formatProblem } from '../../lib/config/config';
-import { ROOT } from '../support/environments';
+import { ROOT } from '../../tools/environments';
 import { gatewayDoc } from '../support/gateway';
 
 function messages(mutate: (doc: any) => void): string[] {

@@ -4,7 +4,7 @@
  */
 import { formatProblem, validateEnvironment } from '../../lib/config/config';
 import { GC_CONNECTIONS, connectionBudget } from '../../lib/config/sizing';
-import { rawConfig, shippedConfigs } from '../support/environments';
+import { rawConfig, shippedConfigs } from '../../tools/environments';
 
 function messages(name: string, mutate: (doc: any) => void): string[] {
   const doc = rawConfig(name);
@@ -100,7 +100,7 @@ describe('combinations', () => {
     expect(messages('local', withGc({ schedule: '17 3 * * *' }))).toEqual([
       "config/local.yaml: gc: needs a database server (database.engine 'mysql' or 'postgres'): the SQLite file is on the server's " +
         'ReadWriteOnce volume, which a CronJob pod cannot mount beside the server (it may be scheduled on another node); ' +
-        'remove gc and run `mlflow gc` in the server pod instead (README "Garbage collection")',
+        'remove gc and run `mlflow gc` in the server pod instead (`kubectl exec deploy/mlflow -c mlflow -- mlflow gc --backend-store-uri sqlite:////mlflow/data/mlflow.db`)',
     ]);
   });
 

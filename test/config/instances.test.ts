@@ -10,7 +10,7 @@ import { formatProblem, validateEnvironment } from '../../lib/config/config';
 import { hostsOf, type Environment } from '../../lib/config/model';
 import { APP_PATHS, RESERVED_INSTANCE_NAMES } from '../../lib/names';
 import { CERT_MANAGER, EXTERNAL_SECRETS } from '../../lib/gitops/addons';
-import { rawConfig, ROOT } from '../support/environments';
+import { rawConfig, ROOT } from '../../tools/environments';
 
 const FIXTURE = path.join(ROOT, 'test', 'fixtures', 'instances', 'teams.yaml');
 const FILE = 'config/teams.yaml';

@@ -8,7 +8,7 @@ import * as path from 'path';
 import * as yaml from 'js-yaml';
 import { formatProblem, validateEnvironment } from '../../lib/config/config';
 import type { Environment, Server } from '../../lib/config/model';
-import { rawConfig, ROOT } from '../support/environments';
+import { rawConfig, ROOT } from '../../tools/environments';
 
 function load(file: string, doc: unknown): Environment {
   const r = validateEnvironment(file, doc);

@@ -1,6 +1,6 @@
 /**
  * Faults under a running server, on the real stack: dev's pod as synthesized (the migration Job's container, then the
- * server container with its exact argv and env: test/support/pod-harness.ts), real MLflow, basic-auth on, and a
+ * server container with its exact argv and env: tools/pod-harness/), real MLflow, basic-auth on, and a
  * MariaDB of its own.
  *
  * The database is a DEDICATED MariaDB (scripts/test-mariadb.sh with a private directory and port), not the shared one
@@ -18,12 +18,12 @@
  */
 import * as http from 'http';
 import * as fs from 'fs';
-import * as net from 'net';
 import * as path from 'path';
 import { spawnSync } from 'child_process';
-import { configFrom, rawConfig } from '../support/environments';
+import { configFrom, rawConfig } from '../../tools/environments';
+import { freePort } from '../../tools/pod-harness/process';
 
-type Harness = typeof import('../support/pod-harness');
+type Harness = typeof import('../../tools/pod-harness/pod') & typeof import('../../tools/pod-harness/process') & typeof import('../../tools/pod-harness/http');
 
 const SKIP = process.env.MLFLOW_GITOPS_SKIP_MLFLOW === '1' || process.env.MLFLOW_GITOPS_SKIP_MARIADB === '1';
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -31,14 +31,6 @@ const OUTAGE_MS = 8_000;
 const SEARCH = '/api/2.0/mlflow/experiments/search?max_results=5';
 
 const figures: string[] = [];
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 (SKIP ? describe.skip : describe)("faults under dev's real server (a dedicated MariaDB)", () => {
   let h: Harness;
@@ -92,7 +84,7 @@ async function freePort(): Promise<number> {
     process.env.MARIADB_PORT = String(port);
     process.env.MARIADB_SOCKET = path.join(dir, 'mariadb.sock');
     jest.isolateModules(() => {
-      h = require('../support/pod-harness');
+      h = { ...require('../../tools/pod-harness/pod'), ...require('../../tools/pod-harness/process'), ...require('../../tools/pod-harness/http') };
     });
     pod = await h.startPod(configFrom('dev', rawConfig('dev')), { area: 'faults' });
     console.log(`faults.test.ts: dev's server on MariaDB 127.0.0.1:${port} (dedicated), ${workerCount()} workers`);

@@ -1,7 +1,7 @@
 /**
  * The gc CronJob's container as synthesized, against the REAL MLflow (the test venv) and the REAL test MariaDB:
  * `dev` with `gc: { schedule, olderThanDays: 30 }` (one change more, stated: `server.workers: 1`, for a faster start).
- * The pod harness (test/support/pod-harness.ts) runs the migration Job and the server as rendered, then the CronJob's
+ * The pod harness (tools/pod-harness/) runs the migration Job and the server as rendered, then the CronJob's
  * `gc` container with its exact argv (`$(MLFLOW_BACKEND_STORE_URI)` expanded as the kubelet does) and env, the admin's
  * credentials from the `mlflow-gc-auth` ExternalSecret's template; the rewrites it prints are the only differences from
  * the pods (database address, the Service URL → the test server, and a local folder standing in for the
@@ -18,21 +18,11 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { connectionsByPid } from '../../scripts/measure-sizing';
 import { GC_CONNECTIONS } from '../../lib/config/sizing';
-import { configFrom, rawConfig } from '../support/environments';
-import {
-  PodRoot,
-  describeRewrites,
-  mariadbRoot,
-  memoryOf,
-  mlflowPython,
-  mlflowVersion,
-  prepareContainer,
-  runContainer,
-  sleep,
-  startPod,
-  type PreparedContainer,
-  type StartedPod,
-} from '../support/pod-harness';
+import { configFrom, rawConfig } from '../../tools/environments';
+import { mariadbRoot, mlflowPython, mlflowVersion } from '../../tools/pod-harness/test-servers';
+import { describeRewrites, PodRoot, prepareContainer, type PreparedContainer } from '../../tools/pod-harness/container';
+import { memoryOf, runContainer, sleep } from '../../tools/pod-harness/process';
+import { startPod, type StartedPod } from '../../tools/pod-harness/pod';
 
 const PYTHON = mlflowPython();
 const SKIP = process.env.MLFLOW_GITOPS_SKIP_MLFLOW === '1' || process.env.MLFLOW_GITOPS_SKIP_MARIADB === '1';

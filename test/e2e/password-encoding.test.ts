@@ -2,21 +2,15 @@
  * Every printable ASCII password reaches the database intact: the real migration and the real MLflow server of
  * `dev` as synthesized (basic-auth on, so the password is in the backend URI and, with each `%` doubled, in the auth
  * ini's `database_uri`) run with a MariaDB user whose password is every printable ASCII character, space first. The
- * Secrets are rendered from the ExternalSecret templates as ESO renders them (test/support/pod-harness.ts: Go's
+ * Secrets are rendered from the ExternalSecret templates as ESO renders them (tools/pod-harness/secrets.ts: Go's
  * `urlquery`, sprig's `replace`); the admin's password holds every printable character too.
  */
 import * as fs from 'fs';
-import {
-  basicAuth,
-  createTestDatabase,
-  httpRequest,
-  mariadbRoot,
-  mlflowPython,
-  renderPod,
-  startPod,
-  testSecretValues,
-  type StartedPod,
-} from '../support/pod-harness';
+import { createTestDatabase, mariadbRoot, mlflowPython } from '../../tools/pod-harness/test-servers';
+import { testSecretValues } from '../../tools/pod-harness/secrets';
+import { renderPod } from '../../tools/pod-harness/container';
+import { basicAuth, httpRequest } from '../../tools/pod-harness/http';
+import { startPod, type StartedPod } from '../../tools/pod-harness/pod';
 
 const SKIP = process.env.MLFLOW_GITOPS_SKIP_MLFLOW === '1' || process.env.MLFLOW_GITOPS_SKIP_MARIADB === '1';
 

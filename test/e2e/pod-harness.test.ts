@@ -1,24 +1,14 @@
 /**
- * The pod harness itself (test/support/pod-harness.ts), without starting anything: the ESO template subset it
+ * The pod harness itself (tools/pod-harness/), without starting anything: the ESO template subset it
  * implements and its refusals, the rendered Secrets of the shipped configs, and that a prepared container differs
  * from the synthesized one ONLY by the listed rewrites.
  */
 import * as fs from 'fs';
-import { find } from '../support/environments';
-import {
-  PodRoot,
-  goQueryEscape,
-  mlflowPython,
-  prepareContainer,
-  renderEsoTemplate,
-  renderPod,
-  renderSecrets,
-  rewriteRules,
-  proxyAddress,
-  selectContainer,
-  serviceUrls,
-  testSecretValues,
-} from '../support/pod-harness';
+import { find } from '../../tools/environments';
+import { mlflowPython } from '../../tools/pod-harness/test-servers';
+import { goQueryEscape, renderEsoTemplate, renderSecrets, testSecretValues } from '../../tools/pod-harness/secrets';
+import { proxyAddress, rewriteRules } from '../../tools/pod-harness/rewrites';
+import { PodRoot, prepareContainer, renderPod, selectContainer, serviceUrls } from '../../tools/pod-harness/container';
 
 describe('ESO v2 templates: exactly the functions the project uses', () => {
   test('plain keys, urlquery (Go url.QueryEscape: space → +, reserved bytes %XX), replace (piped value last)', () => {

@@ -1,7 +1,7 @@
 /**
  * The real MLflow server as synthesized for `dev` switched to Cloud SQL for PostgreSQL (`database.engine: postgres`;
  * no config/ file): the migration Job's container and then the server container, with their exact argv, env and
- * files (test/support/pod-harness.ts; the rewrites it prints are the only differences from the pod: among them the
+ * files (tools/pod-harness/; the rewrites it prints are the only differences from the pod: among them the
  * proxy's 127.0.0.1:5432 → the test PostgreSQL of scripts/test-postgres.sh, a fresh database owned by its LOGIN-only
  * test role). Basic-auth on, as in dev. No skip switch for PostgreSQL: without it this suite fails.
  */
@@ -10,20 +10,11 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { Server } from '../../lib/config/model';
 import { PARENT_CONNECTIONS, connectionBudget } from '../../lib/config/sizing';
-import { configFrom, rawConfig, shippedConfig } from '../support/environments';
-import {
-  TEST_POSTGRES,
-  basicAuth,
-  descendants,
-  httpRequest,
-  mlflowPython,
-  mlflowVersion,
-  postgresAdmin,
-  probeOnce,
-  probesOf,
-  startPod,
-  type StartedPod,
-} from '../support/pod-harness';
+import { configFrom, rawConfig, shippedConfig } from '../../tools/environments';
+import { mlflowPython, mlflowVersion, postgresAdmin, TEST_POSTGRES } from '../../tools/pod-harness/test-servers';
+import { descendants } from '../../tools/pod-harness/process';
+import { basicAuth, httpRequest, probeOnce, probesOf } from '../../tools/pod-harness/http';
+import { startPod, type StartedPod } from '../../tools/pod-harness/pod';
 
 const SKIP_MLFLOW = process.env.MLFLOW_GITOPS_SKIP_MLFLOW === '1';
 const CLIENT = path.join(__dirname, 'client_roundtrip.py');

@@ -1,7 +1,7 @@
 /**
  * The real MLflow server as synthesized, per shipped environment: the migration container (the Job for dev/prod, the
  * server pod's init container for local) and then the server container run with their exact argv, env and mounted
- * files (test/support/pod-harness.ts; the rewrites it prints are the only differences from the pod). dev and prod
+ * files (tools/pod-harness/; the rewrites it prints are the only differences from the pod). dev and prod
  * run on the real test MariaDB (binary logging on) with basic-auth on; local on SQLite.
  *
  * Every expectation is read from the synthesized objects (probes, Ingress hosts, Service, PodMonitoring, grace
@@ -14,18 +14,11 @@ import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as http from 'http';
 import * as path from 'path';
-import { find, shippedConfig } from '../support/environments';
-import {
-  basicAuth,
-  httpRequest,
-  mlflowPython,
-  mlflowVersion,
-  probeOnce,
-  probesOf,
-  sleep,
-  startPod,
-  type StartedPod,
-} from '../support/pod-harness';
+import { find, shippedConfig } from '../../tools/environments';
+import { mlflowPython, mlflowVersion } from '../../tools/pod-harness/test-servers';
+import { sleep } from '../../tools/pod-harness/process';
+import { basicAuth, httpRequest, probeOnce, probesOf } from '../../tools/pod-harness/http';
+import { startPod, type StartedPod } from '../../tools/pod-harness/pod';
 
 const SKIP_MLFLOW = process.env.MLFLOW_GITOPS_SKIP_MLFLOW === '1';
 const SKIP_MARIADB = process.env.MLFLOW_GITOPS_SKIP_MARIADB === '1';
@@ -288,7 +281,7 @@ for (const c of CASES) {
       });
     } else {
       // The user exists only because the migration run above created it from MLFLOW_METRICS_USERNAME/PASSWORD (Secret
-      // mlflow-metrics-auth): before migrate.py did that, every scrape got 401 (issue 7, defect 1).
+      // mlflow-metrics-auth): before migrate.py did that, every scrape got 401.
       test('/metrics answers 200 to the PodMonitoring credentials (the user the migration created)', async () => {
         const [mon] = monitors();
         const ep = mon.spec.endpoints[0];

@@ -4,7 +4,7 @@
  */
 import { CERT_MANAGER, EXTERNAL_SECRETS } from '../../lib/gitops/addons';
 import { environmentPlan, PlanError, type GitOpsPlan } from '../../lib/gitops/gitops';
-import { configFrom, planOf, rawConfig, shippedConfig } from '../support/environments';
+import { configFrom, planOf, rawConfig, shippedConfig } from '../../tools/environments';
 
 /** dev's plan as one server of environment `teams`, named `mlflow-teams-<instance>` in namespace `ns`. */
 function server(instance: string, ns: string, mutate: (doc: any) => void = () => undefined): GitOpsPlan {

@@ -5,9 +5,9 @@
  */
 import { CERT_MANAGER } from '../../lib/gitops/addons';
 import { AcmeClusterIssuer } from '../../lib/gitops/cluster-issuer';
-import { validateManifest } from '../../lib/policy/schema-validation';
+import { validateManifest } from '../../tools/schema-validation';
 import { find, objectsOf, testChart } from '../support/constructs';
-import { planOf, render } from '../support/environments';
+import { planOf, render } from '../../tools/environments';
 import { gatewayConfig } from '../support/gateway';
 
 const withAddon = (d: any) => (d.gitops.addons = { externalSecrets: true, certManager: true, acmeEmail: 'ops@example.com' });

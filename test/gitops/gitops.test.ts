@@ -4,8 +4,8 @@ import * as path from 'path';
 import * as yaml from 'js-yaml';
 import { CLUSTER_SCOPED_KINDS, clusterKindsOf } from '../../lib/gitops/gitops';
 import { CERT_MANAGER, EXTERNAL_SECRETS } from '../../lib/gitops/addons';
-import { waveDiagram } from '../../lib/gitops/wave-diagram';
-import { configFrom, find, ofKind, rawConfig, render, shippedConfig, ROOT } from '../support/environments';
+import { waveDiagram } from '../../tools/wave-diagram';
+import { configFrom, find, ofKind, rawConfig, render, shippedConfig, ROOT } from '../../tools/environments';
 
 const wave = (m: any) => Number(m.metadata.annotations['argocd.argoproj.io/sync-wave']);
 const envs = ['dev', 'prod'];
@@ -16,7 +16,7 @@ function applicationsOf(r: ReturnType<typeof render>) {
 
 describe.each(envs)('%s', (env) => {
   // Rendered in beforeAll, not while jest collects the suite: `npm run mutate` attributes it to each test
-  // (test/support/mutation-attribution.js).
+  // (tools/mutation/mutation-attribution.js).
   let r: ReturnType<typeof render>;
   let apps: any[];
   let project: any;

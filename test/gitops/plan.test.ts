@@ -1,7 +1,7 @@
 /** gitOpsPlan and the cluster-kind allow-list: what an environment's GitOps side derives from its config. */
 import { CERT_MANAGER, EXTERNAL_SECRETS } from '../../lib/gitops/addons';
 import { clusterKindsOf } from '../../lib/gitops/gitops';
-import { configFrom, planOf, rawConfig, shippedConfig } from '../support/environments';
+import { configFrom, planOf, rawConfig, shippedConfig } from '../../tools/environments';
 
 function plan(mutate: (doc: any) => void) {
   const doc = rawConfig('dev');

@@ -29,7 +29,7 @@ test('the ini template: permission, MySQL database_uri through the proxy, admin 
       'admin_username = {{ .adminUsername | replace "%" "%%" }}\n' +
       'admin_password = {{ .adminPassword | replace "%" "%%" }}\n' +
       'authorization_function = mlflow.server.auth:authenticate_request_basic_auth\n' +
-      // The default when omitted is applied by the config model (test/basic-auth.test.ts).
+      // The default when omitted is applied by the config model (test/config/basic-auth.test.ts).
       'auth_cache_ttl_seconds = 45\n',
   );
 });

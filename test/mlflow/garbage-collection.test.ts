@@ -7,10 +7,10 @@
 import * as kplus from 'cdk8s-plus-28';
 import { DatabaseAccess } from '../../lib/mlflow/database-access';
 import { GarbageCollection, type GarbageCollectionProps } from '../../lib/mlflow/garbage-collection';
-import { validateManifest } from '../../lib/policy/schema-validation';
+import { validateManifest } from '../../tools/schema-validation';
 import { mlflowManifests, policyProblems } from '../../lib/synth/synth';
 import { containerNamed, envOf, find, mountsOf, objectsOf, ofKind, testChart } from '../support/constructs';
-import { configFrom, rawConfig, shippedConfigs } from '../support/environments';
+import { configFrom, rawConfig, shippedConfigs } from '../../tools/environments';
 import { AUTH, MYSQL_DATABASE } from '../support/resolved';
 
 const MYSQL = { ...MYSQL_DATABASE, privateIp: false };
@@ -144,7 +144,7 @@ describe('the CronJob', () => {
 });
 
 describe('an environment that opts in (dev with gc)', () => {
-  // Rendered in beforeAll, not while jest collects the suite (test/support/mutation-attribution.js).
+  // Rendered in beforeAll, not while jest collects the suite (tools/mutation/mutation-attribution.js).
   let ms: any[];
   let cronJob: any;
   let pod: any;

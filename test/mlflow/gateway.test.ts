@@ -7,7 +7,7 @@ import { Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { GkeGateway, type GatewayCertificate } from '../../lib/mlflow/gateway';
 import type { GkeGatewayClass } from '../../lib/config/schema';
-import { validateManifest } from '../../lib/policy/schema-validation';
+import { validateManifest } from '../../tools/schema-validation';
 import { find, objectsOf, ofKind, testChart } from '../support/constructs';
 
 const HOSTS = ['a.example.com', 'b.example.org', 'c.example.net'];
@@ -36,7 +36,7 @@ const listener = (gw: any, name: string) => {
 
 describe('with a cert-manager certificate', () => {
   // Built in beforeAll, not while jest collects them: `npm run mutate` attributes it to each test
-  // (test/support/mutation-attribution.js).
+  // (tools/mutation/mutation-attribution.js).
   let ms: any[];
   beforeAll(() => {
     ms = build();

@@ -7,10 +7,10 @@
  * checks the shipped environments.
  */
 import type { Server } from '../../lib/config/model';
-import { validateManifest } from '../../lib/policy/schema-validation';
+import { validateManifest } from '../../tools/schema-validation';
 import { mlflowManifests, policyProblems, renderEnvironment } from '../../lib/synth/synth';
 import { containerNamed, find } from '../support/constructs';
-import { configFrom, rawConfig } from '../support/environments';
+import { configFrom, rawConfig } from '../../tools/environments';
 
 function iamVariant(name: string): Server {
   const doc = rawConfig(name);
@@ -29,7 +29,7 @@ describe.each([
   ['dev', 'mlflow-server', 'mlflow-dev'],
   ['prod', 'mlflow-server', 'mlflow-prod'],
 ])('%s with database.login iam', (name, iamUser, secretPrefix) => {
-  // Rendered in beforeAll, not while jest collects the suite (test/support/mutation-attribution.js).
+  // Rendered in beforeAll, not while jest collects the suite (tools/mutation/mutation-attribution.js).
   let password: any[];
   let iam: any[];
   beforeAll(() => {
@@ -103,7 +103,7 @@ test("login 'password' written out renders exactly the shipped dev (the default)
 });
 
 describe('Cloud SQL for PostgreSQL with database.login iam', () => {
-  // Rendered in beforeAll, not while jest collects the suite (test/support/mutation-attribution.js).
+  // Rendered in beforeAll, not while jest collects the suite (tools/mutation/mutation-attribution.js).
   let ms: any[];
   beforeAll(() => {
     const doc = rawConfig('dev');

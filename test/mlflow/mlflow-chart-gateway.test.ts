@@ -6,9 +6,9 @@
  */
 import { envOf, containerNamed, find, ofKind } from '../support/constructs';
 import { mlflowManifests, policyProblems } from '../../lib/synth/synth';
-import { validateManifest } from '../../lib/policy/schema-validation';
+import { validateManifest } from '../../tools/schema-validation';
 import { GATEWAY_HOSTS, gatewayConfig } from '../support/gateway';
-import { configFrom, rawConfig, shippedConfig } from '../support/environments';
+import { configFrom, rawConfig, shippedConfig } from '../../tools/environments';
 
 const render = (mutate?: (d: any) => void) => mlflowManifests(gatewayConfig(mutate));
 const serverEnv = (ms: any[]) => envOf(containerNamed(find(ms, 'Deployment', 'mlflow').spec.template.spec, 'mlflow'));

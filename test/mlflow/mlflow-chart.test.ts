@@ -6,7 +6,7 @@
 import { imageReference, mlflowVersion } from '../../lib/mlflow/mlflow-chart';
 import { mlflowManifests } from '../../lib/synth/synth';
 import { containerNamed, envOf, find, flagValue, mountsOf, ofKind } from '../support/constructs';
-import { configFrom, rawConfig, shippedConfig } from '../support/environments';
+import { configFrom, rawConfig, shippedConfig } from '../../tools/environments';
 
 /** The MLflow app's objects of a variant of a shipped config. */
 function variant(name: string, mutate: (doc: any) => void) {

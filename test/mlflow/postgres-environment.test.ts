@@ -6,10 +6,10 @@
  * schemas and Pod Security `restricted`, as synth checks the shipped environments.
  */
 import type { Server } from '../../lib/config/model';
-import { validateManifest } from '../../lib/policy/schema-validation';
+import { validateManifest } from '../../tools/schema-validation';
 import { mlflowManifests, policyProblems, renderEnvironment } from '../../lib/synth/synth';
 import { containerNamed, find } from '../support/constructs';
-import { configFrom, rawConfig } from '../support/environments';
+import { configFrom, rawConfig } from '../../tools/environments';
 
 function postgresVariant(name: string): Server {
   const doc = rawConfig(name);
@@ -52,7 +52,7 @@ function differences(mysql: any[], postgres: any[]): Record<string, [unknown, un
 const proxyPortArg = (spec: any) => containerNamed(spec, 'cloud-sql-proxy').args.find((a: string) => a.startsWith('--port='));
 
 describe.each(['dev', 'prod'])('%s on Cloud SQL for PostgreSQL', (name) => {
-  // Rendered in beforeAll, not while jest collects the suite (test/support/mutation-attribution.js).
+  // Rendered in beforeAll, not while jest collects the suite (tools/mutation/mutation-attribution.js).
   let mysql: any[];
   let postgres: any[];
   beforeAll(() => {

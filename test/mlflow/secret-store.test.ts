@@ -10,7 +10,7 @@ import { DatabaseAccess } from '../../lib/mlflow/database-access';
 import { Metrics } from '../../lib/mlflow/metrics';
 import { SmokeUser } from '../../lib/mlflow/smoke-test';
 import { find, objectsOf, ofKind, testChart } from '../support/constructs';
-import { render, shippedConfigs } from '../support/environments';
+import { render, shippedConfigs } from '../../tools/environments';
 import { AUTH, IAM_DATABASE, MYSQL_DATABASE as MYSQL } from '../support/resolved';
 
 interface Features {

@@ -11,7 +11,7 @@ import * as yaml from 'js-yaml';
 import { validateEnvironment } from '../../lib/config/config';
 import type { Server } from '../../lib/config/model';
 import { mlflowManifests } from '../../lib/synth/synth';
-import { rawConfig, ROOT, shippedConfigs } from '../support/environments';
+import { rawConfig, ROOT, shippedConfigs } from '../../tools/environments';
 import { describeFlow, flowsOf, runtimePods, type Flow } from './flows';
 import { PolicyWorld } from './netpol-analyzer';
 

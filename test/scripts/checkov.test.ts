@@ -1,14 +1,14 @@
 /**
  * scripts/checkov.sh: the version comes from the lock file alone, a complete venv is reused without pip, and a venv
  * holding another Checkov is refused. (That the real install works and its Checkov is the pinned one:
- * test/checkov.test.ts, which runs what the pretest installed.) Each case runs a copy of the script in a scratch
+ * test/policy/checkov-scan.test.ts, which runs what the pretest installed.) Each case runs a copy of the script in a scratch
  * checkout, so the repository's .checkov-bin is never touched.
  */
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { ROOT } from '../support/environments';
+import { ROOT } from '../../tools/environments';
 
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'mlflow-gitops-checkov-script-'));
 afterAll(() => fs.rmSync(scratch, { recursive: true, force: true }));

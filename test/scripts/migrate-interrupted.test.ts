@@ -21,9 +21,9 @@
  */
 import { spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
-import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
+import { freePort } from '../../tools/pod-harness/process';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const SCRIPT = path.join(ROOT, 'lib', 'mlflow', 'scripts', 'migrate.py');
@@ -111,15 +111,6 @@ function runTimed(uri: string, marker: RegExp, killAfterMs?: number): Promise<Ti
       resolve({ toMarker: (markedAt || end) - started, afterMarker: markedAt ? end - markedAt : 0, output, code, signal });
     });
   });
-}
-
-/** A loopback port nobody listens on. */
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 /** The restore point and clone command a run logged before its first DDL. */

@@ -11,6 +11,9 @@
  * log_bin_trust_function_creators, and flipping it on the shared server would break other suites migrating there
  * at the same moment. Cases in this file run one after another, so flipping it on the private server is safe.
  *
+ * The cases both servers share run from one table, once per engine (the loop over `mariadb()` and `postgres()`: what
+ * differs between the engines is in each one's hooks), followed by each engine's own cases.
+ *
  * Without the venv the whole file FAILS (run `bash scripts/test-mlflow.sh`), unless MLFLOW_GITOPS_SKIP_MLFLOW=1;
  * without MariaDB the MariaDB cases fail unless MLFLOW_GITOPS_SKIP_MARIADB=1 (both skip loudly). The PostgreSQL cases
  * use the shared server on loopback (started by pretest, or here: the script is idempotent): without a PostgreSQL they
@@ -18,12 +21,12 @@
  */
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
-import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
 import { mlflowManifests } from '../../lib/synth/synth';
 import { containerNamed, find } from '../support/constructs';
-import { configFrom, rawConfig } from '../support/environments';
+import { configFrom, rawConfig } from '../../tools/environments';
+import { freePort } from '../../tools/pod-harness/process';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const SCRIPT = path.join(ROOT, 'lib', 'mlflow', 'scripts', 'migrate.py');
@@ -113,13 +116,12 @@ function tmpDir(): string {
   return dir;
 }
 
-/** A loopback port nobody listens on. */
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
+/** A directory to put first on PYTHONPATH: a package `name` whose import fails as if it were not installed. */
+function missingModule(name: string): string {
+  const shim = tmpDir();
+  fs.mkdirSync(path.join(shim, name));
+  fs.writeFileSync(path.join(shim, name, '__init__.py'), `raise ModuleNotFoundError("No module named '${name}' (test shim)", name="${name}")\n`);
+  return shim;
 }
 
 /**
@@ -281,7 +283,7 @@ if (SKIP_MLFLOW) console.warn('MLFLOW_GITOPS_SKIP_MLFLOW=1: test/scripts/migrate
     });
 
     test('an unreachable database: retried, then exit 4 within the timeout, password never printed', async () => {
-      const port = await closedPort();
+      const port = await freePort();
       const run = migrate({
         MLFLOW_BACKEND_STORE_URI: `mysql+pymysql://mlflow:S3cr3t%2FPa55@127.0.0.1:${port}/mlflow`,
         MIGRATE_CONNECT_TIMEOUT_SECONDS: '2',
@@ -297,12 +299,7 @@ if (SKIP_MLFLOW) console.warn('MLFLOW_GITOPS_SKIP_MLFLOW=1: test/scripts/migrate
     test('an image without Flask-WTF fails the hook before any change (exit 7), naming the cause', () => {
       // SHIM, not MLflow: a `flask_wtf` package first on PYTHONPATH that raises ImportError, standing for an
       // image whose MLflow was installed without the `auth` extra. Everything else is the real venv.
-      const shim = tmpDir();
-      fs.mkdirSync(path.join(shim, 'flask_wtf'));
-      fs.writeFileSync(
-        path.join(shim, 'flask_wtf', '__init__.py'),
-        'raise ModuleNotFoundError("No module named \'flask_wtf\' (test shim)", name="flask_wtf")\n',
-      );
+      const shim = missingModule('flask_wtf');
       const dir = tmpDir();
       const sqlite = `sqlite:///${dir}/mlflow.db`;
       const run = migrate({ MLFLOW_BACKEND_STORE_URI: sqlite, MLFLOW_AUTH_CONFIG_PATH: authIni(sqlite, ADMIN_PASSWORD) }, shim);
@@ -425,34 +422,251 @@ if (SKIP_MLFLOW) console.warn('MLFLOW_GITOPS_SKIP_MLFLOW=1: test/scripts/migrate
     });
   });
 
-  // ---- MariaDB (a private instance) -----------------------------------------------------------------------
+  // ---- Database servers: the cases every engine runs, then each engine's own --------------------------------
 
-  if (SKIP_MARIADB && !SKIP_MLFLOW) console.warn('MLFLOW_GITOPS_SKIP_MARIADB=1: the MariaDB cases of test/scripts/migrate.test.ts are SKIPPED.');
+  for (const engine of [mariadb(), postgres()]) {
+    if (engine.skip && !SKIP_MLFLOW) console.warn(`${engine.skipVariable}=1: the ${engine.name} cases of test/scripts/migrate.test.ts are SKIPPED.`);
 
-  (SKIP_MARIADB ? describe.skip : describe)('against MariaDB (log_bin on, a user without SUPER)', () => {
-    let dir = '';
-    let port = 0;
-    const socket = () => path.join(dir, 'mariadb.sock');
+    (engine.skip ? describe.skip : describe)(`against ${engine.title}`, () => {
+      beforeAll(() => engine.start(), 130_000);
+      afterAll(() => engine.stop(), 60_000);
+      const { sql, tables, versions } = engine;
 
-    /** Runs SQL as root over the private server's socket (SUPER: can set globals); rows of tab-separated columns. */
-    function sql(statements: string, database?: string): string[][] {
-      const r = spawnSync(
-        'mariadb',
-        ['--no-defaults', `--socket=${socket()}`, '-uroot', '-N', '-B', ...(database ? [database] : []), '-e', statements],
-        { encoding: 'utf8', timeout: 20_000 },
-      );
-      if (r.error) throw r.error;
-      if (r.status !== 0) throw new Error(`mariadb: ${r.stderr.trim()}`);
-      return r.stdout
-        .split('\n')
-        .filter((line) => line !== '')
-        .map((line) => line.split('\t'));
-    }
-    const setTrust = (on: boolean) => sql(`SET GLOBAL log_bin_trust_function_creators = ${on ? 1 : 0}`);
+      test('empty database: initialized through the store (experiment 0 in mlflow-artifacts:/); a schema newer than the image is refused (exit 8)', () => {
+        const db = engine.newDatabase();
+        const env = { MLFLOW_BACKEND_STORE_URI: engine.uri(db) };
+        const first = migrate(env);
+        expectExit(first, 0);
+        expect(first.output).toContain("empty database: initializing it through MLflow's SqlAlchemyStore");
+        expect(sql('SELECT experiment_id, artifact_location FROM experiments', db)).toEqual([['0', 'mlflow-artifacts:/0']]);
+        expect(versions(db, 'alembic_version')).toEqual(mlflow.trackingHead);
+        engine.initialized(first, db, env);
 
-    beforeAll(async () => {
+        // An image older than the schema: refused before anything runs.
+        sql(`UPDATE alembic_version SET version_num = 'ffffffffffff'`, db);
+        const newer = migrate(env);
+        expectExit(newer, 8);
+        expect(newer.output).toContain(
+          `migrate: ERROR: the tracking schema is at revision ffffffffffff, which the MLflow in this image does not know ` +
+            `(its head: ${mlflow.trackingHead}): a newer MLflow migrated this database. Nothing was changed.`,
+        );
+        expect(versions(db, 'alembic_version')).toEqual(['ffffffffffff']);
+      });
+
+      test('half-initialized database: refused (exit 5), nothing changed', () => {
+        const noVersion = engine.newDatabase();
+        engine.asUser('CREATE TABLE experiments (experiment_id INTEGER PRIMARY KEY)', noVersion);
+        const run = migrate({ MLFLOW_BACKEND_STORE_URI: engine.uri(noVersion) });
+        expectExit(run, 5);
+        expect(run.output).toContain('half-initialized database: MLflow tables exist (experiments) but there is no alembic_version');
+        expect(tables(noVersion)).toEqual(['experiments']);
+
+        const emptyVersion = engine.newDatabase();
+        engine.asUser('CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY)', emptyVersion);
+        const run2 = migrate({ MLFLOW_BACKEND_STORE_URI: engine.uri(emptyVersion) });
+        expectExit(run2, 5);
+        expect(run2.output).toContain('table alembic_version exists but is empty');
+        expect(run2.output).toContain('drop the empty alembic_version table');
+        expect(tables(emptyVersion)).toEqual(['alembic_version']);
+      });
+
+      const auth = { db: '' };
+
+      test('basic-auth: the auth schema migrated to head; admin, metrics and smoke users created, least privilege; a second run changes nothing', () => {
+        auth.db = engine.newDatabase();
+        const uri = engine.uri(auth.db);
+        const env = {
+          MLFLOW_BACKEND_STORE_URI: uri,
+          MLFLOW_AUTH_CONFIG_PATH: authIni(uri, ADMIN_PASSWORD),
+          MLFLOW_METRICS_USERNAME: 'metrics-scraper',
+          MLFLOW_METRICS_PASSWORD: METRICS_PASSWORD,
+          MLFLOW_SMOKE_USERNAME: 'smoke-test',
+          MLFLOW_SMOKE_PASSWORD: SMOKE_PASSWORD,
+        };
+        const first = migrate(env);
+        expectExit(first, 0);
+        expect(first.output).toContain("migrate: admin user 'admin': created (admin)");
+        expect(first.output).toContain("migrate: metrics user 'metrics-scraper': created (not admin)");
+        expect(first.output).toContain("migrate: smoke user 'smoke-test': created (not admin)");
+        expect(versions(auth.db, 'alembic_version_auth')).toEqual(mlflow.authHead);
+        expect(versions(auth.db, 'alembic_version')).toEqual(mlflow.trackingHead); // tracking and auth share the database
+        engine.authMigrated(first, auth.db);
+        expect(sql('SELECT username, is_admin FROM users ORDER BY username', auth.db)).toEqual([
+          ['admin', engine.TRUE],
+          ['metrics-scraper', engine.FALSE],
+          ['smoke-test', engine.FALSE],
+        ]);
+        // Least privilege: no permission rows for the plain users (default_permission is all they get).
+        for (const table of ['experiment_permissions', 'registered_model_permissions']) {
+          expect(sql(`SELECT u.username, COUNT(p.id) FROM users u LEFT JOIN ${table} p ON u.id = p.user_id WHERE NOT u.is_admin GROUP BY u.username ORDER BY u.username`, auth.db)).toEqual([
+            ['metrics-scraper', '0'],
+            ['smoke-test', '0'],
+          ]);
+        }
+
+        const hashes = sql('SELECT username, password_hash FROM users ORDER BY username', auth.db);
+        const second = migrate(env);
+        expectExit(second, 0);
+        expect(second.output).toContain(`auth schema at revision ${mlflow.authHead}, head of this MLflow ${mlflow.authHead}: at head`);
+        expect(second.output).toContain("migrate: admin user 'admin': unchanged");
+        expect(second.output).toContain("migrate: metrics user 'metrics-scraper': unchanged");
+        expect(second.output).toContain("migrate: smoke user 'smoke-test': unchanged");
+        expect(second.output).not.toContain('running: python -m mlflow');
+        expect(sql('SELECT username, password_hash FROM users ORDER BY username', auth.db)).toEqual(hashes);
+      });
+
+      test('password rotation: the new admin, metrics and smoke passwords authenticate, the old ones no longer; promoted plain users are demoted', () => {
+        expect(auth.db).not.toBe(''); // needs the database of the case above
+        const uri = engine.uri(auth.db);
+        sql("UPDATE users SET is_admin = true WHERE username IN ('metrics-scraper', 'smoke-test')", auth.db); // someone promoted them by hand
+        const ini = authIni(uri, ADMIN_ROTATED); // what ESO renders after a rotation in Secret Manager
+        const rotated = migrate({
+          MLFLOW_BACKEND_STORE_URI: uri,
+          MLFLOW_AUTH_CONFIG_PATH: ini,
+          MLFLOW_METRICS_USERNAME: 'metrics-scraper',
+          MLFLOW_METRICS_PASSWORD: METRICS_ROTATED,
+          MLFLOW_SMOKE_USERNAME: 'smoke-test',
+          MLFLOW_SMOKE_PASSWORD: SMOKE_ROTATED,
+        });
+        expectExit(rotated, 0);
+        expect(rotated.output).toContain("migrate: admin user 'admin': password reset to the configured one");
+        expect(rotated.output).toContain("migrate: metrics user 'metrics-scraper': password reset to the configured one; is_admin set to False");
+        expect(rotated.output).toContain("migrate: smoke user 'smoke-test': password reset to the configured one; is_admin set to False");
+        expect(
+          authUsers(uri, ini, [
+            ['admin', ADMIN_PASSWORD],
+            ['admin', ADMIN_ROTATED],
+            ['metrics-scraper', METRICS_PASSWORD],
+            ['metrics-scraper', METRICS_ROTATED],
+            ['smoke-test', SMOKE_PASSWORD],
+            ['smoke-test', SMOKE_ROTATED],
+          ]),
+        ).toEqual({
+          accepted: [`admin:${ADMIN_ROTATED}`, `metrics-scraper:${METRICS_ROTATED}`, `smoke-test:${SMOKE_ROTATED}`],
+          admins: ['admin'],
+          users: ['admin', 'metrics-scraper', 'smoke-test'],
+        });
+        engine.rotated(uri, ini);
+      });
+
+      engine.ownCases(auth);
+    });
+  }
+});
+
+/** A database server the cases above run against, and what differs between engines. */
+interface Engine {
+  /** As in the test names and the skip warning. */
+  readonly name: string;
+  readonly title: string;
+  readonly skip: boolean;
+  readonly skipVariable: string;
+  /** `is_admin` as the server prints it. */
+  readonly TRUE: string;
+  readonly FALSE: string;
+  start(): Promise<void> | void;
+  stop(): Promise<void> | void;
+  /** SQL with full rights; rows of tab-separated columns. */
+  sql(statements: string, database?: string): string[][];
+  /** SQL as if the migrating user ran it: the tables it creates are the user's own. */
+  asUser(statements: string, db: string): void;
+  tables(db: string): string[];
+  versions(db: string, table: string): string[];
+  /** A fresh database the migrating user may use, and nothing else. */
+  newDatabase(): string;
+  /** The migrating user's URI of `db`. */
+  uri(db: string): string;
+  /** What this engine shows after an empty database was initialized (`first`, with `env`). */
+  initialized(first: Run, db: string, env: Record<string, string>): void;
+  /** What this engine shows after the first run with basic-auth migrated the auth schema of `db`. */
+  authMigrated(first: Run, db: string): void;
+  /** This engine's checks after the password rotation, on the same database. */
+  rotated(uri: string, ini: string): void;
+  /** The cases only this engine has; `auth.db` is the basic-auth database of the shared cases once they ran. */
+  ownCases(auth: { readonly db: string }): void;
+}
+
+/**
+ * MariaDB: a private instance (not the shared one: the log_bin case flips a global), binary logging on and a user
+ * without SUPER, as on Cloud SQL for MySQL.
+ */
+function mariadb(): Engine {
+  let dir = '';
+  let port = 0;
+  let counter = 0;
+  const socket = () => path.join(dir, 'mariadb.sock');
+
+  /** Runs SQL as root over the private server's socket (SUPER: can set globals); rows of tab-separated columns. */
+  function sql(statements: string, database?: string): string[][] {
+    const r = spawnSync(
+      'mariadb',
+      ['--no-defaults', `--socket=${socket()}`, '-uroot', '-N', '-B', ...(database ? [database] : []), '-e', statements],
+      { encoding: 'utf8', timeout: 20_000 },
+    );
+    if (r.error) throw r.error;
+    if (r.status !== 0) throw new Error(`mariadb: ${r.stderr.trim()}`);
+    return r.stdout
+      .split('\n')
+      .filter((line) => line !== '')
+      .map((line) => line.split('\t'));
+  }
+  const setTrust = (on: boolean) => sql(`SET GLOBAL log_bin_trust_function_creators = ${on ? 1 : 0}`);
+  const newDatabase = (): string => {
+    const name = `mlflow_m${++counter}`;
+    sql(`CREATE DATABASE ${name}`);
+    return name;
+  };
+  const mysqlUri = (db: string): string => `mysql+pymysql://${DB_USER}:${encodeURIComponent(DB_PASSWORD)}@127.0.0.1:${port}/${db}`;
+  const tables = (db: string): string[] => sql('SHOW TABLES', db).map(([t]) => t);
+  const versions = (db: string, table: string): string[] => sql(`SELECT version_num FROM ${table}`, db).map(([v]) => v);
+  const triggers = (db: string): string[] => sql(`SELECT TRIGGER_NAME FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = '${db}'`).map(([t]) => t);
+  const foreignKeys = (db: string): string[][] =>
+    sql(
+      `SELECT TABLE_NAME, CONSTRAINT_NAME FROM information_schema.REFERENTIAL_CONSTRAINTS
+       WHERE CONSTRAINT_SCHEMA = '${db}' AND TABLE_NAME IN ('experiment_permissions', 'registered_model_permissions')
+       ORDER BY TABLE_NAME`,
+    );
+  /** Whether each (user, password) verifies against the stored hash, with the function MLflow's store uses. */
+  const passwordChecks = (db: string, pairs: Array<[string, string]>): boolean[] => {
+    const hashes = Object.fromEntries(sql('SELECT username, password_hash FROM users', db));
+    return pythonJson(
+      'import json,sys; from werkzeug.security import check_password_hash as c; print(json.dumps([c(h, p) for h, p in json.loads(sys.argv[1])]))',
+      [JSON.stringify(pairs.map(([user, password]) => [hashes[user], password]))],
+    );
+  };
+  /** Columns and non-FK constraints of `names`: what must equal upstream's initial auth migration. */
+  const shape = (db: string, names: string[]): string[][] => {
+    const list = names.map((n) => `'${n}'`).join(',');
+    return [
+      ...sql(
+        `SELECT TABLE_NAME, COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE, EXTRA FROM information_schema.COLUMNS
+         WHERE TABLE_SCHEMA = '${db}' AND TABLE_NAME IN (${list}) ORDER BY TABLE_NAME, ORDINAL_POSITION`,
+      ),
+      ...sql(
+        `SELECT TABLE_NAME, CONSTRAINT_NAME, CONSTRAINT_TYPE FROM information_schema.TABLE_CONSTRAINTS
+         WHERE CONSTRAINT_SCHEMA = '${db}' AND TABLE_NAME IN (${list}) AND CONSTRAINT_TYPE <> 'FOREIGN KEY'
+         ORDER BY TABLE_NAME, CONSTRAINT_NAME`,
+      ),
+    ];
+  };
+
+  return {
+    name: 'MariaDB',
+    title: 'MariaDB (log_bin on, a user without SUPER)',
+    skip: SKIP_MARIADB,
+    skipVariable: 'MLFLOW_GITOPS_SKIP_MARIADB',
+    TRUE: '1',
+    FALSE: '0',
+    sql,
+    asUser: (statements, db) => void sql(statements, db), // root, in a database the user has every right on
+    tables,
+    versions,
+    newDatabase,
+    uri: mysqlUri,
+
+    async start() {
       dir = fs.mkdtempSync('/tmp/mlflow-gitops-migrate-db-');
-      port = await closedPort();
+      port = await freePort();
       const start = spawnSync('bash', [path.join(ROOT, 'scripts', 'test-mariadb.sh')], {
         encoding: 'utf8',
         timeout: 90_000,
@@ -467,9 +681,9 @@ if (SKIP_MLFLOW) console.warn('MLFLOW_GITOPS_SKIP_MLFLOW=1: test/scripts/migrate
       expect(sql('SELECT @@log_bin')).toEqual([['1']]);
       expect(sql(`SHOW GRANTS FOR '${DB_USER}'@'127.0.0.1'`).flat().join('\n')).not.toContain('SUPER');
       setTrust(true); // the migrating cases need it; the ones that test it set it themselves
-    }, 100_000);
+    },
 
-    afterAll(async () => {
+    async stop() {
       if (!dir) return;
       const pidFile = path.join(dir, 'mariadb.pid');
       const pid = fs.existsSync(pidFile) ? Number(fs.readFileSync(pidFile, 'utf8').trim()) : 0;
@@ -490,229 +704,36 @@ if (SKIP_MLFLOW) console.warn('MLFLOW_GITOPS_SKIP_MLFLOW=1: test/scripts/migrate
         }
       }
       fs.rmSync(dir, { recursive: true, force: true });
-    }, 30_000);
+    },
 
-    let counter = 0;
-    function newDatabase(): string {
-      const name = `mlflow_m${++counter}`;
-      sql(`CREATE DATABASE ${name}`);
-      return name;
-    }
-
-    const mysqlUri = (db: string): string => `mysql+pymysql://${DB_USER}:${encodeURIComponent(DB_PASSWORD)}@127.0.0.1:${port}/${db}`;
-    const tables = (db: string): string[] => sql('SHOW TABLES', db).map(([t]) => t);
-    const versions = (db: string, table: string): string[] => sql(`SELECT version_num FROM ${table}`, db).map(([v]) => v);
-    const triggers = (db: string): string[] => sql(`SELECT TRIGGER_NAME FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = '${db}'`).map(([t]) => t);
-    const foreignKeys = (db: string): string[][] =>
-      sql(
-        `SELECT TABLE_NAME, CONSTRAINT_NAME FROM information_schema.REFERENTIAL_CONSTRAINTS
-         WHERE CONSTRAINT_SCHEMA = '${db}' AND TABLE_NAME IN ('experiment_permissions', 'registered_model_permissions')
-         ORDER BY TABLE_NAME`,
-      );
-    /** Whether each (user, password) verifies against the stored hash, with the function MLflow's store uses. */
-    const passwordChecks = (db: string, pairs: Array<[string, string]>): boolean[] => {
-      const hashes = Object.fromEntries(sql('SELECT username, password_hash FROM users', db));
-      return pythonJson(
-        'import json,sys; from werkzeug.security import check_password_hash as c; print(json.dumps([c(h, p) for h, p in json.loads(sys.argv[1])]))',
-        [JSON.stringify(pairs.map(([user, password]) => [hashes[user], password]))],
-      );
-    };
-    /** Columns and non-FK constraints of `names`: what must equal upstream's initial auth migration. */
-    const shape = (db: string, names: string[]): string[][] => {
-      const list = names.map((n) => `'${n}'`).join(',');
-      return [
-        ...sql(
-          `SELECT TABLE_NAME, COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE, EXTRA FROM information_schema.COLUMNS
-           WHERE TABLE_SCHEMA = '${db}' AND TABLE_NAME IN (${list}) ORDER BY TABLE_NAME, ORDINAL_POSITION`,
-        ),
-        ...sql(
-          `SELECT TABLE_NAME, CONSTRAINT_NAME, CONSTRAINT_TYPE FROM information_schema.TABLE_CONSTRAINTS
-           WHERE CONSTRAINT_SCHEMA = '${db}' AND TABLE_NAME IN (${list}) AND CONSTRAINT_TYPE <> 'FOREIGN KEY'
-           ORDER BY TABLE_NAME, CONSTRAINT_NAME`,
-        ),
-      ];
-    };
-
-    const olderSchema = (db: string, revision: string): void => olderSchemaAt(mysqlUri(db), revision);
-
-    test('empty database: initialized through the store (experiment 0 in mlflow-artifacts:/); a schema newer than the image is refused (exit 8)', () => {
-      const db = newDatabase();
-      const first = migrate({ MLFLOW_BACKEND_STORE_URI: mysqlUri(db) });
-      expectExit(first, 0);
+    initialized(first, db) {
       expect(first.output).toContain('@@log_bin=1 @@log_bin_trust_function_creators=1');
-      expect(first.output).toContain("empty database: initializing it through MLflow's SqlAlchemyStore");
-      expect(sql('SELECT experiment_id, artifact_location FROM experiments', db)).toEqual([['0', 'mlflow-artifacts:/0']]);
-      expect(versions(db, 'alembic_version')).toEqual(mlflow.trackingHead);
       expect(triggers(db).length).toBeGreaterThan(0); // the trigger migration ran (it needs the flag)
-
       // (A second run at head is the last step of the log_bin case below, and of the basic-auth cases.)
+    },
 
-      // An image older than the schema: refused before anything runs.
-      sql(`UPDATE alembic_version SET version_num = 'ffffffffffff'`, db);
-      const newer = migrate({ MLFLOW_BACKEND_STORE_URI: mysqlUri(db) });
-      expectExit(newer, 8);
-      expect(newer.output).toContain(
-        `migrate: ERROR: the tracking schema is at revision ffffffffffff, which the MLflow in this image does not know ` +
-          `(its head: ${mlflow.trackingHead}): a newer MLflow migrated this database. Nothing was changed.`,
-      );
-      expect(versions(db, 'alembic_version')).toEqual(['ffffffffffff']);
-    });
-
-    test('log_bin precheck only when a migration is pending: older schema refused with the flag off (exit 3), upgraded with it on, then at head the flag no longer matters', () => {
-      const db = newDatabase();
-      olderSchema(db, TRACKING_BEFORE_TRIGGER);
-      expect(versions(db, 'alembic_version')).toEqual([TRACKING_BEFORE_TRIGGER]);
-      const env = { MLFLOW_BACKEND_STORE_URI: mysqlUri(db) };
-      try {
-        setTrust(false);
-        const refused = migrate(env);
-        expectExit(refused, 3);
-        expect(refused.output).toContain(`tracking schema at revision ${TRACKING_BEFORE_TRIGGER}, head of this MLflow ${mlflow.trackingHead}: migration pending`);
-        expect(refused.output).toContain('@@log_bin=1 @@log_bin_trust_function_creators=0');
-        expect(refused.output).toContain(
-          "migrate: ERROR: MySQL has binary logging on and log_bin_trust_function_creators off: MLflow's trigger migration would fail " +
-            'with error 1419 and leave the schema half-migrated. Nothing was changed.',
-        );
-        expect(refused.output).toContain('--database-flags=log_bin_trust_function_creators=on` -- that REPLACES the instance');
-        expect(versions(db, 'alembic_version')).toEqual([TRACKING_BEFORE_TRIGGER]);
-        expect(triggers(db)).toEqual([]);
-        // An empty database is a pending migration too (its initialization runs the trigger migration).
-        const empty = newDatabase();
-        const emptyRefused = migrate({ MLFLOW_BACKEND_STORE_URI: mysqlUri(empty) });
-        expectExit(emptyRefused, 3);
-        expect(emptyRefused.output).toContain('migrate: tracking store: empty database, to be initialized');
-        expect(emptyRefused.output).toContain('migrate: ERROR: MySQL has binary logging on and log_bin_trust_function_creators off');
-        expect(tables(empty)).toEqual([]);
-
-        setTrust(true);
-        const upgraded = migrate(env);
-        expectExit(upgraded, 0);
-        expect(upgraded.output).toContain(`schema at revision ${TRACKING_BEFORE_TRIGGER}: running \`mlflow db upgrade\``);
-        expect(versions(db, 'alembic_version')).toEqual(mlflow.trackingHead);
-        expect(triggers(db).length).toBeGreaterThan(0);
-
-        // Defect 3: the flag flipped off again, nothing pending -> exit 0, no retries for nothing.
-        setTrust(false);
-        const atHead = migrate(env);
-        expectExit(atHead, 0);
-        expect(atHead.output).toContain("migrate: nothing to migrate: every schema is at this MLflow's head (no log_bin check needed)");
-        expect(atHead.output).not.toContain('@@log_bin');
-      } finally {
-        setTrust(true);
-      }
-    });
-
-    test('half-initialized database: refused (exit 5), nothing changed', () => {
-      const noVersion = newDatabase();
-      sql('CREATE TABLE experiments (experiment_id INT PRIMARY KEY)', noVersion);
-      const run = migrate({ MLFLOW_BACKEND_STORE_URI: mysqlUri(noVersion) });
-      expectExit(run, 5);
-      expect(run.output).toContain('half-initialized database: MLflow tables exist (experiments) but there is no alembic_version');
-      expect(tables(noVersion)).toEqual(['experiments']);
-
-      const emptyVersion = newDatabase();
-      sql('CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY)', emptyVersion);
-      const run2 = migrate({ MLFLOW_BACKEND_STORE_URI: mysqlUri(emptyVersion) });
-      expectExit(run2, 5);
-      expect(run2.output).toContain('table alembic_version exists but is empty');
-      expect(run2.output).toContain('drop the empty alembic_version table');
-      expect(tables(emptyVersion)).toEqual(['alembic_version']);
-    });
-
-    let authDb = '';
-
-    test('basic-auth: auth tables pre-created with distinct FK names and migrated to head; admin, metrics and smoke users created, least privilege; a second run changes nothing', () => {
-      authDb = newDatabase();
-      const uri = mysqlUri(authDb);
-      const ini = authIni(uri, ADMIN_PASSWORD);
-      const env = {
-        MLFLOW_BACKEND_STORE_URI: uri,
-        MLFLOW_AUTH_CONFIG_PATH: ini,
-        MLFLOW_METRICS_USERNAME: 'metrics-scraper',
-        MLFLOW_METRICS_PASSWORD: METRICS_PASSWORD,
-        MLFLOW_SMOKE_USERNAME: 'smoke-test',
-        MLFLOW_SMOKE_PASSWORD: SMOKE_PASSWORD,
-      };
-      const first = migrate(env);
-      expectExit(first, 0);
+    authMigrated(first, db) {
       expect(first.output).toContain(
         `pre-creating auth tables users, experiment_permissions, registered_model_permissions with distinct FK names; stamping alembic_version_auth with ${AUTH_INITIAL}`,
       );
       expect(first.output).toMatch(/running: python -m mlflow\.server\.auth db upgrade --url mysql\+pymysql:\/\/mlflow_migrate:\*\*\*@127/);
-      expect(first.output).toContain("migrate: admin user 'admin': created (admin)");
-      expect(first.output).toContain("migrate: metrics user 'metrics-scraper': created (not admin)");
-      expect(first.output).toContain("migrate: smoke user 'smoke-test': created (not admin)");
-      expect(versions(authDb, 'alembic_version_auth')).toEqual(mlflow.authHead);
-      expect(versions(authDb, 'alembic_version')).toEqual(mlflow.trackingHead); // tracking and auth share the database
-      expect(foreignKeys(authDb)).toEqual([
+      expect(foreignKeys(db)).toEqual([
         ['experiment_permissions', 'fk_experiment_permissions_user_id'],
         ['registered_model_permissions', 'fk_registered_model_permissions_user_id'],
       ]);
       // Checked the way MLflow's store checks (werkzeug's check_password_hash on the stored hash); the rotation
-      // case below asks the store itself.
-      expect(passwordChecks(authDb, [
+      // case asks the store itself.
+      expect(passwordChecks(db, [
         ['admin', ADMIN_PASSWORD],
         ['metrics-scraper', METRICS_PASSWORD],
         ['metrics-scraper', ADMIN_PASSWORD],
         ['smoke-test', SMOKE_PASSWORD],
         ['smoke-test', METRICS_PASSWORD],
       ])).toEqual([true, true, false, true, false]);
-      expect(sql('SELECT username, is_admin FROM users ORDER BY username', authDb)).toEqual([
-        ['admin', '1'],
-        ['metrics-scraper', '0'],
-        ['smoke-test', '0'],
-      ]);
       expect(first.output).toContain('migrate: basic-auth app loads in this image (flask_wtf, mlflow.server.auth)');
-      // Least privilege: no permission rows for the plain users (default_permission is all they get).
-      for (const table of ['experiment_permissions', 'registered_model_permissions']) {
-        expect(sql(`SELECT u.username, COUNT(p.id) FROM users u LEFT JOIN ${table} p ON u.id = p.user_id WHERE NOT u.is_admin GROUP BY u.username ORDER BY u.username`, authDb)).toEqual([
-          ['metrics-scraper', '0'],
-          ['smoke-test', '0'],
-        ]);
-      }
+    },
 
-      const hashes = sql('SELECT username, password_hash FROM users ORDER BY username', authDb);
-      const second = migrate(env);
-      expectExit(second, 0);
-      expect(second.output).toContain(`auth schema at revision ${mlflow.authHead}, head of this MLflow ${mlflow.authHead}: at head`);
-      expect(second.output).toContain("migrate: admin user 'admin': unchanged");
-      expect(second.output).toContain("migrate: metrics user 'metrics-scraper': unchanged");
-      expect(second.output).toContain("migrate: smoke user 'smoke-test': unchanged");
-      expect(second.output).not.toContain('running: python -m mlflow');
-      expect(sql('SELECT username, password_hash FROM users ORDER BY username', authDb)).toEqual(hashes);
-    });
-
-    test('password rotation: the new admin, metrics and smoke passwords authenticate, the old ones no longer; promoted plain users are demoted', () => {
-      expect(authDb).not.toBe(''); // needs the database of the case above
-      const uri = mysqlUri(authDb);
-      sql("UPDATE users SET is_admin = 1 WHERE username IN ('metrics-scraper', 'smoke-test')", authDb); // someone promoted them by hand
-      const ini = authIni(uri, ADMIN_ROTATED); // what ESO renders after a rotation in Secret Manager
-      const rotated = migrate({
-        MLFLOW_BACKEND_STORE_URI: uri,
-        MLFLOW_AUTH_CONFIG_PATH: ini,
-        MLFLOW_METRICS_USERNAME: 'metrics-scraper',
-        MLFLOW_METRICS_PASSWORD: METRICS_ROTATED,
-        MLFLOW_SMOKE_USERNAME: 'smoke-test',
-        MLFLOW_SMOKE_PASSWORD: SMOKE_ROTATED,
-      });
-      expectExit(rotated, 0);
-      expect(rotated.output).toContain("migrate: admin user 'admin': password reset to the configured one");
-      expect(rotated.output).toContain("migrate: metrics user 'metrics-scraper': password reset to the configured one; is_admin set to False");
-      expect(rotated.output).toContain("migrate: smoke user 'smoke-test': password reset to the configured one; is_admin set to False");
-      const users = authUsers(uri, ini, [
-        ['admin', ADMIN_PASSWORD],
-        ['admin', ADMIN_ROTATED],
-        ['metrics-scraper', METRICS_PASSWORD],
-        ['metrics-scraper', METRICS_ROTATED],
-        ['smoke-test', SMOKE_PASSWORD],
-        ['smoke-test', SMOKE_ROTATED],
-      ]);
-      expect(users).toEqual({
-        accepted: [`admin:${ADMIN_ROTATED}`, `metrics-scraper:${METRICS_ROTATED}`, `smoke-test:${SMOKE_ROTATED}`],
-        admins: ['admin'],
-        users: ['admin', 'metrics-scraper', 'smoke-test'],
-      });
-
+    rotated(uri, ini) {
       // A user MLflow's store cannot write (a name longer than its column) fails the hook with the database's reason.
       const tooLong = migrate({
         MLFLOW_BACKEND_STORE_URI: uri,
@@ -724,105 +745,177 @@ if (SKIP_MLFLOW) console.warn('MLFLOW_GITOPS_SKIP_MLFLOW=1: test/scripts/migrate
       expect(tooLong.output).toContain(
         `migrate: ERROR: reconciling the basic-auth users failed: MlflowException: (pymysql.err.DataError) (1406, "Data too long for column 'username' at row 1")`,
       );
-    });
+    },
 
-    test("MySQL auth workaround still needed: MLflow's own auth upgrade fails with errno 121; migrate.py repairs what it leaves", () => {
-      const db = newDatabase();
-      const upstream = runPython(['-m', 'mlflow.server.auth', 'db', 'upgrade', '--url', mysqlUri(db)], {});
-      expect(upstream.status).not.toBe(0);
-      expect(upstream.output).toMatch(/create table `[^`]+`\.`registered_model_permissions` \(errno: 121 "Duplicate key/);
-      expect(tables(db)).toEqual(['alembic_version_auth', 'experiment_permissions', 'users']);
-      expect(versions(db, 'alembic_version_auth')).toEqual([]);
+    ownCases(auth) {
+      const olderSchema = (db: string, revision: string): void => olderSchemaAt(mysqlUri(db), revision);
 
-      // What upstream's migration managed to create has exactly the shape migrate.py pre-creates (before the later
-      // migrations change it: compare with a database at the initial revision, pre-created by migrate.py's own code).
-      const reference = newDatabase();
-      pythonJson(
-        `
+      test('log_bin precheck only when a migration is pending: older schema refused with the flag off (exit 3), upgraded with it on, then at head the flag no longer matters', () => {
+        const db = newDatabase();
+        olderSchema(db, TRACKING_BEFORE_TRIGGER);
+        expect(versions(db, 'alembic_version')).toEqual([TRACKING_BEFORE_TRIGGER]);
+        const env = { MLFLOW_BACKEND_STORE_URI: mysqlUri(db) };
+        try {
+          setTrust(false);
+          const refused = migrate(env);
+          expectExit(refused, 3);
+          expect(refused.output).toContain(`tracking schema at revision ${TRACKING_BEFORE_TRIGGER}, head of this MLflow ${mlflow.trackingHead}: migration pending`);
+          expect(refused.output).toContain('@@log_bin=1 @@log_bin_trust_function_creators=0');
+          expect(refused.output).toContain(
+            "migrate: ERROR: MySQL has binary logging on and log_bin_trust_function_creators off: MLflow's trigger migration would fail " +
+              'with error 1419 and leave the schema half-migrated. Nothing was changed.',
+          );
+          expect(refused.output).toContain('--database-flags=log_bin_trust_function_creators=on` -- that REPLACES the instance');
+          expect(versions(db, 'alembic_version')).toEqual([TRACKING_BEFORE_TRIGGER]);
+          expect(triggers(db)).toEqual([]);
+          // An empty database is a pending migration too (its initialization runs the trigger migration).
+          const empty = newDatabase();
+          const emptyRefused = migrate({ MLFLOW_BACKEND_STORE_URI: mysqlUri(empty) });
+          expectExit(emptyRefused, 3);
+          expect(emptyRefused.output).toContain('migrate: tracking store: empty database, to be initialized');
+          expect(emptyRefused.output).toContain('migrate: ERROR: MySQL has binary logging on and log_bin_trust_function_creators off');
+          expect(tables(empty)).toEqual([]);
+
+          setTrust(true);
+          const upgraded = migrate(env);
+          expectExit(upgraded, 0);
+          expect(upgraded.output).toContain(`schema at revision ${TRACKING_BEFORE_TRIGGER}: running \`mlflow db upgrade\``);
+          expect(versions(db, 'alembic_version')).toEqual(mlflow.trackingHead);
+          expect(triggers(db).length).toBeGreaterThan(0);
+
+          // Defect 3: the flag flipped off again, nothing pending -> exit 0, no retries for nothing.
+          setTrust(false);
+          const atHead = migrate(env);
+          expectExit(atHead, 0);
+          expect(atHead.output).toContain("migrate: nothing to migrate: every schema is at this MLflow's head (no log_bin check needed)");
+          expect(atHead.output).not.toContain('@@log_bin');
+        } finally {
+          setTrust(true);
+        }
+      });
+
+      test("MySQL auth workaround still needed: MLflow's own auth upgrade fails with errno 121; migrate.py repairs what it leaves", () => {
+        const db = newDatabase();
+        const upstream = runPython(['-m', 'mlflow.server.auth', 'db', 'upgrade', '--url', mysqlUri(db)], {});
+        expect(upstream.status).not.toBe(0);
+        expect(upstream.output).toMatch(/create table `[^`]+`\.`registered_model_permissions` \(errno: 121 "Duplicate key/);
+        expect(tables(db)).toEqual(['alembic_version_auth', 'experiment_permissions', 'users']);
+        expect(versions(db, 'alembic_version_auth')).toEqual([]);
+
+        // What upstream's migration managed to create has exactly the shape migrate.py pre-creates (before the later
+        // migrations change it: compare with a database at the initial revision, pre-created by migrate.py's own code).
+        const reference = newDatabase();
+        pythonJson(
+          `
 import importlib.util, json, sys
 spec = importlib.util.spec_from_file_location("migrate", sys.argv[1]); m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m)
 m.precreate_auth_tables(m.make_engine(sys.argv[2]))
 print(json.dumps("ok"))
 `,
-        [SCRIPT, mysqlUri(reference)],
-      );
-      const upstreamShape = shape(db, ['users', 'experiment_permissions']);
-      expect(upstreamShape.length).toBeGreaterThan(8);
-      expect(shape(reference, ['users', 'experiment_permissions'])).toEqual(upstreamShape);
+          [SCRIPT, mysqlUri(reference)],
+        );
+        const upstreamShape = shape(db, ['users', 'experiment_permissions']);
+        expect(upstreamShape.length).toBeGreaterThan(8);
+        expect(shape(reference, ['users', 'experiment_permissions'])).toEqual(upstreamShape);
 
-      // The state upstream's failure leaves is repaired: the missing table is added, then MLflow migrates on.
-      // (The tracking store of this run is one already at head, so that only the auth store migrates.)
-      expect(authDb).not.toBe('');
-      const repair = migrate({ MLFLOW_BACKEND_STORE_URI: mysqlUri(authDb), MLFLOW_AUTH_CONFIG_PATH: authIni(mysqlUri(db), ADMIN_PASSWORD) });
-      expectExit(repair, 0);
-      expect(repair.output).toContain('auth store: no revision yet, to be migrated');
-      expect(repair.output).toContain('pre-creating auth tables registered_model_permissions (keeping existing');
-      expect(versions(db, 'alembic_version_auth')).toEqual(mlflow.authHead);
-      expect(foreignKeys(db).map(([table]) => table)).toEqual(['experiment_permissions', 'registered_model_permissions']);
-    });
+        // The state upstream's failure leaves is repaired: the missing table is added, then MLflow migrates on.
+        // (The tracking store of this run is one already at head, so that only the auth store migrates.)
+        expect(auth.db).not.toBe('');
+        const repair = migrate({ MLFLOW_BACKEND_STORE_URI: mysqlUri(auth.db), MLFLOW_AUTH_CONFIG_PATH: authIni(mysqlUri(db), ADMIN_PASSWORD) });
+        expectExit(repair, 0);
+        expect(repair.output).toContain('auth store: no revision yet, to be migrated');
+        expect(repair.output).toContain('pre-creating auth tables registered_model_permissions (keeping existing');
+        expect(versions(db, 'alembic_version_auth')).toEqual(mlflow.authHead);
+        expect(foreignKeys(db).map(([table]) => table)).toEqual(['experiment_permissions', 'registered_model_permissions']);
+      });
 
-    test('IAM database login: the password-less URI dev renders with database.login iam migrates an empty database, auth included; a second run changes nothing', () => {
-      // The stand-in for the Cloud SQL Auth Proxy's --auto-iam-authn: a MariaDB user without a password on loopback
-      // (the proxy accepts MLflow's password-less login and adds the IAM token itself). Its name is dev's IAM
-      // database user, and the URI is the one the migration Job of dev's IAM variant carries, pointed at this server.
-      const doc = rawConfig('dev');
-      doc.database.login = 'iam';
-      delete doc.database.userSecret;
-      delete doc.database.passwordSecret;
-      const job = find(mlflowManifests(configFrom('dev', doc)), 'Job', 'mlflow-migrate');
-      const rendered: string = containerNamed(job.spec.template.spec, 'migrate').env.find((e: any) => e.name === 'MLFLOW_BACKEND_STORE_URI').value;
-      expect(rendered).toBe('mysql+pymysql://mlflow-server@127.0.0.1:3306/mlflow');
-      sql(`CREATE USER IF NOT EXISTS 'mlflow-server'@'127.0.0.1'; GRANT ALL PRIVILEGES ON \`mlflow\\_%\`.* TO 'mlflow-server'@'127.0.0.1'`);
-      expect(sql("SELECT user, host, authentication_string = '' FROM mysql.user WHERE user = 'mlflow-server'")).toEqual([['mlflow-server', '127.0.0.1', '1']]); // no password
-      const db = newDatabase();
-      const uri = rendered.replace('@127.0.0.1:3306/mlflow', `@127.0.0.1:${port}/${db}`);
-      const env = { MLFLOW_BACKEND_STORE_URI: uri, MLFLOW_AUTH_CONFIG_PATH: authIni(uri, ADMIN_PASSWORD) };
+      test('IAM database login: the password-less URI dev renders with database.login iam migrates an empty database, auth included; a second run changes nothing', () => {
+        // The stand-in for the Cloud SQL Auth Proxy's --auto-iam-authn: a MariaDB user without a password on loopback
+        // (the proxy accepts MLflow's password-less login and adds the IAM token itself). Its name is dev's IAM
+        // database user, and the URI is the one the migration Job of dev's IAM variant carries, pointed at this server.
+        const doc = rawConfig('dev');
+        doc.database.login = 'iam';
+        delete doc.database.userSecret;
+        delete doc.database.passwordSecret;
+        const job = find(mlflowManifests(configFrom('dev', doc)), 'Job', 'mlflow-migrate');
+        const rendered: string = containerNamed(job.spec.template.spec, 'migrate').env.find((e: any) => e.name === 'MLFLOW_BACKEND_STORE_URI').value;
+        expect(rendered).toBe('mysql+pymysql://mlflow-server@127.0.0.1:3306/mlflow');
+        sql(`CREATE USER IF NOT EXISTS 'mlflow-server'@'127.0.0.1'; GRANT ALL PRIVILEGES ON \`mlflow\\_%\`.* TO 'mlflow-server'@'127.0.0.1'`);
+        expect(sql("SELECT user, host, authentication_string = '' FROM mysql.user WHERE user = 'mlflow-server'")).toEqual([['mlflow-server', '127.0.0.1', '1']]); // no password
+        const db = newDatabase();
+        const uri = rendered.replace('@127.0.0.1:3306/mlflow', `@127.0.0.1:${port}/${db}`);
+        const env = { MLFLOW_BACKEND_STORE_URI: uri, MLFLOW_AUTH_CONFIG_PATH: authIni(uri, ADMIN_PASSWORD) };
 
-      const first = migrate(env);
-      expectExit(first, 0);
-      expect(first.output).toContain(`migrate: connected to mysql+pymysql://mlflow-server@127.0.0.1:${port}/${db}`);
-      expect(first.output).toContain("migrate: admin user 'admin': created (admin)");
-      expect(versions(db, 'alembic_version')).toEqual(mlflow.trackingHead);
-      expect(versions(db, 'alembic_version_auth')).toEqual(mlflow.authHead);
-      expect(authUsers(uri, env.MLFLOW_AUTH_CONFIG_PATH, [['admin', ADMIN_PASSWORD]])).toEqual({ accepted: [`admin:${ADMIN_PASSWORD}`], admins: ['admin'], users: ['admin'] });
+        const first = migrate(env);
+        expectExit(first, 0);
+        expect(first.output).toContain(`migrate: connected to mysql+pymysql://mlflow-server@127.0.0.1:${port}/${db}`);
+        expect(first.output).toContain("migrate: admin user 'admin': created (admin)");
+        expect(versions(db, 'alembic_version')).toEqual(mlflow.trackingHead);
+        expect(versions(db, 'alembic_version_auth')).toEqual(mlflow.authHead);
+        expect(authUsers(uri, env.MLFLOW_AUTH_CONFIG_PATH, [['admin', ADMIN_PASSWORD]])).toEqual({ accepted: [`admin:${ADMIN_PASSWORD}`], admins: ['admin'], users: ['admin'] });
 
-      const second = migrate(env);
-      expectExit(second, 0);
-      expect(second.output).toContain("migrate: admin user 'admin': unchanged");
-      expect(second.output).not.toContain('running: python -m mlflow');
-    });
-  });
+        const second = migrate(env);
+        expectExit(second, 0);
+        expect(second.output).toContain("migrate: admin user 'admin': unchanged");
+        expect(second.output).not.toContain('running: python -m mlflow');
+      });
+    },
+  };
+}
 
-  // ---- PostgreSQL (the shared test server of scripts/test-postgres.sh) -------------------------------------
+/** PostgreSQL: the shared test server of scripts/test-postgres.sh, with a role that owns only its databases. */
+function postgres(): Engine {
+  // Nothing here changes a server-wide setting, so the cases use the shared server (started by pretest; started
+  // here too when it is not running), each in a database of its own, dropped afterwards with the role.
+  const SUFFIX = `${process.pid}_${Math.floor(Math.random() * 1e6)}`;
+  const ROLE = `mlflow_migrate_${SUFFIX}`;
+  let dir = '';
+  let port = 0;
+  let bindir = '';
+  const databases: string[] = [];
 
-  const SKIP_POSTGRES = process.env.MLFLOW_GITOPS_SKIP_POSTGRES === '1';
-  if (SKIP_POSTGRES) console.warn('MLFLOW_GITOPS_SKIP_POSTGRES=1: the PostgreSQL cases of test/scripts/migrate.test.ts are SKIPPED.');
-  (SKIP_POSTGRES ? describe.skip : describe)('against PostgreSQL (a role that owns only its databases)', () => {
-    // Nothing here changes a server-wide setting, so the cases use the shared server (started by pretest; started
-    // here too when it is not running), each in a database of its own, dropped afterwards with the role.
-    const SUFFIX = `${process.pid}_${Math.floor(Math.random() * 1e6)}`;
-    const ROLE = `mlflow_migrate_${SUFFIX}`;
-    let dir = '';
-    let port = 0;
-    let bindir = '';
-    const databases: string[] = [];
+  /** SQL as the superuser over the server's unix socket; rows of tab-separated columns. */
+  function pg(statements: string, database = 'postgres'): string[][] {
+    const r = spawnSync(
+      path.join(bindir, 'psql'),
+      ['-X', '-q', '-At', '-F', '\t', '-v', 'ON_ERROR_STOP=1', '-h', dir, '-p', String(port), '-U', 'postgres', '-d', database, '-c', statements],
+      { encoding: 'utf8', timeout: 20_000 },
+    );
+    if (r.error) throw r.error;
+    if (r.status !== 0) throw new Error(`psql: ${r.stderr.trim()}`);
+    return r.stdout
+      .split('\n')
+      .filter((line) => line !== '')
+      .map((line) => line.split('\t'));
+  }
+  /** A fresh database owned by the migrating role, nothing else granted. */
+  function newDatabase(): string {
+    const name = `mlflow_pg_${SUFFIX}_${databases.length + 1}`;
+    pg(`CREATE DATABASE ${name} OWNER ${ROLE}`);
+    databases.push(name);
+    return name;
+  }
+  const pgUri = (db: string): string => `postgresql+psycopg2://${ROLE}:${encodeURIComponent(DB_PASSWORD)}@127.0.0.1:${port}/${db}`;
+  const tables = (db: string): string[] =>
+    pg(`SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename`, db).map(([t]) => t);
+  const versions = (db: string, table: string): string[] => pg(`SELECT version_num FROM ${table}`, db).map(([v]) => v);
+  const owners = (db: string): string[] => [...new Set(pg(`SELECT tableowner FROM pg_tables WHERE schemaname = 'public'`, db).map(([o]) => o))];
 
-    /** SQL as the superuser over the server's unix socket; rows of tab-separated columns. */
-    function pg(statements: string, database = 'postgres'): string[][] {
-      const r = spawnSync(
-        path.join(bindir, 'psql'),
-        ['-X', '-q', '-At', '-F', '\t', '-v', 'ON_ERROR_STOP=1', '-h', dir, '-p', String(port), '-U', 'postgres', '-d', database, '-c', statements],
-        { encoding: 'utf8', timeout: 20_000 },
-      );
-      if (r.error) throw r.error;
-      if (r.status !== 0) throw new Error(`psql: ${r.stderr.trim()}`);
-      return r.stdout
-        .split('\n')
-        .filter((line) => line !== '')
-        .map((line) => line.split('\t'));
-    }
+  return {
+    name: 'PostgreSQL',
+    title: 'PostgreSQL (a role that owns only its databases)',
+    skip: process.env.MLFLOW_GITOPS_SKIP_POSTGRES === '1',
+    skipVariable: 'MLFLOW_GITOPS_SKIP_POSTGRES',
+    TRUE: 't',
+    FALSE: 'f',
+    sql: pg,
+    asUser: (statements, db) => void pg(`SET ROLE ${ROLE}; ${statements}`, db),
+    tables,
+    versions,
+    newDatabase,
+    uri: pgUri,
 
-    beforeAll(() => {
+    start() {
       const start = spawnSync('bash', [path.join(ROOT, 'scripts', 'test-postgres.sh')], { encoding: 'utf8', timeout: 120_000, env: process.env });
       if (start.status !== 0) {
         throw new Error(`the test PostgreSQL is not available: scripts/test-postgres.sh exited ${start.status}:\n${start.stdout}${start.stderr}`);
@@ -839,37 +932,18 @@ print(json.dumps("ok"))
       // As on Cloud SQL, the migrating user is no superuser; here it cannot even create databases or roles.
       pg(`CREATE ROLE ${ROLE} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD '${DB_PASSWORD}'`);
       expect(pg(`SELECT rolsuper, rolcreatedb, rolcreaterole FROM pg_roles WHERE rolname = '${ROLE}'`)).toEqual([['f', 'f', 'f']]);
-    }, 130_000);
+    },
 
-    afterAll(() => {
+    stop() {
       if (!bindir) return;
       for (const db of databases) pg(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
       pg(`DROP ROLE IF EXISTS ${ROLE}`);
-    }, 60_000);
+    },
 
-    /** A fresh database owned by the migrating role, nothing else granted. */
-    function newDatabase(): string {
-      const name = `mlflow_pg_${SUFFIX}_${databases.length + 1}`;
-      pg(`CREATE DATABASE ${name} OWNER ${ROLE}`);
-      databases.push(name);
-      return name;
-    }
-    const pgUri = (db: string): string => `postgresql+psycopg2://${ROLE}:${encodeURIComponent(DB_PASSWORD)}@127.0.0.1:${port}/${db}`;
-    const tables = (db: string): string[] =>
-      pg(`SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename`, db).map(([t]) => t);
-    const versions = (db: string, table: string): string[] => pg(`SELECT version_num FROM ${table}`, db).map(([v]) => v);
-    const owners = (db: string): string[] => [...new Set(pg(`SELECT tableowner FROM pg_tables WHERE schemaname = 'public'`, db).map(([o]) => o))];
-
-    test('empty database: initialized through the store (experiment 0 in mlflow-artifacts:/), no MySQL precheck; a second run changes nothing; a newer schema is refused (exit 8)', () => {
-      const db = newDatabase();
-      const env = { MLFLOW_BACKEND_STORE_URI: pgUri(db) };
-      const first = migrate(env);
-      expectExit(first, 0);
+    initialized(first, db, env) {
       expect(first.output).toContain(`migrate: connected to postgresql+psycopg2://${ROLE}:***@127.0.0.1:${port}/${db}`);
       expect(first.output).toContain("empty database: initializing it through MLflow's SqlAlchemyStore (artifact root mlflow-artifacts:/)");
       expect(first.output).not.toContain('log_bin');
-      expect(pg('SELECT experiment_id, artifact_location FROM experiments', db)).toEqual([['0', 'mlflow-artifacts:/0']]);
-      expect(versions(db, 'alembic_version')).toEqual(mlflow.trackingHead);
       expect(owners(db)).toEqual([ROLE]); // every table belongs to the migrating role
 
       // xmin is the transaction that wrote a row: unchanged rows keep it.
@@ -885,188 +959,96 @@ print(json.dumps("ok"))
       expect(second.output).toContain("migrate: nothing to migrate: every schema is at this MLflow's head (no log_bin check needed)");
       expect(second.output).not.toContain('running: python -m mlflow');
       expect(rows()).toEqual(before);
+    },
 
-      pg(`UPDATE alembic_version SET version_num = 'ffffffffffff'`, db);
-      const newer = migrate(env);
-      expectExit(newer, 8);
-      expect(newer.output).toContain(
-        `migrate: ERROR: the tracking schema is at revision ffffffffffff, which the MLflow in this image does not know ` +
-          `(its head: ${mlflow.trackingHead}): a newer MLflow migrated this database. Nothing was changed.`,
-      );
-      expect(versions(db, 'alembic_version')).toEqual(['ffffffffffff']);
-    });
-
-    test('an older schema is upgraded by `mlflow db upgrade`; a failing upgrade is rolled back whole (exit 6), then succeeds once the cause is gone', () => {
-      const db = newDatabase();
-      olderSchemaAt(pgUri(db), TRACKING_BEFORE_TRIGGER);
-      expect(versions(db, 'alembic_version')).toEqual([TRACKING_BEFORE_TRIGGER]);
-      const env = { MLFLOW_BACKEND_STORE_URI: pgUri(db) };
-
-      // A table in the way of a migration late in the chain (76601a5f987d creates `issues`); the migrations before
-      // it (the secrets tables of 1bd49d398cd23 among them) run first in the same transaction.
-      pg(`CREATE TABLE issues (id INTEGER PRIMARY KEY)`, db);
-      pg(`ALTER TABLE issues OWNER TO ${ROLE}`, db);
-      const failed = migrate(env);
-      expectExit(failed, 6);
-      expect(failed.output).toContain(`schema at revision ${TRACKING_BEFORE_TRIGGER}: running \`mlflow db upgrade\``);
-      expect(failed.output).toMatch(/DuplicateTable\) relation "issues" already exists/);
-      expect(failed.output).toContain(
-        'migrate: ERROR: `mlflow db upgrade` failed (exit 1, output above). PostgreSQL rolled the whole upgrade back: ' +
-          'the schema is still at the revision it started from. Fix the cause shown above and sync again.',
-      );
-      expect(failed.output).not.toContain('log_bin');
-      // The restore point was logged before the first change (no instance given here: no clone command); PostgreSQL
-      // rolled the upgrade back, so the marker is gone and the next run may upgrade.
-      expect(failed.output).toMatch(new RegExp(`migrate: restore point: \\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ \\(UTC\\), before any change to this database \\(MLflow data at tracking ${TRACKING_BEFORE_TRIGGER}\\)`));
-      expect(failed.output).toContain('migrate: no MIGRATE_CLOUDSQL_INSTANCE: to go back, restore a backup or snapshot taken before that time');
-      expect(tables(db)).not.toContain('mlflow_gitops_migration');
-      expect(versions(db, 'alembic_version')).toEqual([TRACKING_BEFORE_TRIGGER]);
-      expect(tables(db)).not.toContain('secrets'); // created by an earlier migration of the same run: rolled back
-
-      pg('DROP TABLE issues', db);
-      const upgraded = migrate(env);
-      expectExit(upgraded, 0);
-      expect(upgraded.output).toContain(`tracking schema at revision ${TRACKING_BEFORE_TRIGGER}, head of this MLflow ${mlflow.trackingHead}: migration pending`);
-      expect(versions(db, 'alembic_version')).toEqual(mlflow.trackingHead);
-      expect(tables(db)).toEqual(expect.arrayContaining(['secrets', 'issues']));
-    });
-
-    test('half-initialized database: refused (exit 5), nothing changed', () => {
-      const db = newDatabase();
-      pg('CREATE TABLE experiments (experiment_id INTEGER PRIMARY KEY)', db);
-      const run = migrate({ MLFLOW_BACKEND_STORE_URI: pgUri(db) });
-      expectExit(run, 5);
-      expect(run.output).toContain('half-initialized database: MLflow tables exist (experiments) but there is no alembic_version');
-      expect(tables(db)).toEqual(['experiments']);
-    });
-
-    test('a wrong password or a closed port: retried, then exit 4 within the timeout, the password never printed', async () => {
-      const db = newDatabase();
-      const wrong = migrate({
-        MLFLOW_BACKEND_STORE_URI: `postgresql+psycopg2://${ROLE}:S3cr3t@127.0.0.1:${port}/${db}`,
-        MIGRATE_CONNECT_TIMEOUT_SECONDS: '2',
-      });
-      expectExit(wrong, 4);
-      expect(wrong.output).toContain(`migrate: ERROR: could not connect to postgresql+psycopg2://${ROLE}:***@127.0.0.1:${port}/${db} within 2s`);
-      expect(wrong.output).toContain(`password authentication failed for user "${ROLE}"`);
-
-      const closed = await closedPort();
-      const unreachable = migrate({ MLFLOW_BACKEND_STORE_URI: `postgresql+psycopg2://mlflow:S3cr3t@127.0.0.1:${closed}/mlflow`, MIGRATE_CONNECT_TIMEOUT_SECONDS: '2' });
-      expectExit(unreachable, 4);
-      expect(unreachable.output).toContain('database not reachable yet (attempt 1)');
-      expect(unreachable.output).toMatch(/OperationalError: connection to server at "127\.0\.0\.1", port \d+ failed: Connection refused/);
-      expect(unreachable.ms).toBeLessThan(30_000);
-    });
-
-    test('an image without psycopg2 is refused before anything is touched (exit 2), naming the missing driver', () => {
-      // SHIM, not the venv's driver: a `psycopg2` package first on PYTHONPATH that raises ImportError, standing for an
-      // image without the `db` extra. Everything else is the real venv.
-      const shim = tmpDir();
-      fs.mkdirSync(path.join(shim, 'psycopg2'));
-      fs.writeFileSync(
-        path.join(shim, 'psycopg2', '__init__.py'),
-        'raise ModuleNotFoundError("No module named \'psycopg2\' (test shim)", name="psycopg2")\n',
-      );
-      const db = newDatabase();
-      const run = migrate({ MLFLOW_BACKEND_STORE_URI: pgUri(db) }, shim);
-      expectExit(run, 2);
-      expect(run.output).toContain(
-        `migrate: ERROR: cannot use database URI postgresql+psycopg2://${ROLE}:***@127.0.0.1:${port}/${db}: ` +
-          "ModuleNotFoundError: No module named 'psycopg2' (test shim)",
-      );
-      expect(tables(db)).toEqual([]);
-    });
-
-    let authDb = '';
-
-    test("basic-auth: MLflow's own auth migrations (no MySQL workaround); admin, metrics and smoke users created, least privilege; a second run changes nothing", () => {
-      authDb = newDatabase();
-      const uri = pgUri(authDb);
-      const env = {
-        MLFLOW_BACKEND_STORE_URI: uri,
-        MLFLOW_AUTH_CONFIG_PATH: authIni(uri, ADMIN_PASSWORD),
-        MLFLOW_METRICS_USERNAME: 'metrics-scraper',
-        MLFLOW_METRICS_PASSWORD: METRICS_PASSWORD,
-        MLFLOW_SMOKE_USERNAME: 'smoke-test',
-        MLFLOW_SMOKE_PASSWORD: SMOKE_PASSWORD,
-      };
-      const first = migrate(env);
-      expectExit(first, 0);
+    authMigrated(first, db) {
       expect(first.output).toContain("migrate: auth store on postgresql: MLflow's own migrations (the foreign-key workaround is MySQL-only)");
       expect(first.output).not.toContain('pre-creating');
       expect(first.output).not.toContain('log_bin');
       expect(first.output).toMatch(/running: python -m mlflow\.server\.auth db upgrade --url postgresql\+psycopg2:\/\/mlflow_migrate_\w+:\*\*\*@127/);
-      expect(first.output).toContain("migrate: admin user 'admin': created (admin)");
-      expect(first.output).toContain("migrate: metrics user 'metrics-scraper': created (not admin)");
-      expect(first.output).toContain("migrate: smoke user 'smoke-test': created (not admin)");
-      expect(versions(authDb, 'alembic_version_auth')).toEqual(mlflow.authHead);
-      expect(versions(authDb, 'alembic_version')).toEqual(mlflow.trackingHead);
       // Upstream's two foreign keys named alike, which MySQL refuses: PostgreSQL names constraints per table.
       expect(
         pg(
           `SELECT conrelid::regclass::text, conname FROM pg_constraint WHERE contype = 'f'
            AND conrelid::regclass::text IN ('experiment_permissions', 'registered_model_permissions') ORDER BY 1`,
-          authDb,
+          db,
         ),
       ).toEqual([
         ['experiment_permissions', 'fk_user_id'],
         ['registered_model_permissions', 'fk_user_id'],
       ]);
-      expect(pg('SELECT username, is_admin FROM users ORDER BY username', authDb)).toEqual([
-        ['admin', 't'],
-        ['metrics-scraper', 'f'],
-        ['smoke-test', 'f'],
-      ]);
-      for (const table of ['experiment_permissions', 'registered_model_permissions']) {
-        expect(pg(`SELECT u.username, COUNT(p.id) FROM users u LEFT JOIN ${table} p ON u.id = p.user_id WHERE NOT u.is_admin GROUP BY u.username ORDER BY u.username`, authDb)).toEqual([
-          ['metrics-scraper', '0'],
-          ['smoke-test', '0'],
-        ]);
-      }
-      expect(owners(authDb)).toEqual([ROLE]);
+      expect(owners(db)).toEqual([ROLE]);
+    },
 
-      const hashes = pg('SELECT username, password_hash FROM users ORDER BY username', authDb);
-      const second = migrate(env);
-      expectExit(second, 0);
-      expect(second.output).toContain(`auth schema at revision ${mlflow.authHead}, head of this MLflow ${mlflow.authHead}: at head`);
-      expect(second.output).toContain("migrate: admin user 'admin': unchanged");
-      expect(second.output).toContain("migrate: metrics user 'metrics-scraper': unchanged");
-      expect(second.output).toContain("migrate: smoke user 'smoke-test': unchanged");
-      expect(second.output).not.toContain('running: python -m mlflow');
-      expect(pg('SELECT username, password_hash FROM users ORDER BY username', authDb)).toEqual(hashes);
-    });
+    rotated() {},
 
-    test('password rotation: the new passwords authenticate, the old ones no longer; promoted plain users are demoted', () => {
-      expect(authDb).not.toBe(''); // needs the database of the case above
-      const uri = pgUri(authDb);
-      pg("UPDATE users SET is_admin = true WHERE username IN ('metrics-scraper', 'smoke-test')", authDb);
-      const ini = authIni(uri, ADMIN_ROTATED);
-      const rotated = migrate({
-        MLFLOW_BACKEND_STORE_URI: uri,
-        MLFLOW_AUTH_CONFIG_PATH: ini,
-        MLFLOW_METRICS_USERNAME: 'metrics-scraper',
-        MLFLOW_METRICS_PASSWORD: METRICS_ROTATED,
-        MLFLOW_SMOKE_USERNAME: 'smoke-test',
-        MLFLOW_SMOKE_PASSWORD: SMOKE_ROTATED,
+    ownCases() {
+      test('an older schema is upgraded by `mlflow db upgrade`; a failing upgrade is rolled back whole (exit 6), then succeeds once the cause is gone', () => {
+        const db = newDatabase();
+        olderSchemaAt(pgUri(db), TRACKING_BEFORE_TRIGGER);
+        expect(versions(db, 'alembic_version')).toEqual([TRACKING_BEFORE_TRIGGER]);
+        const env = { MLFLOW_BACKEND_STORE_URI: pgUri(db) };
+
+        // A table in the way of a migration late in the chain (76601a5f987d creates `issues`); the migrations before
+        // it (the secrets tables of 1bd49d398cd23 among them) run first in the same transaction.
+        pg(`CREATE TABLE issues (id INTEGER PRIMARY KEY)`, db);
+        pg(`ALTER TABLE issues OWNER TO ${ROLE}`, db);
+        const failed = migrate(env);
+        expectExit(failed, 6);
+        expect(failed.output).toContain(`schema at revision ${TRACKING_BEFORE_TRIGGER}: running \`mlflow db upgrade\``);
+        expect(failed.output).toMatch(/DuplicateTable\) relation "issues" already exists/);
+        expect(failed.output).toContain(
+          'migrate: ERROR: `mlflow db upgrade` failed (exit 1, output above). PostgreSQL rolled the whole upgrade back: ' +
+            'the schema is still at the revision it started from. Fix the cause shown above and sync again.',
+        );
+        expect(failed.output).not.toContain('log_bin');
+        // The restore point was logged before the first change (no instance given here: no clone command); PostgreSQL
+        // rolled the upgrade back, so the marker is gone and the next run may upgrade.
+        expect(failed.output).toMatch(new RegExp(`migrate: restore point: \\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ \\(UTC\\), before any change to this database \\(MLflow data at tracking ${TRACKING_BEFORE_TRIGGER}\\)`));
+        expect(failed.output).toContain('migrate: no MIGRATE_CLOUDSQL_INSTANCE: to go back, restore a backup or snapshot taken before that time');
+        expect(tables(db)).not.toContain('mlflow_gitops_migration');
+        expect(versions(db, 'alembic_version')).toEqual([TRACKING_BEFORE_TRIGGER]);
+        expect(tables(db)).not.toContain('secrets'); // created by an earlier migration of the same run: rolled back
+
+        pg('DROP TABLE issues', db);
+        const upgraded = migrate(env);
+        expectExit(upgraded, 0);
+        expect(upgraded.output).toContain(`tracking schema at revision ${TRACKING_BEFORE_TRIGGER}, head of this MLflow ${mlflow.trackingHead}: migration pending`);
+        expect(versions(db, 'alembic_version')).toEqual(mlflow.trackingHead);
+        expect(tables(db)).toEqual(expect.arrayContaining(['secrets', 'issues']));
       });
-      expectExit(rotated, 0);
-      expect(rotated.output).toContain("migrate: admin user 'admin': password reset to the configured one");
-      expect(rotated.output).toContain("migrate: metrics user 'metrics-scraper': password reset to the configured one; is_admin set to False");
-      expect(rotated.output).toContain("migrate: smoke user 'smoke-test': password reset to the configured one; is_admin set to False");
-      expect(
-        authUsers(uri, ini, [
-          ['admin', ADMIN_PASSWORD],
-          ['admin', ADMIN_ROTATED],
-          ['metrics-scraper', METRICS_PASSWORD],
-          ['metrics-scraper', METRICS_ROTATED],
-          ['smoke-test', SMOKE_PASSWORD],
-          ['smoke-test', SMOKE_ROTATED],
-        ]),
-      ).toEqual({
-        accepted: [`admin:${ADMIN_ROTATED}`, `metrics-scraper:${METRICS_ROTATED}`, `smoke-test:${SMOKE_ROTATED}`],
-        admins: ['admin'],
-        users: ['admin', 'metrics-scraper', 'smoke-test'],
+
+      test('a wrong password or a closed port: retried, then exit 4 within the timeout, the password never printed', async () => {
+        const db = newDatabase();
+        const wrong = migrate({
+          MLFLOW_BACKEND_STORE_URI: `postgresql+psycopg2://${ROLE}:S3cr3t@127.0.0.1:${port}/${db}`,
+          MIGRATE_CONNECT_TIMEOUT_SECONDS: '2',
+        });
+        expectExit(wrong, 4);
+        expect(wrong.output).toContain(`migrate: ERROR: could not connect to postgresql+psycopg2://${ROLE}:***@127.0.0.1:${port}/${db} within 2s`);
+        expect(wrong.output).toContain(`password authentication failed for user "${ROLE}"`);
+
+        const closed = await freePort();
+        const unreachable = migrate({ MLFLOW_BACKEND_STORE_URI: `postgresql+psycopg2://mlflow:S3cr3t@127.0.0.1:${closed}/mlflow`, MIGRATE_CONNECT_TIMEOUT_SECONDS: '2' });
+        expectExit(unreachable, 4);
+        expect(unreachable.output).toContain('database not reachable yet (attempt 1)');
+        expect(unreachable.output).toMatch(/OperationalError: connection to server at "127\.0\.0\.1", port \d+ failed: Connection refused/);
+        expect(unreachable.ms).toBeLessThan(30_000);
       });
-    });
-  });
-});
+
+      test('an image without psycopg2 is refused before anything is touched (exit 2), naming the missing driver', () => {
+        // SHIM, not the venv's driver: a `psycopg2` package first on PYTHONPATH that raises ImportError, standing for an
+        // image without the `db` extra. Everything else is the real venv.
+        const shim = missingModule('psycopg2');
+        const db = newDatabase();
+        const run = migrate({ MLFLOW_BACKEND_STORE_URI: pgUri(db) }, shim);
+        expectExit(run, 2);
+        expect(run.output).toContain(
+          `migrate: ERROR: cannot use database URI postgresql+psycopg2://${ROLE}:***@127.0.0.1:${port}/${db}: ` +
+            "ModuleNotFoundError: No module named 'psycopg2' (test shim)",
+        );
+        expect(tables(db)).toEqual([]);
+      });
+    },
+  };
+}

@@ -10,8 +10,8 @@ import * as yaml from 'js-yaml';
 import { validateEnvironment } from '../../lib/config/config';
 import type { Environment } from '../../lib/config/model';
 import { mlflowReleaseOf, releaseOfTag, shippedMlflowRelease } from '../../scripts/mlflow-release';
-import { ROOT, rawConfig } from '../support/environments';
-import { mlflowPython } from '../support/pod-harness';
+import { ROOT, rawConfig } from '../../tools/environments';
+import { mlflowPython } from '../../tools/pod-harness/test-servers';
 
 const SKIP_MLFLOW = process.env.MLFLOW_GITOPS_SKIP_MLFLOW === '1';
 const TEAMS = yaml.load(fs.readFileSync(path.join(ROOT, 'test', 'fixtures', 'instances', 'teams.yaml'), 'utf8')) as Record<string, any>;

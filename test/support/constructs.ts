@@ -2,7 +2,7 @@
 import { Chart, Testing } from 'cdk8s';
 import type { Manifest } from '../../lib/synth/synth';
 
-export { find, ofKind, envOf } from './environments';
+export { find, ofKind, envOf } from '../../tools/environments';
 
 /** A fresh chart (its own App) to build one construct in. */
 export function testChart(): Chart {

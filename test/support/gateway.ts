@@ -1,6 +1,6 @@
 /** A gateway-mode variant of the shipped prod config (no shipped environment uses `exposure.mode: gateway`). */
 import type { Server } from '../../lib/config/model';
-import { configFrom, rawConfig } from './environments';
+import { configFrom, rawConfig } from '../../tools/environments';
 
 /** Hosts of the variant: several, so that every list that follows the hosts shows each one. */
 export const GATEWAY_HOSTS = ['mlflow.example.com', 'tracking.example.org', 'ml.example.net'];

@@ -5,6 +5,6 @@
  * own validators, and must not leave them for the next.
  */
 import * as path from 'path';
-import { cacheValidatorsIn } from '../../lib/policy/schema-validation';
+import { cacheValidatorsIn } from '../../tools/schema-validation';
 
 cacheValidatorsIn(path.join(__dirname, '..', '..', 'node_modules', '.cache', 'mlflow-gitops', 'validators'));

@@ -10,7 +10,7 @@ const nodeFs: typeof fs = require('fs');
 import * as os from 'os';
 import * as path from 'path';
 import { replaceDirectory, SYNTH_MARKER, type RenderedFile } from '../../lib/synth/synth';
-import { ROOT, RUN_TS } from '../support/environments';
+import { ROOT, RUN_TS } from '../../tools/environments';
 
 const scratch: string[] = [];
 afterAll(() => scratch.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));

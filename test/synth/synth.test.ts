@@ -11,7 +11,7 @@ import * as yaml from 'js-yaml';
 import { DatabaseAccess } from '../../lib/mlflow/database-access';
 import { SynthError, filesOf, manifestsOf, renderEnvironment, type Manifest } from '../../lib/synth/synth';
 import { testChart } from '../support/constructs';
-import { shippedEnvironment } from '../support/environments';
+import { shippedEnvironment } from '../../tools/environments';
 
 afterEach(() => jest.restoreAllMocks());
 

@@ -1,7 +1,7 @@
 # The dev environment's cloud side: the module in ../.. with dev's values. Apply it, then feed its outputs to
 # config/dev.yaml:
 #   terraform -chdir=terraform/examples/dev output -json | npm run import-terraform -- --env dev --outputs -
-# The values mirror config/dev.yaml (placeholder project ids); test/terraform-module.test.ts checks that.
+# The values mirror config/dev.yaml (placeholder project ids); test/terraform/module.test.ts checks that.
 
 terraform {
   required_version = ">= 1.5.0, < 2.0.0"

@@ -1,4 +1,5 @@
 # Every module output, re-exported unchanged: `terraform output -json` prints the root module's outputs.
+# One file for every example: prod/outputs.tf is a symbolic link to this one (Terraform reads it like any .tf file).
 
 output "project_id" {
   value     = module.mlflow.project_id

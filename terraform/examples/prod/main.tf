@@ -1,7 +1,7 @@
 # The prod environment's cloud side: the module in ../.. with prod's values. Apply it, then feed its outputs to
 # config/prod.yaml:
 #   terraform -chdir=terraform/examples/prod output -json | npm run import-terraform -- --env prod --outputs -
-# The values mirror config/prod.yaml (placeholder project ids); test/terraform-module.test.ts checks that.
+# The values mirror config/prod.yaml (placeholder project ids); test/terraform/module.test.ts checks that.
 
 terraform {
   required_version = ">= 1.5.0, < 2.0.0"
