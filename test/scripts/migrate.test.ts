@@ -216,6 +216,12 @@ if (SKIP_MLFLOW) console.warn('MLFLOW_GITOPS_SKIP_MLFLOW=1: test/scripts/migrate
       expectExit(noUri, 2);
       expect(noUri.output).toContain('migrate: ERROR: MLFLOW_BACKEND_STORE_URI is not set');
 
+      const noTimeout = migrate({ MLFLOW_BACKEND_STORE_URI: 'sqlite:////nonexistent/mlflow.db', MIGRATE_CONNECT_TIMEOUT_SECONDS: '' });
+      expectExit(noTimeout, 2);
+      expect(noTimeout.output).toContain(
+        'migrate: ERROR: MIGRATE_CONNECT_TIMEOUT_SECONDS is not set: set it to how many seconds to retry the first connection',
+      );
+
       const dir = tmpDir();
       const sqlite = `sqlite:///${dir}/mlflow.db`;
       const badPercent = path.join(dir, 'percent.ini');
@@ -292,7 +298,7 @@ if (SKIP_MLFLOW) console.warn('MLFLOW_GITOPS_SKIP_MLFLOW=1: test/scripts/migrate
       expect(run.output).toContain('database not reachable yet (attempt 1)');
       expect(run.output).toMatch(/could not connect to mysql\+pymysql:\/\/mlflow:\*\*\*@127\.0\.0\.1:\d+\/mlflow within 2s/);
       expect(run.output).toContain("Can't connect to MySQL server");
-      // Far below the 120 s default, so the 2 s timeout was honoured (generous: the suite may share the CPU).
+      // Far below the Job's 120 s, so the 2 s timeout was honoured (generous: the suite may share the CPU).
       expect(run.ms).toBeLessThan(30_000);
     });
 

@@ -7,7 +7,7 @@ server pod's init container for a SQLite store on the pod's volume. Why each ste
 Environment:
   MLFLOW_BACKEND_STORE_URI         required: a mysql+pymysql or postgresql+psycopg2 URL (Cloud SQL proxy on
                                    127.0.0.1) or sqlite:////PATH
-  MIGRATE_CONNECT_TIMEOUT_SECONDS  default 120: how long to retry the first connection (proxy start-up)
+  MIGRATE_CONNECT_TIMEOUT_SECONDS  required: how long to retry the first connection (proxy start-up); the Job sets it
   MIGRATE_CLOUDSQL_INSTANCE        optional: the Cloud SQL instance connection name (PROJECT:REGION:INSTANCE), for
                                    the point-in-time clone command logged with the restore point
   MLFLOW_AUTH_CONFIG_PATH          optional, basic-auth only: the server's ini ([mlflow] database_uri,
@@ -808,7 +808,12 @@ def reconcile_users(auth_ini, plain_users):
 
 
 def read_timeout():
-    raw = os.environ.get("MIGRATE_CONNECT_TIMEOUT_SECONDS", "").strip() or "120"
+    raw = os.environ.get("MIGRATE_CONNECT_TIMEOUT_SECONDS", "").strip()
+    if not raw:  # the Job sets it (lib/mlflow/migration.ts): one default, written once
+        raise MigrateError(
+            EXIT_CONFIG,
+            "MIGRATE_CONNECT_TIMEOUT_SECONDS is not set: set it to how many seconds to retry the first connection",
+        )
     try:
         timeout = float(raw)
     except ValueError:
