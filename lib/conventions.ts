@@ -51,6 +51,9 @@ export function applyVersionLabel(scope: IConstruct, mlflowVersion: string): voi
   }
 }
 
+/** The label naming a pod's component (server, migration, smoke, gc): workloads, monitors and network policies select by it. */
+export const COMPONENT_LABEL = 'app.kubernetes.io/component';
+
 /**
  * Selector labels of a component's pods. Pinned explicitly: cdk8s-plus would derive them from the construct
  * path, and a Deployment selector is immutable, so a refactor would break the next sync. Never includes the
@@ -60,7 +63,7 @@ export function selectorLabels(environment: string, component: string): Record<s
   return {
     'app.kubernetes.io/name': APP_NAME,
     'app.kubernetes.io/instance': projectName(environment),
-    'app.kubernetes.io/component': component,
+    [COMPONENT_LABEL]: component,
   };
 }
 

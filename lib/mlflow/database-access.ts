@@ -4,6 +4,7 @@ import { Construct } from 'constructs';
 import type { CloudSqlDatabase } from '../config/model';
 import { PROXY_UID, restrictedContainerSecurityContext } from '../conventions';
 import { DataVolume } from './data-volume';
+import { CLOUD_SQL_EGRESS, type NetworkPolicies } from './network-policies';
 import { SecretManagerStore } from './secret-store';
 
 /** Props of {@link DatabaseAccess}. */
@@ -14,6 +15,11 @@ export type DatabaseAccessProps =
       readonly database: CloudSqlDatabase;
       /** The KSA the SecretStore reads Secret Manager as (password login: the backend URI's credentials). */
       readonly serviceAccount: kplus.ServiceAccount;
+      /**
+       * The namespace's network policies: this feature adds the rules it needs to them.
+       * @default - no NetworkPolicy rules
+       */
+      readonly network?: NetworkPolicies;
     }
   | {
       readonly engine: 'sqlite';
@@ -117,6 +123,7 @@ export class DatabaseAccess extends Construct {
           : kplus.EnvValue.fromSecretValue({ secret: DatabaseAccess.uriSecret(this, db, props.serviceAccount), key: 'MLFLOW_BACKEND_STORE_URI' });
       this.migratesInServerPod = false;
       this.instanceConnectionName = props.database.instanceConnectionName;
+      props.network?.allowEgress(CLOUD_SQL_EGRESS);
     } else {
       this.backendStoreUri = kplus.EnvValue.fromValue(`sqlite:///${DataVolume.MOUNT_PATH}/mlflow.db`);
       this.migratesInServerPod = true;

@@ -2,6 +2,7 @@ import { Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { DEFAULT_DRAINING_TIMEOUT_SECONDS } from '../config/schema';
+import { loadBalancerPeers, type NetworkPolicies } from './network-policies';
 import { BackendConfig } from '../../imports/backendconfig-cloud.google.com';
 import { FrontendConfig } from '../../imports/frontendconfig-networking.gke.io';
 
@@ -19,6 +20,11 @@ export interface ExposureProps {
   readonly className: 'gce' | 'gce-internal';
   /** Load balancer backend timeout: the longest request (an artifact upload) it lets through. */
   readonly backendTimeout: Duration;
+  /**
+   * The namespace's network policies: this feature adds the rules it needs to them.
+   * @default - no NetworkPolicy rules
+   */
+  readonly network?: NetworkPolicies;
 }
 
 /** How long the load balancer lets a leaving pod finish its open requests (it keeps serving through preStop and shutdown). */
@@ -42,6 +48,10 @@ export class Exposure extends Construct {
 
   constructor(scope: Construct, id: string, props: ExposureProps) {
     super(scope, id);
+    // Google's load balancers and health checkers reach the server, and cert-manager's HTTP-01 solver, from its ranges.
+    const loadBalancers = loadBalancerPeers();
+    props.network?.admitToServer(...loadBalancers);
+    props.network?.admitHttp01Solver(loadBalancers);
     const backend = new BackendConfig(this, 'Backend', {
       metadata: { name: 'mlflow' },
       spec: {

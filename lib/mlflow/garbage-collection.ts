@@ -13,10 +13,16 @@ import {
 import type { DatabaseAccess } from './database-access';
 import { skipSecretEnvCheck, skipTagPinnedImageChecks } from '../policy/checkov';
 import type { ResolvedAuth } from '../config/model';
+import type { NetworkPolicies } from './network-policies';
 import { SecretManagerStore } from './secret-store';
 
 /** Props of {@link GarbageCollection}. */
 export interface GarbageCollectionProps {
+  /**
+   * The namespace's network policies: this feature adds the rules it needs to them.
+   * @default - no NetworkPolicy rules
+   */
+  readonly network?: NetworkPolicies;
   /** The MLflow image (same tag and digest as the server: `mlflow gc` must match the schema it deletes from). */
   readonly image: string;
   /** Cron schedule, five fields (validated by the config schema). */
@@ -40,6 +46,11 @@ export interface GarbageCollectionProps {
   readonly auth?: ResolvedAuth;
   /** Labels of the Job's pods (the network policies select them). */
   readonly podLabels: Record<string, string>;
+  /**
+   * The labels that select those pods (a subset of `podLabels`), by which the network policies admit them.
+   * @default - the pod labels
+   */
+  readonly selectorLabels?: Record<string, string>;
 }
 
 /**
@@ -83,6 +94,9 @@ export class GarbageCollection extends Construct {
     super(scope, id);
     // Five fields: the config's schedule rule (lib/config/cron.ts).
     const [minute, hour, day, month, weekDay] = props.schedule.trim().split(/\s+/);
+    // The server's port (artifacts are deleted through its proxy); DNS, the database and Google APIs as the MLflow pods.
+    props.network?.serverClientEgress(this, 'Egress', { name: 'mlflow-gc-egress', podLabels: props.selectorLabels ?? props.podLabels, dns: false });
+    props.network?.addEgressComponent(props.selectorLabels ?? props.podLabels);
 
     this.cronJob = new kplus.CronJob(this, 'Resource', {
       metadata: { name: 'mlflow-gc' },

@@ -18,6 +18,7 @@ import {
 } from '../../imports/httproute-gateway.networking.k8s.io';
 import type { GkeGatewayClass } from '../config/schema';
 import { TLS_SECRET_NAME } from './exposure';
+import { loadBalancerPeers, type NetworkPolicies } from './network-policies';
 
 /** Where the HTTPS listener's certificate comes from. */
 export type GatewayCertificate =
@@ -41,6 +42,16 @@ export interface GkeGatewayProps {
   readonly backendTimeout: Duration;
   /** How long the load balancer lets a leaving pod finish its open requests. */
   readonly drainingTimeout: Duration;
+  /**
+   * The VPC's proxy-only subnet: the regional and internal classes' Envoy proxies connect from it.
+   * @default - none (a global class: Google's Front End ranges only)
+   */
+  readonly proxyOnlySubnetCidr?: string;
+  /**
+   * The namespace's network policies: this feature adds the rules it needs to them.
+   * @default - no NetworkPolicy rules
+   */
+  readonly network?: NetworkPolicies;
 }
 
 /** Name of the Gateway, both HTTPRoutes' parent. */
@@ -67,6 +78,10 @@ export class GkeGateway extends Construct {
     const hosts = [...props.hosts];
     const cert = props.certificate;
     const serviceRef = { group: '', kind: 'Service', name: props.service.name };
+    // Google's Front End ranges, and for the regional and internal classes the proxy-only subnet their proxies use.
+    const loadBalancers = loadBalancerPeers(props.proxyOnlySubnetCidr);
+    props.network?.admitToServer(...loadBalancers);
+    if (cert.source === 'cert-manager') props.network?.admitHttp01Solver(loadBalancers);
 
     if (cert.source === 'cert-manager') {
       // An explicit Certificate rather than the Gateway annotation: it needs no cert-manager gateway-shim, and it

@@ -5,6 +5,7 @@ import { PodMonitoring, PodMonitoringSpecEndpointsPort } from '../../imports/pod
 import { ServiceMonitor } from '../../imports/servicemonitor-monitoring.coreos.com';
 import type { Credentials } from '../config/model';
 import type { GkeClusterKind } from '../config/schema';
+import { namespacePeer, type NetworkPolicies } from './network-policies';
 import { SecretManagerStore } from './secret-store';
 
 /** How metrics are collected. */
@@ -20,6 +21,11 @@ export interface ScrapeCredentials {
 
 /** Props of {@link Metrics}. */
 export interface MetricsProps {
+  /**
+   * The namespace's network policies: this feature adds the rules it needs to them.
+   * @default - no NetworkPolicy rules
+   */
+  readonly network?: NetworkPolicies;
   readonly mode: MetricsMode;
   /** Labels of the server pods (PodMonitoring) and of the Service (ServiceMonitor). */
   readonly selectorLabels: Record<string, string>;
@@ -128,5 +134,6 @@ export class Metrics extends Construct {
         },
       });
     }
+    props.network?.admitToServer(namespacePeer(this.collectorNamespace));
   }
 }

@@ -1,7 +1,7 @@
 import { Chart, Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { certManagerIssuerOf, type Server } from '../config/model';
+import { type Server } from '../config/model';
 import { parseCpuMillis, parseMemoryMiB } from '../config/sizing';
 import { applySyncWaves, applyVersionLabel, selectorLabels, standardLabels } from '../conventions';
 import { SERVER_NAME } from '../names';
@@ -69,7 +69,17 @@ export class MlflowChart extends Chart {
     const metricsMode = c.metrics === 'none' ? undefined : c.metrics;
 
     new RestrictedNamespace(this, 'Namespace', { name: c.namespace });
-    const { serviceAccount } = new WorkloadIdentity(this, 'Identity', { name: SERVER_NAME, googleServiceAccountEmail: c.gcp?.serviceAccountEmail });
+    // Default deny; each feature below adds the rules it needs.
+    const network = new NetworkPolicies(this, 'NetworkPolicies', {
+      serverLabels,
+      egressComponents: [components.server, components.migration],
+      port: MLFLOW_PORT,
+    });
+    const { serviceAccount } = new WorkloadIdentity(this, 'Identity', {
+      name: SERVER_NAME,
+      googleServiceAccountEmail: c.gcp?.serviceAccountEmail,
+      network,
+    });
     // One store for every credential; rendered with Cloud SQL even when no feature reads a secret (IAM login without auth).
     const secretProject = c.database.engine !== 'sqlite' ? c.database.secretProject : auth?.secretProject;
     if (secretProject !== undefined) SecretManagerStore.of(this, { projectId: secretProject, serviceAccount });
@@ -82,9 +92,8 @@ export class MlflowChart extends Chart {
       database = new DatabaseAccess(this, 'Database', { engine: 'sqlite', volume: dataVolume });
     } else {
       dataVolume = c.volume && volume(c.volume);
-      database = new DatabaseAccess(this, 'Database', { engine: 'cloud-sql', database: c.database, serviceAccount });
+      database = new DatabaseAccess(this, 'Database', { engine: 'cloud-sql', database: c.database, serviceAccount, network });
     }
-    const cloudSql = c.database.engine === 'sqlite' ? undefined : c.database;
 
     const basicAuth = auth ? new BasicAuth(this, 'Auth', { auth, serviceAccount }) : undefined;
     const metrics = metricsMode
@@ -94,6 +103,7 @@ export class MlflowChart extends Chart {
           selectorLabels: serverLabels,
           portName: MLFLOW_PORT_NAME,
           user: auth?.metricsUser ? { credentials: auth.metricsUser, secretProject: auth.secretProject, serviceAccount } : undefined,
+          network,
         })
       : undefined;
     const smokeUser = auth?.smokeUser ? new SmokeUser(this, 'SmokeUser', { credentials: auth.smokeUser, secretProject: auth.secretProject, serviceAccount }) : undefined;
@@ -144,25 +154,35 @@ export class MlflowChart extends Chart {
 
     // Argo CD runs the PostSync hook; without Argo CD (kubectl apply) the Job would race the rollout, so an
     // environment without `gitops` runs the same script by hand: `npm run smoke -- --url ...`.
-    const smokeLabels = selectorLabels(c.name, components.smoke);
-    const smokeTest = c.gitops
-      ? new SmokeTest(this, 'SmokeTest', { image, serviceAccount, serverUrl, credentials: smokeUser?.secret, podLabels: { ...labels, ...smokeLabels } })
-      : undefined;
+    if (c.gitops) {
+      const selector = selectorLabels(c.name, components.smoke);
+      new SmokeTest(this, 'SmokeTest', {
+        image,
+        serviceAccount,
+        serverUrl,
+        credentials: smokeUser?.secret,
+        podLabels: { ...labels, ...selector },
+        selectorLabels: selector,
+        network,
+      });
+    }
 
     // Needs the server: run artifacts (`mlflow-artifacts:` URIs) are deleted through its artifact proxy.
-    const gcLabels = selectorLabels(c.name, components.gc);
-    const gc = c.gc
-      ? new GarbageCollection(this, 'GarbageCollection', {
-          image,
-          schedule: c.gc.schedule,
-          olderThanDays: c.gc.olderThanDays,
-          serviceAccount,
-          database,
-          serverUrl,
-          auth,
-          podLabels: { ...labels, ...gcLabels },
-        })
-      : undefined;
+    if (c.gc) {
+      const selector = selectorLabels(c.name, components.gc);
+      new GarbageCollection(this, 'GarbageCollection', {
+        image,
+        schedule: c.gc.schedule,
+        olderThanDays: c.gc.olderThanDays,
+        serviceAccount,
+        database,
+        serverUrl,
+        auth,
+        podLabels: { ...labels, ...selector },
+        selectorLabels: selector,
+        network,
+      });
+    }
 
     if (c.exposure.mode === 'ingress') {
       new Exposure(this, 'Exposure', {
@@ -172,6 +192,7 @@ export class MlflowChart extends Chart {
         clusterIssuer: c.exposure.clusterIssuer,
         className: c.exposure.className,
         backendTimeout: Duration.seconds(c.exposure.backendTimeoutSeconds),
+        network,
       });
     }
     if (c.exposure.mode === 'gateway') {
@@ -183,22 +204,10 @@ export class MlflowChart extends Chart {
         certificate: c.exposure.certificate,
         backendTimeout: Duration.seconds(c.exposure.backendTimeoutSeconds),
         drainingTimeout: Duration.seconds(c.exposure.drainingTimeoutSeconds),
+        proxyOnlySubnetCidr: c.exposure.proxyOnlySubnetCidr,
+        network,
       });
     }
-
-    new NetworkPolicies(this, 'NetworkPolicies', {
-      serverLabels,
-      egressComponents: [components.server, components.migration, ...(gc ? [components.gc] : [])],
-      port: MLFLOW_PORT,
-      fromGoogleLoadBalancers: c.hosts.length > 0,
-      fromCidrs: c.exposure.mode === 'gateway' && c.exposure.proxyOnlySubnetCidr !== undefined ? [c.exposure.proxyOnlySubnetCidr] : undefined,
-      http01Solver: certManagerIssuerOf(c.exposure) !== undefined,
-      metricsNamespace: metrics?.collectorNamespace,
-      toGoogleApis: c.gcp !== undefined,
-      toCloudSql: cloudSql !== undefined,
-      smokeTestLabels: smokeTest ? smokeLabels : undefined,
-      gcLabels: gc ? gcLabels : undefined,
-    });
 
     this.workloads = {
       ...(c.server.autoscaling ? { autoscaledDeployment: server.deployment.name } : {}),

@@ -4,6 +4,7 @@ import { Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import type { Credentials } from '../config/model';
+import type { NetworkPolicies } from './network-policies';
 import { SecretManagerStore } from './secret-store';
 import { MLFLOW_TASK_RESOURCES, mlflowClientEnv } from './client-env';
 import {
@@ -31,6 +32,16 @@ export interface SmokeTestProps {
   readonly credentials?: kplus.ISecret;
   /** Labels of the Job's pod (the network policies admit it to the server by them). */
   readonly podLabels: Record<string, string>;
+  /**
+   * The labels that select those pods (a subset of `podLabels`), by which the network policies admit them.
+   * @default - the pod labels
+   */
+  readonly selectorLabels?: Record<string, string>;
+  /**
+   * The namespace's network policies: this feature adds the rules it needs to them.
+   * @default - no NetworkPolicy rules
+   */
+  readonly network?: NetworkPolicies;
 }
 
 /**
@@ -71,6 +82,9 @@ export class SmokeTest extends Construct {
       backoffLimit: BACKOFF_LIMIT,
       activeDeadline: ACTIVE_DEADLINE,
     });
+    // DNS and the server's port, nothing else: no metadata server or Google APIs, so artifacts can only travel
+    // through the server's proxy (the thing the smoke test proves).
+    props.network?.serverClientEgress(this, 'Egress', { name: 'mlflow-smoke-egress', podLabels: props.selectorLabels ?? props.podLabels, dns: true });
 
     const credentials = props.credentials;
     this.job.addContainer({

@@ -1,5 +1,6 @@
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
+import { GOOGLE_APIS_EGRESS, type NetworkPolicies } from './network-policies';
 
 /** Props of {@link WorkloadIdentity}. */
 export interface WorkloadIdentityProps {
@@ -10,6 +11,11 @@ export interface WorkloadIdentityProps {
    * @default - no Workload Identity (a plain service account, e.g. outside GKE)
    */
   readonly googleServiceAccountEmail?: string;
+  /**
+   * The namespace's network policies: this feature adds the rules it needs to them.
+   * @default - no NetworkPolicy rules
+   */
+  readonly network?: NetworkPolicies;
 }
 
 /**
@@ -30,6 +36,8 @@ export class WorkloadIdentity extends Construct {
     });
     if (props.googleServiceAccountEmail !== undefined) {
       this.serviceAccount.metadata.addAnnotation('iam.gke.io/gcp-service-account', props.googleServiceAccountEmail);
+      // The identity's tokens come from the metadata server; what it is for (GCS, the Cloud SQL Admin API) on 443.
+      props.network?.allowEgress(...GOOGLE_APIS_EGRESS);
     }
   }
 }

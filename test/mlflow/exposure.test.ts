@@ -5,14 +5,30 @@
 import { Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Exposure } from '../../lib/mlflow/exposure';
+import { NetworkPolicies } from '../../lib/mlflow/network-policies';
 import { find, objectsOf, testChart } from '../support/constructs';
 
-function build(hosts: readonly string[], className: 'gce' | 'gce-internal' = 'gce') {
+function build(hosts: readonly string[], className: 'gce' | 'gce-internal' = 'gce', network = false) {
   const chart = testChart();
   const service = new kplus.Service(chart, 'Service', { metadata: { name: 'web' }, ports: [{ name: 'http', port: 8080 }] });
-  new Exposure(chart, 'Exposure', { service, port: 8080, hosts, clusterIssuer: 'issuer-a', className, backendTimeout: Duration.seconds(1200) });
+  new Exposure(chart, 'Exposure', {
+    service,
+    port: 8080,
+    hosts,
+    clusterIssuer: 'issuer-a',
+    className,
+    backendTimeout: Duration.seconds(1200),
+    network: network ? new NetworkPolicies(chart, 'Network', { serverLabels: { component: 'server' }, egressComponents: ['server'], port: 8080 }) : undefined,
+  });
   return objectsOf(chart);
 }
+
+test("its network rules: Google's load balancers reach the server and cert-manager's HTTP-01 solver", () => {
+  const objects = build(['a.example.com'], 'gce', true);
+  const lb = [{ ipBlock: { cidr: '35.191.0.0/16' } }, { ipBlock: { cidr: '130.211.0.0/22' } }];
+  expect(find(objects, 'NetworkPolicy', 'mlflow-server-ingress').spec.ingress[0].from).toEqual(lb);
+  expect(find(objects, 'NetworkPolicy', 'acme-http01-solver-ingress').spec.ingress[0].from).toEqual(lb);
+});
 
 const HOSTS = ['a.example.com', 'b.example.org', 'c.example.net'];
 const backend = { service: { name: 'web', port: { number: 8080 } } };

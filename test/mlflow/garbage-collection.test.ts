@@ -7,6 +7,7 @@
 import * as kplus from 'cdk8s-plus-28';
 import { DatabaseAccess } from '../../lib/mlflow/database-access';
 import { GarbageCollection, type GarbageCollectionProps } from '../../lib/mlflow/garbage-collection';
+import { NetworkPolicies } from '../../lib/mlflow/network-policies';
 import { validateManifest } from '../../tools/schema-validation';
 import { mlflowManifests, policyProblems } from '../../lib/synth/synth';
 import { containerNamed, envOf, find, mountsOf, objectsOf, ofKind, testChart } from '../support/constructs';
@@ -15,12 +16,12 @@ import { AUTH, MYSQL_DATABASE } from '../support/resolved';
 
 const MYSQL = { ...MYSQL_DATABASE, privateIp: false };
 
-type Overrides = Partial<Omit<GarbageCollectionProps, 'serviceAccount' | 'database' | 'auth'>> & { credentials?: boolean };
+type Overrides = Partial<Omit<GarbageCollectionProps, 'serviceAccount' | 'database' | 'auth' | 'network'>> & { credentials?: boolean; network?: boolean };
 
 /** A GarbageCollection in a fresh chart, on Cloud SQL; returns the CronJob and its pod. */
 function build(overrides: Overrides = {}) {
   const chart = testChart();
-  const { credentials, ...rest } = overrides;
+  const { credentials, network, ...rest } = overrides;
   const serviceAccount = new kplus.ServiceAccount(chart, 'Sa', { metadata: { name: 'tracking-sa' } });
   new GarbageCollection(chart, 'Gc', {
     image: 'ghcr.io/mlflow/mlflow:v3.17.0-full',
@@ -31,6 +32,7 @@ function build(overrides: Overrides = {}) {
     serverUrl: 'http://tracking.ml.svc.cluster.local:5000',
     auth: credentials ? AUTH : undefined,
     podLabels: { 'app.kubernetes.io/component': 'gc' },
+    network: network ? new NetworkPolicies(chart, 'Network', { serverLabels: { component: 'server' }, egressComponents: ['server'], port: 5000 }) : undefined,
     ...rest,
   });
   const objects = objectsOf(chart);
@@ -62,8 +64,14 @@ describe('the CronJob', () => {
       serverUrl: 'http://mlflow.team-a.svc.cluster.local:5000',
       credentials: true,
       podLabels: { 'app.kubernetes.io/component': 'gc', team: 'a' },
+      selectorLabels: { 'app.kubernetes.io/component': 'gc' },
+      network: true,
     };
-    const { cronJob, gc } = build(all);
+    const { cronJob, gc, objects } = build(all);
+    // Selected by its selector labels: admitted to the server, its own egress to it, and the MLflow pods' egress.
+    expect(find(objects, 'NetworkPolicy', 'mlflow-gc-egress').spec.podSelector).toEqual({ matchLabels: all.selectorLabels });
+    expect(find(objects, 'NetworkPolicy', 'mlflow-server-ingress').spec.ingress[0].from).toEqual([{ podSelector: { matchLabels: all.selectorLabels } }]);
+    expect(find(objects, 'NetworkPolicy', 'mlflow-egress').spec.podSelector.matchExpressions[0].values).toEqual(['server', 'gc']);
     expect(cronJob.spec).toMatchObject({
       schedule: '5 4 * * SUN',
       jobTemplate: { spec: { template: { metadata: { labels: all.podLabels } } } },

@@ -6,6 +6,7 @@
 import { Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { GkeGateway, type GatewayCertificate } from '../../lib/mlflow/gateway';
+import { NetworkPolicies } from '../../lib/mlflow/network-policies';
 import type { GkeGatewayClass } from '../../lib/config/schema';
 import { validateManifest } from '../../tools/schema-validation';
 import { find, objectsOf, ofKind, testChart } from '../support/constructs';
@@ -14,7 +15,7 @@ const HOSTS = ['a.example.com', 'b.example.org', 'c.example.net'];
 const CERT_MANAGER: GatewayCertificate = { source: 'cert-manager', clusterIssuer: 'issuer-a' };
 const MAP: GatewayCertificate = { source: 'certificate-manager', mapName: 'mlflow-map' };
 
-function build(opts: { hosts?: readonly string[]; certificate?: GatewayCertificate; className?: GkeGatewayClass } = {}) {
+function build(opts: { hosts?: readonly string[]; certificate?: GatewayCertificate; className?: GkeGatewayClass; proxyOnlySubnetCidr?: string; network?: boolean } = {}) {
   const chart = testChart();
   const service = new kplus.Service(chart, 'Service', { metadata: { name: 'web' }, ports: [{ name: 'http', port: 8080 }] });
   new GkeGateway(chart, 'Gateway', {
@@ -25,9 +26,28 @@ function build(opts: { hosts?: readonly string[]; certificate?: GatewayCertifica
     certificate: opts.certificate ?? CERT_MANAGER,
     backendTimeout: Duration.seconds(1200),
     drainingTimeout: Duration.seconds(45),
+    proxyOnlySubnetCidr: opts.proxyOnlySubnetCidr,
+    network: opts.network ? new NetworkPolicies(chart, 'Network', { serverLabels: { component: 'server' }, egressComponents: ['server'], port: 8080 }) : undefined,
   });
   return objectsOf(chart);
 }
+
+describe('its network rules', () => {
+  const fromOf = (objects: any[], name: string) => find(objects, 'NetworkPolicy', name).spec.ingress[0].from;
+
+  test("a regional class: the load balancer's sources (Google's ranges, then the proxy-only subnet) reach the server and cert-manager's solver", () => {
+    const objects = build({ className: 'gke-l7-regional-external-managed', proxyOnlySubnetCidr: '10.129.0.0/23', network: true });
+    const sources = [...[{ ipBlock: { cidr: '35.191.0.0/16' } }, { ipBlock: { cidr: '130.211.0.0/22' } }], { ipBlock: { cidr: '10.129.0.0/23' } }];
+    expect(fromOf(objects, 'mlflow-server-ingress')).toEqual(sources);
+    expect(fromOf(objects, 'acme-http01-solver-ingress')).toEqual(sources);
+  });
+
+  test('a Certificate Manager map: the load balancers reach the server; no solver, so no policy for one', () => {
+    const objects = build({ certificate: MAP, network: true });
+    expect(fromOf(objects, 'mlflow-server-ingress')).toEqual([{ ipBlock: { cidr: '35.191.0.0/16' } }, { ipBlock: { cidr: '130.211.0.0/22' } }]);
+    expect(ofKind(objects, 'NetworkPolicy').map((p) => p.metadata.name)).not.toContain('acme-http01-solver-ingress');
+  });
+});
 const listener = (gw: any, name: string) => {
   const hits = gw.spec.listeners.filter((l: any) => l.name === name);
   expect(hits).toHaveLength(1);

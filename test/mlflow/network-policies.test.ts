@@ -1,10 +1,41 @@
-/** NetworkPolicies in a test chart: default deny, then exact allows per input (docs/design.md#security-and-availability). */
-import { NetworkPolicies, type NetworkPoliciesProps } from '../../lib/mlflow/network-policies';
+/** NetworkPolicies in a test chart: default deny, then the exact allows each feature adds (docs/design.md#security-and-availability). */
+import {
+  CLOUD_SQL_EGRESS,
+  GOOGLE_APIS_EGRESS,
+  loadBalancerPeers,
+  namespacePeer,
+  NetworkPolicies,
+} from '../../lib/mlflow/network-policies';
 import { find, objectsOf, ofKind, testChart } from '../support/constructs';
 
-function build(props: Partial<NetworkPoliciesProps> = {}) {
+/** What the features of a chart would add, each as the feature adds it (in the chart's order of construction). */
+interface Features {
+  port?: number;
+  googleApis?: boolean;
+  cloudSql?: boolean;
+  metricsNamespace?: string;
+  smokeTestLabels?: Record<string, string>;
+  gcLabels?: Record<string, string>;
+  /** An exposure: its load balancers (and proxy-only subnet), and the HTTP-01 solver when it uses cert-manager. */
+  exposure?: { proxyOnlySubnetCidr?: string; http01: boolean };
+}
+
+function build(f: Features = {}) {
   const chart = testChart();
-  new NetworkPolicies(chart, 'Policies', { serverLabels: { component: 'server' }, egressComponents: ['server', 'migration'], port: 5000, ...props });
+  const network = new NetworkPolicies(chart, 'Policies', { serverLabels: { component: 'server' }, egressComponents: ['server', 'migration'], port: f.port ?? 5000 });
+  if (f.googleApis) network.allowEgress(...GOOGLE_APIS_EGRESS);
+  if (f.cloudSql) network.allowEgress(CLOUD_SQL_EGRESS);
+  if (f.metricsNamespace) network.admitToServer(namespacePeer(f.metricsNamespace));
+  if (f.smokeTestLabels) network.serverClientEgress(chart, 'Smoke', { name: 'mlflow-smoke-egress', podLabels: f.smokeTestLabels, dns: true });
+  if (f.gcLabels) {
+    network.serverClientEgress(chart, 'Gc', { name: 'mlflow-gc-egress', podLabels: f.gcLabels, dns: false });
+    network.addEgressComponent(f.gcLabels);
+  }
+  if (f.exposure) {
+    const lb = loadBalancerPeers(f.exposure.proxyOnlySubnetCidr);
+    network.admitToServer(...lb);
+    if (f.exposure.http01) network.admitHttp01Solver(lb);
+  }
   return objectsOf(chart);
 }
 
@@ -38,7 +69,7 @@ test('nothing admitted by default: no ingress policy; egress to DNS only, for th
 });
 
 test('further source ranges (a proxy-only subnet) to the serving port, after the Google ranges', () => {
-  expect(find(build({ fromGoogleLoadBalancers: true, fromCidrs: ['10.129.0.0/23'] }), 'NetworkPolicy', 'mlflow-server-ingress').spec.ingress).toEqual([
+  expect(find(build({ exposure: { proxyOnlySubnetCidr: '10.129.0.0/23', http01: false } }), 'NetworkPolicy', 'mlflow-server-ingress').spec.ingress).toEqual([
     {
       from: [{ ipBlock: { cidr: '35.191.0.0/16' } }, { ipBlock: { cidr: '130.211.0.0/22' } }, { ipBlock: { cidr: '10.129.0.0/23' } }],
       ports: [{ protocol: 'TCP', port: 5000 }],
@@ -47,7 +78,7 @@ test('further source ranges (a proxy-only subnet) to the serving port, after the
 });
 
 test('Google load balancers and health checkers to the serving port', () => {
-  expect(find(build({ fromGoogleLoadBalancers: true }), 'NetworkPolicy', 'mlflow-server-ingress').spec).toEqual({
+  expect(find(build({ exposure: { http01: false } }), 'NetworkPolicy', 'mlflow-server-ingress').spec).toEqual({
     podSelector: { matchLabels: { component: 'server' } },
     policyTypes: ['Ingress'],
     ingress: [{ from: [{ ipBlock: { cidr: '35.191.0.0/16' } }, { ipBlock: { cidr: '130.211.0.0/22' } }], ports: [{ protocol: 'TCP', port: 5000 }] }],
@@ -56,7 +87,7 @@ test('Google load balancers and health checkers to the serving port', () => {
 
 describe("cert-manager's ACME HTTP-01 solver pods", () => {
   test('admit exactly the load balancer sources of the server (Google ranges, then the proxy-only subnet) on 8089, ingress only', () => {
-    const objects = build({ fromGoogleLoadBalancers: true, fromCidrs: ['10.129.0.0/23'], http01Solver: true, metricsNamespace: 'gmp-system' });
+    const objects = build({ exposure: { proxyOnlySubnetCidr: '10.129.0.0/23', http01: true }, metricsNamespace: 'gmp-system' });
     expect(find(objects, 'NetworkPolicy', 'acme-http01-solver-ingress').spec).toEqual({
       podSelector: { matchLabels: { 'acme.cert-manager.io/http01-solver': 'true' } },
       policyTypes: ['Ingress'],
@@ -69,10 +100,10 @@ describe("cert-manager's ACME HTTP-01 solver pods", () => {
     });
   });
 
-  test('get no policy without HTTP-01 (a Certificate Manager map, or no exposure)', () => {
-    const names = (props: Partial<NetworkPoliciesProps>) => ofKind(build(props), 'NetworkPolicy').map((p) => p.metadata.name);
-    expect(names({ fromGoogleLoadBalancers: true })).not.toContain('acme-http01-solver-ingress');
-    expect(names({ http01Solver: true })).not.toContain('acme-http01-solver-ingress');
+  test('get no policy unless an exposure asks for one (a Certificate Manager map, or no exposure)', () => {
+    const names = (f: Features) => ofKind(build(f), 'NetworkPolicy').map((p) => p.metadata.name);
+    expect(names({ exposure: { http01: false } })).not.toContain('acme-http01-solver-ingress');
+    expect(names({})).not.toContain('acme-http01-solver-ingress');
   });
 });
 
@@ -82,8 +113,8 @@ test('the metrics collector’s namespace to the serving port', () => {
   ]);
 });
 
-test('both sources in one rule', () => {
-  expect(find(build({ fromGoogleLoadBalancers: true, metricsNamespace: 'gmp-system' }), 'NetworkPolicy', 'mlflow-server-ingress').spec.ingress).toEqual([
+test('both sources in one rule: the load balancers first, whichever feature added its peers first', () => {
+  expect(find(build({ metricsNamespace: 'gmp-system', exposure: { http01: false } }), 'NetworkPolicy', 'mlflow-server-ingress').spec.ingress).toEqual([
     {
       from: [
         { ipBlock: { cidr: '35.191.0.0/16' } },
@@ -96,11 +127,11 @@ test('both sources in one rule', () => {
 });
 
 test('Google APIs: the metadata server (80, and 988 on Dataplane V2) and public 443, not private ranges', () => {
-  expect(find(build({ toGoogleApis: true }), 'NetworkPolicy', 'mlflow-egress').spec.egress).toEqual([DNS, ...METADATA, GOOGLE_APIS]);
+  expect(find(build({ googleApis: true }), 'NetworkPolicy', 'mlflow-egress').spec.egress).toEqual([DNS, ...METADATA, GOOGLE_APIS]);
 });
 
 test('Cloud SQL: port 3307', () => {
-  expect(find(build({ toCloudSql: true }), 'NetworkPolicy', 'mlflow-egress').spec.egress).toEqual([DNS, CLOUD_SQL]);
+  expect(find(build({ cloudSql: true }), 'NetworkPolicy', 'mlflow-egress').spec.egress).toEqual([DNS, CLOUD_SQL]);
 });
 
 const SMOKE = { 'app.kubernetes.io/component': 'smoke' };
@@ -130,7 +161,7 @@ describe('the smoke test pods', () => {
       egress: [DNS, toServer(8080)],
     });
     // Not opened to Google APIs even when the server's pods are.
-    expect(find(build({ smokeTestLabels: SMOKE, toGoogleApis: true, toCloudSql: true }), 'NetworkPolicy', 'mlflow-smoke-egress').spec.egress).toEqual([DNS, toServer(5000)]);
+    expect(find(build({ smokeTestLabels: SMOKE, googleApis: true, cloudSql: true }), 'NetworkPolicy', 'mlflow-smoke-egress').spec.egress).toEqual([DNS, toServer(5000)]);
   });
 
   test("leave the MLflow pods' egress as it was", () => {
@@ -139,7 +170,7 @@ describe('the smoke test pods', () => {
 });
 
 describe('the garbage-collection pods', () => {
-  const objects = () => build({ gcLabels: GC, egressComponents: ['server', 'migration', 'gc'], port: 8080 });
+  const objects = () => build({ gcLabels: GC, port: 8080 });
 
   test('add the server ingress and their own egress policy, nothing else', () => {
     expect(ofKind(objects(), 'NetworkPolicy').map((p) => p.metadata.name).sort()).toEqual(['default-deny', 'mlflow-egress', 'mlflow-gc-egress', 'mlflow-server-ingress']);
@@ -165,9 +196,10 @@ describe('the garbage-collection pods', () => {
   });
 });
 
-test('smoke test and gc together: both admitted after the other sources, each with its own egress policy', () => {
-  const objects = build({ fromGoogleLoadBalancers: true, metricsNamespace: 'gmp-system', smokeTestLabels: SMOKE, gcLabels: GC });
+test('smoke test and gc together: both admitted after the load balancers and the collector (added before them), each with its own egress policy', () => {
+  const objects = build({ metricsNamespace: 'gmp-system', smokeTestLabels: SMOKE, gcLabels: GC, exposure: { http01: true } });
   expect(ofKind(objects, 'NetworkPolicy').map((p) => p.metadata.name).sort()).toEqual([
+    'acme-http01-solver-ingress',
     'default-deny',
     'mlflow-egress',
     'mlflow-gc-egress',
@@ -191,5 +223,5 @@ test('smoke test and gc together: both admitted after the other sources, each wi
 });
 
 test('snapshot: everything on', () => {
-  expect(build({ fromGoogleLoadBalancers: true, metricsNamespace: 'gmp-system', toGoogleApis: true, toCloudSql: true })).toMatchSnapshot();
+  expect(build({ googleApis: true, cloudSql: true, metricsNamespace: 'gmp-system', exposure: { http01: false } })).toMatchSnapshot();
 });

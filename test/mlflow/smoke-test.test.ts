@@ -6,6 +6,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Chart, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
+import { NetworkPolicies } from '../../lib/mlflow/network-policies';
 import { SmokeTest, type SmokeTestProps } from '../../lib/mlflow/smoke-test';
 import { ROOT, configFrom, envOf, find, ofKind, rawConfig, render, shippedConfig } from '../../tools/environments';
 
@@ -131,7 +132,9 @@ test('all props as given; no retry, a 10-minute deadline', () => {
     serviceAccount: undefined as never, // set below, in the chart's scope
     serverUrl: 'http://mlflow.ml.svc.cluster.local:5000',
     credentials: undefined as never,
-    podLabels: { 'app.kubernetes.io/component': 'smoke' },
+    podLabels: { 'app.kubernetes.io/component': 'smoke', team: 'a' },
+    selectorLabels: { 'app.kubernetes.io/component': 'smoke' },
+    network: undefined as never, // set below, in the chart's scope
   };
   const app = Testing.app();
   const chart = new Chart(app, 'c', { namespace: 'ml' });
@@ -139,8 +142,15 @@ test('all props as given; no retry, a 10-minute deadline', () => {
     ...all,
     serviceAccount: new kplus.ServiceAccount(chart, 'Sa', { metadata: { name: 'runner' } }),
     credentials: kplus.Secret.fromSecretName(chart, 'Creds', 'smoke-creds'),
+    network: new NetworkPolicies(chart, 'Network', { serverLabels: { component: 'server' }, egressComponents: ['server'], port: 5000 }),
   });
-  const job = Testing.synth(chart).find((m: any) => m.kind === 'Job' && m.metadata.name === 'mlflow-smoke');
+  const objects = Testing.synth(chart);
+  const job = objects.find((m: any) => m.kind === 'Job' && m.metadata.name === 'mlflow-smoke');
+  // Selected by its selector labels: admitted to the server, and its own egress (DNS and the server).
+  const policy = (name: string) => objects.find((m: any) => m.kind === 'NetworkPolicy' && m.metadata.name === name);
+  expect(policy('mlflow-smoke-egress').spec.podSelector).toEqual({ matchLabels: all.selectorLabels });
+  expect(policy('mlflow-server-ingress').spec.ingress[0].from).toEqual([{ podSelector: { matchLabels: all.selectorLabels } }]);
+  expect(job.spec.template.metadata.labels).toMatchObject(all.podLabels);
   expect(job.spec).toMatchObject({ backoffLimit: 0, activeDeadlineSeconds: 600 });
   const pod = job.spec.template.spec;
   expect(pod.serviceAccountName).toBe('runner');

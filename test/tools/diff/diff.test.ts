@@ -118,7 +118,7 @@ onceBeforeAll(async () => {
   git('commit', '-q', '-m', 'base');
   // A code change: the selector labels gain a label, ConfigMaps move a wave later.
   branch('code-change', () => {
-    replaceLine('lib/conventions.ts', "'app.kubernetes.io/component': component", ["'app.kubernetes.io/component': component,", "'app.kubernetes.io/part-of': APP_NAME,"]);
+    replaceLine('lib/conventions.ts', '[COMPONENT_LABEL]: component', ['[COMPONENT_LABEL]: component,', "'app.kubernetes.io/part-of': APP_NAME,"]);
     replaceLine('lib/conventions.ts', 'ConfigMap: ', ['ConfigMap: -1,']);
   });
   branch('invalid', () => editYaml('config/dev.yaml', (d) => (d.server.workers = 0)));
