@@ -18,15 +18,12 @@
  */
 import * as http from 'http';
 import * as fs from 'fs';
-import * as path from 'path';
-import { spawnSync } from 'child_process';
 import { configFrom, rawConfig } from '../../tools/environments';
-import { freePort } from '../../tools/pod-harness/process';
+import { PrivateMariadb } from '../../tools/pod-harness/private-mariadb';
 
 type Harness = typeof import('../../tools/pod-harness/pod') & typeof import('../../tools/pod-harness/process') & typeof import('../../tools/pod-harness/http');
 
 const SKIP = process.env.MLFLOW_GITOPS_SKIP_MLFLOW === '1' || process.env.MLFLOW_GITOPS_SKIP_MARIADB === '1';
-const ROOT = path.resolve(__dirname, '..', '..');
 const OUTAGE_MS = 8_000;
 const SEARCH = '/api/2.0/mlflow/experiments/search?max_results=5';
 
@@ -34,34 +31,9 @@ const figures: string[] = [];
 
 (SKIP ? describe.skip : describe)("faults under dev's real server (a dedicated MariaDB)", () => {
   let h: Harness;
-  let dir = '';
-  let port = 0;
+  let db: PrivateMariadb;
   let pod: Awaited<ReturnType<Harness['startPod']>>;
   const saved = { port: process.env.MARIADB_PORT, socket: process.env.MARIADB_SOCKET };
-
-  const startMariadb = () => {
-    const r = spawnSync('bash', [path.join(ROOT, 'scripts', 'test-mariadb.sh')], {
-      encoding: 'utf8',
-      timeout: 120_000,
-      env: { ...process.env, MARIADB_DIR: dir, MARIADB_PORT: String(port), MARIADB_SOCKET: path.join(dir, 'mariadb.sock') },
-    });
-    if (r.status !== 0) throw new Error(`could not start the dedicated MariaDB (exit ${r.status}):\n${r.stdout}${r.stderr}`);
-  };
-  const mariadbPid = () => Number(fs.readFileSync(path.join(dir, 'mariadb.pid'), 'utf8').trim());
-  const alive = (pid: number) => {
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch {
-      return false;
-    }
-  };
-  const stopMariadb = async () => {
-    const pid = mariadbPid();
-    process.kill(pid, 'SIGTERM');
-    for (let i = 0; i < 300 && alive(pid); i++) await h.sleep(100);
-    if (alive(pid)) throw new Error(`mariadbd ${pid} did not stop within 30 s`);
-  };
 
   const admin = () => ({ Host: 'localhost', Authorization: h.basicAuth(pod.credentials.adminUsername, pod.credentials.adminPassword) });
   const search = () => h.httpRequest(pod.server.port, SEARCH, { headers: admin(), timeoutMs: 30_000 }).then((r) => r.status, (e: Error) => `error: ${e.message}`);
@@ -77,17 +49,16 @@ const figures: string[] = [];
   const workerCount = () => Number(pod.serverContainer.argv[pod.serverContainer.argv.indexOf('--workers') + 1]);
 
   beforeAll(async () => {
-    dir = fs.mkdtempSync('/tmp/mlflow-gitops-faults-db-');
-    port = await freePort();
-    startMariadb();
+    db = await PrivateMariadb.create('mlflow-gitops-faults-db');
+    db.start();
     // The harness reads the test MariaDB's address when it is loaded: load it pointed at the dedicated one.
-    process.env.MARIADB_PORT = String(port);
-    process.env.MARIADB_SOCKET = path.join(dir, 'mariadb.sock');
+    process.env.MARIADB_PORT = String(db.port);
+    process.env.MARIADB_SOCKET = db.socket;
     jest.isolateModules(() => {
       h = { ...require('../../tools/pod-harness/pod'), ...require('../../tools/pod-harness/process'), ...require('../../tools/pod-harness/http') };
     });
     pod = await h.startPod(configFrom('dev', rawConfig('dev')), { area: 'faults' });
-    console.log(`faults.test.ts: dev's server on MariaDB 127.0.0.1:${port} (dedicated), ${workerCount()} workers`);
+    console.log(`faults.test.ts: dev's server on MariaDB 127.0.0.1:${db.port} (dedicated), ${workerCount()} workers`);
   }, 400_000);
 
   afterAll(async () => {
@@ -96,8 +67,7 @@ const figures: string[] = [];
     process.env.MARIADB_SOCKET = saved.socket;
     if (saved.port === undefined) delete process.env.MARIADB_PORT;
     if (saved.socket === undefined) delete process.env.MARIADB_SOCKET;
-    if (dir && fs.existsSync(path.join(dir, 'mariadb.pid')) && alive(mariadbPid())) await stopMariadb();
-    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+    await db?.remove();
     if (figures.length) console.log(`faults.test.ts:\n  ${figures.join('\n  ')}`);
   }, 60_000);
 
@@ -127,14 +97,14 @@ const figures: string[] = [];
   test(`the database restarted, unreachable for ${OUTAGE_MS / 1000} s: requests meanwhile fail, every request after it succeeds`, async () => {
     expect(await search()).toBe(200);
     const logFrom = pod.server.running.output().length;
-    await stopMariadb();
+    await db.stop();
     const downAt = Date.now();
     const during: Array<number | string> = [];
     while (Date.now() - downAt < OUTAGE_MS) {
       during.push(await search());
       await h.sleep(500);
     }
-    startMariadb();
+    db.start();
     const upAt = Date.now();
     // The first request may still meet a pooled connection the restart closed; MLflow's pool (pre-ping on) replaces it.
     const after: Array<number | string> = [];

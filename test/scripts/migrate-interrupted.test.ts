@@ -23,7 +23,7 @@ import { spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { freePort } from '../../tools/pod-harness/process';
+import { PrivateMariadb } from '../../tools/pod-harness/private-mariadb';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const SCRIPT = path.join(ROOT, 'lib', 'mlflow', 'scripts', 'migrate.py');
@@ -310,11 +310,10 @@ if (SKIP_MLFLOW) console.warn('MLFLOW_GITOPS_SKIP_MLFLOW=1: test/scripts/migrate
   });
 
   (SKIP_MARIADB ? describe.skip : describe)('MariaDB (a private instance: binary logging on, the trust flag on)', () => {
-    let dir = '';
-    let port = 0;
+    let server: PrivateMariadb;
     let counter = 0;
     const sql = (statements: string, database?: string): string[][] => {
-      const r = spawnSync('mariadb', ['--no-defaults', `--socket=${dir}/mariadb.sock`, '-uroot', '-N', '-B', ...(database ? [database] : []), '-e', statements], {
+      const r = spawnSync('mariadb', ['--no-defaults', `--socket=${server.socket}`, '-uroot', '-N', '-B', ...(database ? [database] : []), '-e', statements], {
         encoding: 'utf8',
         timeout: 120_000,
         maxBuffer: 64 * 1024 * 1024,
@@ -325,7 +324,7 @@ if (SKIP_MLFLOW) console.warn('MLFLOW_GITOPS_SKIP_MLFLOW=1: test/scripts/migrate
     const engine: Engine = {
       name: 'MariaDB',
       transactionalDdl: false,
-      uri: (db) => `mysql+pymysql://mlflow_test:mlflow_test@127.0.0.1:${port}/${db}`,
+      uri: (name) => `mysql+pymysql://mlflow_test:mlflow_test@127.0.0.1:${server.port}/${name}`,
       createDatabase: () => {
         const name = `mlflow_kill${++counter}`;
         sql(`CREATE DATABASE ${name}`);
@@ -333,9 +332,9 @@ if (SKIP_MLFLOW) console.warn('MLFLOW_GITOPS_SKIP_MLFLOW=1: test/scripts/migrate
       },
       copyDatabase: (from) => {
         const name = engine.createDatabase();
-        const dump = spawnSync('mariadb-dump', ['--no-defaults', `--socket=${dir}/mariadb.sock`, '-uroot', '--triggers', '--routines', from], { maxBuffer: 64 * 1024 * 1024 });
+        const dump = spawnSync('mariadb-dump', ['--no-defaults', `--socket=${server.socket}`, '-uroot', '--triggers', '--routines', from], { maxBuffer: 64 * 1024 * 1024 });
         if (dump.status !== 0) throw new Error(`mariadb-dump: ${dump.stderr}`);
-        const load = spawnSync('mariadb', ['--no-defaults', `--socket=${dir}/mariadb.sock`, '-uroot', name], { input: dump.stdout });
+        const load = spawnSync('mariadb', ['--no-defaults', `--socket=${server.socket}`, '-uroot', name], { input: dump.stdout });
         if (load.status !== 0) throw new Error(`mariadb load: ${load.stderr}`);
         return name;
       },
@@ -367,34 +366,12 @@ if (SKIP_MLFLOW) console.warn('MLFLOW_GITOPS_SKIP_MLFLOW=1: test/scripts/migrate
     };
 
     beforeAll(async () => {
-      dir = fs.mkdtempSync('/tmp/mlflow-gitops-kill-db-');
-      port = await freePort();
-      const start = spawnSync('bash', [path.join(ROOT, 'scripts', 'test-mariadb.sh')], {
-        encoding: 'utf8',
-        timeout: 120_000,
-        env: { ...process.env, MARIADB_DIR: dir, MARIADB_PORT: String(port), MARIADB_SOCKET: path.join(dir, 'mariadb.sock') },
-      });
-      if (start.status !== 0) throw new Error(`could not start a private MariaDB (exit ${start.status}):\n${start.stdout}${start.stderr}`);
+      server = await PrivateMariadb.create('mlflow-gitops-kill-db');
+      server.start();
       sql('SET GLOBAL log_bin_trust_function_creators = 1'); // the Cloud SQL flag of the Terraform contract
     }, 130_000);
 
-    afterAll(async () => {
-      if (!dir) return;
-      const pidFile = path.join(dir, 'mariadb.pid');
-      const pid = fs.existsSync(pidFile) ? Number(fs.readFileSync(pidFile, 'utf8').trim()) : 0;
-      if (pid > 0) {
-        process.kill(pid, 'SIGTERM');
-        for (let i = 0; i < 200; i++) {
-          try {
-            process.kill(pid, 0);
-          } catch {
-            break;
-          }
-          await new Promise((resolve) => setTimeout(resolve, 100));
-        }
-      }
-      fs.rmSync(dir, { recursive: true, force: true });
-    }, 30_000);
+    afterAll(() => server?.remove(), 40_000);
 
     killCases(() => engine);
   });

@@ -27,6 +27,7 @@ import { mlflowManifests } from '../../lib/synth/synth';
 import { containerNamed, find } from '../support/constructs';
 import { configFrom, rawConfig } from '../../tools/environments';
 import { freePort } from '../../tools/pod-harness/process';
+import { PrivateMariadb } from '../../tools/pod-harness/private-mariadb';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const SCRIPT = path.join(ROOT, 'lib', 'mlflow', 'scripts', 'migrate.py');
@@ -597,10 +598,9 @@ interface Engine {
  * without SUPER, as on Cloud SQL for MySQL.
  */
 function mariadb(): Engine {
-  let dir = '';
-  let port = 0;
+  let server: PrivateMariadb | undefined;
   let counter = 0;
-  const socket = () => path.join(dir, 'mariadb.sock');
+  const socket = () => server!.socket;
 
   /** Runs SQL as root over the private server's socket (SUPER: can set globals); rows of tab-separated columns. */
   function sql(statements: string, database?: string): string[][] {
@@ -622,7 +622,7 @@ function mariadb(): Engine {
     sql(`CREATE DATABASE ${name}`);
     return name;
   };
-  const mysqlUri = (db: string): string => `mysql+pymysql://${DB_USER}:${encodeURIComponent(DB_PASSWORD)}@127.0.0.1:${port}/${db}`;
+  const mysqlUri = (db: string): string => `mysql+pymysql://${DB_USER}:${encodeURIComponent(DB_PASSWORD)}@127.0.0.1:${server!.port}/${db}`;
   const tables = (db: string): string[] => sql('SHOW TABLES', db).map(([t]) => t);
   const versions = (db: string, table: string): string[] => sql(`SELECT version_num FROM ${table}`, db).map(([v]) => v);
   const triggers = (db: string): string[] => sql(`SELECT TRIGGER_NAME FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = '${db}'`).map(([t]) => t);
@@ -671,14 +671,8 @@ function mariadb(): Engine {
     uri: mysqlUri,
 
     async start() {
-      dir = fs.mkdtempSync('/tmp/mlflow-gitops-migrate-db-');
-      port = await freePort();
-      const start = spawnSync('bash', [path.join(ROOT, 'scripts', 'test-mariadb.sh')], {
-        encoding: 'utf8',
-        timeout: 90_000,
-        env: { ...process.env, MARIADB_DIR: dir, MARIADB_PORT: String(port), MARIADB_SOCKET: path.join(dir, 'mariadb.sock') },
-      });
-      if (start.status !== 0) throw new Error(`could not start a private MariaDB (exit ${start.status}):\n${start.stdout}${start.stderr}`);
+      server = await PrivateMariadb.create('mlflow-gitops-migrate-db');
+      server.start();
       sql(
         `CREATE USER '${DB_USER}'@'127.0.0.1' IDENTIFIED BY '${DB_PASSWORD}'; ` +
           `GRANT ALL PRIVILEGES ON \`mlflow\\_%\`.* TO '${DB_USER}'@'127.0.0.1'`,
@@ -690,26 +684,7 @@ function mariadb(): Engine {
     },
 
     async stop() {
-      if (!dir) return;
-      const pidFile = path.join(dir, 'mariadb.pid');
-      const pid = fs.existsSync(pidFile) ? Number(fs.readFileSync(pidFile, 'utf8').trim()) : 0;
-      if (pid > 0) {
-        process.kill(pid, 'SIGTERM');
-        const deadline = Date.now() + 20_000;
-        for (;;) {
-          try {
-            process.kill(pid, 0);
-          } catch {
-            break; // exited
-          }
-          if (Date.now() > deadline) {
-            process.kill(pid, 'SIGKILL');
-            break;
-          }
-          await new Promise((resolve) => setTimeout(resolve, 100));
-        }
-      }
-      fs.rmSync(dir, { recursive: true, force: true });
+      await server?.remove();
     },
 
     initialized(first, db) {
@@ -849,12 +824,12 @@ print(json.dumps("ok"))
         sql(`CREATE USER IF NOT EXISTS 'mlflow-server'@'127.0.0.1'; GRANT ALL PRIVILEGES ON \`mlflow\\_%\`.* TO 'mlflow-server'@'127.0.0.1'`);
         expect(sql("SELECT user, host, authentication_string = '' FROM mysql.user WHERE user = 'mlflow-server'")).toEqual([['mlflow-server', '127.0.0.1', '1']]); // no password
         const db = newDatabase();
-        const uri = rendered.replace('@127.0.0.1:3306/mlflow', `@127.0.0.1:${port}/${db}`);
+        const uri = rendered.replace('@127.0.0.1:3306/mlflow', `@127.0.0.1:${server!.port}/${db}`);
         const env = { MLFLOW_BACKEND_STORE_URI: uri, MLFLOW_AUTH_CONFIG_PATH: authIni(uri, ADMIN_PASSWORD) };
 
         const first = migrate(env);
         expectExit(first, 0);
-        expect(first.output).toContain(`migrate: connected to mysql+pymysql://mlflow-server@127.0.0.1:${port}/${db}`);
+        expect(first.output).toContain(`migrate: connected to mysql+pymysql://mlflow-server@127.0.0.1:${server!.port}/${db}`);
         expect(first.output).toContain("migrate: admin user 'admin': created (admin)");
         expect(versions(db, 'alembic_version')).toEqual(mlflow.trackingHead);
         expect(versions(db, 'alembic_version_auth')).toEqual(mlflow.authHead);
