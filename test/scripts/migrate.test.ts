@@ -338,7 +338,7 @@ if (SKIP_MLFLOW) console.warn('MLFLOW_GITOPS_SKIP_MLFLOW=1: test/scripts/migrate
       const r = spawnSync('/usr/bin/python3', [SCRIPT], {
         encoding: 'utf8',
         timeout: 30_000,
-        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', PYTHONDONTWRITEBYTECODE: '1', MLFLOW_BACKEND_STORE_URI: `sqlite:///${file}` },
+        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', PYTHONDONTWRITEBYTECODE: '1', MIGRATE_CONNECT_TIMEOUT_SECONDS: '10', MLFLOW_BACKEND_STORE_URI: `sqlite:///${file}` },
       });
       const run: Run = { status: r.status, output: `${r.stdout}${r.stderr}`, stdout: r.stdout, ms: 0 };
       expectExit(run, 6);
