@@ -116,7 +116,7 @@ function table(rows: readonly Row[]): string {
 
 /** Rules of zod that a JSON Schema cannot state: the editor accepts such a file, `npm run synth` refuses it. */
 export const RULES_ONLY_ZOD = [
-  'across fields (lib/config/guards.ts): `gcp` with Cloud SQL, GCS, basic-auth or IAM login; the secrets of `database.login`; the metrics and smoke users under basic-auth; `volume` exactly when SQLite or volume artifacts use it; `server.autoscaling` with Cloud SQL and without SQLite or a volume; the proxy-only subnet of regional Gateway classes; `gitops.addons.acmeEmail` with cert-manager; the Cloud SQL connection budget',
+  'across fields (lib/config/guards.ts): `gcp` with Cloud SQL, GCS, basic-auth or IAM login; the secrets of `database.login`; the metrics and smoke users under basic-auth; `volume` exactly when SQLite or volume artifacts use it; `server.autoscaling` with Cloud SQL and without SQLite or a volume; the proxy-only subnet of regional Gateway classes; `gc` only with Cloud SQL; `gitops.addons.acmeEmail` with cert-manager; the Cloud SQL connection budget',
   '`server.resources`: limits at least the requests; `server.autoscaling`: `minReplicas` at most `maxReplicas`',
   '`image.tag`: an exact version, not `latest` or a floating tag; `exposure.hosts`: distinct, not an IP address; `gc.schedule`: a valid cron schedule; `exposure.proxyOnlySubnetCidr`: a network address in a private range',
   'with `instances:`: each instance, merged with the top level, must hold every required section; distinct names, namespaces, hosts, databases and artifact locations across instances',

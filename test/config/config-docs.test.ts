@@ -69,7 +69,7 @@ describe('the JSON Schema and the loader agree', () => {
     ['prod', () => rawConfig('prod')],
     ['instances: two servers', teams],
     ['postgres with IAM login', () => variant(rawConfig('dev'), (d) => { d.database.engine = 'postgres'; d.database.login = 'iam'; delete d.database.userSecret; delete d.database.passwordSecret; })],
-    ['gc with its defaults', () => variant(rawConfig('local'), (d) => { d.gc = { schedule: '17 3 * * *' }; })],
+    ['gc with its defaults', () => variant(rawConfig('dev'), (d) => { d.gc = { schedule: '17 3 * * *' }; })],
   ];
   test.each(valid)('both accept %s', (_name, doc) => {
     expect(verdicts(doc())).toEqual({ jsonSchema: true, loader: [] });
@@ -97,12 +97,13 @@ describe('the JSON Schema and the loader agree', () => {
   // The rules of docs/config.md's list (RULES_ONLY_ZOD): the JSON Schema cannot state them.
   const loaderOnly: Array<[string, () => unknown, string]> = [
     ['across fields: autoscaling with SQLite', () => variant(rawConfig('local'), (d) => { d.server.autoscaling = { minReplicas: 1, maxReplicas: 2, targetCpuUtilizationPercent: 70 }; }), 'server.autoscaling: must be omitted with SQLite'],
+    ['across fields: gc with SQLite', () => variant(rawConfig('local'), (d) => { d.gc = { schedule: '17 3 * * *' }; }), 'gc: needs a database server'],
     ['across fields: Cloud SQL without gcp', () => variant(rawConfig('dev'), (d) => { delete d.gcp; }), "needs the 'gcp' section"],
     ['limits below the requests', () => variant(rawConfig('local'), (d) => { d.server.resources.limits.memory = '256Mi'; }), 'expected limits.memory (256Mi) ≥ requests.memory (512Mi)'],
     ['minReplicas above maxReplicas', () => variant(rawConfig('dev'), (d) => { d.server.autoscaling.minReplicas = 3; d.server.autoscaling.maxReplicas = 2; }), 'expected minReplicas (3) ≤ maxReplicas (2)'],
     ["image.tag 'latest'", () => variant(rawConfig('local'), (d) => { d.image.tag = 'latest'; }), "'latest' is not allowed"],
     ['a host given twice', () => variant(rawConfig('dev'), (d) => { d.exposure.hosts = [d.exposure.hosts[0], d.exposure.hosts[0]]; }), 'expected distinct host names'],
-    ['a bad cron schedule', () => variant(rawConfig('local'), (d) => { d.gc = { schedule: '61 * * * *' }; }), 'gc.schedule'],
+    ['a bad cron schedule', () => variant(rawConfig('dev'), (d) => { d.gc = { schedule: '61 * * * *' }; }), 'gc.schedule'],
     ['instances: two instances of one name', () => variant(teams(), (d) => { d.instances[1].name = d.instances[0].name; }), 'instances.1.name'],
     ['instances: an instance missing a required section', () => variant(teams(), (d) => { delete d.auth; for (const i of d.instances) delete i.auth; }), 'auth'],
   ];
