@@ -181,10 +181,24 @@ export function generatedFiles(): Record<string, string> {
   return { 'schemas/config.schema.json': configJsonSchemaText(), 'docs/config.md': configReferenceText() };
 }
 
+const USAGE = `Usage: npm run docs:config
+
+Writes schemas/config.schema.json and docs/config.md from the config schema (lib/config/schema.ts, lib/config/instances.ts).
+
+  -h, --help   print this text`;
+
 if (require.main === module) {
-  const root = path.join(__dirname, '..');
-  for (const [file, text] of Object.entries(generatedFiles())) {
-    fs.writeFileSync(path.join(root, file), text);
-    process.stdout.write(`wrote ${file}\n`);
+  const argv = process.argv.slice(2);
+  if (argv.length === 1 && (argv[0] === '--help' || argv[0] === '-h')) {
+    process.stdout.write(`${USAGE}\n`);
+  } else if (argv.length > 0) {
+    process.stderr.write(`docs:config: takes no arguments\n\n${USAGE}\n`);
+    process.exitCode = 2;
+  } else {
+    const root = path.join(__dirname, '..');
+    for (const [file, text] of Object.entries(generatedFiles())) {
+      fs.writeFileSync(path.join(root, file), text);
+      process.stdout.write(`wrote ${file}\n`);
+    }
   }
 }

@@ -19,7 +19,9 @@ const SOURCE = 'config/local.yaml';
 const USAGE = `Usage: npm run new-env -- <name>
 
 Writes config/<name>.yaml from ${SOURCE} (MLflow with SQLite on any cluster), commented, for you to edit;
-npm run synth then renders it into dist/<name>/. Every field: docs/config.md.`;
+npm run synth then renders it into dist/<name>/. Every field: docs/config.md.
+
+  -h, --help   print this text`;
 
 interface Io {
   readonly stdout: { write(text: string): unknown };
