@@ -3,6 +3,7 @@
  * valid against the JSON Schema, and the JSON Schema agreeing with the loader on valid and invalid files of both
  * shapes, except for the rules docs/config.md names as the loader's alone.
  */
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -12,7 +13,7 @@ import * as yaml from 'js-yaml';
 import { configFilesIn, formatProblem, validateEnvironment, ConfigError } from '../../lib/config/config';
 import { loadRepositoryEnvironments } from '../../lib/config/environment-files';
 import { generatedFiles } from '../../scripts/config-docs';
-import { CONFIG_DIR, rawConfig, ROOT } from '../../tools/environments';
+import { CONFIG_DIR, rawConfig, ROOT, RUN_TS } from '../../tools/environments';
 
 const SCHEMA_FILE = path.join(ROOT, 'schemas', 'config.schema.json');
 const TEAMS = path.join(ROOT, 'test', 'fixtures', 'instances', 'teams.yaml');
@@ -38,6 +39,13 @@ describe('the generated files', () => {
     const committed = fs.readFileSync(path.join(ROOT, file), 'utf8');
     const fresh = generatedFiles()[file];
     if (committed !== fresh) throw new Error(`${file} differs from a fresh generation: run npm run docs:config and commit the result`);
+  });
+
+  test('npm run docs:config refuses an argument with exit code 2, writing nothing', () => {
+    const r = spawnSync(process.execPath, [...RUN_TS, path.join(ROOT, 'scripts', 'config-docs.ts'), 'docs/other.md'], { cwd: ROOT, encoding: 'utf8' });
+    expect(r.status).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/^docs:config: takes no arguments\n\nUsage: npm run docs:config\n/);
   });
 
   test('the reference lists every field of both shapes with its default, range and description', () => {
