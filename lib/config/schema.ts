@@ -218,6 +218,7 @@ const sqliteSchema = z.strictObject({
   // Refused with its own message (rather than "unknown field"): SQLite is a file, it has no login.
   login: z
     .never({ error: "only for Cloud SQL: SQLite is a file on the data volume and has no database login (remove database.login, or set database.engine 'mysql' or 'postgres')" })
+    .describe('Not allowed: SQLite is a file on the data volume and has no database login.')
     .optional(),
 });
 
