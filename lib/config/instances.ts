@@ -45,18 +45,28 @@ const sections: Record<string, z.ZodType> = Object.fromEntries(Object.entries(sh
 const instanceSchema = z.strictObject({
   name: z
     .string({ error: 'expected an instance name' })
-    .regex(INSTANCE_NAME, { error: "expected an instance name: lowercase letters, digits and '-', starting with a letter (RFC 1123 label)" }),
+    .regex(INSTANCE_NAME, { error: "expected an instance name: lowercase letters, digits and '-', starting with a letter (RFC 1123 label)" })
+    .describe('The instance name: its folder under `dist/<env>/`, part of its Application name and of its `app.kubernetes.io/instance` label.'),
   namespace: namespaceField,
   ...sections,
-  gitops: z.undefined({ error: 'shared by every instance: set gitops at the top level of the file, not in an instance' }).optional(),
+  gitops: z
+    .never({ error: 'shared by every instance: set gitops at the top level of the file, not in an instance' })
+    .describe('Not allowed in an instance: gitops is shared by every instance, at the top level of the file.')
+    .optional(),
 }, { error: 'expected an instance: a mapping with its name, its namespace and the sections it sets itself' });
 
 /** A file that declares `instances`. */
-const instancesSchema = z.strictObject({
+export const instancesSchema = z.strictObject({
   ...sections,
   gitops: gitopsSection,
-  namespace: z.undefined({ error: "not used with 'instances': each instance sets its own namespace" }).optional(),
-  instances: z.array(instanceSchema, { error: 'expected a list of instances, each with a name and a namespace' }).min(1, { error: 'expected at least one instance' }),
+  namespace: z
+    .never({ error: "not used with 'instances': each instance sets its own namespace" })
+    .describe("Not allowed with 'instances': each instance sets its own namespace.")
+    .optional(),
+  instances: z
+    .array(instanceSchema, { error: 'expected a list of instances, each with a name and a namespace' })
+    .min(1, { error: 'expected at least one instance' })
+    .describe('The MLflow servers of this environment: each with its name, its namespace and the sections it sets itself.'),
 });
 
 type Schema = ConfigDocument;

@@ -11,6 +11,7 @@
 import { iamDatabaseUser } from './cloud-sql-iam';
 import {
   DEFAULT_CREDENTIAL_CACHE_TTL_SECONDS,
+  DEFAULT_DATABASE_LOGIN,
   DEFAULT_DRAINING_TIMEOUT_SECONDS,
   DEFAULT_GATEWAY_CLASS,
   GC_OLDER_THAN_DAYS,
@@ -50,7 +51,7 @@ export function certManagerIssuerOf(exposure: ExposureConfig): string | undefine
  * field existed keep their user and password from Secret Manager.
  */
 export function loginOf(database: Pick<MysqlDatabase, 'login'>): 'password' | 'iam' {
-  return database.login ?? 'password';
+  return database.login ?? DEFAULT_DATABASE_LOGIN;
 }
 
 /** A server's worst case of Cloud SQL connections (lib/config/sizing.ts), or undefined for SQLite or without autoscaling. */

@@ -54,7 +54,7 @@ function section<S extends z.core.$ZodLooseShape>(what: string, shape: S) {
   const optional = names.filter((k) => (shape[k] as z.ZodType).safeParse(undefined).success);
   const required = names.filter((k) => !optional.includes(k));
   const fields = [required.join(', '), optional.length > 0 ? `optional: ${optional.join(', ')}` : ''].filter((f) => f !== '').join('; ');
-  return z.strictObject(shape, { error: `expected a mapping: ${what} (${fields})` });
+  return z.strictObject(shape, { error: `expected a mapping: ${what} (${fields})` }).meta({ description: `${what[0].toUpperCase()}${what.slice(1)}.` });
 }
 
 const int = (min: number, max: number, what = 'an integer') =>
@@ -64,8 +64,10 @@ const int = (min: number, max: number, what = 'an integer') =>
     .min(min, { error: `expected ${what} from ${min} to ${max}` })
     .max(max, { error: `expected ${what} from ${min} to ${max}` });
 
-const cpu = pattern(CPU_QUANTITY, "a CPU quantity such as '500m' or '2'");
-const memory = pattern(MEMORY_QUANTITY, "a memory quantity in binary units such as '512Mi' or '2Gi'");
+const cpu = pattern(CPU_QUANTITY, "a CPU quantity such as '500m' or '2'").describe("CPU, as a Kubernetes quantity ('500m', '2').");
+const memory = pattern(MEMORY_QUANTITY, "a memory quantity in binary units such as '512Mi' or '2Gi'").describe(
+  "Memory, as a Kubernetes quantity in binary units ('512Mi', '2Gi').",
+);
 
 const resources = section("the server container's resources", {
   requests: section('what the container is guaranteed', { cpu, memory }),
@@ -95,36 +97,52 @@ const resources = section("the server container's resources", {
 // Sections
 // ---------------------------------------------------------------------------------------------------------
 
+const GKE_CLUSTER_KINDS = ['standard', 'autopilot'] as const;
+/** The GKE mode of operation when `gcp.clusterKind` is omitted. */
+export const DEFAULT_GKE_CLUSTER_KIND: (typeof GKE_CLUSTER_KINDS)[number] = 'standard';
+
 const gcpSchema = section('the GCP side, from the Terraform outputs', {
-  projectId: pattern(GCP_PROJECT_ID, 'a GCP project id (6-30 chars: lowercase letters, digits, hyphens)'),
-  region: pattern(GCP_REGION, "a GCP region such as 'europe-west1'"),
-  /** Google service account the MLflow KSA impersonates through Workload Identity. */
-  serviceAccountEmail: pattern(GSA_EMAIL, 'a Google service account email NAME@PROJECT.iam.gserviceaccount.com'),
-  /**
-   * The GKE cluster's mode of operation: where GKE runs its Managed Prometheus collectors (`metrics: gmp`), whose
-   * namespace the NetworkPolicy admits and whose ServiceAccount may read the scrape credentials.
-   * @default 'standard'
-   */
-  clusterKind: z.enum(['standard', 'autopilot'], { error: "expected 'standard' or 'autopilot'" }).optional(),
+  projectId: pattern(GCP_PROJECT_ID, 'a GCP project id (6-30 chars: lowercase letters, digits, hyphens)').describe(
+    'The GCP project (Terraform output); its Secret Manager holds the secrets this file names.',
+  ),
+  region: pattern(GCP_REGION, "a GCP region such as 'europe-west1'").describe('The GCP region of the cluster and the Cloud SQL instance.'),
+  serviceAccountEmail: pattern(GSA_EMAIL, 'a Google service account email NAME@PROJECT.iam.gserviceaccount.com').describe(
+    'Google service account the MLflow KSA impersonates through Workload Identity.',
+  ),
+  clusterKind: z
+    .enum(GKE_CLUSTER_KINDS, { error: "expected 'standard' or 'autopilot'" })
+    .meta({
+      description:
+        "The GKE cluster's mode of operation: where GKE runs its Managed Prometheus collectors (`metrics: gmp`), whose " +
+        'namespace the NetworkPolicy admits and whose ServiceAccount may read the scrape credentials.',
+      default: DEFAULT_GKE_CLUSTER_KIND,
+    })
+    .optional(),
 });
 /** The GKE mode of operation (`gcp.clusterKind`). */
 export type GkeClusterKind = NonNullable<z.infer<typeof gcpSchema>['clusterKind']>;
 
+
 const imageSchema = section('the MLflow image', {
-  repository: pattern(IMAGE_REPOSITORY, "an image repository without tag, e.g. 'ghcr.io/mlflow/mlflow'"),
+  repository: pattern(IMAGE_REPOSITORY, "an image repository without tag, e.g. 'ghcr.io/mlflow/mlflow'").describe(
+    "The MLflow image's repository, without tag or digest ('ghcr.io/mlflow/mlflow').",
+  ),
   tag: z
     .string({ error: "expected an exact version tag such as 'v3.17.0-full'" })
     .refine((t) => t !== 'latest', { error: "'latest' is not allowed: pin an exact version tag such as 'v3.17.0-full'" })
     .refine((t) => t === 'latest' || EXACT_VERSION_TAG.test(t), {
       error: "expected an exact version tag such as 'v3.17.0-full' (floating tags are not allowed)",
-    }),
-  digest: pattern(SHA256_DIGEST, "a digest 'sha256:' followed by 64 lowercase hex digits").optional(),
+    })
+    .describe("An exact release tag ('v3.17.0-full', '3.17.0'); floating tags such as 'latest' or '3.17' are refused."),
+  digest: pattern(SHA256_DIGEST, "a digest 'sha256:' followed by 64 lowercase hex digits")
+    .describe('The image digest; when set, the pod pulls `repository:tag@digest`.')
+    .optional(),
 });
 
 const autoscalingSchema = section('the HorizontalPodAutoscaler', {
-  minReplicas: int(1, 100, 'a replica count'),
-  maxReplicas: int(1, 100, 'a replica count'),
-  targetCpuUtilizationPercent: int(10, 100, 'a CPU utilization percentage'),
+  minReplicas: int(1, 100, 'a replica count').describe('Fewest pods; at most maxReplicas.'),
+  maxReplicas: int(1, 100, 'a replica count').describe('Most pods; counts in the Cloud SQL connection budget.'),
+  targetCpuUtilizationPercent: int(10, 100, 'a CPU utilization percentage').describe('Average CPU utilization (of the request) the HPA keeps.'),
 }).superRefine((a, ctx) => {
   if (Number.isInteger(a.minReplicas) && Number.isInteger(a.maxReplicas) && a.minReplicas > a.maxReplicas) {
     ctx.addIssue({
@@ -136,37 +154,51 @@ const autoscalingSchema = section('the HorizontalPodAutoscaler', {
 });
 
 const serverSchema = section("the tracking server's size", {
-  /** uvicorn workers per pod; set it close to the CPU request and let the HPA add pods (memory per worker: README "Sizing", docs/design.md#sizing). */
-  workers: int(1, 16, 'a worker count'),
+  workers: int(1, 16, 'a worker count').describe(
+    'uvicorn workers per pod; set it close to the CPU request and let the HPA add pods (memory per worker: docs/design.md#sizing).',
+  ),
   resources,
-  /** Omitted: a single replica and no HPA (required for SQLite or a ReadWriteOnce volume). */
-  autoscaling: autoscalingSchema.optional(),
+  autoscaling: autoscalingSchema
+    .meta({ description: 'The HorizontalPodAutoscaler. Omitted: a single replica and no HPA (required for SQLite or a ReadWriteOnce volume).' })
+    .optional(),
 });
 
+/** How MLflow logs in to a Cloud SQL database (`database.login`). */
+const DATABASE_LOGINS = ['password', 'iam'] as const;
+/** The login when `database.login` is omitted, so configs written before the field existed keep their user and password from Secret Manager. */
+export const DEFAULT_DATABASE_LOGIN: (typeof DATABASE_LOGINS)[number] = 'password';
+
 const mysqlSchema = z.strictObject({
-  engine: z.literal('mysql'),
-  /** Cloud SQL instance connection name `project:region:instance` (Terraform output). */
-  instanceConnectionName: pattern(INSTANCE_CONNECTION_NAME, "a Cloud SQL instance connection name 'project:region:instance'"),
-  /** Connect the Cloud SQL Auth Proxy over the instance's private IP (`--private-ip`). */
-  privateIp: z.boolean({ error: 'expected true or false' }),
-  name: pattern(DATABASE_NAME, 'a database name (letters, digits, underscores; starts with a letter)'),
-  /**
-   * How MLflow logs in to the database: `password` (a database user whose name and password come from Secret
-   * Manager) or `iam` (the Cloud SQL Auth Proxy's automatic IAM database authentication as the Workload Identity
-   * service account: no password anywhere). Omitted: `password` (applied in model.ts).
-   */
-  login: z.enum(['password', 'iam'], { error: "expected database.login 'password' or 'iam'" }).optional(),
-  /** Secret Manager secret id of the database user name: required with password login, refused with `iam` (crossFieldProblems). */
-  userSecret: pattern(SECRET_ID, 'a Secret Manager secret id').optional(),
-  /** Secret Manager secret id of the database password: required with password login, refused with `iam` (crossFieldProblems). */
-  passwordSecret: pattern(SECRET_ID, 'a Secret Manager secret id').optional(),
+  engine: z.literal('mysql').describe('Cloud SQL for MySQL.'),
+  instanceConnectionName: pattern(INSTANCE_CONNECTION_NAME, "a Cloud SQL instance connection name 'project:region:instance'").describe(
+    'Cloud SQL instance connection name `project:region:instance` (Terraform output).',
+  ),
+  privateIp: z.boolean({ error: 'expected true or false' }).describe("Connect the Cloud SQL Auth Proxy over the instance's private IP (`--private-ip`)."),
+  name: pattern(DATABASE_NAME, 'a database name (letters, digits, underscores; starts with a letter)').describe('The database MLflow uses on the instance.'),
+  login: z
+    .enum(DATABASE_LOGINS, { error: "expected database.login 'password' or 'iam'" })
+    .meta({
+      description:
+        'How MLflow logs in to the database: `password` (a database user whose name and password come from Secret ' +
+        "Manager) or `iam` (the Cloud SQL Auth Proxy's automatic IAM database authentication as the Workload Identity " +
+        'service account: no password anywhere).',
+      default: DEFAULT_DATABASE_LOGIN,
+    })
+    .optional(),
+  userSecret: pattern(SECRET_ID, 'a Secret Manager secret id')
+    .describe("Secret Manager secret id of the database user name: required with `login: password`, refused with `login: iam`.")
+    .optional(),
+  passwordSecret: pattern(SECRET_ID, 'a Secret Manager secret id')
+    .describe("Secret Manager secret id of the database password: required with `login: password`, refused with `login: iam`.")
+    .optional(),
   pool: section("each store's SQLAlchemy connection pool, per worker", {
-    size: int(1, 100, 'a pool size'),
-    maxOverflow: int(0, 100, 'a pool overflow'),
-    recycleSeconds: int(60, 86400, 'a number of seconds'),
+    size: int(1, 100, 'a pool size').describe('Connections each store keeps open per worker (`pool_size`).'),
+    maxOverflow: int(0, 100, 'a pool overflow').describe('Connections each store may open beyond the pool under load (`max_overflow`).'),
+    recycleSeconds: int(60, 86400, 'a number of seconds').describe('Seconds after which a pooled connection is replaced (`pool_recycle`).'),
   }),
-  /** The instance's `max_connections` (Terraform output), used for the connection budget. */
-  maxConnections: int(10, 100000, 'a connection count'),
+  maxConnections: int(10, 100000, 'a connection count').describe(
+    "The instance's `max_connections` (Terraform output): the servers' worst case of connections must fit it, less headroom.",
+  ),
 });
 
 /**
@@ -175,39 +207,45 @@ const mysqlSchema = z.strictObject({
  * (DatabaseAccess); the migration Job has no MySQL precheck or workaround there (docs/migration.md#postgresql).
  */
 const postgresSchema = mysqlSchema.extend({
-  engine: z.literal('postgres'),
-  name: pattern(POSTGRES_DATABASE_NAME, 'a PostgreSQL database name (letters, digits, underscores; starts with a letter; at most 63 characters)'),
+  engine: z.literal('postgres').describe('Cloud SQL for PostgreSQL.'),
+  name: pattern(POSTGRES_DATABASE_NAME, 'a PostgreSQL database name (letters, digits, underscores; starts with a letter; at most 63 characters)').describe(
+    'The database MLflow uses on the instance (at most 63 characters, PostgreSQL\'s identifier limit).',
+  ),
 });
 
 const sqliteSchema = z.strictObject({
-  engine: z.literal('sqlite'),
-  /** Refused with its own message (rather than "unknown field"): SQLite is a file, it has no login. */
+  engine: z.literal('sqlite').describe('A SQLite file on the data volume (`volume`): one replica, no basic-auth.'),
+  // Refused with its own message (rather than "unknown field"): SQLite is a file, it has no login.
   login: z
     .never({ error: "only for Cloud SQL: SQLite is a file on the data volume and has no database login (remove database.login, or set database.engine 'mysql' or 'postgres')" })
+    .describe('Not allowed: SQLite is a file on the data volume and has no database login.')
     .optional(),
 });
 
-const databaseSchema = z.discriminatedUnion('engine', [mysqlSchema, postgresSchema, sqliteSchema], {
-  error: "expected database.engine 'mysql' or 'postgres' (Cloud SQL) or 'sqlite' (file on the data volume)",
-});
+const databaseSchema = z
+  .discriminatedUnion('engine', [mysqlSchema, postgresSchema, sqliteSchema], {
+    error: "expected database.engine 'mysql' or 'postgres' (Cloud SQL) or 'sqlite' (file on the data volume)",
+  })
+  .describe("The tracking and registry database, by `engine`: 'mysql' or 'postgres' on Cloud SQL, or 'sqlite'.");
 
 const artifactsSchema = z.discriminatedUnion(
   'store',
   [
     z.strictObject({
-      store: z.literal('gcs'),
-      bucket: pattern(GCS_BUCKET, 'a GCS bucket name'),
-      prefix: pattern(GCS_PREFIX, "an object prefix such as 'mlflow' (no leading or trailing '/')"),
+      store: z.literal('gcs').describe('A Google Cloud Storage bucket, proxied by the server.'),
+      bucket: pattern(GCS_BUCKET, 'a GCS bucket name').describe('The bucket (Terraform output).'),
+      prefix: pattern(GCS_PREFIX, "an object prefix such as 'mlflow' (no leading or trailing '/')").describe(
+        "The object prefix inside the bucket ('mlflow'; no leading or trailing '/').",
+      ),
     }),
-    z.strictObject({ store: z.literal('volume') }),
+    z.strictObject({ store: z.literal('volume').describe('The data volume (`volume`): one replica.') }),
   ],
   { error: "expected artifacts.store 'gcs' or 'volume'" },
-);
+).describe('Where run artifacts and model files are stored, by `store`.');
 
 const volumeSchema = section('the data volume', {
-  size: pattern(MEMORY_QUANTITY, "a storage size such as '10Gi'"),
-  /** Omitted: the cluster's default StorageClass. */
-  storageClassName: pattern(DNS_LABEL, 'a StorageClass name').optional(),
+  size: pattern(MEMORY_QUANTITY, "a storage size such as '10Gi'").describe("The volume's size ('10Gi')."),
+  storageClassName: pattern(DNS_LABEL, 'a StorageClass name').describe("The StorageClass. Omitted: the cluster's default StorageClass.").optional(),
 });
 
 /** A dotted-quad IPv4 address: it matches {@link HOSTNAME} too, but an Ingress or HTTPRoute host must be a DNS name. */
@@ -222,7 +260,8 @@ const hostsSchema = z
     { error: 'expected a list of host names' },
   )
   .min(1, { error: 'expected at least one host name' })
-  .refine((h) => new Set(h).size === h.length, { error: 'expected distinct host names' });
+  .refine((h) => new Set(h).size === h.length, { error: 'expected distinct host names' })
+  .describe('Public host names the load balancer serves: at least one, distinct, fully qualified DNS names (no IP address, no wildcard).');
 
 /**
  * GKE's single-cluster Gateway classes. The global ones are served by Google Front Ends; the regional and internal
@@ -253,69 +292,20 @@ const gatewayCertificateSchema = z.discriminatedUnion(
   'source',
   [
     z.strictObject({
-      /** A cert-manager Certificate for every host, into the Secret the HTTPS listener references. */
-      source: z.literal('cert-manager'),
-      clusterIssuer: pattern(DNS_LABEL, 'a cert-manager ClusterIssuer name'),
+      source: z.literal('cert-manager').describe('A cert-manager Certificate for every host, into the Secret the HTTPS listener references.'),
+      clusterIssuer: pattern(DNS_LABEL, 'a cert-manager ClusterIssuer name').describe('The cert-manager ClusterIssuer that issues it.'),
     }),
     z.strictObject({
-      /** A Google Certificate Manager certificate map (created outside this repository), by the Gateway's `networking.gke.io/certmap`. */
-      source: z.literal('certificate-manager'),
-      mapName: pattern(GCP_RESOURCE_NAME, 'a Certificate Manager map name (lowercase letter first, then letters, digits, hyphens; max 63)'),
+      source: z
+        .literal('certificate-manager')
+        .describe("A Google Certificate Manager certificate map (created outside this repository), by the Gateway's `networking.gke.io/certmap`."),
+      mapName: pattern(GCP_RESOURCE_NAME, 'a Certificate Manager map name (lowercase letter first, then letters, digits, hyphens; max 63)').describe(
+        'The certificate map; global Gateway classes only.',
+      ),
     }),
   ],
   { error: "expected exposure.certificate.source 'cert-manager' or 'certificate-manager'" },
-);
-
-const exposureSchema = z.discriminatedUnion(
-  'mode',
-  [
-    z.strictObject({
-      mode: z.literal('ingress'),
-      hosts: hostsSchema,
-      clusterIssuer: pattern(DNS_LABEL, 'a cert-manager ClusterIssuer name'),
-      /** Ingress class; GKE's external Application Load Balancer is `gce`. */
-      className: z.enum(['gce', 'gce-internal'], { error: "expected 'gce' or 'gce-internal'" }),
-      /** Load balancer backend timeout: long, for large artifact uploads through the proxied server. */
-      backendTimeoutSeconds: int(30, 86400, 'a number of seconds'),
-    }),
-    z.strictObject({
-      /** GKE Gateway API instead of an Ingress (docs/design.md#exposure). */
-      mode: z.literal('gateway'),
-      hosts: hostsSchema,
-      /**
-       * GKE Gateway class.
-       * @default 'gke-l7-global-external-managed' (DEFAULT_GATEWAY_CLASS, applied in model.ts)
-       */
-      className: z
-        .enum(GATEWAY_CLASS_NAMES, { error: `expected one of ${GATEWAY_CLASS_NAMES.map((n) => `'${n}'`).join(', ')}` })
-        .optional(),
-      certificate: gatewayCertificateSchema,
-      /** Load balancer backend timeout: long, for large artifact uploads through the proxied server. */
-      backendTimeoutSeconds: int(30, 86400, 'a number of seconds'),
-      /**
-       * How long the load balancer lets a leaving pod finish its open requests.
-       * @default 30 (DEFAULT_DRAINING_TIMEOUT_SECONDS, applied in model.ts)
-       */
-      drainingTimeoutSeconds: int(0, 3600, 'a number of seconds').optional(),
-      /**
-       * The VPC's proxy-only subnet (regional and internal classes: their Envoy proxies connect from it, and the server's
-       * NetworkPolicy admits it). A network address (no host bits), from /8 to /26 (Google's minimum), in a private range
-       * (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, 100.64.0.0/10) unless `proxyOnlySubnetPrivatelyUsedPublic` says
-       * otherwise ({@link proxyOnlySubnetProblem}).
-       */
-      proxyOnlySubnetCidr: pattern(IPV4_CIDR, "an IPv4 CIDR block such as '10.129.0.0/23'").optional(),
-      /**
-       * `true` when `proxyOnlySubnetCidr` is a public range the VPC uses privately (Google's "privately used public IP"
-       * ranges): only then is a range outside the private ones accepted. Set it only for such a subnet: the range is
-       * admitted to the server as the load balancer's source.
-       * @default false
-       */
-      proxyOnlySubnetPrivatelyUsedPublic: z.literal(true, { error: 'expected true (omit the field for a private range)' }).optional(),
-    }),
-    z.strictObject({ mode: z.literal('none') }),
-  ],
-  { error: "expected exposure.mode 'ingress', 'gateway' or 'none'" },
-);
+).describe("Where the Gateway's TLS certificate comes from, by `source`.");
 
 /** Seconds a worker caches a successful basic-auth login when `auth.credentialCacheTtlSeconds` is omitted. */
 export const DEFAULT_CREDENTIAL_CACHE_TTL_SECONDS = 60;
@@ -326,30 +316,78 @@ export const DEFAULT_DRAINING_TIMEOUT_SECONDS = 30;
 /** Longest credential cache the config admits: a revoked password must stop working within minutes. */
 export const MAX_CREDENTIAL_CACHE_TTL_SECONDS = 600;
 
+const BACKEND_TIMEOUT = int(30, 86400, 'a number of seconds').describe(
+  'Load balancer backend timeout: long, for large artifact uploads through the proxied server.',
+);
+
+const exposureSchema = z.discriminatedUnion(
+  'mode',
+  [
+    z.strictObject({
+      mode: z.literal('ingress').describe('A Kubernetes Ingress (GKE Ingress) with a cert-manager certificate.'),
+      hosts: hostsSchema,
+      clusterIssuer: pattern(DNS_LABEL, 'a cert-manager ClusterIssuer name').describe('The cert-manager ClusterIssuer of the TLS certificate.'),
+      className: z
+        .enum(['gce', 'gce-internal'], { error: "expected 'gce' or 'gce-internal'" })
+        .describe("Ingress class; GKE's external Application Load Balancer is `gce`, the internal one `gce-internal`."),
+      backendTimeoutSeconds: BACKEND_TIMEOUT,
+    }),
+    z.strictObject({
+      mode: z.literal('gateway').describe('GKE Gateway API instead of an Ingress (docs/design.md#exposure).'),
+      hosts: hostsSchema,
+      className: z
+        .enum(GATEWAY_CLASS_NAMES, { error: `expected one of ${GATEWAY_CLASS_NAMES.map((n) => `'${n}'`).join(', ')}` })
+        .meta({
+          description: 'GKE Gateway class: the global ones are served by Google Front Ends, the regional and internal ones from the proxy-only subnet.',
+          default: DEFAULT_GATEWAY_CLASS,
+        })
+        .optional(),
+      certificate: gatewayCertificateSchema,
+      backendTimeoutSeconds: BACKEND_TIMEOUT,
+      drainingTimeoutSeconds: int(0, 3600, 'a number of seconds')
+        .meta({ description: 'How long the load balancer lets a leaving pod finish its open requests.', default: DEFAULT_DRAINING_TIMEOUT_SECONDS })
+        .optional(),
+      proxyOnlySubnetCidr: pattern(IPV4_CIDR, "an IPv4 CIDR block such as '10.129.0.0/23'")
+        .describe(
+          "The VPC's proxy-only subnet (regional and internal classes: their Envoy proxies connect from it, and the server's " +
+            "NetworkPolicy admits it). A network address (no host bits), from /8 to /26 (Google's minimum), in a private range " +
+            '(10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, 100.64.0.0/10) unless `proxyOnlySubnetPrivatelyUsedPublic` says otherwise.',
+        )
+        .optional(),
+      proxyOnlySubnetPrivatelyUsedPublic: z
+        .literal(true, { error: 'expected true (omit the field for a private range)' })
+        .describe(
+          '`true` when `proxyOnlySubnetCidr` is a public range the VPC uses privately (Google\'s "privately used public IP" ' +
+            'ranges): only then is a range outside the private ones accepted. Omit it for a private range.',
+        )
+        .optional(),
+    }),
+    z.strictObject({ mode: z.literal('none').describe('Not exposed outside the cluster (reach it with `kubectl port-forward`).') }),
+  ],
+  { error: "expected exposure.mode 'ingress', 'gateway' or 'none'" },
+).describe('How the server is reached from outside the cluster, by `mode`.');
+
 const authSchema = z.discriminatedUnion(
   'enabled',
   [
     z.strictObject({
-      enabled: z.literal(true),
-      flaskSecretKeySecret: pattern(SECRET_ID, 'a Secret Manager secret id'),
-      adminUsernameSecret: pattern(SECRET_ID, 'a Secret Manager secret id'),
-      adminPasswordSecret: pattern(SECRET_ID, 'a Secret Manager secret id'),
-      defaultPermission: z.enum(['READ', 'EDIT', 'MANAGE', 'NO_PERMISSIONS'], {
-        error: "expected 'READ', 'EDIT', 'MANAGE' or 'NO_PERMISSIONS'",
-      }),
-      /** MLflow user the metrics collector logs in as (under basic-auth `/metrics` needs a logged-in user). */
+      enabled: z.literal(true).describe("MLflow's basic-auth app: every request logs in (needs Cloud SQL and `gcp`)."),
+      flaskSecretKeySecret: pattern(SECRET_ID, 'a Secret Manager secret id').describe('Secret Manager secret id of the Flask session key.'),
+      adminUsernameSecret: pattern(SECRET_ID, 'a Secret Manager secret id').describe("Secret Manager secret id of the admin user's name."),
+      adminPasswordSecret: pattern(SECRET_ID, 'a Secret Manager secret id').describe("Secret Manager secret id of the admin user's password."),
+      defaultPermission: z
+        .enum(['READ', 'EDIT', 'MANAGE', 'NO_PERMISSIONS'], {
+          error: "expected 'READ', 'EDIT', 'MANAGE' or 'NO_PERMISSIONS'",
+        })
+        .describe('Permission every user has on an experiment or model nobody granted them anything on.'),
       metricsUsername: z
         .string({ error: 'expected an MLflow user name' })
         .regex(/^[A-Za-z0-9_.@-]{1,64}$/, { error: "expected an MLflow user name (letters, digits, '_', '.', '@', '-')" })
+        .describe('MLflow user the metrics collector logs in as (under basic-auth `/metrics` needs a logged-in user); required when metrics are scraped.')
         .optional(),
-      /** Secret Manager secret id of that user's password. */
-      metricsPasswordSecret: pattern(SECRET_ID, 'a Secret Manager secret id').optional(),
-      /**
-       * Seconds each server worker caches a successful login (`auth_cache_ttl_seconds` in the auth ini); 0 turns
-       * the cache off. Without it every request pays a PBKDF2 password hash (≈ 270 ms of CPU); with it a changed
-       * or deleted password keeps working for up to this long on workers that did not handle the change.
-       * @default 60 (DEFAULT_CREDENTIAL_CACHE_TTL_SECONDS, applied in model.ts)
-       */
+      metricsPasswordSecret: pattern(SECRET_ID, 'a Secret Manager secret id')
+        .describe("Secret Manager secret id of the metrics user's password; required when metrics are scraped.")
+        .optional(),
       credentialCacheTtlSeconds: z
         .number({ error: `expected a number of seconds from 0 (cache off) to ${MAX_CREDENTIAL_CACHE_TTL_SECONDS}` })
         .int({ error: `expected a whole number of seconds from 0 (cache off) to ${MAX_CREDENTIAL_CACHE_TTL_SECONDS}` })
@@ -359,19 +397,29 @@ const authSchema = z.discriminatedUnion(
             `expected at most ${MAX_CREDENTIAL_CACHE_TTL_SECONDS} seconds: a revoked or rotated password keeps working ` +
             'for up to this long on every worker that cached it',
         })
+        .meta({
+          description:
+            'Seconds each server worker caches a successful login (`auth_cache_ttl_seconds` in the auth ini); 0 turns ' +
+            'the cache off. Without it every request pays a PBKDF2 password hash (≈ 270 ms of CPU); with it a changed ' +
+            'or deleted password keeps working for up to this long on workers that did not handle the change.',
+          default: DEFAULT_CREDENTIAL_CACHE_TTL_SECONDS,
+        })
         .optional(),
-      /** MLflow user the PostSync smoke test logs in as: a plain (non-admin) user, created by the migration Job. */
       smokeUsername: z
         .string({ error: 'expected an MLflow user name' })
         .regex(/^[A-Za-z0-9_.@-]{1,64}$/, { error: "expected an MLflow user name (letters, digits, '_', '.', '@', '-')" })
+        .describe(
+          'MLflow user the PostSync smoke test logs in as: a plain (non-admin) user, created by the migration Job; required with `gitops`.',
+        )
         .optional(),
-      /** Secret Manager secret id of the smoke user's password. */
-      smokePasswordSecret: pattern(SECRET_ID, 'a Secret Manager secret id').optional(),
+      smokePasswordSecret: pattern(SECRET_ID, 'a Secret Manager secret id')
+        .describe("Secret Manager secret id of the smoke user's password; set with smokeUsername.")
+        .optional(),
     }),
-    z.strictObject({ enabled: z.literal(false) }),
+    z.strictObject({ enabled: z.literal(false).describe('No login: anyone who reaches the server uses it.') }),
   ],
   { error: 'expected auth.enabled true or false' },
-);
+).describe('Basic-auth, by `enabled`.');
 
 // ---------------------------------------------------------------------------------------------------------
 // Garbage collection (`mlflow gc` on a schedule)
@@ -381,57 +429,70 @@ const authSchema = z.discriminatedUnion(
 export const GC_OLDER_THAN_DAYS = { min: 1, max: 3650, default: 30 } as const;
 
 const gcSchema = section('the `mlflow gc` CronJob', {
-  /** When the CronJob runs (cron syntax, in the kube-controller-manager's time zone: UTC on GKE). */
-  schedule: z.string({ error: "expected a cron schedule such as '17 3 * * *'" }).superRefine((s, ctx) => {
-    const problem = cronScheduleProblem(s);
-    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
-  }),
-  /**
-   * Runs, experiments and logged models deleted (soft-deleted in the UI or API) more than this many days ago are
-   * removed for good, with their artifacts.
-   * @default 30 (GC_OLDER_THAN_DAYS.default, applied in model.ts)
-   */
-  olderThanDays: int(GC_OLDER_THAN_DAYS.min, GC_OLDER_THAN_DAYS.max, 'a number of days').optional(),
+  schedule: z
+    .string({ error: "expected a cron schedule such as '17 3 * * *'" })
+    .superRefine((s, ctx) => {
+      const problem = cronScheduleProblem(s);
+      if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+    })
+    .describe("When the CronJob runs (cron syntax such as '17 3 * * *', in the kube-controller-manager's time zone: UTC on GKE)."),
+  olderThanDays: int(GC_OLDER_THAN_DAYS.min, GC_OLDER_THAN_DAYS.max, 'a number of days')
+    .meta({
+      description:
+        'Runs, experiments and logged models deleted (soft-deleted in the UI or API) more than this many days ago are ' +
+        'removed for good, with their artifacts.',
+      default: GC_OLDER_THAN_DAYS.default,
+    })
+    .optional(),
 });
 
 const gitopsSchema = section('where Argo CD reads the manifests and deploys them', {
-  /** Git repository Argo CD reads `dist/` from. */
   repoURL: z
     .string({ error: 'expected a git URL' })
-    .regex(/^(https:\/\/|ssh:\/\/|git@)[^\s]+$/, { error: "expected an https://, ssh:// or git@ repository URL" }),
-  targetRevision: z.string({ error: 'expected a branch, tag or commit' }).regex(/^[A-Za-z0-9._/-]+$/, {
-    error: 'expected a branch, tag or commit',
-  }),
-  /** Destination cluster API server as registered in Argo CD (`https://kubernetes.default.svc` = in-cluster). */
-  destinationServer: z.string({ error: 'expected a cluster API URL' }).regex(/^https:\/\/[^\s]+$/, {
-    error: "expected a cluster API URL starting with 'https://'",
-  }),
+    .regex(/^(https:\/\/|ssh:\/\/|git@)[^\s]+$/, { error: "expected an https://, ssh:// or git@ repository URL" })
+    .describe('Git repository Argo CD reads `dist/` from.'),
+  targetRevision: z
+    .string({ error: 'expected a branch, tag or commit' })
+    .regex(/^[A-Za-z0-9._/-]+$/, {
+      error: 'expected a branch, tag or commit',
+    })
+    .describe('The branch, tag or commit of repoURL Argo CD deploys.'),
+  destinationServer: z
+    .string({ error: 'expected a cluster API URL' })
+    .regex(/^https:\/\/[^\s]+$/, {
+      error: "expected a cluster API URL starting with 'https://'",
+    })
+    .describe('Destination cluster API server as registered in Argo CD (`https://kubernetes.default.svc` = in-cluster).'),
   addons: section('the operators Argo CD installs with the environment', {
-    externalSecrets: z.boolean({ error: 'expected true or false' }),
-    certManager: z.boolean({ error: 'expected true or false' }),
-    /** ACME account email for the ClusterIssuer (only with certManager). */
-    acmeEmail: z.email({ error: 'expected an email address' }).optional(),
-    /** Let's Encrypt directory of the ClusterIssuer: 'staging' while testing (generous rate limits, untrusted). */
-    acmeServer: z.enum(['production', 'staging'], { error: "expected 'production' or 'staging'" }).optional(),
+    externalSecrets: z.boolean({ error: 'expected true or false' }).describe('Install External Secrets Operator (reads the Secret Manager secrets).'),
+    certManager: z.boolean({ error: 'expected true or false' }).describe('Install cert-manager and an ACME ClusterIssuer.'),
+    acmeEmail: z.email({ error: 'expected an email address' }).describe('ACME account email for the ClusterIssuer (required with certManager).').optional(),
+    acmeServer: z
+      .enum(['production', 'staging'], { error: "expected 'production' or 'staging'" })
+      .describe("Let's Encrypt directory of the ClusterIssuer: 'staging' while testing (generous rate limits, untrusted).")
+      .optional(),
   }).optional(),
 });
 
 export const environmentSchema = z.strictObject({
-  /** Optional GCP side (Terraform outputs); required by Cloud SQL, GCS, auth secrets and Workload Identity. */
-  gcp: gcpSchema.optional(),
-  namespace: pattern(DNS_LABEL, 'a namespace name (RFC 1123 label)'),
+  gcp: gcpSchema
+    .meta({ description: 'The GCP side (Terraform outputs); required by Cloud SQL, GCS, auth secrets and Workload Identity.' })
+    .optional(),
+  namespace: pattern(DNS_LABEL, 'a namespace name (RFC 1123 label)').describe('The Kubernetes namespace the server runs in (RFC 1123 label).'),
   image: imageSchema,
   server: serverSchema,
   database: databaseSchema,
   artifacts: artifactsSchema,
-  /** A ReadWriteOnce data volume for SQLite and/or volume artifacts. */
-  volume: volumeSchema.optional(),
+  volume: volumeSchema.meta({ description: 'A ReadWriteOnce data volume for SQLite and/or volume artifacts.' }).optional(),
   exposure: exposureSchema,
   auth: authSchema,
-  metrics: z.enum(['gmp', 'prometheus-operator', 'none'], { error: "expected 'gmp', 'prometheus-operator' or 'none'" }),
-  gitops: gitopsSchema.optional(),
-  /** Optional: a CronJob running `mlflow gc` (README "Garbage collection"). */
-  gc: gcSchema.optional(),
+  metrics: z
+    .enum(['gmp', 'prometheus-operator', 'none'], { error: "expected 'gmp', 'prometheus-operator' or 'none'" })
+    .describe("Who scrapes the server's `/metrics`: GKE Managed Prometheus, a prometheus-operator, or nobody."),
+  gitops: gitopsSchema
+    .meta({ description: 'Where Argo CD reads the manifests and deploys them. Omitted: no Argo CD Applications for this environment.' })
+    .optional(),
+  gc: gcSchema.meta({ description: 'A CronJob running `mlflow gc`, which removes deleted runs, experiments and models for good.' }).optional(),
 });
 
 /** A config file's document as the schema admits it: no default applied yet (see `model.ts` for the resolved one). */

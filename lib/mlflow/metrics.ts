@@ -4,7 +4,7 @@ import { Construct } from 'constructs';
 import { PodMonitoring, PodMonitoringSpecEndpointsPort } from '../../imports/podmonitoring-monitoring.googleapis.com';
 import { ServiceMonitor } from '../../imports/servicemonitor-monitoring.coreos.com';
 import type { Credentials } from '../config/model';
-import type { GkeClusterKind } from '../config/schema';
+import { DEFAULT_GKE_CLUSTER_KIND, type GkeClusterKind } from '../config/schema';
 import { namespacePeer, type NetworkPolicies } from './network-policies';
 import { SecretManagerStore } from './secret-store';
 
@@ -85,7 +85,7 @@ export class Metrics extends Construct {
       : undefined;
     this.scrapeUser = creds;
     if (props.mode === 'gmp') {
-      this.collectorNamespace = GMP_NAMESPACES[props.clusterKind ?? 'standard'];
+      this.collectorNamespace = GMP_NAMESPACES[props.clusterKind ?? DEFAULT_GKE_CLUSTER_KIND];
       new PodMonitoring(this, 'PodMonitoring', {
         metadata: { name: 'mlflow' },
         spec: {

@@ -31,6 +31,7 @@ export function newEnvironmentText(args: { env: string; sourceName: string; sour
   const first = doc.contents.items[0];
   if (first !== undefined && isNode(first.key)) first.key.commentBefore = undefined;
   doc.commentBefore =
+    ' yaml-language-server: $schema=../schemas/config.schema.json\n' +
     ` Environment '${args.env}' on GKE, started from ${args.sourceName} by npm run import-terraform.\n` +
     ` Values marked by the Terraform contract (docs/terraform-contract.md) come from its outputs; review the rest.`;
   return { text: doc.toString() };

@@ -83,7 +83,7 @@ describe('--from dev --host <name>', () => {
     expect(staging.gitops).toEqual(dev.gitops);
     // Nothing of dev's Terraform side (its project, database, bucket, secrets) is left.
     expect(fs.readFileSync(r.staging, 'utf8')).not.toMatch(/example-mlflow-dev|mlflow-dev-/);
-    expect(fs.readFileSync(r.staging, 'utf8')).toMatch(/^# Environment 'staging' on GKE, started from .*dev\.yaml by npm run import-terraform\.\n/);
+    expect(fs.readFileSync(r.staging, 'utf8')).toMatch(/^# yaml-language-server: \$schema=\.\.\/schemas\/config\.schema\.json\n# Environment 'staging' on GKE, started from .*dev\.yaml by npm run import-terraform\.\n/);
   });
 
   test('it synthesizes beside dev: no shared host, database or artifact location', () => {
