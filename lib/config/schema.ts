@@ -136,7 +136,7 @@ const autoscalingSchema = section('the HorizontalPodAutoscaler', {
 });
 
 const serverSchema = section("the tracking server's size", {
-  /** uvicorn workers per pod; set it close to the CPU request and let the HPA add pods (memory per worker: README "Sizing", docs/design.md#sizing). */
+  /** uvicorn workers per pod; set it close to the CPU request and let the HPA add pods (memory per worker: docs/configuration.md#sizing, docs/design.md#sizing). */
   workers: int(1, 16, 'a worker count'),
   resources,
   /** Omitted: a single replica and no HPA (required for SQLite or a ReadWriteOnce volume). */
@@ -430,7 +430,7 @@ export const environmentSchema = z.strictObject({
   auth: authSchema,
   metrics: z.enum(['gmp', 'prometheus-operator', 'none'], { error: "expected 'gmp', 'prometheus-operator' or 'none'" }),
   gitops: gitopsSchema.optional(),
-  /** Optional: a CronJob running `mlflow gc` (README "Garbage collection"). */
+  /** Optional: a CronJob running `mlflow gc` (docs/configuration.md#garbage-collection). */
   gc: gcSchema.optional(),
 });
 
