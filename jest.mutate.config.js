@@ -30,6 +30,7 @@ module.exports = {
         '<rootDir>/test/synth/drift\\.test\\.ts$',
         '<rootDir>/test/synth/dist\\.test\\.ts$',
         '<rootDir>/test/renovate\\.test\\.ts$',
+        '<rootDir>/test/docs\\.test\\.ts$',
         '<rootDir>/test/scripts/',
         '<rootDir>/test/e2e/',
         '<rootDir>/test/apiserver/',

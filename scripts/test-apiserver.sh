@@ -36,7 +36,7 @@ if [ "${#packages[@]}" -gt 0 ]; then
 Install them, then run npm test again:
   Debian, Ubuntu:  sudo apt-get install ${packages[*]}
   macOS:           brew install etcd openssl xz
-Or run every test that needs no server (no API server, database or MLflow): npm run test:unit (docs/running-tests.md)"
+Or run every test that needs no server (no API server, database or MLflow): npm run test:unit (docs/testing.md)"
   log "installing ${packages[*]} from Debian"
   # etcd-server's maintainer scripts may try to start a system-wide etcd on :2379; policy-rc.d exit 101 forbids it.
   created_policy=

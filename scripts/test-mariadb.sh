@@ -48,7 +48,7 @@ then run npm test again:
   Debian, Ubuntu:  sudo apt-get install ${packages[*]}   (or run npm test as root: this script installs them)
   macOS:           brew install mariadb                   (and /usr/bin/python3 -m pip install --user sqlalchemy pymysql)
 Or go without it: MLFLOW_GITOPS_SKIP_MARIADB=1 npm test skips the MariaDB cases, and npm run test:unit runs every
-test that needs no server (docs/running-tests.md).
+test that needs no server (docs/testing.md).
 EOF
     exit 1
   fi

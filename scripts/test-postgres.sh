@@ -62,7 +62,7 @@ The migration tests need one (any PostgreSQL 13 or later). Install it, then run 
   macOS:           brew install postgresql@16        (found in Homebrew's prefix, no PATH change needed)
   other:           set POSTGRES_BINDIR=<the directory holding its pg_ctl>
 Or go without it: MLFLOW_GITOPS_SKIP_POSTGRES=1 npm test skips the PostgreSQL cases, and npm run test:unit runs
-every test that needs no server (docs/running-tests.md).
+every test that needs no server (docs/testing.md).
 EOF
   exit 1
 }

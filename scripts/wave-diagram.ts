@@ -1,4 +1,4 @@
-/** `npm run docs:waves`: writes the generated sync-wave picture of `dev` into README.md (between the markers). */
+/** `npm run docs:waves`: writes the generated sync-wave picture of `dev` into docs/deploying.md (between the markers). */
 import * as fs from 'fs';
 import * as path from 'path';
 import * as yaml from 'js-yaml';
@@ -8,7 +8,7 @@ import { waveDiagram } from '../tools/wave-diagram';
 
 const USAGE = `usage: npm run docs:waves
 
-Writes the sync-wave picture of dev (config/dev.yaml) into README.md, between the waves markers, and prints it.
+Writes the sync-wave picture of dev (config/dev.yaml) into docs/deploying.md, between the waves markers, and prints it.
 
   -h, --help   print this text (and write nothing)`;
 
@@ -19,10 +19,10 @@ function main(): void {
   const out = renderEnvironment(dev);
   const under = (dir: string) => out.dist.filter((f) => f.path.startsWith(`${dir}/`)).map((f) => yaml.load(f.content) as Manifest);
   const diagram = waveDiagram('dev', under('apps'), under('mlflow'));
-  const readmePath = path.join(root, 'README.md');
+  const readmePath = path.join(root, 'docs', 'deploying.md');
   const readme = fs.readFileSync(readmePath, 'utf8');
   const updated = readme.replace(/(<!-- waves:begin -->\n```text\n)[\s\S]*?(\n```\n<!-- waves:end -->)/, `$1${diagram}$2`);
-  if (updated === readme && !readme.includes(diagram)) throw new Error('README.md has no waves markers');
+  if (updated === readme && !readme.includes(diagram)) throw new Error('docs/deploying.md has no waves markers');
   fs.writeFileSync(readmePath, updated);
   console.log(diagram);
 }

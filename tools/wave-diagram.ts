@@ -1,5 +1,5 @@
 /**
- * A text picture of an environment's sync order, generated from the rendered objects (the README embeds it
+ * A text picture of an environment's sync order, generated from the rendered objects (docs/deploying.md embeds it
  * and a test keeps the two equal).
  */
 import { APP_PATHS, HOOK_ANNOTATION, projectName, ROOT_APP, SYNC_WAVE_ANNOTATION } from '../lib/names';

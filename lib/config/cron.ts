@@ -14,7 +14,7 @@ const CRON_FIELDS = [
  * What is wrong with a cron schedule, or `undefined`: five fields (minute hour day-of-month month day-of-week), each a
  * list of `*`, values, ranges `a-b` and steps `/n` within the field's range (month and weekday names allowed), `?` in
  * the day fields — the standard syntax the CronJob controller accepts. No `@daily`-style macros and no `TZ=` prefix:
- * one spelling, which the README's examples use.
+ * one spelling, which the examples of docs/configuration.md use.
  */
 export function cronScheduleProblem(schedule: string): string | undefined {
   const fields = schedule.trim().split(/\s+/);

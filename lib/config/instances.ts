@@ -1,6 +1,6 @@
 /**
- * Several MLflow servers in one environment (`instances:` in `config/<env>.yaml`; README "Several MLflow servers
- * per environment", docs/design.md#several-mlflow-servers-per-environment).
+ * Several MLflow servers in one environment (`instances:` in `config/<env>.yaml`; docs/configuration.md#several-mlflow-servers-per-environment,
+ * docs/design.md#several-mlflow-servers-per-environment).
  *
  * The file's top level holds what the instances share — `gitops` (one root app, one AppProject, the add-ons) and
  * any other section as a default — and `instances` lists the servers, each with its `name`, its `namespace` and

@@ -155,7 +155,7 @@ const autoscalingSchema = section('the HorizontalPodAutoscaler', {
 
 const serverSchema = section("the tracking server's size", {
   workers: int(1, 16, 'a worker count').describe(
-    'uvicorn workers per pod; set it close to the CPU request and let the HPA add pods (memory per worker: docs/design.md#sizing).',
+    'uvicorn workers per pod; set it close to the CPU request and let the HPA add pods (memory per worker: docs/configuration.md#sizing).',
   ),
   resources,
   autoscaling: autoscalingSchema
@@ -492,7 +492,7 @@ export const environmentSchema = z.strictObject({
   gitops: gitopsSchema
     .meta({ description: 'Where Argo CD reads the manifests and deploys them. Omitted: no Argo CD Applications for this environment.' })
     .optional(),
-  gc: gcSchema.meta({ description: 'A CronJob running `mlflow gc`, which removes deleted runs, experiments and models for good.' }).optional(),
+  gc: gcSchema.meta({ description: 'A CronJob running `mlflow gc`, which removes deleted runs, experiments and models for good (docs/configuration.md#garbage-collection).' }).optional(),
 });
 
 /** A config file's document as the schema admits it: no default applied yet (see `model.ts` for the resolved one). */

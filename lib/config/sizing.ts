@@ -8,7 +8,7 @@ export const ROLLING_SURGE = 1;
 
 /**
  * Memory of an MLflow server pod, per process, from `npm run measure:sizing` on the real server (basic-auth, MariaDB,
- * job execution off, 2 workers; README "Sizing", docs/design.md#sizing): PSS — the share of pages the memory cgroup is charged for.
+ * job execution off, 2 workers; docs/configuration.md#sizing, docs/design.md#sizing): PSS — the share of pages the memory cgroup is charged for.
  * Measured on MLflow 3.17.0: the `mlflow server` parent 197–201 MiB; uvicorn's supervisor + multiprocessing's
  * resource tracker 22–23 MiB; each worker 195–199 MiB idle and up to 529 MiB at the peak of a saturating load (16
  * clients; 3.11 peaked at 496). The GCS client libraries, absent from the measuring machine, load into the workers on
@@ -78,8 +78,8 @@ export interface ConnectionBudget extends ConnectionBudgetInput {
 /**
  * Database connections the `mlflow server` parent process keeps open (measured on MLflow 3.17.0: 3 on MariaDB and on
  * PostgreSQL, from start to the end of the load, held until the pod ends — the stores it opens once at start to check
- * the schema; independent of the load and of the pool settings; MLflow 3.11 held 2). `npm run measure:sizing`, README
- * "Sizing".
+ * the schema; independent of the load and of the pool settings; MLflow 3.11 held 2). `npm run measure:sizing`,
+ * docs/configuration.md#sizing.
  */
 export const PARENT_CONNECTIONS = 3;
 

@@ -180,7 +180,7 @@ export const APPLICATION_HEALTH_KEY = 'resource.customizations.health.argoproj.i
 
 /**
  * The `argocd-cm` fragment carrying {@link APPLICATION_HEALTH_LUA}: name, namespace and that one key, nothing
- * else (no labels: a field in it is a field its applier claims). It is not part of the kustomization: the README
+ * else (no labels: a field in it is a field its applier claims). It is not part of the kustomization: docs/deploying.md
  * applies it in two steps, a server-side-apply dry run that refuses when another manager owns a different value
  * for the key, then a merge patch that adds only that key. A server-side apply of it would not be safe: on an
  * `argocd-cm` last written by a client-side `kubectl apply`, kubectl hands every field that apply owned to the

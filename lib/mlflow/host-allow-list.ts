@@ -42,7 +42,7 @@ export function allowedHosts(i: AllowedHostsInput): string[] {
 /**
  * Origins allowed to make state-changing API calls (`MLFLOW_SERVER_CORS_ALLOWED_ORIGINS`): the UI's own public
  * origins (browsers send `Origin` even on same-origin POSTs, and MLflow rejects unlisted ones), plus the
- * port-forward origins the README uses.
+ * port-forward origins the README's local quick start uses.
  */
 export function corsOrigins(publicHosts: readonly string[], port: number): string[] {
   return dedupe([...publicHosts.map((h) => `https://${h}`), `http://localhost:${port}`, `http://127.0.0.1:${port}`]);

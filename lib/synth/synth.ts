@@ -120,7 +120,7 @@ export function renderEnvironment(env: Environment): EnvironmentOutput {
   const boot = manifestsOf(new BootstrapChart(app, 'bootstrap', { plan, renderedClusterKinds: clusterKindsOf([...mlflow, ...issuer]) }));
   const bootstrap = filesOf('', boot);
   bootstrap.push({ path: 'kustomization.yaml', content: toYaml(kustomization(bootstrap.map((f) => f.path))) });
-  // Not in the kustomization: applied key by key (README), never by a server-side apply of the object.
+  // Not in the kustomization: applied key by key (docs/deploying.md), never by a server-side apply of the object.
   for (const m of manifestsOf(new HealthCheckChart(app, 'argocd-cm'))) bootstrap.push({ path: HEALTH_CHECK_FILE, content: toYaml(m) });
   return { dist, bootstrap };
 }
@@ -145,7 +145,7 @@ export function filesOf(dir: string, manifests: readonly Manifest[]): RenderedFi
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// Writing: synth replaces only a directory it wrote itself (README, "What synth may replace")
+// Writing: synth replaces only a directory it wrote itself (docs/synth.md)
 // ---------------------------------------------------------------------------------------------------------
 
 /**

@@ -1,7 +1,7 @@
 /**
- * The README's kubectl bootstrap against a real API server: the argocd-cm health check is added key by key,
+ * The kubectl bootstrap of docs/deploying.md against a real API server: the argocd-cm health check is added key by key,
  * every other key survives, and a different value owned by someone else is refused, not overwritten.
- * The commands are taken from the README itself (between the kubectl-bootstrap markers).
+ * The commands are taken from docs/deploying.md itself (between the kubectl-bootstrap markers).
  */
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
@@ -16,11 +16,11 @@ const CM = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'argocd-cm',
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'mlflow-gitops-argocd-cm-'));
 let kube: Kube;
 
-/** The README's kubectl bootstrap block, for one environment. */
+/** The kubectl bootstrap block of docs/deploying.md, for one environment. */
 function readmeCommands(env: string): string {
-  const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+  const readme = fs.readFileSync(path.join(ROOT, 'docs', 'deploying.md'), 'utf8');
   const m = /<!-- kubectl-bootstrap:begin -->\n```sh\n([\s\S]*?)\n```\n<!-- kubectl-bootstrap:end -->/.exec(readme);
-  if (!m) throw new Error('README.md has no kubectl-bootstrap block');
+  if (!m) throw new Error('docs/deploying.md has no kubectl-bootstrap block');
   return m[1].replaceAll('argocd/prod', `argocd/${env}`);
 }
 
@@ -67,7 +67,7 @@ afterAll(async () => {
 
 const live = async () => (await kube.get(CM)) as Obj;
 
-test.each(['dev', 'prod'])('%s: on an argocd-cm from a client-side apply, the README adds the health check and keeps every other key and label', async (env) => {
+test.each(['dev', 'prod'])('%s: on an argocd-cm from a client-side apply, the bootstrap adds the health check and keeps every other key and label', async (env) => {
   clientSideApplied(USER_KEYS);
   const before = await live();
   const r = sh(healthCheckStep(env));
@@ -128,7 +128,7 @@ test('the -k step applies the AppProject and root Application only, never argocd
   expect((await live()).metadata.resourceVersion).toBe(before.metadata.resourceVersion);
 });
 
-test('a later, different version of the check is refused naming this procedure’s own field manager (README: compare, then force)', async () => {
+test('a later, different version of the check is refused naming this procedure’s own field manager (docs/deploying.md: compare, then force)', async () => {
   clientSideApplied(USER_KEYS);
   expect(sh(healthCheckStep('prod')).status).toBe(0);
   const newer = path.join(scratch, 'newer.patch.yaml');

@@ -1,7 +1,7 @@
 /**
  * Every environment's committed output applied to a real kube-apiserver the way Argo CD applies it, then an
- * upgrade from the base revision and a rollback replayed. What this proves and what it cannot: README, "What is
- * checked here".
+ * upgrade from the base revision and a rollback replayed. What this proves and what it cannot:
+ * docs/testing.md#what-each-layer-proves.
  */
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
@@ -77,7 +77,7 @@ describe.each(ENVS)('environment %s', (env) => {
     await wipe(kube, [head, ...(baseRoot ? [readEnvironment(baseRoot, env)] : [])]);
   });
 
-  test('the README bootstrap command applies argocd/ with no warning', async () => {
+  test('the bootstrap command of docs/deploying.md applies argocd/ with no warning', async () => {
     if (head.bootstrap.length === 0) return; // `local` has no Argo CD side
     await kube.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'argocd' } }, { fieldManager: 'argocd-install' });
     const r = kubectl(['apply', '--server-side', '-k', path.join(ROOT, 'argocd', env)]);

@@ -182,7 +182,7 @@ describe('single-file mode writes exactly that environment into --out', () => {
     expect(filesUnder(out)['mlflow/deployment-mlflow.yaml']).toMatch(/^apiVersion: apps\/v1\nkind: Deployment\nmetadata:\n(?: .*\n)*  name: mlflow\n/);
     const kustomization = filesUnder(out)['argocd/kustomization.yaml'];
     const listed = [...kustomization.matchAll(/^  - (.+)$/gm)].map((m) => m[1]);
-    // The kustomization applies everything but the argocd-cm key, which the README's dry run + merge patch sets.
+    // The kustomization applies everything but the argocd-cm key, which the dry run + merge patch of docs/deploying.md sets.
     expect(listed.sort()).toEqual(['application-mlflow-dev-root.yaml', 'appproject-mlflow-dev.yaml']);
     expect(entries(path.join(out, 'argocd'))).toEqual([
       'application-mlflow-dev-root.yaml',

@@ -1,6 +1,6 @@
 /**
  * Every command of package.json answers `--help` and `-h` as a user runs it: its usage on stdout, nothing on
- * stderr, exit 0, and nothing written (docs:waves would otherwise rewrite README.md; the measuring scripts would
+ * stderr, exit 0, and nothing written (docs:waves would otherwise rewrite docs/deploying.md; the measuring scripts would
  * start a server or synthesize). The commands are read from package.json, so a new command cannot go without this test.
  */
 import { spawnSync } from 'child_process';
@@ -21,12 +21,12 @@ test('the commands found in package.json are the ones this test is about', () =>
 
 describe.each(COMMANDS)('npm run %s', (name, file) => {
   test.each(['--help', '-h'])('%s prints the usage and exits 0, writing nothing', (flag) => {
-    const readme = fs.statSync(path.join(ROOT, 'README.md')).mtimeMs;
+    const waves = fs.statSync(path.join(ROOT, 'docs', 'deploying.md')).mtimeMs;
     const runner = file.endsWith('.ts') ? RUN_TS : [];
     const r = spawnSync(process.execPath, [...runner, path.join(ROOT, file), flag], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
     expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: '' });
     expect(r.stdout).toMatch(new RegExp(`^usage: npm run ${name}\\b`, 'i'));
     expect(r.stdout).toMatch(/-h, --help +print this text/);
-    expect(fs.statSync(path.join(ROOT, 'README.md')).mtimeMs).toBe(readme);
+    expect(fs.statSync(path.join(ROOT, 'docs', 'deploying.md')).mtimeMs).toBe(waves);
   });
 });

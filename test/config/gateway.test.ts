@@ -186,11 +186,11 @@ test('the cert-manager add-on needs the ACME email with a cert-manager certifica
   expect(messages((d) => (addon(d), (d.exposure.certificate = { source: 'certificate-manager', mapName: 'mlflow-map' })))).toEqual([]);
 });
 
-test('the README’s config snippet is valid as written, and with each commented alternative it shows', () => {
-  const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+test('the config snippet of docs/configuration.md is valid as written, and with each commented alternative it shows', () => {
+  const readme = fs.readFileSync(path.join(ROOT, 'docs', 'configuration.md'), 'utf8');
   const section = readme.slice(readme.indexOf('## GKE Gateway API'));
   const snippet = /```yaml\n([\s\S]*?)```/.exec(section)?.[1];
-  if (snippet === undefined) throw new Error('no yaml block in the README section "GKE Gateway API"');
+  if (snippet === undefined) throw new Error('no yaml block in the docs/configuration.md section "GKE Gateway API"');
   const exposure = (yaml.load(snippet) as { exposure: Record<string, unknown> }).exposure;
   expect(exposure.mode).toBe('gateway');
   expect(messages((d) => (d.exposure = exposure))).toEqual([]);

@@ -38,10 +38,10 @@ function valid(mutate: (doc: any) => void = () => undefined): Environment {
   return r.environment;
 }
 
-test("the README's example is this fixture, and valid", () => {
-  const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+test("the example of docs/configuration.md is this fixture, and valid", () => {
+  const readme = fs.readFileSync(path.join(ROOT, 'docs', 'configuration.md'), 'utf8');
   const m = /<!-- instances-example:begin -->\n```yaml\n([\s\S]*?)```\n<!-- instances-example:end -->/.exec(readme);
-  if (!m) throw new Error('README.md has no instances-example block');
+  if (!m) throw new Error('docs/configuration.md has no instances-example block');
   const example = yaml.load(m[1], { schema: yaml.CORE_SCHEMA });
   expect(example).toEqual(teams());
   expect(validateEnvironment(FILE, example as Record<string, unknown>).problems).toEqual([]);

@@ -1,7 +1,7 @@
 /**
  * The sizing rules (lib/config/sizing.ts) as a user meets them: the config guards' exact messages, and the shipped
  * configs against the rules. The figures themselves come from `npm run measure:sizing` on the real server
- * (README "Sizing"); the numbers below are written out, never computed with the code under test.
+ * (docs/configuration.md#sizing); the numbers below are written out, never computed with the code under test.
  */
 import { validateEnvironment, formatProblem, type ConfigProblem } from '../../lib/config/config';
 import { connectionBudget, memoryFootprintMiB } from '../../lib/config/sizing';

@@ -138,7 +138,7 @@ function ingressHosts(pod: StartedPod): string[] {
   return ing.flatMap((i) => i.spec.rules.map((r: any) => r.host as string));
 }
 
-/** The public origin: https on the Ingress host, or — without an Ingress — the README's port-forward. */
+/** The public origin: https on the Ingress host, or — without an Ingress — the port-forward of the README's local quick start. */
 function publicOrigins(pod: StartedPod): string[] {
   const hosts = ingressHosts(pod);
   return hosts.length ? hosts.map((h) => `https://${h}`) : ['http://localhost:5000'];

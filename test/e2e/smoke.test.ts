@@ -215,7 +215,7 @@ const PYTHON_WITHOUT_MLFLOW = spawnSync('/usr/bin/python3', ['-c', 'import mlflo
 
   test("the rendered credential cache is on in the real server: a login is served from it, the trade-off included", async () => {
     // A user logs in once; its password then changes out of band (in the auth database, as a rotation by the
-    // migration Job does). Within the TTL the old password still works on this worker — the staleness the README
+    // migration Job does). Within the TTL the old password still works on this worker — the staleness docs/configuration.md
     // states — and the new one works at once. Without auth_cache_ttl_seconds the old password would get 401.
     const ini = renderSecrets(pod!.rendered.manifests, pod!.secretValues).get('mlflow-auth')!['basic_auth.ini'];
     expect(ini.split('\n')).toContain('auth_cache_ttl_seconds = 60');

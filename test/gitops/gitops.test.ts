@@ -180,10 +180,10 @@ test('the cluster-scoped kind table agrees with the CRD files', () => {
   }
 });
 
-test('README wave diagram is the generated one', () => {
+test('the wave diagram of docs/deploying.md is the generated one', () => {
   const r = render(shippedConfig('dev'));
   const diagram = waveDiagram('dev', r.byPath.apps, r.byPath.mlflow);
-  const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+  const readme = fs.readFileSync(path.join(ROOT, 'docs', 'deploying.md'), 'utf8');
   const m = /<!-- waves:begin -->\n```text\n([\s\S]*?)\n```\n<!-- waves:end -->/.exec(readme);
   expect(m?.[1]).toBe(diagram);
 });

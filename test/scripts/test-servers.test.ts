@@ -64,7 +64,7 @@ describe('scripts/test-postgres.sh', () => {
         '  macOS:           brew install postgresql@16        (found in Homebrew\'s prefix, no PATH change needed)\n' +
         '  other:           set POSTGRES_BINDIR=<the directory holding its pg_ctl>\n' +
         'Or go without it: MLFLOW_GITOPS_SKIP_POSTGRES=1 npm test skips the PostgreSQL cases, and npm run test:unit runs\n' +
-        'every test that needs no server (docs/running-tests.md).\n',
+        'every test that needs no server (docs/testing.md).\n',
     });
   });
 
@@ -109,7 +109,7 @@ test('scripts/test-mariadb.sh with no server, not root: exit 1, what to install,
   expect(r.stderr).toContain('  macOS:           brew install mariadb ');
   expect(r.stderr.endsWith(
     'Or go without it: MLFLOW_GITOPS_SKIP_MARIADB=1 npm test skips the MariaDB cases, and npm run test:unit runs every\n' +
-      'test that needs no server (docs/running-tests.md).\n',
+      'test that needs no server (docs/testing.md).\n',
   )).toBe(true);
 });
 
@@ -123,7 +123,7 @@ test('scripts/test-apiserver.sh with no etcd, openssl or xz, not root: exit 1, w
       'Install them, then run npm test again:\n' +
       '  Debian, Ubuntu:  sudo apt-get install etcd-server openssl xz-utils\n' +
       '  macOS:           brew install etcd openssl xz\n' +
-      'Or run every test that needs no server (no API server, database or MLflow): npm run test:unit (docs/running-tests.md)\n',
+      'Or run every test that needs no server (no API server, database or MLflow): npm run test:unit (docs/testing.md)\n',
   });
 });
 

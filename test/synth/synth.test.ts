@@ -74,7 +74,7 @@ test('an environment without gitops renders no bootstrap; one with gitops adds a
   const bootstrap = renderEnvironment(shippedEnvironment('prod')).bootstrap;
   const kustomization = yaml.load(bootstrap.find((f) => f.path === 'kustomization.yaml')!.content) as any;
   expect(kustomization).toMatchObject({ apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization' });
-  // The argocd-cm fragment is applied key by key (README), never through `kubectl apply --server-side -k`.
+  // The argocd-cm fragment is applied key by key (docs/deploying.md), never through `kubectl apply --server-side -k`.
   expect(kustomization.resources.sort()).toEqual(['application-mlflow-prod-root.yaml', 'appproject-mlflow-prod.yaml']);
   expect(bootstrap.map((f) => f.path).sort()).toEqual(['application-mlflow-prod-root.yaml', 'appproject-mlflow-prod.yaml', 'argocd-cm-health.patch.yaml', 'kustomization.yaml']);
 });

@@ -1,4 +1,4 @@
-/** The README's wave picture: applications and objects grouped by wave, in wave order, hooks marked. */
+/** The wave picture of docs/deploying.md: applications and objects grouped by wave, in wave order, hooks marked. */
 import { waveDiagram } from '../../tools/wave-diagram';
 import type { Manifest } from '../../lib/synth/synth';
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * `npm run mutate:sample -- [--size N] [--seed S] [--list]`: a mutation score for all the mutated code from a random
- * sample of its mutants, for machines where the full `npm run mutate` takes hours (README "Mutation testing").
+ * sample of its mutants, for machines where the full `npm run mutate` takes hours (docs/testing.md#mutation-testing).
  *
  * 1. Lists every mutant Stryker would make in the files of stryker.config.json's `mutate`, with Stryker's own instrumenter (the same
  *    mutators and locations as `npm run mutate`).

@@ -386,8 +386,8 @@ local: 3 changed
   });
 });
 
-describe('the examples in the README', () => {
-  const examples = () => [...fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8').matchAll(/^````markdown\n([\s\S]*?)````$/gm)].map((m) => m[1]);
+describe('the examples in docs/reviewing.md', () => {
+  const examples = () => [...fs.readFileSync(path.join(ROOT, 'docs', 'reviewing.md'), 'utf8').matchAll(/^````markdown\n([\s\S]*?)````$/gm)].map((m) => m[1]);
   const withBase = (md: string) => md.replace(/merge base [0-9a-f]{7}/, `merge base ${short('main')}`);
 
   test('are real output: a worker count change (rolls the pods) and a smaller volume (refused)', async () => {
