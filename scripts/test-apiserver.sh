@@ -73,8 +73,6 @@ if [ -n "${KUBE_APISERVER_BIN:-}" ] || [ -n "${KUBECTL_BIN:-}" ]; then
   KUBECTL_BIN=$(cd "$(dirname "$KUBECTL_BIN")" && pwd)/$(basename "$KUBECTL_BIN")
 else
   bin_dir="${ENVTEST_BIN_DIR:-}"
-  # A checkout next to an offline copy finds it without .ci/run too.
-  if [ -z "$bin_dir" ] && [ -d ../shared/envtest ]; then bin_dir=$(cd ../shared/envtest && pwd); fi
   mkdir -p "$cache"
   for name in kube-apiserver kubectl; do
     target="$cache/$name"
