@@ -24,6 +24,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { PrivateMariadb } from '../../tools/pod-harness/private-mariadb';
+import { makeOlderSchema } from '../support/older-schema';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const SCRIPT = path.join(ROOT, 'lib', 'mlflow', 'scripts', 'migrate.py');
@@ -283,23 +284,9 @@ function hasMarker(e: Engine, db: string): boolean {
   return e.tables(db).includes('mlflow_gitops_migration');
 }
 
-/** An older MLflow's tracking schema, made by MLflow's own code: its first tables, then alembic up to OLDER_REVISION. */
+/** An older MLflow's tracking schema at OLDER_REVISION, made by MLflow's own code. */
 function olderSchema(uri: string): void {
-  const code = `
-import sys
-import sqlalchemy
-from alembic import command
-from mlflow.store.db.utils import _get_alembic_config
-from mlflow.store.tracking.dbmodels.initial_models import Base
-engine = sqlalchemy.create_engine(sys.argv[1])
-Base.metadata.create_all(engine)
-config = _get_alembic_config(str(engine.url.render_as_string(hide_password=False)))
-with engine.begin() as conn:
-    config.attributes["connection"] = conn
-    command.upgrade(config, sys.argv[2])
-`;
-  const r = spawnSync(PYTHON, ['-c', code, uri, OLDER_REVISION], { encoding: 'utf8', timeout: 300_000, env: baseEnv() });
-  if (r.status !== 0) throw new Error(`could not make the older schema:\n${r.stdout}${r.stderr}`);
+  makeOlderSchema(PYTHON, uri, OLDER_REVISION, baseEnv());
 }
 
 if (SKIP_MLFLOW) console.warn('MLFLOW_GITOPS_SKIP_MLFLOW=1: test/scripts/migrate-interrupted.test.ts is SKIPPED.');

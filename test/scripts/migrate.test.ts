@@ -28,6 +28,7 @@ import { containerNamed, find } from '../support/constructs';
 import { configFrom, rawConfig } from '../../tools/environments';
 import { freePort } from '../../tools/pod-harness/process';
 import { PrivateMariadb } from '../../tools/pod-harness/private-mariadb';
+import { makeOlderSchema } from '../support/older-schema';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const SCRIPT = path.join(ROOT, 'lib', 'mlflow', 'scripts', 'migrate.py');
@@ -179,23 +180,7 @@ print(json.dumps({"version": importlib.metadata.version("mlflow"),
 
 /** A tracking schema of an older MLflow at `uri`, made by MLflow's own migrations: its first tables, then alembic up to `revision`. */
 function olderSchemaAt(uri: string, revision: string): void {
-  pythonJson(
-    `
-import json, sys
-import sqlalchemy
-from alembic import command
-from mlflow.store.db.utils import _get_alembic_config
-from mlflow.store.tracking.dbmodels.initial_models import Base
-engine = sqlalchemy.create_engine(sys.argv[1])
-Base.metadata.create_all(engine)
-config = _get_alembic_config(str(engine.url.render_as_string(hide_password=False)))
-with engine.begin() as conn:
-    config.attributes["connection"] = conn
-    command.upgrade(config, sys.argv[2])
-print(json.dumps("ok"))
-`,
-    [uri, revision],
-  );
+  makeOlderSchema(PYTHON, uri, revision, { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: os.tmpdir(), MLFLOW_DISABLE_TELEMETRY: 'true', PYTHONDONTWRITEBYTECODE: '1' });
 }
 
 if (SKIP_MLFLOW) console.warn('MLFLOW_GITOPS_SKIP_MLFLOW=1: test/scripts/migrate.test.ts (the real-MLflow migration suite) is SKIPPED.');
