@@ -38,3 +38,11 @@ export const SYNC_WAVE_ANNOTATION = 'argocd.argoproj.io/sync-wave';
 export const HOOK_ANNOTATION = 'argocd.argoproj.io/hook';
 /** Argo CD's hook deletion policy annotation. */
 export const HOOK_DELETE_POLICY_ANNOTATION = 'argocd.argoproj.io/hook-delete-policy';
+
+/**
+ * A served model's objects in the server's namespace (Deployment, Service, HPA, PDB, ServiceAccount, ConfigMap,
+ * NetworkPolicy) and the MLflow user it reads the registry as: `serve-<serving name>`.
+ */
+export function servingName(serving: string): string {
+  return `serve-${serving}`;
+}

@@ -6,6 +6,7 @@
 import { iamDatabaseUserProblem } from './cloud-sql-iam';
 import { certManagerIssuerOf, cloudSqlOf, connectionBudgetOf, loginOf } from './model';
 import { DEFAULT_GATEWAY_CLASS, GKE_GATEWAY_CLASSES, type CloudSqlDocument, type ConfigDocument } from './schema';
+import { servingName } from '../names';
 import { MEMORY_MIB, memoryFootprintMiB, parseMemoryMiB } from './sizing';
 
 // ---------------------------------------------------------------------------------------------------------
@@ -144,6 +145,8 @@ export function crossFieldProblems(c: ConfigDocument): Guard[] {
     });
   }
 
+  out.push(...clientProblems(c));
+
   if (c.gitops?.addons?.certManager && certManagerIssuerOf(c.exposure) !== undefined && !c.gitops.addons.acmeEmail) {
     out.push({ path: 'gitops.addons.acmeEmail', message: 'expected an ACME account email for the ClusterIssuer installed with certManager' });
   }
@@ -266,3 +269,77 @@ function loginProblems(database: CloudSqlDocument, serviceAccountEmail: string |
   return out;
 }
 
+
+// ---------------------------------------------------------------------------------------------------------
+// Clients and served models: each an MLflow user of its own, in a namespace of its own
+// ---------------------------------------------------------------------------------------------------------
+
+/** The rules of `clients` and `serving`: basic-auth, namespaces, unique names and users, alias or version, known clients. */
+export function clientProblems(c: ConfigDocument): Guard[] {
+  const out: Guard[] = [];
+  const clients = c.clients ?? [];
+  const serving = c.serving ?? [];
+  if (!c.auth.enabled) {
+    if (c.clients !== undefined) out.push({ path: 'clients', message: 'needs basic-auth (auth.enabled: true): each client logs in as its own MLflow user' });
+    if (c.serving !== undefined) out.push({ path: 'serving', message: 'needs basic-auth (auth.enabled: true): each served model reads the registry as its own MLflow user' });
+  }
+
+  // Every MLflow user the file names, with the field that names it: two fields naming one user would share a password.
+  const users = new Map<string, string>();
+  const claim = (username: string, field: string, what: string) => {
+    const first = users.get(username);
+    if (first !== undefined) out.push({ path: field, message: `${what} '${username}' is already the MLflow user of ${first}: each needs a user of its own` });
+    else users.set(username, field);
+  };
+  if (c.auth.enabled) {
+    if (c.auth.metricsUsername !== undefined && c.metrics !== 'none') users.set(c.auth.metricsUsername, 'auth.metricsUsername');
+    if (c.auth.smokeUsername !== undefined && !users.has(c.auth.smokeUsername)) users.set(c.auth.smokeUsername, 'auth.smokeUsername');
+  }
+
+  const clientNames = new Map<string, number>();
+  clients.forEach((client, i) => {
+    const first = clientNames.get(client.name);
+    if (first !== undefined) {
+      out.push({ path: `clients.${i}.name`, message: `'${client.name}' is already the name of clients.${first}: client names are unique` });
+    } else {
+      clientNames.set(client.name, i);
+      claim(client.name, `clients.${i}.name`, 'client name');
+    }
+    if (client.namespace === c.namespace) {
+      out.push({
+        path: `clients.${i}.namespace`,
+        message: `is the server's own namespace '${c.namespace}': a client runs in a namespace of its own, which the server's NetworkPolicy admits (served models already run beside the server: see serving)`,
+      });
+    }
+  });
+
+  const servingNames = new Map<string, number>();
+  serving.forEach((s, i) => {
+    const first = servingNames.get(s.name);
+    if (first !== undefined) {
+      out.push({ path: `serving.${i}.name`, message: `'${s.name}' is already the name of serving.${first}: serving names are unique` });
+    } else {
+      servingNames.set(s.name, i);
+      claim(servingName(s.name), `serving.${i}.name`, 'serving user');
+    }
+    if (s.alias === undefined && s.version === undefined) {
+      out.push({ path: `serving.${i}.alias`, message: 'expected an alias (models:/<model>@<alias>) or a version (models:/<model>/<version>)' });
+    }
+    if (s.alias !== undefined && s.version !== undefined) {
+      out.push({ path: `serving.${i}.version`, message: 'set alias or version, not both' });
+    }
+    if (s.version !== undefined && s.promotion !== undefined) {
+      out.push({ path: `serving.${i}.promotion`, message: 'only with alias: a pinned version rolls out when serving.version changes' });
+    }
+    const known = clients.map((cl) => cl.name);
+    (s.clients ?? []).forEach((name, k) => {
+      if (!known.includes(name)) {
+        out.push({
+          path: `serving.${i}.clients.${k}`,
+          message: `no client named '${name}' (${known.length > 0 ? `clients: ${known.join(', ')}` : 'the file lists no clients'})`,
+        });
+      }
+    });
+  });
+  return out;
+}

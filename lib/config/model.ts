@@ -19,10 +19,14 @@ import {
   type ConfigDocument,
   type EnabledAuth,
   type ExposureConfig,
+  type ClientDocument,
   type GkeGatewayClass,
+  type MlflowGrant,
   type MysqlDatabase,
+  type ServingDocument,
   type PostgresDatabase,
 } from './schema';
+import { servingName } from '../names';
 import { GC_CONNECTIONS, connectionBudget, type ConnectionBudget } from './sizing';
 
 // ---------------------------------------------------------------------------------------------------------
@@ -128,8 +132,47 @@ export interface GarbageCollectionConfig {
   readonly olderThanDays: number;
 }
 
+/** A permission granted to an MLflow user on one experiment or registered model, by name. */
+export interface Grant {
+  readonly name: string;
+  readonly permission: MlflowGrant;
+}
+
+/** An in-cluster client of the server: its namespace and pods, the MLflow user it logs in as and what it may do. */
+export interface Client {
+  readonly name: string;
+  readonly namespace: string;
+  /** Labels of its pods; undefined: every pod of the namespace. */
+  readonly podSelector?: Readonly<Record<string, string>>;
+  /** Its MLflow user: the client's name, and the Secret Manager id of its password. */
+  readonly user: Credentials;
+  /** The GSA the SecretStore in the client's namespace reads the password as (Workload Identity). */
+  readonly serviceAccountEmail: string;
+  /** What it is granted beyond `auth.defaultPermission`, on experiments and on registered models (config order). */
+  readonly grants: { readonly experiments: readonly Grant[]; readonly models: readonly Grant[] };
+}
+
+/** What a serving resolves in the registry: an alias (and its promotion count), or a pinned version. */
+export type ServedTarget =
+  | { readonly alias: string; readonly promotion: number; readonly version?: undefined }
+  | { readonly version: number; readonly alias?: undefined };
+
+/** A registered model served by `mlflow models serve` beside the server. */
+export interface ServedModel {
+  /** The serving's name (`serving[].name`); its objects and MLflow user are `servingName(name)`. */
+  readonly name: string;
+  readonly model: string;
+  readonly target: ServedTarget;
+  /** Its read-only MLflow user: `serve-<name>`, and the Secret Manager id of its password. */
+  readonly user: Credentials;
+  /** The clients whose pods may call it. */
+  readonly clients: readonly Client[];
+  readonly resources: ServingDocument['resources'];
+  readonly autoscaling: ServingDocument['autoscaling'];
+}
+
 /** One MLflow server, resolved: what {@link MlflowChart} and the GitOps side receive. */
-export interface Server extends Omit<ConfigDocument, 'database' | 'auth' | 'exposure' | 'gc'> {
+export interface Server extends Omit<ConfigDocument, 'database' | 'auth' | 'exposure' | 'gc' | 'clients' | 'serving'> {
   /**
    * The server's name: the environment's (`config/prod.yaml` → `prod`), or `<env>-<instance>` for one of several
    * instances. It is the value of the `app.kubernetes.io/instance` label (`mlflow-<name>`).
@@ -142,6 +185,10 @@ export interface Server extends Omit<ConfigDocument, 'database' | 'auth' | 'expo
   readonly auth?: ResolvedAuth;
   readonly exposure: Exposure;
   readonly gc?: GarbageCollectionConfig;
+  /** In-cluster clients (none when the file lists none). */
+  readonly clients: readonly Client[];
+  /** Models served by registry alias or version (none when the file lists none). */
+  readonly serving: readonly ServedModel[];
   /** Derived: the public host names the load balancer serves (none without exposure). */
   readonly hosts: readonly string[];
   /** Derived: the worst case of Cloud SQL connections (Cloud SQL only). */
@@ -193,6 +240,41 @@ function resolveAuth(c: ConfigDocument, database: CloudSqlDatabase | SqliteDatab
   };
 }
 
+function grantsOf(record: Readonly<Record<string, MlflowGrant>> | undefined): Grant[] {
+  return Object.entries(record ?? {}).map(([name, permission]) => ({ name, permission }));
+}
+
+function resolveClient(c: ClientDocument): Client {
+  return {
+    name: c.name,
+    namespace: c.namespace,
+    ...(c.podSelector ? { podSelector: c.podSelector } : {}),
+    user: { username: c.name, passwordSecret: c.passwordSecret },
+    serviceAccountEmail: c.serviceAccountEmail,
+    grants: { experiments: grantsOf(c.permissions?.experiments), models: grantsOf(c.permissions?.models) },
+  };
+}
+
+function resolveServing(s: ServingDocument, clients: readonly Client[]): ServedModel {
+  let target: ServedTarget;
+  if (s.alias !== undefined) target = { alias: s.alias, promotion: s.promotion ?? 0 };
+  else if (s.version !== undefined) target = { version: s.version };
+  else throw new Error('serving without alias or version');
+  return {
+    name: s.name,
+    model: s.model,
+    target,
+    user: { username: servingName(s.name), passwordSecret: s.passwordSecret },
+    clients: (s.clients ?? []).map((name) => {
+      const client = clients.find((cl) => cl.name === name);
+      if (client === undefined) throw new Error(`serving names an unknown client ${name}`);
+      return client;
+    }),
+    resources: s.resources,
+    autoscaling: s.autoscaling,
+  };
+}
+
 function resolveExposure(e: ExposureConfig): Exposure {
   if (e.mode !== 'gateway') return e;
   return { ...e, className: e.className ?? DEFAULT_GATEWAY_CLASS, drainingTimeoutSeconds: e.drainingTimeoutSeconds ?? DEFAULT_DRAINING_TIMEOUT_SECONDS };
@@ -204,7 +286,8 @@ function resolveExposure(e: ExposureConfig): Exposure {
  * a volume, auth on SQLite); the checks here only let the types follow, and reaching one is a bug in the guards, not a user error.
  */
 export function resolveServer(name: string, path: string, c: ConfigDocument): Server {
-  const { database: _d, auth: _a, exposure, gc, ...rest } = c;
+  const { database: _d, auth: _a, exposure, gc, clients: _c, serving: _s, ...rest } = c;
+  const clients = (c.clients ?? []).map(resolveClient);
   const database = resolveDatabase(c);
   const auth = resolveAuth(c, database);
   const budget = connectionBudgetOf(c);
@@ -216,6 +299,8 @@ export function resolveServer(name: string, path: string, c: ConfigDocument): Se
     ...(auth ? { auth } : {}),
     exposure: resolveExposure(exposure),
     ...(gc ? { gc: { schedule: gc.schedule, olderThanDays: gc.olderThanDays ?? GC_OLDER_THAN_DAYS.default } } : {}),
+    clients,
+    serving: (c.serving ?? []).map((s) => resolveServing(s, clients)),
     hosts: hostsOf(exposure),
     ...(budget ? { connectionBudget: budget } : {}),
   };

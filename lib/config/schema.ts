@@ -69,7 +69,7 @@ const memory = pattern(MEMORY_QUANTITY, "a memory quantity in binary units such 
   "Memory, as a Kubernetes quantity in binary units ('512Mi', '2Gi').",
 );
 
-const resources = section("the server container's resources", {
+const resourcesSection = (what: string) => section(what, {
   requests: section('what the container is guaranteed', { cpu, memory }),
   limits: section('what the container may use at most', { cpu, memory }),
 }).superRefine((r, ctx) => {
@@ -92,6 +92,7 @@ const resources = section("the server container's resources", {
     });
   }
 });
+const resources = resourcesSection("the server container's resources");
 
 // ---------------------------------------------------------------------------------------------------------
 // Sections
@@ -474,6 +475,124 @@ const gitopsSchema = section('where Argo CD reads the manifests and deploys them
   }).optional(),
 });
 
+// ---------------------------------------------------------------------------------------------------------
+// Clients of the server, and models served by registry alias
+// ---------------------------------------------------------------------------------------------------------
+
+/**
+ * The permissions MLflow grants on one experiment or registered model (`RESOURCE_GRANTABLE_PERMISSIONS` in
+ * `mlflow/server/auth/permissions.py`, 3.17): `NO_PERMISSIONS` is not a grant there (no grant plus
+ * `auth.defaultPermission` already says it).
+ */
+export const MLFLOW_GRANTS = ['READ', 'USE', 'EDIT', 'MANAGE'] as const;
+export type MlflowGrant = (typeof MLFLOW_GRANTS)[number];
+
+/** MLflow's longest experiment name (`MAX_EXPERIMENT_NAME_LENGTH`, `mlflow/utils/validation.py`). */
+export const MAX_EXPERIMENT_NAME_LENGTH = 500;
+/** MLflow's longest alias (`MAX_REGISTERED_MODEL_ALIAS_LENGTH`). */
+export const MAX_MODEL_ALIAS_LENGTH = 255;
+
+/**
+ * Why MLflow would refuse `name` as a registered model name, or undefined: `_validate_model_name` (3.17) refuses a
+ * blank name, '/' and ':', and a name that normalizes as a path to something else (without '/': '.', or '..' first).
+ */
+export function modelNameProblem(name: string): string | undefined {
+  if (name.trim() === '') return 'expected a registered model name (MLflow refuses an empty one)';
+  if (/[/:]/.test(name)) return "MLflow refuses a registered model name with '/' or ':'";
+  if (name === '.' || name.startsWith('..')) return "MLflow refuses a registered model name that reads as a relative path ('.', or starting with '..')";
+  return undefined;
+}
+
+/** Why MLflow would refuse `alias` as a registered model alias, or undefined (`_validate_model_alias_name` and `_reserved`). */
+export function modelAliasProblem(alias: string): string | undefined {
+  if (!/^[\w-]+$/.test(alias)) return "expected an alias of letters, digits, '_' and '-' (MLflow's rule)";
+  if (alias.length > MAX_MODEL_ALIAS_LENGTH) return `expected an alias of at most ${MAX_MODEL_ALIAS_LENGTH} characters`;
+  if (alias.toLowerCase() === 'latest') return "'latest' is reserved by MLflow: name the alias your promotion moves (e.g. 'champion')";
+  if (/^[vV]\d+$/.test(alias)) return `'${alias}' is reserved by MLflow for version ${alias.slice(1)}: use \`version: ${alias.slice(1)}\` to pin it`;
+  return undefined;
+}
+
+const grant = z.enum(MLFLOW_GRANTS, { error: `expected one of ${MLFLOW_GRANTS.map((g) => `'${g}'`).join(', ')} (MLflow's grants on one experiment or model)` });
+
+const experimentName = z
+  .string({ error: 'expected an experiment name' })
+  .min(1, { error: 'expected an experiment name (MLflow refuses an empty one)' })
+  .max(MAX_EXPERIMENT_NAME_LENGTH, { error: `expected an experiment name of at most ${MAX_EXPERIMENT_NAME_LENGTH} characters (MLflow's limit)` });
+
+const modelName = z.string({ error: 'expected a registered model name' }).superRefine((n, ctx) => {
+  const problem = modelNameProblem(n);
+  if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+});
+
+/** A Kubernetes label key (optional DNS prefix '/' name) and value, as a pod selector's `matchLabels` takes them. */
+const LABEL_KEY = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
+
+const podSelector = z
+  .record(pattern(LABEL_KEY, "a label key such as 'app.kubernetes.io/name'"), pattern(LABEL_VALUE, 'a label value (at most 63 letters, digits, -, _, .)'), {
+    error: 'expected a mapping of pod labels (matchLabels)',
+  })
+  .refine((m) => Object.keys(m).length > 0, { error: 'expected at least one label (omit podSelector to admit every pod of the namespace)' });
+
+const clientSchema = section('a client of the server', {
+  name: pattern(DNS_LABEL, 'a client name (RFC 1123 label: lowercase letters, digits, -)').describe(
+    'The client: its MLflow user name, and the name of what is rendered for it (unique in the file).',
+  ),
+  namespace: pattern(DNS_LABEL, 'a namespace name (RFC 1123 label)').describe(
+    "The namespace the client's pods run in; not the server's. The server's NetworkPolicy admits it on the server port.",
+  ),
+  podSelector: podSelector
+    .describe("Labels of the client's pods (matchLabels). Omitted: every pod of the namespace is admitted.")
+    .optional(),
+  passwordSecret: pattern(SECRET_ID, 'a Secret Manager secret id').describe("Secret Manager secret id of the client's MLflow password (Terraform output)."),
+  serviceAccountEmail: pattern(GSA_EMAIL, 'a Google service account email NAME@PROJECT.iam.gserviceaccount.com').describe(
+    "Google service account the SecretStore in the client's namespace reads that one secret as, through Workload Identity (Terraform output).",
+  ),
+  permissions: section("the client's MLflow permissions", {
+    experiments: z
+      .record(experimentName, grant, { error: 'expected a mapping of experiment name → permission' })
+      .describe('Experiment name → permission (READ, USE, EDIT, MANAGE).')
+      .optional(),
+    models: z
+      .record(modelName, grant, { error: 'expected a mapping of registered model name → permission' })
+      .describe('Registered model name → permission (READ, USE, EDIT, MANAGE).')
+      .optional(),
+  })
+    .meta({ description: 'What the client may do beyond `auth.defaultPermission`, on named experiments and registered models. Omitted: `auth.defaultPermission` everywhere.' })
+    .optional(),
+});
+
+const servingSchema = section('a model served by registry alias', {
+  name: pattern(DNS_LABEL, 'a serving name (RFC 1123 label: lowercase letters, digits, -)').describe(
+    'The serving: the name of its Deployment, Service and MLflow user (unique in the file).',
+  ),
+  model: modelName.describe('The registered model served.'),
+  alias: z
+    .string({ error: 'expected a registered model alias' })
+    .superRefine((a, ctx) => {
+      const problem = modelAliasProblem(a);
+      if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+    })
+    .describe("The alias served (`models:/<model>@<alias>`); set it or `version`.")
+    .optional(),
+  version: int(1, 2147483647, 'a model version').describe('A version served instead of an alias (`models:/<model>/<version>`).').optional(),
+  promotion: int(0, 2147483647, 'a promotion count')
+    .meta({
+      description:
+        'Raise it (`npm run promote`) to roll out the version the alias points at now: the reviewed change after which the sync grants the ' +
+        "serving user READ on that version's experiment, then restarts the pods. Only with `alias`.",
+      default: 0,
+    })
+    .optional(),
+  passwordSecret: pattern(SECRET_ID, 'a Secret Manager secret id').describe("Secret Manager secret id of the serving user's MLflow password (Terraform output)."),
+  clients: z
+    .array(pattern(DNS_LABEL, 'a client name'), { error: 'expected a list of client names' })
+    .describe('Names of `clients` whose pods may call the scoring server. Omitted or empty: no one.')
+    .optional(),
+  resources: resourcesSection("the scoring server container's resources"),
+  autoscaling: autoscalingSchema.meta({ description: "The scoring server's HorizontalPodAutoscaler." }),
+});
+
 export const environmentSchema = z.strictObject({
   gcp: gcpSchema
     .meta({ description: 'The GCP side (Terraform outputs); required by Cloud SQL, GCS, auth secrets and Workload Identity.' })
@@ -492,6 +611,14 @@ export const environmentSchema = z.strictObject({
   gitops: gitopsSchema
     .meta({ description: 'Where Argo CD reads the manifests and deploys them. Omitted: no Argo CD Applications for this environment.' })
     .optional(),
+  clients: z
+    .array(clientSchema, { error: 'expected a list of clients' })
+    .describe('In-cluster clients of the server, each in its own namespace, logging in as its own MLflow user (docs/clients.md).')
+    .optional(),
+  serving: z
+    .array(servingSchema, { error: 'expected a list of served models' })
+    .describe('Registered models served by alias with `mlflow models serve`, each with its own read-only MLflow user (docs/clients.md#serving).')
+    .optional(),
   gc: gcSchema.meta({ description: 'A CronJob running `mlflow gc`, which removes deleted runs, experiments and models for good (docs/configuration.md#garbage-collection).' }).optional(),
 });
 
@@ -505,3 +632,5 @@ export type CloudSqlDocument = MysqlDatabase | PostgresDatabase;
 
 export type ExposureConfig = z.infer<typeof exposureSchema>;
 export type EnabledAuth = Extract<z.infer<typeof authSchema>, { enabled: true }>;
+export type ClientDocument = z.infer<typeof clientSchema>;
+export type ServingDocument = z.infer<typeof servingSchema>;

@@ -110,6 +110,8 @@ describe('combinations', () => {
       messages('dev', (d) => {
         d.gc = { schedule: '17 3 * * *' };
         d.auth = { enabled: false };
+        delete d.clients; // clients and served models need basic-auth
+        delete d.serving;
         d.exposure = { mode: 'none' };
         d.metrics = 'none';
       }),

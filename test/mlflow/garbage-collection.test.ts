@@ -228,6 +228,8 @@ describe('an environment that opts in (dev with gc)', () => {
     const d = rawConfig('dev');
     d.gc = { schedule: '17 3 * * *' };
     d.auth = { enabled: false };
+    delete d.clients; // clients and served models need basic-auth
+    delete d.serving;
     const plain = mlflowManifests(configFrom('dev', d));
     const c = containerNamed(find(plain, 'CronJob', 'mlflow-gc').spec.jobTemplate.spec.template.spec, 'gc');
     expect(envOf(c).MLFLOW_TRACKING_USERNAME).toBeUndefined();

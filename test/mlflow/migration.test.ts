@@ -116,6 +116,8 @@ describe('the smoke user: the Job creates exactly the user the PostSync smoke te
   test('no smoke user configured (auth off): no reference to a smoke Secret', () => {
     const raw = rawConfig('dev');
     raw.auth = { enabled: false };
+    delete raw.clients; // clients and served models need basic-auth
+    delete raw.serving;
     const noAuth = render(configFrom('dev', raw)).byPath.mlflow;
     const c = find(noAuth, 'Job', 'mlflow-migrate').spec.template.spec.containers.find((x: any) => x.name === 'migrate');
     expect(envOf(c).MLFLOW_SMOKE_USERNAME).toBeUndefined();
