@@ -14,7 +14,7 @@ import { APP_PATHS } from '../names';
 import { crossFieldProblems } from './guards';
 import { validateInstances } from './instances';
 import { resolveServer, type Environment } from './model';
-import { environmentSchema } from './schema';
+import { environmentSchema, NAMES_A_KEY } from './schema';
 import { echo, expansionProblem, sizeProblem } from './yaml-document';
 
 /** A problem found in a config file: where, what was given, what is expected. */
@@ -79,11 +79,12 @@ function describeIssue(issue: z.core.$ZodIssue, value: unknown): string {
 export function schemaProblems(file: string, doc: unknown, issues: readonly z.core.$ZodIssue[]): ConfigProblem[] {
   const seen = new Set<string>();
   return issues.flatMap((issue) => {
-    const value = issue.code === 'unrecognized_keys' ? undefined : valueAt(doc, issue.path);
+    const aboutKey = issue.code === 'unrecognized_keys' || (issue.code === 'custom' && issue.params?.[NAMES_A_KEY] === true);
+    const value = aboutKey ? undefined : valueAt(doc, issue.path);
     const problem = {
       file,
       path: issue.path.map(String).join('.'),
-      message: issue.code === 'unrecognized_keys' ? describeIssue(issue, null) : describeIssue(issue, value),
+      message: aboutKey ? describeIssue(issue, null) : describeIssue(issue, value),
       value,
     };
     const key = `${problem.path}\n${problem.message}`;

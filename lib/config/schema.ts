@@ -514,23 +514,49 @@ export function modelAliasProblem(alias: string): string | undefined {
 
 const grant = z.enum(MLFLOW_GRANTS, { error: `expected one of ${MLFLOW_GRANTS.map((g) => `'${g}'`).join(', ')} (MLflow's grants on one experiment or model)` });
 
-const experimentName = z
-  .string({ error: 'expected an experiment name' })
-  .min(1, { error: 'expected an experiment name (MLflow refuses an empty one)' })
-  .max(MAX_EXPERIMENT_NAME_LENGTH, { error: `expected an experiment name of at most ${MAX_EXPERIMENT_NAME_LENGTH} characters (MLflow's limit)` });
+function experimentNameProblem(name: string): string | undefined {
+  if (name === '') return 'expected an experiment name (MLflow refuses an empty one)';
+  if (name.length > MAX_EXPERIMENT_NAME_LENGTH) return `expected an experiment name of at most ${MAX_EXPERIMENT_NAME_LENGTH} characters (MLflow's limit)`;
+  return undefined;
+}
 
 const modelName = z.string({ error: 'expected a registered model name' }).superRefine((n, ctx) => {
   const problem = modelNameProblem(n);
   if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
 });
 
+/** Marks an issue about a mapping's key: the loader then shows no value (the message quotes the key). */
+export const NAMES_A_KEY = 'namesAKey';
+
+/**
+ * Name → permission, each name checked by MLflow's rule for it (a problem names the key and is reported at the
+ * mapping's path, with no value: the value under a bad key, e.g. `READ`, is not what is wrong).
+ */
+function grantsByName(what: string, problemOf: (name: string) => string | undefined) {
+  return z
+    .record(z.string(), grant, { error: (iss) => (iss.code === 'invalid_type' ? `expected a mapping of ${what} → permission` : undefined) })
+    .superRefine((m, ctx) => {
+      for (const name of Object.keys(m)) {
+        const problem = problemOf(name);
+        if (problem !== undefined) ctx.addIssue({ code: 'custom', message: `${JSON.stringify(name)}: ${problem}`, params: { [NAMES_A_KEY]: true } });
+      }
+    });
+}
+
 /** A Kubernetes label key (optional DNS prefix '/' name) and value, as a pod selector's `matchLabels` takes them. */
 const LABEL_KEY = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
 const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
 
 const podSelector = z
-  .record(pattern(LABEL_KEY, "a label key such as 'app.kubernetes.io/name'"), pattern(LABEL_VALUE, 'a label value (at most 63 letters, digits, -, _, .)'), {
-    error: 'expected a mapping of pod labels (matchLabels)',
+  .record(z.string(), pattern(LABEL_VALUE, 'a label value (at most 63 letters, digits, -, _, .)'), {
+    error: (iss) => (iss.code === 'invalid_type' ? 'expected a mapping of pod labels (matchLabels)' : undefined),
+  })
+  .superRefine((m, ctx) => {
+    for (const key of Object.keys(m)) {
+      if (!LABEL_KEY.test(key) || key.length > 253 + 1 + 63) {
+        ctx.addIssue({ code: 'custom', params: { [NAMES_A_KEY]: true }, message: `${JSON.stringify(key)}: expected a label key such as 'app.kubernetes.io/name' (an optional DNS prefix and '/', then a name of at most 63 characters)` });
+      }
+    }
   })
   .refine((m) => Object.keys(m).length > 0, { error: 'expected at least one label (omit podSelector to admit every pod of the namespace)' });
 
@@ -549,12 +575,10 @@ const clientSchema = section('a client of the server', {
     "Google service account the SecretStore in the client's namespace reads that one secret as, through Workload Identity (Terraform output).",
   ),
   permissions: section("the client's MLflow permissions", {
-    experiments: z
-      .record(experimentName, grant, { error: 'expected a mapping of experiment name → permission' })
+    experiments: grantsByName('experiment name', experimentNameProblem)
       .describe('Experiment name → permission (READ, USE, EDIT, MANAGE).')
       .optional(),
-    models: z
-      .record(modelName, grant, { error: 'expected a mapping of registered model name → permission' })
+    models: grantsByName('registered model name', modelNameProblem)
       .describe('Registered model name → permission (READ, USE, EDIT, MANAGE).')
       .optional(),
   })
