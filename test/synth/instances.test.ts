@@ -180,7 +180,7 @@ describe('--config teams.yaml --out <dir>', () => {
 
   test("the Pulumi bootstrap reads the environment's argocd/ as for a single server", () => {
     const generated = readGenerated('argocd', out);
-    expect(generated.project.metadata.name).toBe('mlflow-teams');
+    expect(generated.projects.map((p) => p.metadata.name)).toEqual(['mlflow-teams']);
     expect(generated.applications.map((a) => a.metadata.name)).toEqual(['mlflow-teams-root']);
   });
 });
