@@ -78,6 +78,12 @@ export function runtimePods(c: Server): object[] {
   });
   const collector = collectorNamespace(c);
   return [
+    // Each client's namespace: a pod it runs (with the labels of its podSelector), and with a podSelector one without them.
+    ...c.clients.flatMap((cl) => [
+      ns(cl.namespace),
+      pod(cl.namespace, clientPod(cl.name), { ...(cl.podSelector ?? { app: cl.name }) }, 8080),
+      ...(cl.podSelector !== undefined ? [pod(cl.namespace, otherPod(cl.name), { app: 'other' }, 8080)] : []),
+    ]),
     ns('kube-system'),
     pod('kube-system', 'kube-dns', { 'k8s-app': 'kube-dns' }, 53),
     ns(ELSEWHERE),
@@ -85,18 +91,12 @@ export function runtimePods(c: Server): object[] {
     // cert-manager creates it in the namespace of the Ingress (edit-in-place) or of the Challenge (Gateway).
     pod(c.namespace, 'cm-acme-http-solver', { 'acme.cert-manager.io/http01-solver': 'true' }, SOLVER_PORT),
     ...(collector !== undefined ? [ns(collector), pod(collector, 'collector', { 'app.kubernetes.io/name': 'collector' }, 9090)] : []),
-    // Each client's namespace: a pod it runs (with the labels of its podSelector), and with a podSelector one without them.
-    ...c.clients.flatMap((cl) => [
-      ns(cl.namespace),
-      pod(cl.namespace, clientPod(cl.name), { ...(cl.podSelector ?? { app: cl.name }) }, 8080),
-      ...(cl.podSelector !== undefined ? [pod(cl.namespace, otherPod(cl.name), { app: 'unrelated' }, 8080)] : []),
-    ]),
   ];
 }
 
 /** A pod of a client (in its namespace, labelled as its podSelector says), and one of its namespace that is not. */
-const clientPod = (client: string) => `client-${client}`;
-const otherPod = (client: string) => `not-client-${client}`;
+const clientPod = (client: string) => `${client}-caller`;
+const otherPod = (client: string) => `${client}-other`;
 
 /** Every flow of one MLflow server of environment `c`, allowed and denied. */
 export function flowsOf(c: Server): Flow[] {
