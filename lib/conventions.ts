@@ -115,8 +115,6 @@ export const APP_SYNC_WAVES = {
   addons: -20,
   clusterIssuer: -10,
   mlflow: 0,
-  // Beside the server, not after it: a client's credentials need the operator's CRDs, not a healthy server.
-  clients: 0,
 } as const;
 
 /**

@@ -61,7 +61,7 @@ describe('applySyncWaves', () => {
 
   test('the default table is the documented order', () => {
     expect(SYNC_WAVES).toEqual(EXPECTED_WAVES);
-    expect(APP_SYNC_WAVES).toEqual({ addons: -20, clusterIssuer: -10, mlflow: 0, clients: 0 });
+    expect(APP_SYNC_WAVES).toEqual({ addons: -20, clusterIssuer: -10, mlflow: 0 });
   });
 });
 

@@ -206,7 +206,8 @@ export class ApplicationsChart extends Chart {
           source: fromRepo(client.path),
           // The client's team owns its namespace: the Application neither renders nor creates it.
           destination: { server: g.destinationServer, namespace: client.namespace },
-          syncWave: APP_SYNC_WAVES.clients,
+          // Beside the server, not after it: a client's credentials need the operator's CRDs, not a healthy server.
+          syncWave: APP_SYNC_WAVES.mlflow,
         });
       }
     }

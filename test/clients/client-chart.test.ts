@@ -80,6 +80,10 @@ describe.each(DEV)('dev client $client', (c) => {
     expect(app.spec.source).toEqual({ repoURL: 'https://github.com/example-org/mlflow-gitops.git', targetRevision: 'main', path: `dist/dev/clients/mlflow/${c.client}` });
     expect(app.spec.destination).toEqual({ server: 'https://kubernetes.default.svc', namespace: c.namespace });
     expect(app.spec.syncPolicy.syncOptions).toContain('CreateNamespace=false');
+    // Beside the server's Application, after the operators': the credentials need ESO's CRDs, not a running server.
+    const wave = (a: any) => Number(a.metadata.annotations['argocd.argoproj.io/sync-wave']);
+    expect(wave(app)).toBe(wave(find(dev.byPath.apps, 'Application', 'mlflow-dev')));
+    expect(wave(app)).toBeGreaterThan(wave(find(dev.byPath.apps, 'Application', 'mlflow-dev-external-secrets')));
   });
 
   test("the server's ingress policy admits the client namespace (and only its selected pods) on the server port", () => {
