@@ -18,6 +18,8 @@ export const APP_PATHS = {
   mlflow: 'mlflow',
   apps: 'apps',
   clusterIssuer: 'cluster-issuer',
+  /** The clients' applications: `clients/<server folder>/<client>/` ({@link clientPath}). */
+  clients: 'clients',
 } as const;
 
 /** The root Application's suffix: `mlflow-<env>-root`. */
@@ -28,9 +30,44 @@ export const ADDON_NAMES = { externalSecrets: 'external-secrets', certManager: '
 
 /**
  * Names an instance may not take: the folders and Application suffixes `dist/<env>/` already has (the root app's
- * `apps`, `cluster-issuer`; Applications `mlflow-<env>-root`, `-external-secrets`, `-cert-manager`, `-cluster-issuer`).
+ * `apps`, `cluster-issuer`, the clients' `clients`; Applications `mlflow-<env>-root`, `-external-secrets`,
+ * `-cert-manager`, `-cluster-issuer`).
  */
-export const RESERVED_INSTANCE_NAMES: readonly string[] = [APP_PATHS.apps, ADDON_NAMES.certManager, APP_PATHS.clusterIssuer, ADDON_NAMES.externalSecrets, ROOT_APP].sort();
+export const RESERVED_INSTANCE_NAMES: readonly string[] = [
+  APP_PATHS.apps,
+  ADDON_NAMES.certManager,
+  APP_PATHS.clients,
+  APP_PATHS.clusterIssuer,
+  ADDON_NAMES.externalSecrets,
+  ROOT_APP,
+].sort();
+
+/**
+ * A client's folder under `dist/<env>/` (its Application's `source.path`): `clients/<server folder>/<client>`, so
+ * neither two servers' clients nor a client and an instance can share a folder.
+ */
+export function clientPath(serverPath: string, client: string): string {
+  return `${APP_PATHS.clients}/${serverPath}/${client}`;
+}
+
+/** A client's Argo CD Application: `mlflow-<server>-client-<client>`. */
+export function clientAppName(server: string, client: string): string {
+  return `${projectName(server)}-client-${client}`;
+}
+
+/**
+ * The objects rendered in a client's namespace (ServiceAccount, SecretStore, ExternalSecret and the Secret its pods
+ * read): `mlflow-<server>-<client>`. The server's name keeps two environments' (or instances') clients of one
+ * namespace apart; Terraform binds the ServiceAccount by this name (`terraform/clients.tf`).
+ */
+export function clientObjectName(server: string, client: string): string {
+  return `${projectName(server)}-${client}`;
+}
+
+/** The AppProject of an environment's client applications: `mlflow-<env>-clients`. */
+export function clientsProjectName(environment: string): string {
+  return `${projectName(environment)}-clients`;
+}
 
 /** Argo CD's sync-wave annotation: objects of a lower wave are applied (and healthy) first. */
 export const SYNC_WAVE_ANNOTATION = 'argocd.argoproj.io/sync-wave';

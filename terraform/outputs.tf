@@ -101,3 +101,22 @@ output "smoke_password_secret_id" {
   value       = tostring(google_secret_manager_secret.mlflow["smoke_password"].secret_id)
   sensitive   = false
 }
+
+# Keyed by clients[].name / serving[].name: the import writes each value into the entry of that name.
+output "client_password_secret_ids" {
+  description = "Secret Manager secret id of each client's MLflow password, by client name (clients[].passwordSecret)."
+  value       = tomap({ for name, s in google_secret_manager_secret.client : name => s.secret_id })
+  sensitive   = false
+}
+
+output "client_service_account_emails" {
+  description = "Google service account each client's SecretStore reads its password as, by client name (clients[].serviceAccountEmail)."
+  value       = tomap({ for name, a in google_service_account.client : name => a.email })
+  sensitive   = false
+}
+
+output "serving_password_secret_ids" {
+  description = "Secret Manager secret id of each served model's MLflow password, by serving name (serving[].passwordSecret)."
+  value       = tomap({ for name, s in google_secret_manager_secret.serving : name => s.secret_id })
+  sensitive   = false
+}

@@ -203,3 +203,25 @@ variable "labels" {
   type        = map(string)
   default     = {}
 }
+
+# --- Clients and served models --------------------------------------------------------------------------------
+
+variable "clients" {
+  description = "In-cluster clients of the server by name (config/<env>.yaml clients[].name), each with the namespace it runs in. Each gets a generated MLflow password in a Secret Manager secret, and a Google service account that may read only that secret, impersonated by the Kubernetes service account mlflow-<environment>-<name> of its namespace (lands in config: clients[].passwordSecret, clients[].serviceAccountEmail)."
+  type        = map(object({ namespace = string }))
+  default     = {}
+  validation {
+    condition     = alltrue([for name, c in var.clients : can(regex("^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", name)) && can(regex("^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", c.namespace))])
+    error_message = "Each client name and namespace must be an RFC 1123 label (lowercase letters, digits, '-'), as in config/<env>.yaml."
+  }
+}
+
+variable "serving" {
+  description = "Names of the models served beside the server (config/<env>.yaml serving[].name). Each gets a generated MLflow password in a Secret Manager secret the server's service account reads (lands in config: serving[].passwordSecret)."
+  type        = list(string)
+  default     = []
+  validation {
+    condition     = alltrue([for name in var.serving : can(regex("^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", name))])
+    error_message = "Each serving name must be an RFC 1123 label (lowercase letters, digits, '-'), as in config/<env>.yaml."
+  }
+}

@@ -56,7 +56,7 @@ export function planOf(config: Server): GitOpsPlan | undefined {
 
 /** Rendered objects of one environment, grouped by Argo CD Application path. */
 export interface RenderedEnvironment {
-  /** `mlflow`, `apps`, `cluster-issuer`, and `argocd` (the bootstrap). */
+  /** `mlflow`, `apps`, `cluster-issuer`, `clients/mlflow/<client>`, and `argocd` (the bootstrap). */
   readonly byPath: Record<string, Manifest[]>;
   readonly all: Manifest[];
 }
@@ -70,7 +70,7 @@ export function render(config: Server): RenderedEnvironment {
     if (m.kind === 'Kustomization') return;
     (byPath[dir] ??= []).push(m);
   };
-  for (const f of out.dist) add(f.path.split('/')[0], f.content);
+  for (const f of out.dist) add(path.posix.dirname(f.path), f.content);
   for (const f of out.bootstrap) add('argocd', f.content);
   return { byPath, all: Object.values(byPath).flat() };
 }

@@ -40,7 +40,7 @@ export interface ArgoCdBootstrapProps {
 
 export interface ArgoCdBootstrap {
   readonly release: k8s.helm.v3.Release;
-  readonly project: k8s.apiextensions.CustomResource;
+  readonly projects: readonly k8s.apiextensions.CustomResource[];
   readonly applications: readonly k8s.apiextensions.CustomResource[];
 }
 
@@ -72,8 +72,9 @@ export function bootstrapArgoCd(props: ArgoCdBootstrapProps): ArgoCdBootstrap {
     const { apiVersion, kind, metadata, ...rest } = o;
     return new k8s.apiextensions.CustomResource(`${kind.toLowerCase()}-${metadata.name}`, { apiVersion, kind, metadata, ...rest }, { ...opts, dependsOn });
   };
-  const project = apply(generated.project, [release]);
-  // After the project too: Argo CD refuses an Application whose project does not exist yet.
-  const applications = generated.applications.map((a) => apply(a, [release, project]));
-  return { release, project, applications };
+  const projects = generated.projects.map((p) => apply(p, [release]));
+  // After the projects too: Argo CD refuses an Application whose project does not exist yet (the root app's
+  // children include the clients' Applications, in the clients' project).
+  const applications = generated.applications.map((a) => apply(a, [release, ...projects]));
+  return { release, projects, applications };
 }

@@ -1,6 +1,6 @@
 /**
  * Reads what `npm run synth` generated in `argocd/<env>/` — the same files the kubectl path applies — so the
- * bootstrap writes nothing twice: the AppProject and root Application are applied as they are, and the
+ * bootstrap writes nothing twice: the AppProjects and root Application are applied as they are, and the
  * Application health check (the `argocd-cm` key) goes into the Argo CD chart's values instead of a patch.
  * Pure file reading; no Pulumi here.
  */
@@ -29,7 +29,8 @@ export interface Generated {
   readonly namespace: string;
   /** The Lua of {@link HEALTH_KEY}, exactly as generated. */
   readonly applicationHealthLua: string;
-  readonly project: GeneratedObject;
+  /** The environment's AppProject, and its clients' when it has clients, in file order. */
+  readonly projects: readonly GeneratedObject[];
   /** The root Application(s), in file order. */
   readonly applications: readonly GeneratedObject[];
 }
@@ -81,11 +82,11 @@ export function readGenerated(environment: string, argocdDir: string = ARGOCD_DI
     }
   }
   if (lua.length !== 1) throw new Error(`${shown}: expected the argocd-cm health check (${HEALTH_KEY}) once, found it ${lua.length} times`);
-  if (projects.length !== 1) throw new Error(`${shown}: expected one AppProject, found ${projects.length}`);
+  if (projects.length === 0) throw new Error(`${shown}: expected the environment's AppProject, found none`);
   if (applications.length === 0) throw new Error(`${shown}: expected the root Application, found none`);
   const namespaces = [...new Set([...projects, ...applications].map((o) => o.metadata.namespace))];
   if (namespaces.length !== 1 || namespaces[0] === undefined) {
     throw new Error(`${shown}: the AppProject and Applications must all be in Argo CD's namespace, found ${namespaces.map(String).join(', ')}`);
   }
-  return { dir: shown, namespace: namespaces[0], applicationHealthLua: lua[0], project: projects[0], applications };
+  return { dir: shown, namespace: namespaces[0], applicationHealthLua: lua[0], projects, applications };
 }

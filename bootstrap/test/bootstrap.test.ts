@@ -66,7 +66,7 @@ async function graphOf(environment: string, program?: () => pulumi.Output<unknow
     program ??
     (() => {
       const b = bootstrapArgoCd({ environment });
-      return [b.release, b.project, ...b.applications].map((r) => r.urn);
+      return [b.release, ...b.projects, ...b.applications].map((r) => r.urn);
     });
   await new Promise<void>((resolve) => pulumi.all(build()).apply(() => resolve()));
   for (const r of registered) {
@@ -93,16 +93,18 @@ const CR = (kind: string) => `kubernetes:argoproj.io/v1alpha1:${kind}`;
 
 describe('the resource graph of each stack', () => {
   for (const env of ENVIRONMENTS) {
-    test(`${env}: the pinned argo-cd chart, its health check, then the generated AppProject and root Application`, async () => {
+    test(`${env}: the pinned argo-cd chart, its health check, then the generated AppProjects and root Application`, async () => {
       const graph = await graphOf(env);
       const files = generatedFiles(env);
-      const project = files.find((o) => o.kind === 'AppProject')!;
+      const projects = files.filter((o) => o.kind === 'AppProject');
+      // The environment's, and with clients (dev) the clients'.
+      assert.deepEqual(projects.map((p) => p.metadata.name).sort(), env === 'dev' ? ['mlflow-dev', 'mlflow-dev-clients'] : [`mlflow-${env}`]);
       const root = files.find((o) => o.kind === 'Application')!;
       const cm = files.find((o) => o.data?.[HEALTH_KEY] !== undefined)!;
 
       assert.deepEqual(
         graph.map((r) => `${r.type} ${r.name}`).sort(),
-        [`${CR('AppProject')} appproject-${project.metadata.name}`, `${CR('Application')} application-${root.metadata.name}`, `${RELEASE} argo-cd`].sort(),
+        [...projects.map((p) => `${CR('AppProject')} appproject-${p.metadata.name}`), `${CR('Application')} application-${root.metadata.name}`, `${RELEASE} argo-cd`].sort(),
       );
 
       const release = one(graph, RELEASE, 'argo-cd');
@@ -120,14 +122,16 @@ describe('the resource graph of each stack', () => {
       assert.match(cm.data[HEALTH_KEY], /^hs = \{\}\n[\s\S]*obj\.status\.health\.status[\s\S]*return hs\n$/);
       assert.deepEqual(release.dependsOn, []);
 
-      const appProject = one(graph, CR('AppProject'), `appproject-${project.metadata.name}`);
-      assert.deepEqual(appProject.inputs, project);
-      assert.deepEqual(appProject.dependsOn, ['argo-cd']);
+      for (const project of projects) {
+        const appProject = one(graph, CR('AppProject'), `appproject-${project.metadata.name}`);
+        assert.deepEqual(appProject.inputs, project);
+        assert.deepEqual(appProject.dependsOn, ['argo-cd']);
+      }
 
       const application = one(graph, CR('Application'), `application-${root.metadata.name}`);
       assert.deepEqual(application.inputs, root);
       assert.equal(application.inputs.spec.source.path, `dist/${env}/apps`);
-      assert.deepEqual(application.dependsOn, ['appproject-' + project.metadata.name, 'argo-cd'].sort());
+      assert.deepEqual(application.dependsOn, [...projects.map((p) => `appproject-${p.metadata.name}`), 'argo-cd'].sort());
     });
   }
 
@@ -255,6 +259,11 @@ describe('reading argocd/<env>/: anything unexpected is refused, naming the file
       refused(extra),
       `<argocd>/dev/${file}: ConfigMap argocd-cm: carries argocd-cm keys besides the health check (url); set them in the chart values`,
     );
+  });
+
+  test('no AppProject', () => {
+    const dir = copyOfDev((d) => fs.readdirSync(d).filter((f) => f.startsWith('appproject-')).forEach((f) => fs.rmSync(path.join(d, f))));
+    assert.equal(refused(dir), "<argocd>/dev: expected the environment's AppProject, found none");
   });
 
   test('objects outside one namespace', () => {

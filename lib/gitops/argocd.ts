@@ -115,7 +115,7 @@ export class ArgoApplication extends Construct {
   }
 }
 
-/** A Kubernetes kind allowed cluster-wide. */
+/** A Kubernetes kind (API group and kind), as an AppProject allows it. */
 export interface ClusterKind {
   readonly group: string;
   readonly kind: string;
@@ -131,6 +131,11 @@ export interface ArgoProjectProps {
   readonly destinations: ReadonlyArray<{ readonly server: string; readonly namespace: string }>;
   /** The only cluster-scoped kinds they may create (everything else cluster-wide is denied). */
   readonly clusterResourceWhitelist: readonly ClusterKind[];
+  /**
+   * The only namespaced kinds they may create.
+   * @default - every namespaced kind
+   */
+  readonly namespaceResourceWhitelist?: readonly ClusterKind[];
 }
 
 /**
@@ -151,6 +156,9 @@ export class ArgoProject extends Construct {
         sourceRepos: [...props.sourceRepos],
         destinations: props.destinations.map((d) => ({ server: d.server, namespace: d.namespace })),
         clusterResourceWhitelist: props.clusterResourceWhitelist.map((k) => ({ group: k.group, kind: k.kind })),
+        ...(props.namespaceResourceWhitelist !== undefined
+          ? { namespaceResourceWhitelist: props.namespaceResourceWhitelist.map((k) => ({ group: k.group, kind: k.kind })) }
+          : {}),
       },
     });
   }

@@ -5,7 +5,7 @@ import { ApplicationHealthCheck, ARGOCD_NAMESPACE, ArgoApplication, ArgoProject,
 import { AcmeClusterIssuer, type AcmeClusterIssuerProps } from './cluster-issuer';
 import { certManagerIssuerOf, type Server } from '../config/model';
 import type { ServerWorkloads } from '../mlflow/mlflow-chart';
-import { APP_PATHS, projectName, ROOT_APP } from '../names';
+import { APP_PATHS, clientAppName, clientPath, clientsProjectName, projectName, ROOT_APP } from '../names';
 import { APP_SYNC_WAVES } from '../conventions';
 
 type GitOpsConfig = NonNullable<Server['gitops']>;
@@ -23,6 +23,8 @@ export interface GitOpsPlan {
   readonly clusterIssuer?: AcmeClusterIssuerProps & { readonly server: 'production' | 'staging' };
   /** The MLflow Deployment when HPA-managed (Argo CD then ignores its replica count). */
   readonly autoscaledDeployment?: string;
+  /** The server's clients: each gets an Application writing its credentials into its namespace. */
+  readonly clients: ReadonlyArray<{ readonly name: string; readonly namespace: string }>;
 }
 
 /** Derives the GitOps plan of an environment, or undefined when it has no `gitops` section (e.g. `local`). */
@@ -52,6 +54,7 @@ export function gitOpsPlan(config: Server, workloads: ServerWorkloads): GitOpsPl
     addons,
     clusterIssuer,
     autoscaledDeployment: workloads.autoscaledDeployment,
+    clients: config.clients.map((c) => ({ name: c.name, namespace: c.namespace })),
   };
 }
 
@@ -67,6 +70,18 @@ export interface ServerApplication {
   readonly namespace: string;
   /** Its Deployment when HPA-managed. */
   readonly autoscaledDeployment?: string;
+  /** Its clients' Applications. */
+  readonly clients: readonly ClientApplication[];
+}
+
+/** A client's Argo CD Application: its credentials in its namespace. */
+export interface ClientApplication {
+  /** `mlflow-<server>-client-<client>`. */
+  readonly name: string;
+  /** Its folder under `dist/<env>/`: `clients/<server folder>/<client>`. */
+  readonly path: string;
+  /** The client's namespace (the Application's destination). */
+  readonly namespace: string;
 }
 
 /**
@@ -116,15 +131,33 @@ export function environmentPlan(environment: string, servers: ReadonlyArray<{ re
       );
     }
   }
-  return {
+  const result: EnvironmentPlan = {
     environment,
     project: projectName(environment),
     gitops: first.gitops,
     distPath: `dist/${environment}`,
     addons: [...addons.values()],
     clusterIssuers: [...issuers.values()].map((i) => i.issuer),
-    servers: servers.map(({ plan, path }) => ({ name: plan.project, path, namespace: plan.namespace, autoscaledDeployment: plan.autoscaledDeployment })),
+    servers: servers.map(({ plan, path }) => ({
+      name: plan.project,
+      path,
+      namespace: plan.namespace,
+      autoscaledDeployment: plan.autoscaledDeployment,
+      clients: plan.clients.map((c) => ({ name: clientAppName(plan.environment, c.name), path: clientPath(path, c.name), namespace: c.namespace })),
+    })),
   };
+  // A server's and a client's Application could meet (instance `a-client-b` beside instance `a`'s client `b`).
+  const names = result.servers.flatMap((s) => [s.name, ...s.clients.map((c) => c.name)]);
+  const twice = [...new Set(names.filter((n, i) => names.indexOf(n) !== i))];
+  if (twice.length > 0) {
+    throw new PlanError(`two Applications would be named ${twice.map((n) => `'${n}'`).join(', ')}: rename the instance or the client`);
+  }
+  return result;
+}
+
+/** The client namespaces of an environment, each once: the destinations of its clients' AppProject. */
+export function clientNamespaces(plan: EnvironmentPlan): string[] {
+  return [...new Set(plan.servers.flatMap((s) => s.clients.map((c) => c.namespace)))];
 }
 
 /**
@@ -166,6 +199,17 @@ export class ApplicationsChart extends Chart {
         syncWave: APP_SYNC_WAVES.mlflow,
         hpaManaged: server.autoscaledDeployment !== undefined ? [{ name: server.autoscaledDeployment, namespace: server.namespace }] : [],
       });
+      for (const client of server.clients) {
+        new ArgoApplication(this, client.name, {
+          name: client.name,
+          project: clientsProjectName(plan.environment),
+          source: fromRepo(client.path),
+          // The client's team owns its namespace: the Application neither renders nor creates it.
+          destination: { server: g.destinationServer, namespace: client.namespace },
+          // Beside the server, not after it: a client's credentials need the operator's CRDs, not a healthy server.
+          syncWave: APP_SYNC_WAVES.mlflow,
+        });
+      }
     }
   }
 }
@@ -183,6 +227,11 @@ export interface BootstrapChartProps {
   readonly plan: EnvironmentPlan;
   /** Cluster-scoped kinds the path-based applications render (from the synthesized objects). */
   readonly renderedClusterKinds: readonly ClusterKind[];
+  /**
+   * Kinds the clients' applications render (namespaced only): the only kinds their AppProject allows.
+   * @default - none (an environment without clients has no clients' AppProject)
+   */
+  readonly renderedClientKinds?: readonly ClusterKind[];
 }
 
 /**
@@ -209,6 +258,20 @@ export class BootstrapChart extends Chart {
       ],
       clusterResourceWhitelist: clusterKinds,
     });
+
+    // The clients' Applications write into namespaces other teams own: a project of their own allows exactly those
+    // namespaces and the kinds the credentials need, nothing cluster-wide; the server's project does not reach them.
+    const clientDestinations = clientNamespaces(plan);
+    if (clientDestinations.length > 0) {
+      new ArgoProject(this, 'ClientsProject', {
+        name: clientsProjectName(plan.environment),
+        description: `MLflow ${plan.environment}: the clients' credentials, rendered from ${plan.distPath}/${APP_PATHS.clients}`,
+        sourceRepos: [g.repoURL],
+        destinations: clientDestinations.map((namespace) => ({ server: g.destinationServer, namespace })),
+        clusterResourceWhitelist: [],
+        namespaceResourceWhitelist: dedupeKinds(props.renderedClientKinds ?? []),
+      });
+    }
 
     new ArgoApplication(this, 'Root', {
       name: `${plan.project}-${ROOT_APP}`,

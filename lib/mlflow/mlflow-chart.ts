@@ -14,11 +14,11 @@ import { GATEWAY_NAME, GkeGateway, LISTENERS } from './gateway';
 import { allowedHosts, corsOrigins } from './host-allow-list';
 import { Metrics } from './metrics';
 import { MigrationJob, MigrationScript } from './migration';
-import { NetworkPolicies } from './network-policies';
+import { namespacePeer, NetworkPolicies } from './network-policies';
 import { RestrictedNamespace } from './restricted-namespace';
 import { SecretManagerStore } from './secret-store';
 import { SmokeTest, SmokeUser } from './smoke-test';
-import { MLFLOW_PORT, MLFLOW_PORT_NAME, MLFLOW_SERVICE_NAME, TrackingServer } from './tracking-server';
+import { inClusterUrl, MLFLOW_PORT, MLFLOW_PORT_NAME, MLFLOW_SERVICE_NAME, TrackingServer } from './tracking-server';
 import { WorkloadIdentity } from './workload-identity';
 
 /** Props of {@link MlflowChart}. */
@@ -75,6 +75,8 @@ export class MlflowChart extends Chart {
       egressComponents: [components.server, components.migration],
       port: MLFLOW_PORT,
     });
+    // Each client's namespace (only its selected pods, with a podSelector) on the server port: docs/clients.md.
+    for (const client of c.clients) network.admitToServer(namespacePeer(client.namespace, client.podSelector));
     const { serviceAccount } = new WorkloadIdentity(this, 'Identity', {
       name: SERVER_NAME,
       googleServiceAccountEmail: c.gcp?.serviceAccountEmail,
@@ -146,7 +148,7 @@ export class MlflowChart extends Chart {
       selectorLabels: serverLabels,
       podLabels: labels,
     });
-    const serverUrl = `http://${server.service.name}.${c.namespace}.svc.cluster.local:${MLFLOW_PORT}`;
+    const serverUrl = inClusterUrl(c.namespace);
 
     if (!database.migratesInServerPod) {
       new MigrationJob(this, 'MigrationJob', { script: migration, serviceAccount, podLabels: { ...labels, ...selectorLabels(c.name, components.migration) } });

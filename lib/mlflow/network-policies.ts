@@ -62,9 +62,12 @@ export const CLOUD_SQL_EGRESS: kplus.k8s.NetworkPolicyEgressRule = { to: [cidr('
 export function loadBalancerPeers(proxyOnlySubnetCidr?: string): NetworkPolicyPeer[] {
   return [...GOOGLE_LB_RANGES, ...(proxyOnlySubnetCidr !== undefined ? [proxyOnlySubnetCidr] : [])].map((c) => cidr(c));
 }
-/** A namespace as a peer (by the label the API server sets on every namespace). */
-export function namespacePeer(name: string): NetworkPolicyPeer {
-  return namespace(name);
+/**
+ * A namespace as a peer (by the label the API server sets on every namespace), narrowed to the pods with `podLabels`
+ * when given (both selectors in one peer: pods with those labels in that namespace).
+ */
+export function namespacePeer(name: string, podLabels?: Readonly<Record<string, string>>): NetworkPolicyPeer {
+  return podLabels !== undefined ? { ...namespace(name), podSelector: { matchLabels: { ...podLabels } } } : namespace(name);
 }
 
 /**

@@ -16,6 +16,11 @@ export interface SecretManagerStoreProps {
   readonly projectId: string;
   /** The KSA whose Workload Identity reads Secret Manager (its GSA needs `roles/secretmanager.secretAccessor`). */
   readonly serviceAccount: kplus.ServiceAccount;
+  /**
+   * The store's name, referenced by its ExternalSecrets.
+   * @default SecretManagerStore.NAME
+   */
+  readonly name?: string;
 }
 
 /**
@@ -47,7 +52,7 @@ export interface ExternalSecretProps {
  * @see https://external-secrets.io/latest/provider/google-secrets-manager/
  */
 export class SecretManagerStore extends Construct {
-  /** The store's name, referenced by every ExternalSecret. */
+  /** The server's store's name, referenced by every ExternalSecret of its chart. */
   public static readonly NAME = 'gcp-secret-manager';
 
   /** The chart's store, created on first use (every feature of one server reads the same project as the same KSA). */
@@ -57,10 +62,14 @@ export class SecretManagerStore extends Construct {
     return existing instanceof SecretManagerStore ? existing : new SecretManagerStore(chart, STORE_ID, props);
   }
 
+  /** This store's name. */
+  public readonly name: string;
+
   private constructor(scope: Construct, id: string, props: SecretManagerStoreProps) {
     super(scope, id);
+    this.name = props.name ?? SecretManagerStore.NAME;
     new SecretStore(this, 'Resource', {
-      metadata: { name: SecretManagerStore.NAME },
+      metadata: { name: this.name },
       spec: {
         provider: {
           gcpsm: {
@@ -79,7 +88,7 @@ export class SecretManagerStore extends Construct {
       metadata: { name: props.name },
       spec: {
         refreshInterval: REFRESH_INTERVAL,
-        secretStoreRef: { kind: ExternalSecretSpecSecretStoreRefKind.SECRET_STORE, name: SecretManagerStore.NAME },
+        secretStoreRef: { kind: ExternalSecretSpecSecretStoreRefKind.SECRET_STORE, name: this.name },
         target: {
           name: props.name,
           creationPolicy: ExternalSecretSpecTargetCreationPolicy.OWNER,

@@ -100,6 +100,10 @@ export const MLFLOW_PORT = 5000;
 export const MLFLOW_PORT_NAME = 'http';
 /** Name of the Service (in-cluster clients' host name, hence in the Host allow-list). */
 export const MLFLOW_SERVICE_NAME = SERVER_NAME;
+/** The server as in-cluster clients reach it: its Service's cluster DNS name (one of the allowed Host forms). */
+export function inClusterUrl(namespace: string): string {
+  return `http://${MLFLOW_SERVICE_NAME}.${namespace}.svc.cluster.local:${MLFLOW_PORT}`;
+}
 const METRICS_DIR = '/mlflow/metrics';
 
 /**

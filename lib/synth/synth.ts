@@ -8,7 +8,8 @@ import * as path from 'path';
 import { App, Chart } from 'cdk8s';
 import * as yaml from 'js-yaml';
 import type { Environment, Server } from '../config/model';
-import { APP_PATHS, projectName } from '../names';
+import { APP_PATHS, clientAppName, clientPath, projectName } from '../names';
+import { ClientChart } from '../clients/client-chart';
 import {
   ApplicationsChart,
   BootstrapChart,
@@ -73,6 +74,21 @@ export function mlflowManifests(server: Server): Manifest[] {
   return renderServer(server).manifests;
 }
 
+/** The objects one client's Application writes into its namespace. */
+export function clientManifests(server: Server, client: Server['clients'][number]): Manifest[] {
+  return manifestsOf(new ClientChart(new App(), clientAppName(server.name, client.name), { server, client }));
+}
+
+/** The kinds among objects, each once (group from the apiVersion). */
+function kindsOf(manifests: readonly Manifest[]): Array<{ group: string; kind: string }> {
+  const seen = new Map<string, { group: string; kind: string }>();
+  for (const m of manifests) {
+    const group = m.apiVersion.includes('/') ? m.apiVersion.split('/')[0] : '';
+    seen.set(`${group}/${m.kind}`, { group, kind: m.kind });
+  }
+  return [...seen.values()];
+}
+
 /** The output of one environment. */
 export interface EnvironmentOutput {
   /**
@@ -93,6 +109,7 @@ export function renderEnvironment(env: Environment): EnvironmentOutput {
   const servers = env.servers;
   const dist: RenderedFile[] = [];
   const mlflow: Manifest[] = [];
+  const clients: Manifest[] = [];
   const planned: Array<{ plan: GitOpsPlan; path: string }> = [];
   for (const s of servers) {
     const { manifests: objects, workloads } = renderServer(s);
@@ -100,6 +117,12 @@ export function renderEnvironment(env: Environment): EnvironmentOutput {
     if (problems.length > 0) throw new SynthError(problems.map((p) => `${s.name}: ${p}`));
     dist.push(...filesOf(s.path, objects));
     mlflow.push(...objects);
+    for (const client of s.clients) {
+      // No pods: nothing for the Pod Security and resource policies to check.
+      const own = clientManifests(s, client);
+      dist.push(...filesOf(clientPath(s.path, client.name), own));
+      clients.push(...own);
+    }
     // `gitops` is one section of the file: every server has it, or none.
     const p = gitOpsPlan(s, workloads);
     if (p !== undefined) planned.push({ plan: p, path: s.path });
@@ -117,7 +140,9 @@ export function renderEnvironment(env: Environment): EnvironmentOutput {
   const issuer = plan.clusterIssuers.length > 0 ? manifestsOf(new ClusterIssuerChart(app, 'cluster-issuer', plan.clusterIssuers)) : [];
   dist.push(...filesOf(APP_PATHS.clusterIssuer, issuer));
   dist.push(...filesOf(APP_PATHS.apps, manifestsOf(new ApplicationsChart(app, 'apps', plan))));
-  const boot = manifestsOf(new BootstrapChart(app, 'bootstrap', { plan, renderedClusterKinds: clusterKindsOf([...mlflow, ...issuer]) }));
+  const boot = manifestsOf(
+    new BootstrapChart(app, 'bootstrap', { plan, renderedClusterKinds: clusterKindsOf([...mlflow, ...issuer]), renderedClientKinds: kindsOf(clients) }),
+  );
   const bootstrap = filesOf('', boot);
   bootstrap.push({ path: 'kustomization.yaml', content: toYaml(kustomization(bootstrap.map((f) => f.path))) });
   // Not in the kustomization: applied key by key (docs/deploying.md), never by a server-side apply of the object.

@@ -7,6 +7,7 @@ import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { clientsProjectName } from '../../lib/names';
 import { connect, kubectl, type Kube } from '../support/apiserver';
 import { extractRevision, hookOf, keyOf, readEnvironment, syncEnvironment, wipe, type EnvironmentTree, type SyncReport } from '../support/argocd-sync';
 
@@ -71,6 +72,17 @@ function stored(reports: Map<string, SyncReport>, tree: EnvironmentTree): Record
   return out;
 }
 
+/**
+ * The client teams' namespaces exist before Argo CD syncs: the clients' Applications write into them but neither
+ * render nor create them (CreateNamespace=false), so the cluster is given them as their teams would create them.
+ */
+async function createClientNamespaces(tree: EnvironmentTree): Promise<void> {
+  const project = tree.bootstrap.find((o) => o.kind === 'AppProject' && o.metadata.name === clientsProjectName(tree.env));
+  for (const d of project?.spec.destinations ?? []) {
+    await kube.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: d.namespace } }, { fieldManager: 'client-team' });
+  }
+}
+
 describe.each(ENVS)('environment %s', (env) => {
   const head = readEnvironment(ROOT, env);
   afterAll(async () => {
@@ -87,6 +99,7 @@ describe.each(ENVS)('environment %s', (env) => {
   });
 
   test('every object is accepted in wave order under argocd-controller, without a warning, and a second sync changes nothing', async () => {
+    await createClientNamespaces(head);
     const first = await syncEnvironment(kube, head);
     const second = await syncEnvironment(kube, head);
     expect(stored(second, head)).toEqual(stored(first, head));
@@ -112,6 +125,7 @@ describe.each(ENVS)('environment %s', (env) => {
       return;
     }
     await wipe(kube, [head, old]);
+    await createClientNamespaces(head);
     await syncEnvironment(kube, old, { strictWarnings: false });
     const upgraded = await syncEnvironment(kube, head, { previous: old });
     await syncEnvironment(kube, old, { previous: head, strictWarnings: false });

@@ -26,8 +26,40 @@ test('a single server: its Application is the environment project itself, on the
     distPath: 'dist/dev',
     addons: [EXTERNAL_SECRETS, CERT_MANAGER],
     clusterIssuers: [dev.clusterIssuer],
-    servers: [{ name: 'mlflow-dev', path: 'mlflow', namespace: 'mlflow', autoscaledDeployment: 'mlflow' }],
+    servers: [
+      {
+        name: 'mlflow-dev',
+        path: 'mlflow',
+        namespace: 'mlflow',
+        autoscaledDeployment: 'mlflow',
+        clients: [
+          { name: 'mlflow-dev-client-iris-trainer', path: 'clients/mlflow/iris-trainer', namespace: 'ml-training' },
+          { name: 'mlflow-dev-client-iris-predictor', path: 'clients/mlflow/iris-predictor', namespace: 'ml-apps' },
+        ],
+      },
+    ],
   });
+});
+
+test("an instance's clients: their folders under clients/<instance>/, their Applications named after the instance", () => {
+  const plan = environmentPlan('teams', [
+    { plan: server('a', 'mlflow-a'), path: 'a' },
+    { plan: server('b', 'mlflow-b'), path: 'b' },
+  ]);
+  expect(plan.servers.flatMap((s) => s.clients.map((c) => `${c.name} ${c.path} ${c.namespace}`))).toEqual([
+    'mlflow-teams-a-client-iris-trainer clients/a/iris-trainer ml-training',
+    'mlflow-teams-a-client-iris-predictor clients/a/iris-predictor ml-apps',
+    'mlflow-teams-b-client-iris-trainer clients/b/iris-trainer ml-training',
+    'mlflow-teams-b-client-iris-predictor clients/b/iris-predictor ml-apps',
+  ]);
+});
+
+test("a client's Application may not take an instance's Application name", () => {
+  const x = server('x', 'mlflow-x', (d) => ((d.clients = [{ ...d.clients[1], name: 'y' }]), delete d.serving));
+  const xClientY = server('x-client-y', 'mlflow-xy', (d) => (delete d.clients, delete d.serving));
+  expect(() => environmentPlan('teams', [{ plan: x, path: 'x' }, { plan: xClientY, path: 'x-client-y' }])).toThrow(
+    new PlanError("two Applications would be named 'mlflow-teams-x-client-y': rename the instance or the client"),
+  );
 });
 
 test('several servers: one Application each in file order; add-ons and a ClusterIssuer they share appear once', () => {

@@ -38,7 +38,7 @@ describe.each(envs)('%s', (env) => {
   test('no two Applications own the same object', () => {
     const owner = new Map<string, string>();
     for (const a of apps.filter((x) => x.spec.source.path)) {
-      const dir = a.spec.source.path.split('/').pop();
+      const dir = a.spec.source.path.slice(`dist/${env}/`.length);
       for (const m of r.byPath[dir]) {
         const key = `${m.kind}/${m.metadata.namespace ?? ''}/${m.metadata.name}`;
         expect({ key, owner: owner.get(key) }).toEqual({ key, owner: undefined });
@@ -47,9 +47,9 @@ describe.each(envs)('%s', (env) => {
     }
   });
 
-  test('every Application: automated prune + self-heal, retry with backoff, SSA, prune last, in the project', () => {
+  test("every Application: automated prune + self-heal, retry with backoff, SSA, prune last, in the project (a client's in the clients' project)", () => {
     for (const a of apps) {
-      expect(a.spec.project).toBe(`mlflow-${env}`);
+      expect(a.spec.project).toBe(a.spec.source.path?.startsWith(`dist/${env}/clients/`) ? `mlflow-${env}-clients` : `mlflow-${env}`);
       expect(a.spec.syncPolicy.automated).toEqual({ prune: true, selfHeal: true });
       expect(a.spec.syncPolicy.retry.limit).toBeGreaterThan(0);
       expect(a.spec.syncPolicy.retry.backoff).toEqual({ duration: '10s', factor: 2, maxDuration: '5m0s' });
@@ -77,8 +77,8 @@ describe.each(envs)('%s', (env) => {
     expect(root.metadata.finalizers).toBeUndefined();
   });
 
-  test('the AppProject admits exactly the destinations the Applications use', () => {
-    const used = new Set(apps.map((a) => `${a.spec.destination.server}|${a.spec.destination.namespace}`));
+  test('the AppProject admits exactly the destinations its Applications use', () => {
+    const used = new Set(apps.filter((a) => a.spec.project === project.metadata.name).map((a) => `${a.spec.destination.server}|${a.spec.destination.namespace}`));
     const allowed = new Set(project.spec.destinations.map((d: any) => `${d.server}|${d.namespace}`));
     expect([...allowed].sort()).toEqual([...used].sort());
     expect(project.spec.destinations.some((d: any) => d.namespace === '*' || d.server === '*')).toBe(false);
@@ -193,7 +193,12 @@ test('a variant without cert-manager drops its Application, its destination and 
   doc.gitops.addons.certManager = false;
   const r = render(configFrom('dev', doc));
   const project = find(r.byPath.argocd, 'AppProject', 'mlflow-dev');
-  expect(r.byPath.apps.map((a) => a.metadata.name).sort()).toEqual(['mlflow-dev', 'mlflow-dev-external-secrets']);
+  expect(r.byPath.apps.map((a) => a.metadata.name).sort()).toEqual([
+    'mlflow-dev',
+    'mlflow-dev-client-iris-predictor',
+    'mlflow-dev-client-iris-trainer',
+    'mlflow-dev-external-secrets',
+  ]);
   expect(project.spec.destinations.map((d: any) => d.namespace)).not.toContain('cert-manager');
   expect(project.spec.clusterResourceWhitelist.map((k: any) => k.kind)).not.toContain('MutatingWebhookConfiguration');
 });

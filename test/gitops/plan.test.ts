@@ -19,6 +19,10 @@ test('dev: both add-ons, a staging ClusterIssuer on the GKE class, HPA-managed',
     addons: [EXTERNAL_SECRETS, CERT_MANAGER],
     clusterIssuer: { name: 'letsencrypt-staging', email: 'platform-team@example.com', server: 'staging', ingressClass: 'gce' },
     autoscaledDeployment: 'mlflow',
+    clients: [
+      { name: 'iris-trainer', namespace: 'ml-training' },
+      { name: 'iris-predictor', namespace: 'ml-apps' },
+    ],
   });
 });
 
@@ -46,6 +50,7 @@ test('prod: no add-ons section, so no add-ons and no ClusterIssuer; HPA-managed'
     addons: [],
     clusterIssuer: undefined,
     autoscaledDeployment: 'mlflow',
+    clients: [],
   });
 });
 

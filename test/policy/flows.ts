@@ -78,6 +78,12 @@ export function runtimePods(c: Server): object[] {
   });
   const collector = collectorNamespace(c);
   return [
+    // Each client's namespace: a pod it runs (with the labels of its podSelector), and with a podSelector one without them.
+    ...c.clients.flatMap((cl) => [
+      ns(cl.namespace),
+      pod(cl.namespace, clientPod(cl.name), { ...(cl.podSelector ?? { app: cl.name }) }, 8080),
+      ...(cl.podSelector !== undefined ? [pod(cl.namespace, otherPod(cl.name), { app: 'other' }, 8080)] : []),
+    ]),
     ns('kube-system'),
     pod('kube-system', 'kube-dns', { 'k8s-app': 'kube-dns' }, 53),
     ns(ELSEWHERE),
@@ -87,6 +93,10 @@ export function runtimePods(c: Server): object[] {
     ...(collector !== undefined ? [ns(collector), pod(collector, 'collector', { 'app.kubernetes.io/name': 'collector' }, 9090)] : []),
   ];
 }
+
+/** A pod of a client (in its namespace, labelled as its podSelector says), and one of its namespace that is not. */
+const clientPod = (client: string) => `${client}-caller`;
+const otherPod = (client: string) => `${client}-other`;
 
 /** Every flow of one MLflow server of environment `c`, allowed and denied. */
 export function flowsOf(c: Server): Flow[] {
@@ -118,6 +128,15 @@ export function flowsOf(c: Server): Flow[] {
   deny(ip(IP.public), server, 'TCP', SERVER_PORT, 'a public address to the server, around the load balancer');
   deny(client, server, 'TCP', SERVER_PORT, "another namespace's pod to the server");
   if (collector !== undefined) allow({ workload: `${collector}/collector[Pod]` }, server, 'TCP', SERVER_PORT, `the metrics collector (${collector}) to /metrics`);
+  // The clients: each from its namespace (only its selected pods when it has a podSelector), nothing else of theirs.
+  for (const cl of c.clients) {
+    const pod: Peer = { workload: `${cl.namespace}/${clientPod(cl.name)}[Pod]` };
+    allow(pod, server, 'TCP', SERVER_PORT, `client ${cl.name} (${cl.namespace}) to the server`);
+    deny(pod, migration, 'TCP', SERVER_PORT, `client ${cl.name} to the migration Job`);
+    if (cl.podSelector !== undefined) {
+      deny({ workload: `${cl.namespace}/${otherPod(cl.name)}[Pod]` }, server, 'TCP', SERVER_PORT, `a pod of ${cl.namespace} outside client ${cl.name}'s podSelector to the server`);
+    }
+  }
 
   // The ACME HTTP-01 solver: the challenge request comes through the same load balancer as the site's traffic.
   if (http01) {

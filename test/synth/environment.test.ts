@@ -3,6 +3,7 @@
  * the AppProject admits exactly the cluster-scoped kinds the environment renders; files land in one folder per
  * Argo CD Application path; YAML is one line per scalar, without anchors, in the constructs' key order.
  */
+import * as path from 'path';
 import * as yaml from 'js-yaml';
 import { renderEnvironment, SynthError, toYaml } from '../../lib/synth/synth';
 import { shippedEnvironment } from '../../tools/environments';
@@ -28,8 +29,13 @@ describe('the AppProject admits the cluster-scoped kinds the environment renders
 
 test('dist files go to one folder per Application path; the bootstrap is flat, with its kustomization', () => {
   const dev = renderEnvironment(shippedEnvironment('dev'));
-  expect([...new Set(dev.dist.map((f) => f.path.split('/')[0]))].sort()).toEqual(['apps', 'cluster-issuer', 'mlflow']);
-  expect(dev.dist.filter((f) => f.path.split('/').length !== 2)).toEqual([]);
+  expect([...new Set(dev.dist.map((f) => f.path.split('/')[0]))].sort()).toEqual(['apps', 'clients', 'cluster-issuer', 'mlflow']);
+  // A client's folder is its server's folder's clients: clients/mlflow/<client>/.
+  expect([...new Set(dev.dist.map((f) => path.posix.dirname(f.path)))].filter((d) => d.startsWith('clients')).sort()).toEqual([
+    'clients/mlflow/iris-predictor',
+    'clients/mlflow/iris-trainer',
+  ]);
+  expect(dev.dist.filter((f) => !f.path.startsWith('clients/') && f.path.split('/').length !== 2)).toEqual([]);
   expect(dev.bootstrap.filter((f) => f.path.includes('/'))).toEqual([]);
   expect(dev.bootstrap.map((f) => f.path)).toContain('kustomization.yaml');
   const local = renderEnvironment(shippedEnvironment('local'));
@@ -42,6 +48,8 @@ test('a ClusterIssuer gets its folder and its Application only in an environment
   expect(inFolder('dev', 'cluster-issuer')).toEqual(['cluster-issuer/clusterissuer-letsencrypt-staging.yaml']);
   expect(inFolder('dev', 'apps')).toEqual([
     'apps/application-mlflow-dev-cert-manager.yaml',
+    'apps/application-mlflow-dev-client-iris-predictor.yaml',
+    'apps/application-mlflow-dev-client-iris-trainer.yaml',
     'apps/application-mlflow-dev-cluster-issuer.yaml',
     'apps/application-mlflow-dev-external-secrets.yaml',
     'apps/application-mlflow-dev.yaml',

@@ -180,7 +180,7 @@ describe('--config teams.yaml --out <dir>', () => {
 
   test("the Pulumi bootstrap reads the environment's argocd/ as for a single server", () => {
     const generated = readGenerated('argocd', out);
-    expect(generated.project.metadata.name).toBe('mlflow-teams');
+    expect(generated.projects.map((p) => p.metadata.name)).toEqual(['mlflow-teams']);
     expect(generated.applications.map((a) => a.metadata.name)).toEqual(['mlflow-teams-root']);
   });
 });
@@ -220,7 +220,7 @@ describe('every config/*.yaml of a repository (no options)', () => {
     fs.mkdirSync(path.join(root, 'config'));
     fs.writeFileSync(path.join(root, 'config', 'teams.yaml'), yaml.dump(single));
     expect(synth([], root).code).toBe(0);
-    expect(entries(path.join(root, 'dist', 'teams'))).toEqual(['apps/', 'cluster-issuer/', 'mlflow/']);
+    expect(entries(path.join(root, 'dist', 'teams'))).toEqual(['apps/', 'clients/', 'cluster-issuer/', 'mlflow/']);
     fs.copyFileSync(FIXTURE, path.join(root, 'config', 'teams.yaml'));
     expect(synth([], root).code).toBe(0);
     expect(entries(path.join(root, 'dist', 'teams'))).toEqual(['apps/', 'cluster-issuer/', 'team-a/', 'team-b/']);

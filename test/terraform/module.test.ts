@@ -15,7 +15,8 @@ import * as os from 'os';
 import * as path from 'path';
 import { parseEnvironmentText } from '../../lib/config/config';
 import { iamDatabaseUser } from '../../lib/mlflow/database-access';
-import { importTerraformOutputs, TERRAFORM_CONTRACT, type ContractOutput, type TerraformOutput } from '../../tools/terraform/contract';
+import { importTerraformOutputs, TERRAFORM_CONTRACT, TERRAFORM_LIST_CONTRACT, type TerraformOutput } from '../../tools/terraform/contract';
+import { clientObjectName } from '../../lib/names';
 import { CONFIG_DIR, find, render, ROOT, shippedConfig } from '../../tools/environments';
 import { onceBeforeAll } from '../support/once';
 
@@ -109,12 +110,25 @@ function* moduleStrings(m: Module): Generator<{ at: string; text: string }> {
 
 /**
  * The type an output states: Terraform outputs have no `type` argument, so the module wraps each value in
- * `tostring(…)` or `tonumber(…)`. A root module re-exporting `module.<name>.<output>` has the module's type.
+ * `tostring(…)`, `tonumber(…)` or `tomap(…)`. A root module re-exporting `module.<name>.<output>` has the module's type.
  */
-function statedType(body: Body): 'string' | 'number' | undefined {
-  const fn = /^(tostring|tonumber)\(/.exec(expressionOf(body.value) ?? '')?.[1];
-  return fn === 'tostring' ? 'string' : fn === 'tonumber' ? 'number' : undefined;
+function statedType(body: Body): 'string' | 'number' | 'map' | undefined {
+  const fn = /^(tostring|tonumber|tomap)\(/.exec(expressionOf(body.value) ?? '')?.[1];
+  return fn === 'tostring' ? 'string' : fn === 'tonumber' ? 'number' : fn === 'tomap' ? 'map' : undefined;
 }
+
+/** One output of the contract as the module states it: its name, its type, and the config field it fills. */
+interface ContractRow {
+  readonly output: string;
+  readonly type: 'string' | 'number' | 'map';
+  readonly field: string;
+}
+
+/** Every output of the contract: the scalar ones, then the maps keyed by client or serving name. */
+const CONTRACT: readonly ContractRow[] = [
+  ...TERRAFORM_CONTRACT.map((r) => ({ output: r.output, type: r.type, field: r.path.join('.') })),
+  ...TERRAFORM_LIST_CONTRACT.map((r) => ({ output: r.output, type: 'map' as const, field: `${r.list}[].${r.field}` })),
+];
 
 /**
  * Problems between a module's outputs and the contract, both directions. Every contract output must be there
@@ -124,14 +138,14 @@ function statedType(body: Body): 'string' | 'number' | undefined {
 function contractProblems(
   where: string,
   outputs: Module['outputs'],
-  contract: readonly ContractOutput[],
+  contract: readonly ContractRow[],
   typeOf: (name: string, body: Body) => string | undefined = (_, body) => statedType(body),
 ): string[] {
   const problems: string[] = [];
   for (const row of contract) {
     const o = outputs.get(row.output);
     if (!o) {
-      problems.push(`${where}: contract output '${row.output}' (${row.path.join('.')}) is missing`);
+      problems.push(`${where}: contract output '${row.output}' (${row.field}) is missing`);
       continue;
     }
     const type = typeOf(row.output, o.body);
@@ -156,7 +170,7 @@ function rootModuleProblems(where: string, root: Module, mod: Module): string[] 
     if (!reexported(name, body)) problems.push(`${where}/${file}: output '${name}' must be exactly module.mlflow.${name}, found ${JSON.stringify(body.value)}`);
   }
   const typeOf = (name: string, body: Body) => (reexported(name, body) ? statedType(mod.outputs.get(name)?.body ?? {}) : undefined);
-  return [...problems, ...contractProblems(where, root.outputs, TERRAFORM_CONTRACT, typeOf).filter((p) => !p.includes('does not state its type'))];
+  return [...problems, ...contractProblems(where, root.outputs, CONTRACT, typeOf).filter((p) => !p.includes('does not state its type'))];
 }
 
 /** References that hold secret material: generated passwords, secret versions, the SQL user's password. */
@@ -213,6 +227,20 @@ class Evaluator {
   }
 
   private expr(e: string, each?: { key: string; value: unknown }): unknown {
+    // tomap(X): the map as it is; toset(var.x): a set of strings, which for_each keys by the strings themselves.
+    const asMap = /^tomap\(([\s\S]*)\)$/.exec(e);
+    if (asMap) return this.expr(asMap[1].trim(), each);
+    const asSet = /^toset\((var\.[a-z0-9_]+)\)$/.exec(e);
+    if (asSet) return Object.fromEntries((this.expr(asSet[1], each) as string[]).map((x) => [x, x]));
+    // { for k, r in TYPE.NAME : k => r.ATTR }: an attribute of every instance of a for_each resource, by key.
+    const forEach = /^\{\s*for ([a-z_]+), ([a-z_]+) in ([a-z0-9_]+)\.([a-z0-9_]+)\s*:\s*\1 => \2\.([a-z0-9_]+)\s*\}$/.exec(e);
+    if (forEach) {
+      const [, , , type, name, attr] = forEach;
+      const keys = Object.keys(this.value(resource(this.m, type, name).for_each) as object);
+      return Object.fromEntries(keys.map((k) => [k, this.expr(`${type}.${name}["${k}"].${attr}`)]));
+    }
+    const eachAttr = /^each\.value\.([a-z0-9_]+)$/.exec(e);
+    if (eachAttr && each) return (each.value as Record<string, unknown>)[eachAttr[1]];
     const call = /^(tostring|tonumber)\(([\s\S]*)\)$/.exec(e);
     if (call) {
       const v = this.expr(call[2].trim(), each);
@@ -288,8 +316,10 @@ function exampleOutputs(example: Module, mod: Module): Record<string, TerraformO
     const inner = /^module\.mlflow\.([a-z0-9_]+)$/.exec(expressionOf(body.value) ?? '')?.[1];
     if (!inner) throw new Error(`examples: output '${name}' is not module.mlflow.<output>`);
     const value = ev.value(mod.outputs.get(inner)!.body.value);
-    // A null has the output's stated type (`tostring(null)` is a null string).
-    out[name] = { sensitive: body.sensitive === true, type: value === null ? statedType(mod.outputs.get(inner)!.body) : typeof value, value };
+    // A null has the output's stated type (`tostring(null)` is a null string); a tomap() of strings is a map(string).
+    const stated = statedType(mod.outputs.get(inner)!.body);
+    const type = stated === 'map' ? ['map', 'string'] : value === null ? stated : typeof value;
+    out[name] = { sensitive: body.sensitive === true, type, value };
   }
   return out;
 }
@@ -323,20 +353,20 @@ async function mutatedModule(file: string, change: (text: string) => string): Pr
 
 describe('the module outputs exactly the contract', () => {
   test('every contract output, with its type and sensitive = false, and nothing else', () => {
-    expect(contractProblems('terraform', mod.outputs, TERRAFORM_CONTRACT)).toEqual([]);
-    expect([...mod.outputs.keys()].sort()).toEqual(TERRAFORM_CONTRACT.map((r) => r.output).sort());
+    expect(contractProblems('terraform', mod.outputs, CONTRACT)).toEqual([]);
+    expect([...mod.outputs.keys()].sort()).toEqual(CONTRACT.map((r) => r.output).sort());
   });
 
   test('an output renamed in the module fails, in both directions', async () => {
     const renamed = await mutatedModule('outputs.tf', (t) => t.replace('output "artifact_bucket" {', 'output "artifact_bucket_name" {'));
-    expect(contractProblems('terraform', renamed.outputs, TERRAFORM_CONTRACT)).toEqual([
+    expect(contractProblems('terraform', renamed.outputs, CONTRACT)).toEqual([
       "terraform: contract output 'artifact_bucket' (artifacts.bucket) is missing",
       "terraform/outputs.tf: output 'artifact_bucket_name' is not in the contract (tools/terraform/contract.ts)",
     ]);
   });
 
   test('an output renamed in the contract fails, in both directions', () => {
-    const contract = TERRAFORM_CONTRACT.map((r) => (r.output === 'database_name' ? { ...r, output: 'cloudsql_database_name' } : r));
+    const contract = CONTRACT.map((r) => (r.output === 'database_name' ? { ...r, output: 'cloudsql_database_name' } : r));
     expect(contractProblems('terraform', mod.outputs, contract)).toEqual([
       "terraform: contract output 'cloudsql_database_name' (database.name) is missing",
       "terraform/outputs.tf: output 'database_name' is not in the contract (tools/terraform/contract.ts)",
@@ -350,7 +380,7 @@ describe('the module outputs exactly the contract', () => {
         .replace('value       = tostring(var.project_id)', 'value       = var.project_id')
         .replace(/(output "region" \{[\s\S]*?sensitive\s+= )false/, '$1true'),
     );
-    expect(contractProblems('terraform', changed.outputs, TERRAFORM_CONTRACT)).toEqual([
+    expect(contractProblems('terraform', changed.outputs, CONTRACT)).toEqual([
       "terraform/outputs.tf: output 'project_id' does not state its type: wrap its value in tostring()",
       "terraform/outputs.tf: output 'region' must say sensitive = false (an identifier, committed to config/)",
       "terraform/outputs.tf: output 'cloudsql_max_connections' is a string, the contract says number",
@@ -498,7 +528,12 @@ describe('no output exposes a secret value', () => {
     expect(lengths()).toEqual({ db_password: 32, flask_secret_key: 64, admin_password: 32, metrics_password: 32, smoke_password: 32 });
     expect(lengths('password')).toEqual(lengths());
     expect(lengths('iam')).toEqual({ flask_secret_key: 64, admin_password: 32, metrics_password: 32, smoke_password: 32 });
-    expect(Object.values(mod.resources.random_password)).toHaveLength(1);
+    // The clients' and served models' passwords: one each, the same kind.
+    expect(mod.resources.random_password).toEqual({
+      generated: generated,
+      client: { for_each: '${var.clients}', length: 32, special: false },
+      serving: { for_each: '${toset(var.serving)}', length: 32, special: false },
+    });
 
     const uses = (pattern: RegExp) => [...moduleStrings(mod)].filter((s) => pattern.test(s.text)).map((s) => s.at);
     expect(uses(/random_password\./).sort()).toEqual([
@@ -507,6 +542,8 @@ describe('no output exposes a secret value', () => {
       'local.secret_values.flask_secret_key',
       'local.secret_values.metrics_password',
       'local.secret_values.smoke_password',
+      'resource.google_secret_manager_secret_version.client.secret_data',
+      'resource.google_secret_manager_secret_version.serving.secret_data',
       'resource.google_sql_user.mlflow.password',
     ]);
     expect(uses(/local\.secret_values\b/)).toEqual(['resource.google_secret_manager_secret_version.mlflow.secret_data']);
@@ -638,15 +675,23 @@ describe('security properties of the key resources', () => {
     expect(mod.resources.google_storage_bucket_iam_member).toEqual({
       mlflow_artifacts: { bucket: '${google_storage_bucket.artifacts.name}', role: 'roles/storage.objectUser', member: gsa },
     });
+    const perSecret = (secrets: string) => ({ for_each: `\${${secrets}}`, project: '${var.project_id}', secret_id: '${each.value.secret_id}', role: 'roles/secretmanager.secretAccessor', member: gsa });
     expect(mod.resources.google_secret_manager_secret_iam_member).toEqual({
-      mlflow: {
-        for_each: '${google_secret_manager_secret.mlflow}',
+      mlflow: perSecret('google_secret_manager_secret.mlflow'),
+      // The migration Job creates the clients' and served models' users with these passwords.
+      mlflow_client: perSecret('google_secret_manager_secret.client'),
+      mlflow_serving: perSecret('google_secret_manager_secret.serving'),
+      // A client's own service account: its one secret, nothing else.
+      client: {
+        for_each: '${var.clients}',
         project: '${var.project_id}',
-        secret_id: '${each.value.secret_id}',
+        secret_id: '${google_secret_manager_secret.client[each.key].secret_id}',
         role: 'roles/secretmanager.secretAccessor',
-        member: gsa,
+        member: 'serviceAccount:${google_service_account.client[each.key].email}',
       },
     });
+    // No key for any service account: Workload Identity only.
+    expect(Object.keys(mod.resources)).not.toContain('google_service_account_key');
   });
 
   test('Workload Identity: the member is the Kubernetes service account the MLflow pods run as', () => {
@@ -655,6 +700,12 @@ describe('security properties of the key resources', () => {
         service_account_id: '${google_service_account.mlflow.name}',
         role: 'roles/iam.workloadIdentityUser',
         member: 'serviceAccount:${var.project_id}.svc.id.goog[${var.namespace}/${var.kubernetes_service_account}]',
+      },
+      client_workload_identity: {
+        for_each: '${var.clients}',
+        service_account_id: '${google_service_account.client[each.key].name}',
+        role: 'roles/iam.workloadIdentityUser',
+        member: 'serviceAccount:${var.project_id}.svc.id.goog[${each.value.namespace}/${local.name}-${each.key}]',
       },
     });
     for (const env of ENVIRONMENTS) {
@@ -668,6 +719,22 @@ describe('security properties of the key resources', () => {
       });
     }
   });
+});
+
+test("Workload Identity of each client of examples/dev: the Kubernetes service account synth renders in the client's namespace", () => {
+  const ex = examples.dev.modules.mlflow;
+  const ev = new Evaluator(mod, Object.fromEntries(Object.entries(ex).filter(([k]) => k !== 'source')));
+  const binding = resource(mod, 'google_service_account_iam_member', 'client_workload_identity');
+  const config = shippedConfig('dev');
+  expect(Object.keys(ex.clients).sort()).toEqual(config.clients.map((c) => c.name).sort());
+  for (const client of config.clients) {
+    const member = ev.value(binding.member, { key: client.name, value: ex.clients[client.name] });
+    const ksa = find(render(config).byPath[`clients/mlflow/${client.name}`], 'ServiceAccount', clientObjectName(config.name, client.name));
+    expect(member).toBe(`serviceAccount:example-mlflow-dev.svc.id.goog[${ksa.metadata.namespace}/${ksa.metadata.name}]`);
+    expect(ksa.metadata.namespace).toBe(client.namespace);
+  }
+  // And the served models are the config's.
+  expect(ex.serving).toEqual(config.serving.map((s) => s.name));
 });
 
 describe('the outputs go through import-terraform into a valid config', () => {
@@ -684,16 +751,30 @@ describe('the outputs go through import-terraform into a valid config', () => {
       cloudsql_max_connections: 900,
       artifact_bucket: 'acme-ml-dev-artifacts',
     };
+    // The maps, keyed by dev's clients and served model.
+    const maps: Record<string, Record<string, string>> = {
+      client_password_secret_ids: { 'iris-trainer': 'acme-trainer-password', 'iris-predictor': 'acme-predictor-password' },
+      client_service_account_emails: { 'iris-trainer': 'trainer@acme-ml-dev.iam.gserviceaccount.com', 'iris-predictor': 'predictor@acme-ml-dev.iam.gserviceaccount.com' },
+      serving_password_secret_ids: { iris: 'acme-iris-password' },
+    };
     const outputs: Record<string, TerraformOutput> = {};
     for (const [name, { body }] of mod.outputs) {
       const type = statedType(body)!;
-      outputs[name] = { sensitive: body.sensitive, type, value: samples[name] ?? `acme-${name.replace(/_secret_id$/, '').replace(/_/g, '-')}` };
+      if (type === 'map') outputs[name] = { sensitive: body.sensitive, type: ['map', 'string'], value: maps[name] };
+      else outputs[name] = { sensitive: body.sensitive, type, value: samples[name] ?? `acme-${name.replace(/_secret_id$/, '').replace(/_/g, '-')}` };
     }
     const result = importTerraformOutputs({ configFile: 'config/dev.yaml', configText, outputsSource: 'outputs.json', outputs });
     if (!result.ok) throw new Error(result.problems.join('\n'));
     // The engine is dev's already, and login 'password' is what the absent field means: neither is a change.
     const { database_engine: _engine, database_login: _login, ...changed } = samples;
-    expect(Object.fromEntries(result.changes.map((c) => [c.output, c.to]))).toEqual({
+    expect(result.changes.filter((c) => /^(clients|serving)\./.test(c.path)).map((c) => `${c.path} ${c.to}`)).toEqual([
+      'clients.0.passwordSecret acme-trainer-password',
+      'clients.1.passwordSecret acme-predictor-password',
+      'clients.0.serviceAccountEmail trainer@acme-ml-dev.iam.gserviceaccount.com',
+      'clients.1.serviceAccountEmail predictor@acme-ml-dev.iam.gserviceaccount.com',
+      'serving.0.passwordSecret acme-iris-password',
+    ]);
+    expect(Object.fromEntries(result.changes.filter((c) => !/^(clients|serving)\./.test(c.path)).map((c) => [c.output, c.to]))).toEqual({
       ...changed,
       database_user_secret_id: 'acme-database-user',
       database_password_secret_id: 'acme-database-password',
@@ -711,13 +792,13 @@ describe('the outputs go through import-terraform into a valid config', () => {
 
   test.each(ENVIRONMENTS)('examples/%s: its outputs, as GCP computes them, are exactly what its config file holds', (env) => {
     const outputs = exampleOutputs(examples[env], mod);
-    expect(Object.keys(outputs).sort()).toEqual(TERRAFORM_CONTRACT.map((r) => r.output).sort());
+    expect(Object.keys(outputs).sort()).toEqual(CONTRACT.map((r) => r.output).sort());
     const configText = fs.readFileSync(path.join(CONFIG_DIR, `${env}.yaml`), 'utf8');
     const result = importTerraformOutputs({ configFile: `config/${env}.yaml`, configText, outputsSource: `examples/${env}`, outputs });
     if (!result.ok) throw new Error(result.problems.join('\n'));
     // On failure: the example's module arguments and config/<env>.yaml disagree on the listed fields.
     expect(result.changes).toEqual([]);
-    expect(result.checked).toBe(TERRAFORM_CONTRACT.length);
+    expect(result.checked).toBe(CONTRACT.length);
   });
 
   test('examples/dev with database_login = "iam": the database secret ids are null and not read; the IAM variant of config/dev.yaml is up to date, the shipped one is refused', () => {
@@ -735,7 +816,7 @@ describe('the outputs go through import-terraform into a valid config', () => {
     const result = importTerraformOutputs({ configFile: 'config/dev.yaml', configText: iamText, outputsSource: 'examples/dev', outputs });
     if (!result.ok) throw new Error(result.problems.join('\n'));
     expect(result.changes).toEqual([]);
-    expect(result.checked).toBe(TERRAFORM_CONTRACT.length - 2);
+    expect(result.checked).toBe(CONTRACT.length - 2);
     const refused = importTerraformOutputs({ configFile: 'config/dev.yaml', configText: shippedText, outputsSource: 'examples/dev', outputs });
     const message = "not used with database.login 'iam' (the proxy logs in as the service account, with no password): remove it";
     expect(refused).toEqual({ ok: false, problems: [`config/dev.yaml: database.userSecret: ${message}`, `config/dev.yaml: database.passwordSecret: ${message}`] });

@@ -44,4 +44,11 @@ module "mlflow" {
   max_connections   = 400
 
   artifact_bucket_name = "example-mlflow-dev-artifacts"
+
+  # config/dev.yaml's clients (by name, with their namespaces) and served models.
+  clients = {
+    iris-trainer   = { namespace = "ml-training" }
+    iris-predictor = { namespace = "ml-apps" }
+  }
+  serving = ["iris"]
 }

@@ -80,3 +80,18 @@ output "smoke_password_secret_id" {
   value     = module.mlflow.smoke_password_secret_id
   sensitive = false
 }
+
+output "client_password_secret_ids" {
+  value     = module.mlflow.client_password_secret_ids
+  sensitive = false
+}
+
+output "client_service_account_emails" {
+  value     = module.mlflow.client_service_account_emails
+  sensitive = false
+}
+
+output "serving_password_secret_ids" {
+  value     = module.mlflow.serving_password_secret_ids
+  sensitive = false
+}

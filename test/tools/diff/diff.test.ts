@@ -276,7 +276,7 @@ local: 8 added, 8 removed
 dev: 3 changed, 4 removed
   dist/dev/mlflow (Application mlflow-dev)
     ~ NetworkPolicy mlflow/mlflow-server-ingress (wave -3)
-        spec.ingress[0].from[2]: {"namespaceSelector":{"matchLabels":{"kubernetes.io/metadata.name":"gmp-system"}}} → (none)
+        spec.ingress[0].from[4]: {"namespaceSelector":{"matchLabels":{"kubernetes.io/metadata.name":"gmp-system"}}} → (none)
     - Role mlflow/gmp-collector-read-mlflow-metrics-auth (wave -3)
     - RoleBinding mlflow/gmp-collector-read-mlflow-metrics-auth (wave -3)
     - ExternalSecret mlflow/mlflow-metrics-auth (wave -1)

@@ -30,6 +30,11 @@ const SHAPE =
 
 const text = (o: unknown) => JSON.stringify(o);
 
+/** dev.yaml's text without its clients and serving sections (and their comments). */
+const withoutLists = (t: string) => t.replace(/# In-cluster clients[\s\S]*?(?=^gitops:)/m, '');
+/** Removes the list outputs (with {@link outputsWith}). */
+const NO_LIST_OUTPUTS = { client_password_secret_ids: undefined, client_service_account_emails: undefined, serving_password_secret_ids: undefined };
+
 describe('parseTerraformOutputs: the text of `terraform output -json`', () => {
   test('an object of { sensitive, type, value } entries is read as it is, null values included', () => {
     const outputs = {
@@ -378,7 +383,7 @@ describe('importTerraformOutputs: the config text written', () => {
 
   test('the changes are listed with the field, the output, the old and the new value; the rest are checked only', () => {
     const r = ok(imp(dev()));
-    expect(r.checked).toBe(16);
+    expect(r.checked).toBe(19);
     expect(r.notes).toEqual([]);
     expect(r.changes).toEqual([
       { path: 'gcp.projectId', output: 'project_id', from: 'example-mlflow-dev', to: 'acme-ml-dev' },
@@ -391,7 +396,7 @@ describe('importTerraformOutputs: the config text written', () => {
 
   test('up to date: the very same text, no change, no note', () => {
     const once = ok(imp(dev())).text;
-    expect(ok(imp(once))).toEqual({ ok: true, text: once, changes: [], checked: 16, notes: [] });
+    expect(ok(imp(once))).toEqual({ ok: true, text: once, changes: [], checked: 19, notes: [] });
   });
 
   test('up to date but invalid elsewhere: refused with the problem, not reported up to date', () => {
@@ -446,10 +451,11 @@ describe('importTerraformOutputs: the config text written', () => {
   });
 
   test('an absent field is inserted at the indentation of its section', () => {
-    const wide = dev()
+    // Without the lists, whose entries' indentation doubling would break.
+    const wide = withoutLists(dev())
       .replace(/^( +)/gm, '$1$1')
       .replace('    metricsPasswordSecret: mlflow-dev-metrics-password # (terraform)\n', '');
-    const r = ok(imp(wide));
+    const r = ok(imp(wide, outputsWith(NO_LIST_OUTPUTS)));
     expect(r.notes).toEqual([]);
     expect(r.text).toContain('    metricsUsername: metrics-scraper\n    metricsPasswordSecret: mlflow-dev-metrics-password\nmetrics: gmp\n');
   });
@@ -552,5 +558,83 @@ describe('importTerraformOutputs: the config text written', () => {
 
   test('a refused output stops the import before the schema: its problems only', () => {
     expect(imp(dev(), outputsWith({ region: undefined }))).toEqual({ ok: false, problems: ["out.json: missing output 'region' (string → gcp.region)"] });
+  });
+});
+
+describe('the list outputs: clients and served models, matched by name', () => {
+  const imp = (configText: string, outputs: Outputs) => importTerraformOutputs({ configFile: 'dev.yaml', configText, outputsSource: 'out.json', outputs });
+  const map = (value: unknown, type: unknown = ['map', 'string']): Partial<TerraformOutput> => ({ sensitive: false, type, value });
+  const trainerEmail = 'mlflow-dev-c-iris-trainer@example-mlflow-dev.iam.gserviceaccount.com';
+  const predictorEmail = 'mlflow-dev-c-iris-predictor@example-mlflow-dev.iam.gserviceaccount.com';
+
+  test("each value goes into the entry of its name, in place, whatever the map's order", () => {
+    const r = imp(
+      dev(),
+      outputsWith({
+        client_password_secret_ids: map({ 'iris-predictor': 'predictor-v2', 'iris-trainer': 'mlflow-dev-client-iris-trainer-password' }),
+        serving_password_secret_ids: map({ iris: 'iris-v2' }),
+      }),
+    );
+    if (!r.ok) throw new Error(r.problems.join('\n'));
+    expect(r.changes.filter((c) => /^(clients|serving)\./.test(c.path))).toEqual([
+      { path: 'clients.1.passwordSecret', output: 'client_password_secret_ids', from: 'mlflow-dev-client-iris-predictor-password', to: 'predictor-v2' },
+      { path: 'serving.0.passwordSecret', output: 'serving_password_secret_ids', from: 'mlflow-dev-serving-iris-password', to: 'iris-v2' },
+    ]);
+    expect(r.notes).toEqual([]);
+    expect(r.text).toContain('    passwordSecret: predictor-v2 # (terraform)\n');
+    expect(r.text).toContain('    passwordSecret: iris-v2 # (terraform)\n');
+  });
+
+  test('an absent field of an entry is added at the end of that entry', () => {
+    const text = dev().replace(`    serviceAccountEmail: ${trainerEmail} # (terraform)\n`, '');
+    const r = imp(text, sample());
+    if (!r.ok) throw new Error(r.problems.join('\n'));
+    expect(r.changes).toContainEqual({ path: 'clients.0.serviceAccountEmail', output: 'client_service_account_emails', from: undefined, to: trainerEmail });
+    expect(r.notes).toEqual([]);
+    expect(r.text).toContain(`      models: { iris: EDIT }\n    serviceAccountEmail: ${trainerEmail}\n  - name: iris-predictor\n`);
+  });
+
+  test('an entry on one side only is refused, naming it and what to do; every problem at once', () => {
+    const r = imp(
+      dev(),
+      outputsWith({
+        client_password_secret_ids: map({ 'iris-trainer': 'a', 'iris-scorer': 'b' }),
+        client_service_account_emails: map({ 'iris-trainer': trainerEmail, 'iris-predictor': predictorEmail }),
+      }),
+    );
+    expect(r).toEqual({
+      ok: false,
+      problems: [
+        "out.json: output 'client_password_secret_ids' has an entry for 'iris-scorer', but the config's clients has none of that name: add it to clients, or remove it from the module's clients variable",
+        "out.json: output 'client_password_secret_ids' has no entry for clients.1 'iris-predictor': add it to the module's clients variable, or remove it from the config",
+      ],
+    });
+  });
+
+  test('required when the config lists entries; a map of another type refused', () => {
+    expect(imp(dev(), outputsWith({ client_service_account_emails: undefined, serving_password_secret_ids: map(['iris'], ['list', 'string']) }))).toEqual({
+      ok: false,
+      problems: [
+        "out.json: missing output 'client_service_account_emails' (map(string) → clients[].serviceAccountEmail, required with clients listed)",
+        'out.json: output \'serving_password_secret_ids\' has the wrong type: expected a map of strings keyed by serving[].name (serving[].passwordSecret), got type ["list","string"] with value ["iris"]',
+      ],
+    });
+    expect(imp(dev(), outputsWith({ serving_password_secret_ids: { sensitive: true } }))).toEqual({
+      ok: false,
+      problems: ["out.json: output 'serving_password_secret_ids' is marked sensitive: this project reads only identifiers; output the passwordSecret map with sensitive = false"],
+    });
+  });
+
+  test('a config without clients or served models: the outputs absent, or empty maps (of any type Terraform gives an empty map), are fine', () => {
+    const prod = fs.readFileSync(path.join(CONFIG_DIR, 'prod.yaml'), 'utf8');
+    const none = { client_password_secret_ids: undefined, client_service_account_emails: undefined, serving_password_secret_ids: undefined };
+    expect(imp(prod, outputsWith(none)).ok).toBe(true);
+    const empty = outputsWith({
+      client_password_secret_ids: map({}, ['map', 'dynamic']),
+      client_service_account_emails: map({}, ['object', {}]),
+      serving_password_secret_ids: map({}),
+    });
+    const r = imp(prod, empty);
+    expect(r.ok && r.changes.filter((c) => /^(clients|serving)/.test(c.path))).toEqual([]);
   });
 });

@@ -12,7 +12,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { isScalar, parseDocument } from 'yaml';
 import { loadEnvironmentFile, parseConfigDocument } from '../../../lib/config/config';
-import { contractTable, TERRAFORM_CONTRACT, type TerraformOutput } from '../../../tools/terraform/contract';
+import { contractTable, TERRAFORM_CONTRACT, TERRAFORM_LIST_CONTRACT, type TerraformOutput } from '../../../tools/terraform/contract';
 import { run } from '../../../scripts/import-terraform';
 import { CONFIG_DIR, ROOT, RUN_TS } from '../../../tools/environments';
 
@@ -79,6 +79,11 @@ function sandbox(configs: Record<string, string>, outputs: Outputs | string = sa
   return { configDir, outputsFile, config, files, run, runProcess };
 }
 
+/** dev.yaml's text without its clients and serving sections (and their comments). */
+const withoutLists = (t: string) => t.replace(/# In-cluster clients[\s\S]*?(?=^gitops:)/m, '');
+/** Removes the list outputs (with {@link outputsWith}): for a config without clients or served models. */
+const NO_LIST_OUTPUTS = { client_password_secret_ids: undefined, client_service_account_emails: undefined, serving_password_secret_ids: undefined };
+
 /** The sample outputs with some entries changed (`undefined` removes one). */
 function outputsWith(changes: Record<string, Partial<TerraformOutput> | undefined>): Outputs {
   const o = sample();
@@ -114,7 +119,7 @@ describe('the contract: one table, which the docs, the sample and the shipped co
 
   test('the docs list exactly the contract outputs, in the table and in the HCL sketch, none sensitive', () => {
     const docs = fs.readFileSync(DOCS, 'utf8');
-    const names = TERRAFORM_CONTRACT.map((r) => r.output);
+    const names = [...TERRAFORM_CONTRACT, ...TERRAFORM_LIST_CONTRACT].map((r) => r.output);
     const outputsSection = /^## Outputs\n([\s\S]*?)^## /m.exec(docs)![1];
     const tableRows = [...outputsSection.matchAll(/^\| `([a-z0-9_]+)` \|/gm)].map((m) => m[1]);
     const hcl = [...docs.matchAll(/^```hcl\n([\s\S]*?)^```$/gm)].map((m) => m[1]).join('');
@@ -134,7 +139,13 @@ describe('the contract: one table, which the docs, the sample and the shipped co
     for (const r of TERRAFORM_CONTRACT) {
       expect({ output: r.output, entry: o[r.output] }).toEqual({ output: r.output, entry: { sensitive: false, type: r.type, value: r.example } });
     }
-    const extra = Object.keys(o).filter((n) => !TERRAFORM_CONTRACT.some((r) => r.output === n));
+    // The list outputs: dev's clients and served model, by name.
+    for (const r of TERRAFORM_LIST_CONTRACT) {
+      expect({ output: r.output, type: o[r.output].type, sensitive: o[r.output].sensitive }).toEqual({ output: r.output, type: ['map', 'string'], sensitive: false });
+    }
+    expect(Object.keys(o.client_password_secret_ids.value as object)).toEqual(['iris-trainer', 'iris-predictor']);
+    expect(Object.keys(o.serving_password_secret_ids.value as object)).toEqual(['iris']);
+    const extra = Object.keys(o).filter((n) => ![...TERRAFORM_CONTRACT, ...TERRAFORM_LIST_CONTRACT].some((r) => r.output === n));
     expect(extra.length).toBeGreaterThan(0);
     expect(extra.some((n) => o[n].sensitive)).toBe(true);
   });
@@ -152,7 +163,16 @@ describe('the contract: one table, which the docs, the sample and the shipped co
         comment: expect.stringContaining('(terraform)'),
       });
     }
-    expect(text.split('\n').filter((l) => l.includes('# (terraform)'))).toHaveLength(present.length);
+    // And in each client and served model, the fields the list outputs write.
+    const listFields = TERRAFORM_LIST_CONTRACT.flatMap((r) => {
+      const entries = (doc.get(r.list) as { items?: unknown[] } | undefined)?.items ?? [];
+      return entries.map((_, i) => [r.list, i, r.field]);
+    });
+    for (const at of listFields) {
+      const node = doc.getIn(at, true);
+      expect({ field: at.join('.'), comment: isScalar(node) ? node.comment : undefined }).toEqual({ field: at.join('.'), comment: expect.stringContaining('(terraform)') });
+    }
+    expect(text.split('\n').filter((l) => l.includes('# (terraform)'))).toHaveLength(present.length + listFields.length);
   });
 });
 
@@ -169,7 +189,7 @@ describe('import-terraform updates the Terraform values and nothing else', () =>
       '  database.maxConnections: 400 → 800',
       '  artifacts.bucket: example-mlflow-dev-artifacts → acme-ml-dev-mlflow-artifacts',
     ]);
-    expect(r.stdout).toMatch(/dev\.yaml: 5 fields updated from .*outputs\.json \(16 checked\):/);
+    expect(r.stdout).toMatch(/dev\.yaml: 5 fields updated from .*outputs\.json \(19 checked\):/);
     const expected = shipped('dev')
       .replace('  projectId: example-mlflow-dev # (terraform)\n', '  projectId: acme-ml-dev # (terraform)\n')
       .replace(
@@ -212,7 +232,7 @@ describe('import-terraform updates the Terraform values and nothing else', () =>
 
   test.concurrent('--outputs - reads `terraform output -json` from stdin (in its own process, as a user runs it)', async () => {
     const sb = sandbox({ prod: shipped('prod') });
-    const r = await sb.runProcess('prod', JSON.stringify(sample()), '-');
+    const r = await sb.runProcess('prod', JSON.stringify(outputsWith(NO_LIST_OUTPUTS)), '-');
     expect(r).toMatchObject({ code: 0, stderr: '' });
     expect(r.stdout).toContain('updated from stdin');
     expect(r.stdout).toContain('  gcp.projectId: example-mlflow-prod → acme-ml-dev\n');
@@ -221,7 +241,7 @@ describe('import-terraform updates the Terraform values and nothing else', () =>
 
   test.concurrent('--outputs - reads stdin in-process too: the injected reader, not a file named -', async () => {
     const sb = sandbox({ prod: shipped('prod') });
-    const r = await sb.run('prod', JSON.stringify(outputsWith({ project_id: { value: 'acme-ml-stdin' } })), '-');
+    const r = await sb.run('prod', JSON.stringify(outputsWith({ ...NO_LIST_OUTPUTS, project_id: { value: 'acme-ml-stdin' } })), '-');
     expect(r).toMatchObject({ code: 0, stderr: '' });
     expect(r.stdout).toContain('  gcp.projectId: example-mlflow-prod → acme-ml-stdin\n');
     expect(loadEnvironmentFile(sb.config('prod')).environment?.servers[0].gcp?.projectId).toBe('acme-ml-stdin');
@@ -256,9 +276,11 @@ describe('import-terraform updates the Terraform values and nothing else', () =>
   });
 
   test.concurrent('with auth.enabled: false the auth secret ids are neither required nor written', async () => {
-    const noAuth = shipped('dev').replace(/^auth:\n(?: {2}.*\n)+/m, 'auth:\n  enabled: false\n');
+    // Clients and served models need basic-auth: without it, none (and no list outputs).
+    const noAuth = withoutLists(shipped('dev')).replace(/^auth:\n(?: {2}.*\n)+/m, 'auth:\n  enabled: false\n');
     expect(noAuth).toContain('auth:\n  enabled: false\nmetrics: gmp\n');
     const outputs = outputsWith({
+      ...NO_LIST_OUTPUTS,
       flask_secret_key_secret_id: undefined,
       admin_username_secret_id: undefined,
       admin_password_secret_id: { sensitive: true }, // not needed, so not inspected
@@ -292,7 +314,7 @@ describe('the login decides which database outputs are read', () => {
     const sb = sandbox({ dev: iamDev() }, iamOutputs());
     const r = await sb.run('dev');
     expect(r).toMatchObject({ code: 0, stderr: '' });
-    expect(r.stdout).toContain('(14 checked)');
+    expect(r.stdout).toContain('(17 checked)');
     expect(r.stdout).not.toContain('database.login');
     const written = fs.readFileSync(sb.config('dev'), 'utf8');
     expect(written).toContain('  login: iam # (terraform)\n');

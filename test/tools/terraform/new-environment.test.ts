@@ -7,14 +7,19 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { loadEnvironmentFile, parseConfigDocument } from '../../../lib/config/config';
-import { TERRAFORM_CONTRACT, type TerraformOutput } from '../../../tools/terraform/contract';
+import { TERRAFORM_CONTRACT, TERRAFORM_LIST_CONTRACT, type TerraformOutput } from '../../../tools/terraform/contract';
 import { run as synth } from '../../../main';
 import { run } from '../../../scripts/import-terraform';
 import { ROOT } from '../../../tools/environments';
 
 const SAMPLE = path.join(ROOT, 'test', 'fixtures', 'terraform-output.json');
 /** The sample outputs (written for dev) as a new environment's Terraform would print them. */
-const stagingOutputs = (): Record<string, TerraformOutput> => JSON.parse(fs.readFileSync(SAMPLE, 'utf8').replace(/dev/g, 'staging'));
+const stagingOutputs = (): Record<string, TerraformOutput> => {
+  const outputs = JSON.parse(fs.readFileSync(SAMPLE, 'utf8').replace(/dev/g, 'staging'));
+  // A new environment starts without clients or served models: its module lists none yet.
+  for (const row of TERRAFORM_LIST_CONTRACT) outputs[row.output] = { sensitive: false, type: ['map', 'string'], value: {} };
+  return outputs;
+};
 
 const scratch: string[] = [];
 afterAll(() => scratch.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
