@@ -10,14 +10,14 @@
  * moves to v2, logged in the other experiment: without the grant the container fails at start with the message that
  * names the promotion; with it (what the sync after a promotion grants) the restarted container answers as v2.
  */
-import { spawnSync } from 'child_process';
+import { spawn, spawnSync } from 'child_process';
 import * as os from 'os';
 import * as path from 'path';
-import { configFrom, rawConfig } from '../../tools/environments';
+import { ROOT, configFrom, rawConfig } from '../../tools/environments';
 import { mlflowPython, mlflowVersion } from '../../tools/pod-harness/test-servers';
 import { renderSecrets } from '../../tools/pod-harness/secrets';
 import { PodRoot, prepareContainer, renderPod, type PreparedContainer } from '../../tools/pod-harness/container';
-import { runToCompletion } from '../../tools/pod-harness/process';
+import { freePort, runToCompletion, sleep } from '../../tools/pod-harness/process';
 import { basicAuth, httpRequest } from '../../tools/pod-harness/http';
 import { startContainerServer, startPod, type StartedPod } from '../../tools/pod-harness/pod';
 import { grantLikeTheMigrationJob } from '../support/grants';
@@ -80,18 +80,80 @@ const SAMPLE = JSON.stringify({ inputs: [[5.1, 3.5, 1.4, 0.2]] });
     for (const r of roots) r.remove();
   });
 
+  // The example prediction API first, while @champion → v1 (logged in `iris`, which dev's iris-predictor may READ).
+  /** examples/prediction-api/app.py as a process with a client's environment (the keys of the client Secret). */
+  const predictionApi = async (user: { username: string; password: string }) => {
+    const port = await freePort();
+    const child = spawn(PYTHON!, [path.join(ROOT, 'examples', 'prediction-api', 'app.py')], {
+      env: { PATH: `${path.dirname(PYTHON!)}:/usr/bin:/bin`, HOME: os.tmpdir(), MLFLOW_DISABLE_TELEMETRY: 'true', PORT: String(port), MLFLOW_TRACKING_URI: pod!.server.url, MLFLOW_TRACKING_USERNAME: user.username, MLFLOW_TRACKING_PASSWORD: user.password },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout!.on('data', (d) => (output += d));
+    child.stderr!.on('data', (d) => (output += d));
+    const exited = new Promise<number>((resolve) => child.on('exit', (code) => resolve(code ?? -1)));
+    let code: number | undefined;
+    void exited.then((c) => (code = c));
+    const deadline = Date.now() + 120_000;
+    for (;;) {
+      if (code !== undefined) return { port, output: () => output, code, stop: async () => undefined };
+      const up = await httpRequest(port, '/health').catch(() => undefined);
+      if (up?.status === 200) break;
+      if (Date.now() > deadline) throw new Error(`the prediction API did not start; output:\n${output}`);
+      await sleep(200);
+    }
+    return { port, output: () => output, code, stop: async () => void (child.kill('SIGKILL'), await exited) };
+  };
+
+  test('the example prediction API, as client iris-predictor with its configured grants: predicts as v1 and logs inputs, output, inference time and version', async () => {
+    const client = configFrom('dev', doc()).clients.find((c) => c.name === 'iris-predictor')!;
+    const user = { username: client.user.username, password: 'predictor-password-1' };
+    await grantLikeTheMigrationJob(pod!.server.url, admin, { ...user, ...client.grants });
+    const t = Date.now();
+    const api = await predictionApi(user);
+    timings.push(`prediction API start ${Date.now() - t} ms`);
+    try {
+      expect(api.output()).toContain('prediction-api: iris@champion → version 1, listening on');
+      const body = JSON.stringify({ features: [5.1, 3.5, 1.4, 0.2] });
+      const r = await httpRequest(api.port, '/predict', { method: 'POST', headers: { 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(body)) }, body });
+      expect(r.status).toBe(200);
+      const answer = JSON.parse(r.body);
+      expect([answer.prediction, answer.model_version]).toEqual([0, '1']);
+      // Read back as the admin: the run the API logged in iris-predictions.
+      const run = await (await fetch(`${pod!.server.url}/api/2.0/mlflow/runs/get?run_id=${answer.run_id}`, { headers: { Authorization: basicAuth(admin.username, admin.password) } })).json();
+      const experiment = await (await fetch(`${pod!.server.url}/api/2.0/mlflow/experiments/get?experiment_id=${run.run.info.experiment_id}`, { headers: { Authorization: basicAuth(admin.username, admin.password) } })).json();
+      expect(experiment.experiment.name).toBe('iris-predictions');
+      const byKey = (xs: Array<{ key: string; value: unknown }>) => Object.fromEntries(xs.map((x) => [x.key, x.value]));
+      expect(byKey(run.run.data.params)).toEqual({ inputs: '[5.1, 3.5, 1.4, 0.2]' });
+      const metrics = byKey(run.run.data.metrics) as Record<string, number>;
+      expect(metrics.prediction).toBe(0);
+      expect(metrics.inference_time_ms).toBeGreaterThan(0);
+      expect(byKey(run.run.data.tags)).toMatchObject({ model_name: 'iris', model_alias: 'champion', model_version: '1', 'mlflow.user': 'iris-predictor' });
+    } finally {
+      await api.stop();
+    }
+  }, 180_000);
+
+  test('a client without permission on the model: the API does not start, MLflow answers 403', async () => {
+    const user = { username: 'no-grants', password: 'no-grants-password-1' };
+    await grantLikeTheMigrationJob(pod!.server.url, admin, { ...user, experiments: [], models: [] });
+    const api = await predictionApi(user);
+    expect(api.code).not.toBe(0);
+    expect(api.output()).toContain("/api/2.0/mlflow/registered-models/alias failed with error code 403 != 200. Response body: 'Permission denied'");
+  }, 180_000);
+
   test('the serving user is serve-iris, read from the Secret its ExternalSecret renders', () => {
     expect(servingUser.username).toBe('serve-iris');
   });
 
   test('without READ on the experiment of the version, the container exits 1 naming user, experiment and promotion', async () => {
-    // What the Job grants when @champion → v1 in iris-a, except the experiment: READ on the model only.
+    // What the Job grants when @champion → v1 in iris, except the experiment: READ on the model only.
     await grantLikeTheMigrationJob(pod!.server.url, admin, { ...servingUser, experiments: [], models: [{ name: 'iris', permission: 'READ' }] });
     const r = await runToCompletion(await servingContainer(0), 120_000);
     expect(r.code).toBe(1);
     expect(r.output).toContain(`serve: iris@champion → version 1 (run `);
     expect(r.output).toContain(
-      `serve: ERROR: user 'serve-iris' may not read experiment ${experiments['iris-a']}, where iris version 1 was logged (403 from the artifact proxy): ` +
+      `serve: ERROR: user 'serve-iris' may not read experiment ${experiments['iris']}, where iris version 1 was logged (403 from the artifact proxy): ` +
         'the sync grants the serving user READ on the experiment of the version it serves; run `npm run promote -- dev iris`, review and merge, ' +
         'and the next sync grants it before the pods roll',
     );
@@ -100,14 +162,14 @@ const SAMPLE = JSON.stringify({ inputs: [[5.1, 3.5, 1.4, 0.2]] });
   test('with the grants, it serves v1, logs it, and stops cleanly on SIGTERM; the alias moved to v2 (another experiment) fails until the promotion grants it, then v2 answers', async () => {
     await grantLikeTheMigrationJob(pod!.server.url, admin, {
       ...servingUser,
-      experiments: [{ name: 'iris-a', permission: 'READ' }],
+      experiments: [{ name: 'iris', permission: 'READ' }],
       models: [{ name: 'iris', permission: 'READ' }],
     });
     let t = Date.now();
     const v1 = await startContainerServer(await servingContainer(0));
     timings.push(`serving container start to /ping (v1) ${Date.now() - t} ms`);
     try {
-      expect(v1.running.output()).toMatch(new RegExp(`serve: iris@champion → version 1 \\(run [0-9a-f]{32}, experiment ${experiments['iris-a']}\\)`));
+      expect(v1.running.output()).toMatch(new RegExp(`serve: iris@champion → version 1 \\(run [0-9a-f]{32}, experiment ${experiments['iris']}\\)`));
       const answer = await httpRequest(v1.port, '/invocations', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: SAMPLE });
       expect(answer.status).toBe(200);
       expect(JSON.parse(answer.body)).toEqual({ predictions: [0] });
@@ -118,7 +180,7 @@ const SAMPLE = JSON.stringify({ inputs: [[5.1, 3.5, 1.4, 0.2]] });
       await v1.stop();
     }
 
-    // Someone moves the alias in the registry to v2, logged in iris-b.
+    // Someone moves the alias in the registry to v2, logged in iris-challengers.
     const a = basicAuth(admin.username, admin.password);
     const moved = await fetch(`${pod!.server.url}/api/2.0/mlflow/registered-models/alias`, {
       method: 'POST',
@@ -127,25 +189,25 @@ const SAMPLE = JSON.stringify({ inputs: [[5.1, 3.5, 1.4, 0.2]] });
     });
     expect(moved.status).toBe(200);
 
-    // A pod that restarts before the promotion's sync resolves v2 and fails on iris-b with the message.
+    // A pod that restarts before the promotion's sync resolves v2 and fails on iris-challengers with the message.
     const early = await runToCompletion(await servingContainer(0), 120_000);
     expect(early.code).toBe(1);
-    expect(early.output).toContain(`may not read experiment ${experiments['iris-b']}, where iris version 2 was logged`);
+    expect(early.output).toContain(`may not read experiment ${experiments['iris-challengers']}, where iris version 2 was logged`);
 
-    // The promotion: the raised count changes the pod template (the rollout); the sync's Job grants READ on iris-b first.
+    // The promotion: the raised count changes the pod template (the rollout); the sync's Job grants READ on iris-challengers first.
     const promoted = await servingContainer(1);
     expect(podAnnotations(0)[PROMOTION_ANNOTATION]).toBe('0');
     expect(podAnnotations(1)[PROMOTION_ANNOTATION]).toBe('1');
     await grantLikeTheMigrationJob(pod!.server.url, admin, {
       ...servingUser,
-      experiments: [{ name: 'iris-b', permission: 'READ' }],
+      experiments: [{ name: 'iris-challengers', permission: 'READ' }],
       models: [{ name: 'iris', permission: 'READ' }],
     });
     t = Date.now();
     const v2 = await startContainerServer(promoted);
     timings.push(`serving container start to /ping (v2) ${Date.now() - t} ms`);
     try {
-      expect(v2.running.output()).toMatch(new RegExp(`serve: iris@champion → version 2 \\(run [0-9a-f]{32}, experiment ${experiments['iris-b']}\\)`));
+      expect(v2.running.output()).toMatch(new RegExp(`serve: iris@champion → version 2 \\(run [0-9a-f]{32}, experiment ${experiments['iris-challengers']}\\)`));
       const answer = await httpRequest(v2.port, '/invocations', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: SAMPLE });
       expect(JSON.parse(answer.body)).toEqual({ predictions: [42] });
     } finally {
