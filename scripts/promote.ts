@@ -20,6 +20,19 @@ const EXIT_USAGE = 2;
 
 export const USAGE = 'usage: npm run promote -- <env> <serving>';
 
+/** What `--help` prints. */
+export const HELP = `${USAGE}
+
+Rolls out the version a served model's alias points at now, as a reviewed change: raises serving[].promotion of
+<serving> in config/<env>.yaml (the rest of the file kept as it is), validates it, and re-synthesizes dist/. Review
+with npm run diff, commit and merge: the sync grants the serving user READ on the experiment of that version, then
+the serving pods roll and resolve the alias (docs/clients.md#serving).
+
+  -h, --help   print this text
+
+Exit codes: 0 promoted; 1 refused (unknown environment or serving, a pinned version, an invalid file): nothing
+written; 2 usage error.`;
+
 /** Where the command writes its messages. */
 export interface Io {
   readonly stdout: { write(text: string): unknown };
@@ -34,7 +47,7 @@ function refuse(io: Io, problem: string): number {
 /** The command: `argv` without node and script; `root` the repository (its config/ and dist/). Returns the exit code. */
 export function run(argv: readonly string[], io: Io, root: string = path.resolve(__dirname, '..')): number {
   if (argv.length === 1 && (argv[0] === '--help' || argv[0] === '-h')) {
-    io.stdout.write(`${USAGE}\n`);
+    io.stdout.write(`${HELP}\n`);
     return EXIT_OK;
   }
   if (argv.length !== 2 || argv.some((a) => a.startsWith('-'))) {
