@@ -43,10 +43,11 @@ const SAMPLE = JSON.stringify({ inputs: [[5.1, 3.5, 1.4, 0.2]] });
     return d;
   };
 
-  /** The serving container of `promotion`'s render, as a fresh pod would run it. */
-  const servingContainer = async (promotion: number): Promise<PreparedContainer> => {
+  /** The serving container of `promotion`'s render (and `change` to the entry), as a fresh pod would run it. */
+  const servingContainer = async (promotion: number, change: (s: any) => void = () => undefined): Promise<PreparedContainer> => {
     const d = doc();
     d.serving[0].promotion = promotion;
+    change(d.serving[0]);
     const rendered = renderPod(configFrom('dev', d));
     const root = new PodRoot('serve-iris');
     roots.push(root);
@@ -145,6 +146,21 @@ const SAMPLE = JSON.stringify({ inputs: [[5.1, 3.5, 1.4, 0.2]] });
   test('the serving user is serve-iris, read from the Secret its ExternalSecret renders', () => {
     expect(servingUser.username).toBe('serve-iris');
   });
+
+  test('a model not registered yet (its grant made, as the Job makes it), an alias not set: the container exits 1, naming the model and what to check', async () => {
+    await grantLikeTheMigrationJob(pod!.server.url, admin, { ...servingUser, experiments: [], models: [{ name: 'not-registered', permission: 'READ' }] });
+    const r = await runToCompletion(await servingContainer(0, (s) => (s.model = 'not-registered')), 120_000);
+    expect(r.code).toBe(1);
+    expect(r.output).toContain(
+      "serve: ERROR: user 'serve-iris' may not read registered model 'not-registered' (403, which MLflow also answers for a model that does not exist): " +
+        'check that the model is registered and named in serving[].model, and that the migration Job ran (it grants the serving user READ on the model)\n',
+    );
+    // A registered model without that alias.
+    await grantLikeTheMigrationJob(pod!.server.url, admin, { ...servingUser, experiments: [], models: [{ name: 'iris', permission: 'READ' }] });
+    const alias = await runToCompletion(await servingContainer(0, (s) => (s.alias = 'no-such-alias')), 120_000);
+    expect(alias.code).toBe(1);
+    expect(alias.output).toContain(`serve: ERROR: cannot resolve iris@no-such-alias at ${pod!.server.url}: INVALID_PARAMETER_VALUE: Registered model alias no-such-alias not found.\n`);
+  }, 180_000);
 
   test('without READ on the experiment of the version, the container exits 1 naming user, experiment and promotion', async () => {
     // What the Job grants when @champion → v1 in iris, except the experiment: READ on the model only.

@@ -61,8 +61,9 @@ def main():
     except Exception as e:  # noqa: BLE001 - every failure ends the pod's start with its cause
         if denied(e):
             fail(
-                f"user '{user}' may not read registered model '{args.model}' (403): the sync grants the serving user READ on it; "
-                f"check serving[].model in the config and that the migration Job ran"
+                f"user '{user}' may not read registered model '{args.model}' (403, which MLflow also answers for a model that does not "
+                f"exist): check that the model is registered and named in serving[].model, and that the migration Job ran (it grants "
+                f"the serving user READ on the model)"
             )
         fail(f"cannot resolve {served} at {mlflow.get_tracking_uri()}: {e}")
     found = re.match(r"^mlflow-artifacts:(?://[^/]*)?/([^/]+)/", uri)
