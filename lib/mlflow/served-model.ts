@@ -49,7 +49,7 @@ export interface ServedModelDeploymentProps {
   readonly selectorLabels: Record<string, string>;
   /** The namespace's network policies: the serving pods' own policy is added, and the server admits them. */
   readonly network: NetworkPolicies;
-  /** The command that promotes this serving (`promoteCommand()`): named in the pods' message on a missing grant. */
+  /** The command that promotes this serving (`promoteCommand()`): named in the pods' message on a missing grant (alias targets). */
   readonly promoteCommand: string;
 }
 
@@ -98,14 +98,15 @@ export class ServedModelDeployment extends Construct {
     });
     this.deployment.select(kplus.LabelSelector.of({ labels: props.selectorLabels }));
 
-    const target = s.target.alias !== undefined ? ['--alias', s.target.alias] : ['--version', String(s.target.version)];
+    // With an alias, the command that promotes it: the pods name it when a moved alias lacks its grant.
+    const target = s.target.alias !== undefined ? ['--alias', s.target.alias, '--promote-command', props.promoteCommand] : ['--version', String(s.target.version)];
     const probe = (p: string, periodSeconds: number, failureThreshold: number) =>
       kplus.Probe.fromHttpGet(p, { port: SCORING_PORT, periodSeconds: Duration.seconds(periodSeconds), timeoutSeconds: Duration.seconds(5), failureThreshold });
     const container = this.deployment.addContainer({
       name: 'serve',
       image: props.image,
       imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
-      command: ['python', `${SCRIPT_DIR}/serve.py`, '--model', s.model, ...target, '--port', String(SCORING_PORT), '--promote-command', props.promoteCommand],
+      command: ['python', `${SCRIPT_DIR}/serve.py`, '--model', s.model, ...target, '--port', String(SCORING_PORT)],
       ports: [{ name: SCORING_PORT_NAME, number: SCORING_PORT }],
       envVariables: {
         MLFLOW_TRACKING_URI: kplus.EnvValue.fromValue(props.serverUrl),

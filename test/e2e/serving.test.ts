@@ -147,7 +147,7 @@ const SAMPLE = JSON.stringify({ inputs: [[5.1, 3.5, 1.4, 0.2]] });
     expect(servingUser.username).toBe('serve-iris');
   });
 
-  test('a model not registered yet (its grant made, as the Job makes it), an alias not set: the container exits 1, naming the model and what to check', async () => {
+  test('a model not registered yet (its grant made, as the Job makes it), an alias not set, a pinned version without its grant: the container exits 1 with what to check', async () => {
     await grantLikeTheMigrationJob(pod!.server.url, admin, { ...servingUser, experiments: [], models: [{ name: 'not-registered', permission: 'READ' }] });
     const r = await runToCompletion(await servingContainer(0, (s) => (s.model = 'not-registered')), 120_000);
     expect(r.code).toBe(1);
@@ -160,6 +160,21 @@ const SAMPLE = JSON.stringify({ inputs: [[5.1, 3.5, 1.4, 0.2]] });
     const alias = await runToCompletion(await servingContainer(0, (s) => (s.alias = 'no-such-alias')), 120_000);
     expect(alias.code).toBe(1);
     expect(alias.output).toContain(`serve: ERROR: cannot resolve iris@no-such-alias at ${pod!.server.url}: INVALID_PARAMETER_VALUE: Registered model alias no-such-alias not found.\n`);
+    // A pinned version whose experiment is not granted: no promotion to run, the Job grants it at each sync.
+    const pinned = await runToCompletion(
+      await servingContainer(0, (s) => {
+        delete s.alias;
+        delete s.promotion;
+        s.version = 2;
+      }),
+      120_000,
+    );
+    expect(pinned.code).toBe(1);
+    expect(pinned.output).toContain('serve: iris (pinned) → version 2 (run ');
+    expect(pinned.output).toContain(
+      `serve: ERROR: user 'serve-iris' may not read experiment ${experiments['iris-challengers']}, where iris version 2 was logged (403 from the artifact proxy): ` +
+        'the sync grants the serving user READ on the experiment of the version it serves; check that the migration Job of the last sync ran\n',
+    );
   }, 180_000);
 
   test('without READ on the experiment of the version, the container exits 1 naming user, experiment and promotion', async () => {

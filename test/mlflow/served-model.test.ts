@@ -27,7 +27,7 @@ describe('dev: serving iris (alias champion)', () => {
   test("runs the shipped wrapper with the server's image: model, alias, the scoring port and the promotion command", () => {
     const server = containerNamed(find(app, 'Deployment', 'mlflow').spec.template.spec, 'mlflow');
     expect(container.image).toBe(server.image);
-    expect(container.command).toEqual(['python', '/opt/mlflow-serve/serve.py', '--model', 'iris', '--alias', 'champion', '--port', '8080', '--promote-command', 'npm run promote -- dev iris']);
+    expect(container.command).toEqual(['python', '/opt/mlflow-serve/serve.py', '--model', 'iris', '--alias', 'champion', '--promote-command', 'npm run promote -- dev iris', '--port', '8080']);
     const mount = container.volumeMounts.find((m: any) => m.mountPath === '/opt/mlflow-serve');
     expect(mount.readOnly).toBe(true);
     const volume = pod.volumes.find((v: any) => v.name === mount.name);
@@ -123,13 +123,13 @@ describe('variants', () => {
     return render(configFrom('dev', doc)).byPath.mlflow;
   };
 
-  test('a pinned version: --version, and no promotion annotation', () => {
+  test('a pinned version: --version, no promotion command or annotation', () => {
     const app = variant((s) => {
       delete s.alias;
       s.version = 3;
     });
     const d = find(app, 'Deployment', 'serve-iris');
-    expect(containerNamed(d.spec.template.spec, 'serve').command.slice(2, 6)).toEqual(['--model', 'iris', '--version', '3']);
+    expect(containerNamed(d.spec.template.spec, 'serve').command).toEqual(['python', '/opt/mlflow-serve/serve.py', '--model', 'iris', '--version', '3', '--port', '8080']);
     expect(d.spec.template.metadata.annotations).toBeUndefined();
   });
 

@@ -45,7 +45,7 @@ def main():
     target.add_argument("--alias", help="the alias served")
     target.add_argument("--version", help="a pinned version")
     parser.add_argument("--port", required=True, help="the scoring server's port")
-    parser.add_argument("--promote-command", required=True, help="the command that promotes this serving (for messages)")
+    parser.add_argument("--promote-command", help="the command that promotes this serving (with --alias; for messages)")
     parser.add_argument("--model-dir", default="/tmp/model", help="where the version is downloaded")
     args = parser.parse_args()
 
@@ -68,17 +68,20 @@ def main():
         fail(f"cannot resolve {served} at {mlflow.get_tracking_uri()}: {e}")
     found = re.match(r"^mlflow-artifacts:(?://[^/]*)?/([^/]+)/", uri)
     experiment = found.group(1) if found else "?"
-    log(f"{served} → version {mv.version} (run {mv.run_id or '-'}, experiment {experiment})")
+    label = f"{args.model}@{args.alias}" if args.alias else f"{args.model} (pinned)"
+    log(f"{label} → version {mv.version} (run {mv.run_id or '-'}, experiment {experiment})")
 
     try:
         local = mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=args.model_dir)
     except Exception as e:  # noqa: BLE001
         if denied(e):
-            fail(
+            cause = (
                 f"user '{user}' may not read experiment {experiment}, where {args.model} version {mv.version} was logged (403 from the "
-                f"artifact proxy): the sync grants the serving user READ on the experiment of the version it serves; run "
-                f"`{args.promote_command}`, review and merge, and the next sync grants it before the pods roll"
+                f"artifact proxy): the sync grants the serving user READ on the experiment of the version it serves; "
             )
+            if args.alias and args.promote_command:
+                fail(cause + f"run `{args.promote_command}`, review and merge, and the next sync grants it before the pods roll")
+            fail(cause + "check that the migration Job of the last sync ran")
         fail(f"cannot download {args.model} version {mv.version} from {uri}: {e}")
 
     # Children orphaned below this process are re-parented to it (PR_SET_CHILD_SUBREAPER), first process or not.
