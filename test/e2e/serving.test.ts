@@ -9,6 +9,8 @@
  * experiment of the version served), the serving container starts, answers /invocations and logs v1. Then the alias
  * moves to v2, logged in the other experiment: without the grant the container fails at start with the message that
  * names the promotion; with it (what the sync after a promotion grants) the restarted container answers as v2.
+ * Before that, while @champion → v1, the example prediction API (examples/prediction-api/app.py) runs as a process with
+ * a client's environment: as dev's `iris-predictor` with its configured grants, and as a user without any (403).
  */
 import { spawn, spawnSync } from 'child_process';
 import * as os from 'os';

@@ -133,12 +133,15 @@ describe('variants', () => {
     expect(d.spec.template.metadata.annotations).toBeUndefined();
   });
 
-  test("a raised promotion is the only change to the pod template; a client with a pod selector is admitted by namespace and labels", () => {
-    const app = variant((s) => {
-      s.promotion = 4;
-      s.clients = ['iris-trainer'];
-    });
-    expect(find(app, 'Deployment', 'serve-iris').spec.template.metadata.annotations).toEqual({ 'mlflow-gitops/promotion': '4' });
+  test('a raised promotion changes the pod template by its annotation only', () => {
+    const template = (promotion: number) => find(variant((s) => (s.promotion = promotion)), 'Deployment', 'serve-iris').spec.template;
+    const [before, after] = [template(3), template(4)];
+    expect([before.metadata.annotations, after.metadata.annotations]).toEqual([{ 'mlflow-gitops/promotion': '3' }, { 'mlflow-gitops/promotion': '4' }]);
+    expect({ ...after, metadata: { ...after.metadata, annotations: undefined } }).toEqual({ ...before, metadata: { ...before.metadata, annotations: undefined } });
+  });
+
+  test('a client with a pod selector is admitted by namespace and labels', () => {
+    const app = variant((s) => (s.clients = ['iris-trainer']));
     expect(find(app, 'NetworkPolicy', 'serve-iris-ingress').spec.ingress[0].from).toEqual([
       { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'ml-training' } }, podSelector: { matchLabels: { 'app.kubernetes.io/name': 'iris-trainer' } } },
     ]);
