@@ -21,8 +21,8 @@ export interface GitOpsPlan {
   readonly addons: readonly Addon[];
   /** ClusterIssuer to create (cert-manager add-on with an Ingress, or with a Gateway whose certificate cert-manager issues). */
   readonly clusterIssuer?: AcmeClusterIssuerProps & { readonly server: 'production' | 'staging' };
-  /** The MLflow Deployment when HPA-managed (Argo CD then ignores its replica count). */
-  readonly autoscaledDeployment?: string;
+  /** The HPA-managed Deployments (Argo CD then ignores their replica counts). */
+  readonly autoscaledDeployments: readonly string[];
 }
 
 /** Derives the GitOps plan of an environment, or undefined when it has no `gitops` section (e.g. `local`). */
@@ -51,7 +51,7 @@ export function gitOpsPlan(config: Server, workloads: ServerWorkloads): GitOpsPl
     distPath: `dist/${config.name}`,
     addons,
     clusterIssuer,
-    autoscaledDeployment: workloads.autoscaledDeployment,
+    autoscaledDeployments: workloads.autoscaledDeployments,
   };
 }
 
@@ -65,8 +65,8 @@ export interface ServerApplication {
   /** Its folder under `dist/<env>/` (its `source.path`): `mlflow`, or the instance's name. */
   readonly path: string;
   readonly namespace: string;
-  /** Its Deployment when HPA-managed. */
-  readonly autoscaledDeployment?: string;
+  /** Its HPA-managed Deployments. */
+  readonly autoscaledDeployments: readonly string[];
 }
 
 /**
@@ -123,7 +123,7 @@ export function environmentPlan(environment: string, servers: ReadonlyArray<{ re
     distPath: `dist/${environment}`,
     addons: [...addons.values()],
     clusterIssuers: [...issuers.values()].map((i) => i.issuer),
-    servers: servers.map(({ plan, path }) => ({ name: plan.project, path, namespace: plan.namespace, autoscaledDeployment: plan.autoscaledDeployment })),
+    servers: servers.map(({ plan, path }) => ({ name: plan.project, path, namespace: plan.namespace, autoscaledDeployments: plan.autoscaledDeployments })),
   };
 }
 
@@ -164,7 +164,7 @@ export class ApplicationsChart extends Chart {
         // The app owns its labelled Namespace object: CreateNamespace stays off.
         destination: { server: g.destinationServer, namespace: server.namespace },
         syncWave: APP_SYNC_WAVES.mlflow,
-        hpaManaged: server.autoscaledDeployment !== undefined ? [{ name: server.autoscaledDeployment, namespace: server.namespace }] : [],
+        hpaManaged: server.autoscaledDeployments.map((name) => ({ name, namespace: server.namespace })),
       });
     }
   }

@@ -30,8 +30,8 @@ export interface MlflowChartProps {
 
 /** What the GitOps side needs to know of a rendered server. */
 export interface ServerWorkloads {
-  /** The HPA-managed Deployment (Argo CD ignores its replica count), when the server autoscales. */
-  readonly autoscaledDeployment?: string;
+  /** The HPA-managed Deployments (Argo CD ignores their replica counts): the server's when it autoscales, and every served model's. */
+  readonly autoscaledDeployments: readonly string[];
   /** The Gateway listener cert-manager's HTTP-01 solver attaches to (with `exposure.mode: gateway`). */
   readonly http01Listener: { readonly gateway: string; readonly sectionName: string };
 }
@@ -227,7 +227,7 @@ export class MlflowChart extends Chart {
     });
 
     this.workloads = {
-      ...(c.server.autoscaling ? { autoscaledDeployment: server.deployment.name } : {}),
+      autoscaledDeployments: [...(c.server.autoscaling ? [server.deployment.name] : []), ...served.map((s) => s.deployment.name)],
       http01Listener: { gateway: GATEWAY_NAME, sectionName: LISTENERS.http },
     };
 

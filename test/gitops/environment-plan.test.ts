@@ -26,7 +26,7 @@ test('a single server: its Application is the environment project itself, on the
     distPath: 'dist/dev',
     addons: [EXTERNAL_SECRETS, CERT_MANAGER],
     clusterIssuers: [dev.clusterIssuer],
-    servers: [{ name: 'mlflow-dev', path: 'mlflow', namespace: 'mlflow', autoscaledDeployment: 'mlflow' }],
+    servers: [{ name: 'mlflow-dev', path: 'mlflow', namespace: 'mlflow', autoscaledDeployments: ['mlflow', 'serve-iris'] }],
   });
 });
 
