@@ -108,6 +108,19 @@ export const SYNC_WAVES: Readonly<Record<string, number>> = {
 };
 
 /**
+ * The waves of a served model's objects (lib/mlflow/served-model.ts): its workload after the server's, since its pods
+ * resolve their model through the server at start, and after the migration Job, which grants the serving user what
+ * the version served now needs; its HPA one wave later (an HPA reports Degraded until its target has pods).
+ */
+export const SERVED_MODEL_SYNC_WAVES: Readonly<Record<string, number>> = {
+  ...SYNC_WAVES,
+  Deployment: SYNC_WAVES.Deployment + 1,
+  Service: SYNC_WAVES.Service + 1,
+  PodDisruptionBudget: SYNC_WAVES.PodDisruptionBudget + 1,
+  HorizontalPodAutoscaler: SYNC_WAVES.Deployment + 2,
+};
+
+/**
  * Waves of the Argo CD Applications inside an environment's root app: the operators first (their CRDs and
  * webhooks must exist), then the ClusterIssuer (needs cert-manager's webhook), then MLflow (needs both).
  */

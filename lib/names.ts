@@ -83,3 +83,14 @@ export const HOOK_DELETE_POLICY_ANNOTATION = 'argocd.argoproj.io/hook-delete-pol
 export function servingName(serving: string): string {
   return `serve-${serving}`;
 }
+
+/**
+ * Annotation on a served model's pod template: its `serving[].promotion` count. Raising it changes the template, so
+ * the Deployment rolls out and the new pods resolve the alias again; the review diff shows it.
+ */
+export const PROMOTION_ANNOTATION = 'mlflow-gitops/promotion';
+
+/** The command that promotes a served model (raises its promotion count): what the docs and the pods' messages name. */
+export function promoteCommand(environment: string, serving: string): string {
+  return `npm run promote -- ${environment} ${serving}`;
+}

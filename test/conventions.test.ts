@@ -4,9 +4,10 @@
  */
 import { ApiObject, Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
-import { APP_SYNC_WAVES, SYNC_WAVES, applySyncWaves, hookJob, selectorLabels, standardLabels } from '../lib/conventions';
+import { APP_SYNC_WAVES, SERVED_MODEL_SYNC_WAVES, SYNC_WAVES, applySyncWaves, hookJob, selectorLabels, standardLabels } from '../lib/conventions';
 import { find, objectsOf, testChart } from './support/constructs';
 import type { Server } from '../lib/config/model';
+import { servingName } from '../lib/names';
 import { allContainers, configFrom, podSpecs, rawConfig, render, shippedConfig, shippedConfigs } from '../tools/environments';
 import { gatewayConfig } from './support/gateway';
 
@@ -39,6 +40,9 @@ const EXPECTED_WAVES: Record<string, number> = {
   ServiceMonitor: 2,
 };
 
+/** A served model's objects (`serve-<name>…`): its workload, Service and PDB after the server's, its HPA one wave later. */
+const EXPECTED_SERVED_WAVES: Record<string, number> = { ...EXPECTED_WAVES, Deployment: 2, Service: 2, PodDisruptionBudget: 2, HorizontalPodAutoscaler: 3 };
+
 describe('applySyncWaves', () => {
   test('annotates every object with its kind’s wave, as a string', () => {
     const chart = testChart();
@@ -62,6 +66,7 @@ describe('applySyncWaves', () => {
   test('the default table is the documented order', () => {
     expect(SYNC_WAVES).toEqual(EXPECTED_WAVES);
     expect(APP_SYNC_WAVES).toEqual({ addons: -20, clusterIssuer: -10, mlflow: 0 });
+    expect(SERVED_MODEL_SYNC_WAVES).toEqual(EXPECTED_SERVED_WAVES);
   });
 });
 
@@ -143,7 +148,8 @@ describe.each(CASES)('%s', (_label, configOf) => {
   test('every MLflow object carries its kind’s wave', () => {
     for (const m of mlflow) {
       const obj = `${m.kind}/${m.metadata.name}`;
-      expect({ obj, wave: (m.metadata as any).annotations?.['argocd.argoproj.io/sync-wave'] }).toEqual({ obj, wave: String(EXPECTED_WAVES[m.kind]) });
+      const waves = m.metadata.name.startsWith(servingName('')) ? EXPECTED_SERVED_WAVES : EXPECTED_WAVES;
+      expect({ obj, wave: (m.metadata as any).annotations?.['argocd.argoproj.io/sync-wave'] }).toEqual({ obj, wave: String(waves[m.kind]) });
     }
   });
 

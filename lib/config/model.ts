@@ -26,7 +26,7 @@ import {
   type ServingDocument,
   type PostgresDatabase,
 } from './schema';
-import { servingName } from '../names';
+import { APP_PATHS, servingName } from '../names';
 import { GC_CONNECTIONS, connectionBudget, type ConnectionBudget } from './sizing';
 
 // ---------------------------------------------------------------------------------------------------------
@@ -193,6 +193,11 @@ export interface Server extends Omit<ConfigDocument, 'database' | 'auth' | 'expo
   readonly hosts: readonly string[];
   /** Derived: the worst case of Cloud SQL connections (Cloud SQL only). */
   readonly connectionBudget?: ConnectionBudget;
+}
+
+/** The environment (config file name) a server belongs to: its name, less `-<instance>` for one of several instances. */
+export function environmentOf(server: Pick<Server, 'name' | 'path'>): string {
+  return server.path === APP_PATHS.mlflow ? server.name : server.name.slice(0, server.name.length - server.path.length - 1);
 }
 
 /** One config file, resolved: its environment name and its servers (one, or one per instance). */

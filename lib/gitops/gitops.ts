@@ -21,8 +21,8 @@ export interface GitOpsPlan {
   readonly addons: readonly Addon[];
   /** ClusterIssuer to create (cert-manager add-on with an Ingress, or with a Gateway whose certificate cert-manager issues). */
   readonly clusterIssuer?: AcmeClusterIssuerProps & { readonly server: 'production' | 'staging' };
-  /** The MLflow Deployment when HPA-managed (Argo CD then ignores its replica count). */
-  readonly autoscaledDeployment?: string;
+  /** The HPA-managed Deployments (Argo CD then ignores their replica counts). */
+  readonly autoscaledDeployments: readonly string[];
   /** The server's clients: each gets an Application writing its credentials into its namespace. */
   readonly clients: ReadonlyArray<{ readonly name: string; readonly namespace: string }>;
 }
@@ -53,7 +53,7 @@ export function gitOpsPlan(config: Server, workloads: ServerWorkloads): GitOpsPl
     distPath: `dist/${config.name}`,
     addons,
     clusterIssuer,
-    autoscaledDeployment: workloads.autoscaledDeployment,
+    autoscaledDeployments: workloads.autoscaledDeployments,
     clients: config.clients.map((c) => ({ name: c.name, namespace: c.namespace })),
   };
 }
@@ -68,8 +68,8 @@ export interface ServerApplication {
   /** Its folder under `dist/<env>/` (its `source.path`): `mlflow`, or the instance's name. */
   readonly path: string;
   readonly namespace: string;
-  /** Its Deployment when HPA-managed. */
-  readonly autoscaledDeployment?: string;
+  /** Its HPA-managed Deployments. */
+  readonly autoscaledDeployments: readonly string[];
   /** Its clients' Applications. */
   readonly clients: readonly ClientApplication[];
 }
@@ -142,7 +142,7 @@ export function environmentPlan(environment: string, servers: ReadonlyArray<{ re
       name: plan.project,
       path,
       namespace: plan.namespace,
-      autoscaledDeployment: plan.autoscaledDeployment,
+      autoscaledDeployments: plan.autoscaledDeployments,
       clients: plan.clients.map((c) => ({ name: clientAppName(plan.environment, c.name), path: clientPath(path, c.name), namespace: c.namespace })),
     })),
   };
@@ -197,7 +197,7 @@ export class ApplicationsChart extends Chart {
         // The app owns its labelled Namespace object: CreateNamespace stays off.
         destination: { server: g.destinationServer, namespace: server.namespace },
         syncWave: APP_SYNC_WAVES.mlflow,
-        hpaManaged: server.autoscaledDeployment !== undefined ? [{ name: server.autoscaledDeployment, namespace: server.namespace }] : [],
+        hpaManaged: server.autoscaledDeployments.map((name) => ({ name, namespace: server.namespace })),
       });
       for (const client of server.clients) {
         new ArgoApplication(this, client.name, {

@@ -1,10 +1,10 @@
 import { Chart, Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { type Server } from '../config/model';
+import { environmentOf, type Server } from '../config/model';
 import { parseCpuMillis, parseMemoryMiB } from '../config/sizing';
-import { applySyncWaves, applyVersionLabel, selectorLabels, standardLabels } from '../conventions';
-import { SERVER_NAME } from '../names';
+import { SERVED_MODEL_SYNC_WAVES, applySyncWaves, applyVersionLabel, selectorLabels, standardLabels } from '../conventions';
+import { SERVER_NAME, promoteCommand, servingName } from '../names';
 import { BasicAuth } from './basic-auth';
 import { DataVolume } from './data-volume';
 import { DatabaseAccess } from './database-access';
@@ -17,6 +17,7 @@ import { MigrationJob, MigrationScript } from './migration';
 import { namespacePeer, NetworkPolicies } from './network-policies';
 import { RestrictedNamespace } from './restricted-namespace';
 import { SecretManagerStore } from './secret-store';
+import { ServedModelDeployment } from './served-model';
 import { SmokeTest, SmokeUser } from './smoke-test';
 import { inClusterUrl, MLFLOW_PORT, MLFLOW_PORT_NAME, MLFLOW_SERVICE_NAME, TrackingServer } from './tracking-server';
 import { WorkloadIdentity } from './workload-identity';
@@ -29,8 +30,8 @@ export interface MlflowChartProps {
 
 /** What the GitOps side needs to know of a rendered server. */
 export interface ServerWorkloads {
-  /** The HPA-managed Deployment (Argo CD ignores its replica count), when the server autoscales. */
-  readonly autoscaledDeployment?: string;
+  /** The HPA-managed Deployments (Argo CD ignores their replica counts): the server's when it autoscales, and every served model's. */
+  readonly autoscaledDeployments: readonly string[];
   /** The Gateway listener cert-manager's HTTP-01 solver attaches to (with `exposure.mode: gateway`). */
   readonly http01Listener: { readonly gateway: string; readonly sectionName: string };
 }
@@ -84,7 +85,7 @@ export class MlflowChart extends Chart {
     });
     // One store for every credential; rendered with Cloud SQL even when no feature reads a secret (IAM login without auth).
     const secretProject = c.database.engine !== 'sqlite' ? c.database.secretProject : auth?.secretProject;
-    if (secretProject !== undefined) SecretManagerStore.of(this, { projectId: secretProject, serviceAccount });
+    const store = secretProject !== undefined ? SecretManagerStore.of(this, { projectId: secretProject, serviceAccount }) : undefined;
 
     const volume = (v: NonNullable<Server['volume']>) => new DataVolume(this, 'Data', { size: Size.mebibytes(parseMemoryMiB(v.size)), storageClassName: v.storageClassName });
     let dataVolume: DataVolume | undefined;
@@ -211,12 +212,29 @@ export class MlflowChart extends Chart {
       });
     }
 
+    // Served models need basic-auth (the config guards), hence the store.
+    const served = c.serving.map((s) => {
+      if (store === undefined) throw new Error(`serving ${s.name} without a Secret Manager store`);
+      const selector = selectorLabels(c.name, servingName(s.name));
+      return new ServedModelDeployment(this, `Serving-${s.name}`, {
+        served: s,
+        image,
+        serverUrl,
+        store,
+        podLabels: { ...labels, ...selector },
+        selectorLabels: selector,
+        network,
+        promoteCommand: promoteCommand(environmentOf(c), s.name),
+      });
+    });
+
     this.workloads = {
-      ...(c.server.autoscaling ? { autoscaledDeployment: server.deployment.name } : {}),
+      autoscaledDeployments: [...(c.server.autoscaling ? [server.deployment.name] : []), ...served.map((s) => s.deployment.name)],
       http01Listener: { gateway: GATEWAY_NAME, sectionName: LISTENERS.http },
     };
 
     applySyncWaves(this);
+    for (const s of served) applySyncWaves(s, SERVED_MODEL_SYNC_WAVES);
     applyVersionLabel(this, mlflowVersion(c.image.tag));
   }
 }

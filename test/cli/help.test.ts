@@ -16,7 +16,7 @@ const COMMANDS = Object.entries(scripts)
   .filter((c): c is readonly [string, string] => c[1] !== undefined);
 
 test('the commands found in package.json are the ones this test is about', () => {
-  expect(COMMANDS.map(([name]) => name).sort()).toEqual(['bench', 'bench:server', 'diff', 'docs:config', 'docs:waves', 'import-terraform', 'measure:sizing', 'mutate:sample', 'new-env', 'smoke', 'synth']);
+  expect(COMMANDS.map(([name]) => name).sort()).toEqual(['bench', 'bench:server', 'diff', 'docs:config', 'docs:waves', 'import-terraform', 'measure:sizing', 'mutate:sample', 'new-env', 'promote', 'smoke', 'synth']);
 });
 
 describe.each(COMMANDS)('npm run %s', (name, file) => {

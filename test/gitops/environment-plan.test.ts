@@ -31,7 +31,7 @@ test('a single server: its Application is the environment project itself, on the
         name: 'mlflow-dev',
         path: 'mlflow',
         namespace: 'mlflow',
-        autoscaledDeployment: 'mlflow',
+        autoscaledDeployments: ['mlflow', 'serve-iris'],
         clients: [
           { name: 'mlflow-dev-client-iris-trainer', path: 'clients/mlflow/iris-trainer', namespace: 'ml-training' },
           { name: 'mlflow-dev-client-iris-predictor', path: 'clients/mlflow/iris-predictor', namespace: 'ml-apps' },

@@ -64,10 +64,11 @@ describe.each(envs)('%s', (env) => {
     expect(a.spec.syncPolicy.syncOptions).toEqual(
       expect.arrayContaining(['CreateNamespace=false', 'RespectIgnoreDifferences=true']),
     );
-    expect(a.spec.ignoreDifferences).toEqual([
-      { group: 'apps', kind: 'Deployment', name: 'mlflow', namespace: 'mlflow', jsonPointers: ['/spec/replicas'] },
-    ]);
-    expect(find(r.byPath.mlflow, 'Deployment', 'mlflow').spec.replicas).toBeUndefined();
+    // Every Deployment an HPA scales: the server, and each served model (dev's serve-iris).
+    const scaled = ofKind(r.byPath.mlflow, 'HorizontalPodAutoscaler').map((h: any) => h.spec.scaleTargetRef.name);
+    expect(scaled).toEqual(env === 'dev' ? ['mlflow', 'serve-iris'] : ['mlflow']);
+    expect(a.spec.ignoreDifferences).toEqual(scaled.map((name: string) => ({ group: 'apps', kind: 'Deployment', name, namespace: 'mlflow', jsonPointers: ['/spec/replicas'] })));
+    for (const name of scaled) expect(find(r.byPath.mlflow, 'Deployment', name).spec.replicas).toBeUndefined();
   });
 
   test('the root app: app-of-apps over dist/<env>/apps, no cascade finalizer', () => {

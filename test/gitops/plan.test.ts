@@ -9,7 +9,7 @@ function plan(mutate: (doc: any) => void) {
   return planOf(configFrom('dev', doc));
 }
 
-test('dev: both add-ons, a staging ClusterIssuer on the GKE class, HPA-managed', () => {
+test('dev: both add-ons, a staging ClusterIssuer on the GKE class, HPA-managed server and served model', () => {
   expect(planOf(shippedConfig('dev'))).toEqual({
     environment: 'dev',
     project: 'mlflow-dev',
@@ -18,7 +18,7 @@ test('dev: both add-ons, a staging ClusterIssuer on the GKE class, HPA-managed',
     distPath: 'dist/dev',
     addons: [EXTERNAL_SECRETS, CERT_MANAGER],
     clusterIssuer: { name: 'letsencrypt-staging', email: 'platform-team@example.com', server: 'staging', ingressClass: 'gce' },
-    autoscaledDeployment: 'mlflow',
+    autoscaledDeployments: ['mlflow', 'serve-iris'],
     clients: [
       { name: 'iris-trainer', namespace: 'ml-training' },
       { name: 'iris-predictor', namespace: 'ml-apps' },
@@ -49,7 +49,7 @@ test('prod: no add-ons section, so no add-ons and no ClusterIssuer; HPA-managed'
     distPath: 'dist/prod',
     addons: [],
     clusterIssuer: undefined,
-    autoscaledDeployment: 'mlflow',
+    autoscaledDeployments: ['mlflow'],
     clients: [],
   });
 });
@@ -57,7 +57,7 @@ test('prod: no add-ons section, so no add-ons and no ClusterIssuer; HPA-managed'
 test('a fixed replica count (local, deployed by Argo CD): not HPA-managed', () => {
   const doc = rawConfig('local');
   doc.gitops = { repoURL: 'https://github.com/example-org/mlflow-gitops.git', targetRevision: 'main', destinationServer: 'https://kubernetes.default.svc' };
-  expect(planOf(configFrom('local', doc))).toMatchObject({ environment: 'local', addons: [], clusterIssuer: undefined, autoscaledDeployment: undefined });
+  expect(planOf(configFrom('local', doc))).toMatchObject({ environment: 'local', addons: [], clusterIssuer: undefined, autoscaledDeployments: [] });
 });
 
 test('cert-manager alone: the add-on and the ClusterIssuer, its server as configured', () => {

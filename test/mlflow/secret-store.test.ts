@@ -12,6 +12,7 @@ import { SmokeUser } from '../../lib/mlflow/smoke-test';
 import { find, objectsOf, ofKind, testChart } from '../support/constructs';
 import { render, shippedConfigs } from '../../tools/environments';
 import { AUTH, IAM_DATABASE, MYSQL_DATABASE as MYSQL } from '../support/resolved';
+import { servingName } from '../../lib/names';
 
 interface Features {
   readonly database: CloudSqlDatabase;
@@ -122,10 +123,11 @@ test('no Secret objects, no v1beta1, no literal credentials anywhere in any ship
       expect(m.apiVersion).not.toBe('external-secrets.io/v1beta1');
       expect(JSON.stringify(m)).not.toMatch(/(mysql|postgresql)(\+\w+)?:\/\/[^{]/); // a URI with a literal user
     }
-    // Every templated value comes from a Secret Manager reference, except the (public) names of the scrape and smoke users.
+    // Every templated value comes from a Secret Manager reference, except the (public) names of the scrape, smoke and serving users.
+    const users = ['mlflow-metrics-auth', 'mlflow-smoke-auth', ...c.serving.map((s) => `${servingName(s.name)}-auth`)];
     for (const es of ofKind(all, 'ExternalSecret')) {
       for (const [key, value] of Object.entries<string>(es.spec.target.template.data)) {
-        if (['mlflow-metrics-auth', 'mlflow-smoke-auth'].includes(es.metadata.name) && key === 'username') continue;
+        if (users.includes(es.metadata.name) && key === 'username') continue;
         expect({ key, templated: /\{\{ \.\w+/.test(value) }).toEqual({ key, templated: true });
       }
     }

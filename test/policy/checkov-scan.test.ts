@@ -133,6 +133,7 @@ test('every skip, by object, with its reason', () => {
   const server = (dir: string) => `${dir}/deployment-mlflow.yaml Deployment.mlflow.mlflow`;
   const migrate = (dir: string) => `${dir}/job-mlflow-migrate.yaml Job.mlflow.mlflow-migrate`;
   const smoke = (dir: string) => `${dir}/job-mlflow-smoke.yaml Job.mlflow.mlflow-smoke`;
+  const serving = (dir: string, name: string) => `${dir}/deployment-${name}.yaml Deployment.mlflow.${name}`;
   const gc = (dir: string) => `${dir}/cronjob-mlflow-gc.yaml CronJob.mlflow.mlflow-gc`;
   const bucket = (env: string) => `terraform/main.tf module.mlflow.google_storage_bucket.artifacts (from terraform/examples/${env}/main.tf)`;
   const image = (where: string) => [
@@ -153,6 +154,9 @@ test('every skip, by object, with its reason', () => {
         [bucket(env), 'CKV_GCP_62', BUCKET_LOG],
       ];
     }),
+    // dev's served model runs the MLflow image and logs in like the smoke test.
+    ...image(serving('dist/dev/mlflow', 'serve-iris')),
+    [serving('dist/dev/mlflow', 'serve-iris'), 'CKV_K8S_35', secrets(smokeLogin, SMOKE_ENV)],
     // local: SQLite on the pod's volume, no Secrets.
     ...image(server('dist/local/mlflow')),
     // The options: IAM login puts no Secret in the backend store URI.

@@ -103,6 +103,16 @@ const CASES: Case[] = [
     withChanges('prod', (d) => (d.gcp.clusterKind = 'autopilot')),
   ),
   variant('two servers: PostgreSQL + IAM login + global Gateway + gc beside MySQL + Ingress', 'teams', teams()),
+  variant(
+    'a served model for a client with a pod selector, and a pinned version for nobody',
+    'dev',
+    withChanges('dev', (d) => {
+      d.serving[0].clients = ['iris-trainer', 'iris-predictor'];
+      d.serving.push({ ...d.serving[0], name: 'iris-v1', version: 1, passwordSecret: 'mlflow-dev-serving-iris-v1-password' });
+      delete d.serving[1].alias;
+      delete d.serving[1].clients;
+    }),
+  ),
 ];
 
 describe.each(CASES)('$name', (c) => {

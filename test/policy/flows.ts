@@ -8,7 +8,8 @@
  * the metadata server, the collector's namespace), not read from lib/: the table is the specification the
  * policies are checked against. Why each flow exists: docs/design.md#network-flows.
  */
-import type { Server } from '../../lib/config/model';
+import type { Client, Server } from '../../lib/config/model';
+import { servingName } from '../../lib/names';
 import type { Peer, Protocol } from './netpol-analyzer';
 
 export type Verdict = 'allow' | 'deny';
@@ -64,6 +65,14 @@ function collectorNamespace(c: Server): string | undefined {
   return undefined;
 }
 
+/** The scoring server's port in a served model's pods (`mlflow models serve --port`). */
+const SCORING_PORT = 8080;
+
+/** A pod of `client` that calls a served model: in its namespace, with its pod selector's labels (or any). */
+function servingCaller(client: Client): { namespace: string; name: string; labels: Record<string, string> } {
+  return { namespace: client.namespace, name: `${client.name}-caller`, labels: { ...(client.podSelector ?? { app: client.name }) } };
+}
+
 /** Namespace of the client pod that models "any other workload of the cluster". */
 export const ELSEWHERE = 'elsewhere';
 
@@ -91,6 +100,12 @@ export function runtimePods(c: Server): object[] {
     // cert-manager creates it in the namespace of the Ingress (edit-in-place) or of the Challenge (Gateway).
     pod(c.namespace, 'cm-acme-http-solver', { 'acme.cert-manager.io/http01-solver': 'true' }, SOLVER_PORT),
     ...(collector !== undefined ? [ns(collector), pod(collector, 'collector', { 'app.kubernetes.io/name': 'collector' }, 9090)] : []),
+    // For served models: a calling pod of every client (and one without the client's labels where it has a selector).
+    ...[...new Set(c.clients.map((cl) => cl.namespace))].map(ns),
+    ...c.clients.flatMap((cl) => {
+      const caller = servingCaller(cl);
+      return [pod(caller.namespace, caller.name, caller.labels, 8080), ...(cl.podSelector ? [pod(caller.namespace, `${cl.name}-other`, { app: 'other' }, 8080)] : [])];
+    }),
   ];
 }
 
@@ -185,6 +200,28 @@ export function flowsOf(c: Server): Flow[] {
     deny(smoke, client, 'TCP', 8080, "the smoke Job to another namespace's pod");
   }
   if (c.gc !== undefined) allow(gc, server, 'TCP', SERVER_PORT, "the gc CronJob to the server (artifacts are deleted through the server's proxy)");
+
+  // Served models: the clients listed for each call it, nobody else; it reaches the server and DNS, nothing else.
+  for (const s of c.serving) {
+    const serving: Peer = { workload: `${ns}/${servingName(s.name)}[Deployment]` };
+    const what = `the served model ${s.name}`;
+    for (const cl of c.clients) {
+      const caller = servingCaller(cl);
+      const from: Peer = { workload: `${caller.namespace}/${caller.name}[Pod]` };
+      if (s.clients.some((listed) => listed.name === cl.name)) {
+        allow(from, serving, 'TCP', SCORING_PORT, `client ${cl.name} (listed) to ${what}`);
+        if (cl.podSelector) deny({ workload: `${caller.namespace}/${cl.name}-other[Pod]` }, serving, 'TCP', SCORING_PORT, `a pod of ${cl.namespace} outside client ${cl.name}'s selector to ${what}`);
+      } else deny(from, serving, 'TCP', SCORING_PORT, `client ${cl.name} (not listed for it) to ${what}`);
+    }
+    deny(client, serving, 'TCP', SCORING_PORT, `a namespace that is no client to ${what}`);
+    deny(ip(IP.public), serving, 'TCP', SCORING_PORT, `a public address to ${what}`);
+    allow(serving, server, 'TCP', SERVER_PORT, `${what} to the server (registry and artifact proxy)`);
+    allow(serving, kubeDns, 'UDP', 53, `${what} to kube-dns`);
+    deny(serving, ip(IP.metadata), 'TCP', 80, `${what} to the metadata server (no cloud identity)`);
+    deny(serving, ip(IP.googleApi), 'TCP', 443, `${what} to Google APIs (GCS only through the server's proxy)`);
+    deny(serving, ip(IP.public), 'TCP', 443, `${what} to the Internet`);
+    deny(serving, ip(IP.cloudSqlPrivate), 'TCP', CLOUD_SQL_PORT, `${what} to Cloud SQL`);
+  }
   return flows;
 }
 

@@ -7,6 +7,7 @@
 import type { EnvironmentDiff, ObjectChange } from './compare';
 import { deepEqual, formatPath, isPlainObject, startsWith, type FieldChange } from './fields';
 import { displayName, hookPhasesOf, isHook, waveOf, type KubeObject } from './objects';
+import { PROMOTION_ANNOTATION } from '../../lib/names';
 
 export type DangerKind = 'immutable' | 'deletes' | 'rolls-pods' | 'wave' | 'network' | 'migration' | 'service-type';
 
@@ -209,6 +210,11 @@ function rollsPods(c: ObjectChange): string[] {
       : strategy.type === 'OnDelete'
         ? 'OnDelete: pods change only when deleted'
         : `${strategy.type ?? 'RollingUpdate'}${strategy.rollingUpdate ? ` (maxSurge ${strategy.rollingUpdate.maxSurge ?? '25%'}, maxUnavailable ${strategy.rollingUpdate.maxUnavailable ?? '25%'})` : ''}`;
+  const promotion = ['spec', 'template', 'metadata', 'annotations', PROMOTION_ANNOTATION];
+  if (f.every((x) => deepEqual(x.path, promotion))) {
+    const count = (o: KubeObject | undefined) => (spec(o).template?.metadata?.annotations?.[PROMOTION_ANNOTATION] as string | undefined) ?? '(none)';
+    return [`a promotion (${PROMOTION_ANNOTATION} ${count(c.before)} → ${count(c.after)}): every pod is replaced, ${how}, and the new pods resolve the served model's alias again`];
+  }
   return [`the pod template changes (${f.length} field${f.length > 1 ? 's' : ''}): every pod is replaced, ${how}`];
 }
 

@@ -9,6 +9,7 @@ import * as os from 'os';
 import * as path from 'path';
 import type { Server } from '../../lib/config/model';
 import type { Manifest } from '../../lib/synth/synth';
+import { SERVER_NAME } from '../../lib/names';
 import { find, render, shippedConfig } from '../environments';
 import { freePort } from './process';
 import { proxyAddress, rewrite, rewriteArgv, rewriteRules, type AppliedRewrite, type RewriteRule } from './rewrites';
@@ -245,9 +246,9 @@ export async function prepareContainer(rendered: RenderedPod, sel: ContainerSele
   return { selector: sel, container, pod, argv, env, ports, mounts, rewrites: log, rules, uid, gid };
 }
 
-/** In-cluster URLs of every rendered Service port: `http://<name>[.<ns>[.svc[.cluster.local]]]:<port>`. */
+/** In-cluster URLs of the server's Service ports: `http://<name>[.<ns>[.svc[.cluster.local]]]:<port>` (not a served model's). */
 export function serviceUrls(manifests: readonly Manifest[]): string[] {
-  return (manifests.filter((m) => m.kind === 'Service') as any[]).flatMap((svc) => {
+  return (manifests.filter((m) => m.kind === 'Service' && m.metadata.name === SERVER_NAME) as any[]).flatMap((svc) => {
     const n = svc.metadata.name;
     const ns = svc.metadata.namespace;
     return (svc.spec.ports as any[]).flatMap((p) => [n, `${n}.${ns}`, `${n}.${ns}.svc`, `${n}.${ns}.svc.cluster.local`].map((h) => `http://${h}:${p.port}`));

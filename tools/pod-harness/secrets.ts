@@ -144,6 +144,8 @@ export function testSecretValues(config: Server, overrides: Partial<TestCredenti
     v[config.auth.adminPasswordSecret] = credentials.adminPassword;
     if (config.auth.metricsUser) v[config.auth.metricsUser.passwordSecret] = credentials.metricsPassword;
     if (config.auth.smokeUser) v[config.auth.smokeUser.passwordSecret] = credentials.smokePassword;
+    // Each served model's user (`serve-<name>`): read from the server's Secrets by who needs it (renderSecrets).
+    for (const s of config.serving) v[s.user.passwordSecret] = rnd();
   }
   return { values: v, credentials };
 }

@@ -198,7 +198,7 @@ local: 1 changed
 `);
   });
 
-  test('an image bump changes only what runs MLflow: the migration hook, the server, the smoke hook (the version label is on nothing else)', async () => {
+  test('an image bump changes only what runs MLflow: the migration hook, the server, the served model, the smoke hook (the version label is on nothing else)', async () => {
     branch('dev-patch', () => editYaml('config/dev.yaml', (d) => (d.image.tag = 'v3.17.1-full')));
     const r = await diff('--env', 'dev');
     expect([r.code, r.stderr]).toEqual([0, '']);
@@ -206,9 +206,25 @@ local: 1 changed
     expect(objects).toEqual([
       '    ~ Job mlflow/mlflow-migrate (wave 0, Sync hook)',
       '    ~ Deployment mlflow/mlflow (wave 1)',
+      '    ~ Deployment mlflow/serve-iris (wave 2)',
       '    ~ Job mlflow/mlflow-smoke (wave 0, PostSync hook)',
     ]);
-    expect(r.stdout).toContain('\ndev: 3 changed\n');
+    expect(r.stdout).toContain('\ndev: 4 changed\n');
+  });
+
+  test('a promotion: one change, the served model rolling, named as a promotion', async () => {
+    branch('promote-iris', () => editYaml('config/dev.yaml', (d) => (d.serving[0].promotion = 1)));
+    const r = await diff('--env', 'dev');
+    expect([r.code, r.stderr]).toEqual([0, '']);
+    expect(r.stdout).toBe(`${header()}DANGER (1):
+  rolls the pods:
+    ! dev Deployment mlflow/serve-iris: a promotion (mlflow-gitops/promotion 0 → 1): every pod is replaced, RollingUpdate (maxSurge 1, maxUnavailable 0), and the new pods resolve the served model's alias again
+
+dev: 1 changed
+  dist/dev/mlflow (Application mlflow-dev)
+    ~ Deployment mlflow/serve-iris (wave 2)
+        spec.template.metadata.annotations["mlflow-gitops/promotion"]: "0" → "1"
+`);
   });
 
   test('shrinking the volume: Kubernetes refuses', async () => {
