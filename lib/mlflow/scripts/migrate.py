@@ -16,6 +16,9 @@ Environment:
   MLFLOW_METRICS_PASSWORD          the metrics collector logs in as to scrape /metrics
   MLFLOW_SMOKE_USERNAME            optional, basic-auth only, with MLFLOW_SMOKE_PASSWORD: the non-admin user
   MLFLOW_SMOKE_PASSWORD            the PostSync smoke test (and `npm run smoke`) logs in as
+  MIGRATE_ACCESS_FILE              optional, basic-auth only, with MIGRATE_PASSWORDS_DIR: the access plan (JSON: the
+  MIGRATE_PASSWORDS_DIR            clients' and served models' users and grants; see ACCESS_TABLE below) and the
+                                   directory with one password file per user, named after it
 
 Steps (every check before any change):
   1. Basic-auth: the image must be able to run the auth app (`import flask_wtf`, `import mlflow.server.auth`);
@@ -50,15 +53,21 @@ Steps (every check before any change):
      admin. The plain users (metrics scraper, smoke test) likewise, kept non-admins and granted no
      permission (/metrics only needs a logged-in user; the smoke test works under default_permission in an
      experiment it creates, which makes it that experiment's owner). Idempotent: a second run changes nothing.
+  8. Clients and served models (the access plan): their users likewise (non-admins, password rotation), each
+     configured grant set to exactly its permission, a serving user READ on its model and on the experiment of the
+     version its alias (or pinned version) points at now (a missing model or alias is logged, not an error), an
+     experiment named in a grant that does not exist created as the server would; what an earlier run granted and
+     the plan no longer says is revoked, a user no longer in it deleted (the table mlflow_gitops_access records what
+     this script made; anything else is left alone).
 
 Exit codes:
-  0  schema is current, users reconciled
-  2  bad configuration (missing or invalid URI, timeout, auth ini, metrics or smoke user or password)
+  0  schema is current, users and grants reconciled
+  2  bad configuration (missing or invalid URI, timeout, auth ini, metrics or smoke user or password, access plan)
   3  MySQL log_bin is on and log_bin_trust_function_creators is off while a migration is pending: set the
      database flag; nothing changed
   4  could not connect within MIGRATE_CONNECT_TIMEOUT_SECONDS
   5  half-initialized database (MLflow tables without a version, or an empty version table): refused
-  6  a step failed (store initialization, `mlflow db upgrade`, auth pre-create or upgrade, user reconciliation),
+  6  a step failed (store initialization, `mlflow db upgrade`, auth pre-create or upgrade, user and grant reconciliation),
      or this python has no MLflow (not the MLflow image)
   7  basic-auth is on but this image cannot run MLflow's auth app (e.g. no Flask-WTF): nothing changed
   8  the database is at a revision this image's MLflow does not know (migrated by a newer MLflow): nothing changed
