@@ -14,7 +14,7 @@ import * as path from 'path';
 import type { Server } from '../../lib/config/model';
 import { configFrom, rawConfig } from '../../tools/environments';
 import { PodRoot, prepareContainer, renderPod } from '../../tools/pod-harness/container';
-import { basicAuth, httpRequest } from '../../tools/pod-harness/http';
+import { basicAuth } from '../../tools/pod-harness/http';
 import { migrationSelector, startPod, type StartedPod } from '../../tools/pod-harness/pod';
 import { runToCompletion } from '../../tools/pod-harness/process';
 import { mlflowPython, mlflowVersion } from '../../tools/pod-harness/test-servers';
@@ -37,6 +37,7 @@ function devVariant(change: (doc: Record<string, any>) => void = () => undefined
   let pod: StartedPod;
   const pw = (user: string) => pod.credentials.userPasswords[user];
   let secretValues: Record<string, string>;
+  const rotatedPasswords: string[] = [];
 
   /** The migration Job of `config`, run once more against the pod's database (the next sync's Job). */
   async function syncJob(config: Server): Promise<{ code: number; output: string }> {
@@ -52,17 +53,19 @@ function devVariant(change: (doc: Record<string, any>) => void = () => undefined
   async function syncOk(config: Server): Promise<string> {
     const r = await syncJob(config);
     if (r.code !== 0) throw new Error(`migration exited ${r.code}:\n${r.output}`);
-    for (const p of Object.values(secretValues)) expect(r.output).not.toContain(p);
+    const passwords = [pod.credentials.adminPassword, pod.credentials.smokePassword, pod.credentials.metricsPassword, ...Object.values(pod.credentials.userPasswords), ...rotatedPasswords];
+    for (const p of passwords) expect(r.output).not.toContain(p);
     return r.output;
   }
 
   const call = async (user: string, password: string, method: string, p: string, body?: unknown) => {
-    const r = await httpRequest(pod.server.port, p, {
+    const r = await fetch(`${pod.server.url}${p}`, {
       method,
       headers: { Authorization: basicAuth(user, password), 'Content-Type': 'application/json' },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
-    return { status: r.status, json: () => JSON.parse(r.body) };
+    const text = await r.text();
+    return { status: r.status, json: () => JSON.parse(text) };
   };
   const as = (user: string) => (method: string, p: string, body?: unknown) => call(user, pw(user), method, p, body);
   const admin = (method: string, p: string, body?: unknown) => call(pod.credentials.adminUsername, pod.credentials.adminPassword, method, p, body);
@@ -137,6 +140,7 @@ function devVariant(change: (doc: Record<string, any>) => void = () => undefined
     const old = pw('iris-trainer');
     const rotated = 'rotated-Pa55word-for-iris-trainer';
     secretValues = { ...secretValues, [secretId]: rotated };
+    rotatedPasswords.push(rotated);
     const out = await syncOk(devVariant());
     expect(out).toContain("migrate: client user 'iris-trainer': password reset to the configured one");
     expect(out).not.toContain(rotated);

@@ -681,7 +681,7 @@ if (SKIP_MLFLOW) console.warn('MLFLOW_GITOPS_SKIP_MLFLOW=1: test/scripts/migrate
         expect(authUsers(uri, ini, [['team-a', CLIENT_PASSWORD], ['serve-x', SERVING_PASSWORD]]).accepted).toEqual([`team-a:${CLIENT_PASSWORD}`, `serve-x:${SERVING_PASSWORD}`]);
 
         // The model appears, v1 logged in experiment A (logged model), v2 in B (a run's artifacts); @champion → v1.
-        const mv = pythonJson(VERSIONS_PY, [uri, 'model-x', 'serving-a', 'serving-b']);
+        const mv = pythonJson(VERSIONS_PY, [uri, 'model-x', 'serving-a', 'serving-b'], { MLFLOW_TRACKING_URI: uri }); // the registry reads the logged model through the client
         // An admin grants team-a something by hand; the grant on model-a is changed by hand.
         adminDoes(uri, { do: 'experiment-grant', name: 'by-hand', user: 'team-a', permission: 'MANAGE' });
         const plan = { clients: [client({ 'exp-a': 'EDIT' }, { 'model-a': 'READ' })], serving: [serving] };

@@ -1099,6 +1099,12 @@ def reconcile_access(auth_ini, plan, reserved):
         write_ledger(engine, {**ledger, **desired})
         for role, username, password in plan.users:
             reconcile_user(store, username, password, False, role)
+        for kind, _, resource in ledger:
+            if kind == EXPERIMENT and resource not in _experiment_names:
+                try:  # for the log only: an experiment gc removed for good has no name any more
+                    _experiment_names[resource] = tracking.get_experiment(resource).name
+                except Exception:
+                    pass
         removed_users = {u for (k, u, _) in ledger if k == USER and (k, u, "") not in desired and u not in reserved}
         for (kind, username, resource), recorded in sorted(ledger.items()):
             if (kind, username, resource) in desired or kind == USER or username in removed_users:
