@@ -729,7 +729,7 @@ if (SKIP_MLFLOW) console.warn('MLFLOW_GITOPS_SKIP_MLFLOW=1: test/scripts/migrate
         expect(grantsOf(uri, users)).toEqual({ 'team-a': null, 'serve-x': null, 'smoke-test': { experiments: {}, models: {} } });
         expect(sql('SELECT COUNT(*) FROM mlflow_gitops_access', auth.db)).toEqual([['0']]);
         expect(sql("SELECT name FROM experiments WHERE name = 'exp-a'", auth.db)).toEqual([['exp-a']]); // experiments are data: kept
-      });
+      }, 300_000);
 
       engine.ownCases(auth);
     });
