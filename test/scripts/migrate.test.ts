@@ -466,12 +466,14 @@ if (SKIP_MLFLOW) console.warn('MLFLOW_GITOPS_SKIP_MLFLOW=1: test/scripts/migrate
       };
       const tableNames = (): string[] =>
         pythonJson('import json,sqlite3,sys; print(json.dumps(sorted(r[0] for r in sqlite3.connect(sys.argv[1]).execute("SELECT name FROM sqlite_master WHERE type=\'table\'"))))', [file]);
-      // What a first install killed after its marker and MLflow's first tables leaves, plus a table of someone else's.
+      // What a first install killed after its marker and MLflow's first tables leaves (the access record too, if it was
+      // killed while reconciling the clients' users), plus a table of someone else's.
       exec([
         'CREATE TABLE mlflow_gitops_migration (id INTEGER PRIMARY KEY, state VARCHAR(32) NOT NULL, started_at VARCHAR(32) NOT NULL, from_revision VARCHAR(255), clone_command VARCHAR(1000))',
         "INSERT INTO mlflow_gitops_migration (id, state, started_at) VALUES (1, 'first-install', '2026-12-07T01:02:03Z')",
         'CREATE TABLE experiments (experiment_id INTEGER PRIMARY KEY)',
         'CREATE TABLE runs (run_uuid VARCHAR(32) PRIMARY KEY)',
+        'CREATE TABLE mlflow_gitops_access (id INTEGER PRIMARY KEY)',
         'CREATE TABLE audit_log (id INTEGER PRIMARY KEY)',
       ]);
       const env = { MLFLOW_BACKEND_STORE_URI: `sqlite:///${file}` };
@@ -482,16 +484,16 @@ if (SKIP_MLFLOW) console.warn('MLFLOW_GITOPS_SKIP_MLFLOW=1: test/scripts/migrate
           "but the database now also holds tables MLflow's schema does not create (audit_log): that run did not make them, so nothing " +
           'is dropped. Find out what created them; move them elsewhere and sync again.',
       );
-      expect(tableNames()).toEqual(['audit_log', 'experiments', 'mlflow_gitops_migration', 'runs']);
+      expect(tableNames()).toEqual(['audit_log', 'experiments', 'mlflow_gitops_access', 'mlflow_gitops_migration', 'runs']);
 
       exec(['DROP TABLE audit_log']);
       const recovered = migrate(env);
       expectExit(recovered, 0);
       expect(recovered.output).toContain(
         'migrate: an earlier first install into this database (empty when it began at 2026-12-07T01:02:03Z) was interrupted: ' +
-          'starting over, after dropping the 2 tables it created',
+          'starting over, after dropping the 3 tables it created',
       );
-      expect(recovered.output).toContain('migrate: dropped experiments, runs');
+      expect(recovered.output).toContain('migrate: dropped experiments, mlflow_gitops_access, runs');
       expect(recovered.output).toContain('migrate: marker table mlflow_gitops_migration dropped');
       expect(tableNames()).not.toContain('mlflow_gitops_migration');
       expect(tableNames()).toContain('alembic_version');
@@ -660,12 +662,15 @@ if (SKIP_MLFLOW) console.warn('MLFLOW_GITOPS_SKIP_MLFLOW=1: test/scripts/migrate
           experiments: Object.entries(experiments).map(([name, permission]) => ({ name, permission })),
           models: Object.entries(models).map(([name, permission]) => ({ name, permission })),
         });
-        const serving = { username: 'serve-x', model: 'model-x', alias: 'champion' };
-        const passwords = { 'team-a': CLIENT_PASSWORD, 'serve-x': SERVING_PASSWORD };
-        const users = ['team-a', 'serve-x', 'smoke-test'];
+        const serving = [
+          { username: 'serve-x', model: 'model-x', alias: 'champion' },
+          { username: 'serve-pinned', model: 'model-x', version: 2 },
+        ];
+        const passwords = { 'team-a': CLIENT_PASSWORD, 'serve-x': SERVING_PASSWORD, 'serve-pinned': SERVING_PASSWORD };
+        const users = ['team-a', 'serve-x', 'serve-pinned', 'smoke-test'];
 
         // First sync: the model does not exist yet, the experiment neither.
-        const first = migrate({ ...base, ...accessPlan({ clients: [client({ 'exp-a': 'EDIT' }, { 'model-a': 'READ' })], serving: [serving] }, passwords) });
+        const first = migrate({ ...base, ...accessPlan({ clients: [client({ 'exp-a': 'EDIT' }, { 'model-a': 'READ' })], serving }, passwords) });
         expectExit(first, 0);
         expect(first.output).toContain("migrate: client user 'team-a': created (not admin)");
         expect(first.output).toContain("migrate: serving user 'serve-x': created (not admin)");
@@ -673,9 +678,11 @@ if (SKIP_MLFLOW) console.warn('MLFLOW_GITOPS_SKIP_MLFLOW=1: test/scripts/migrate
         expect(first.output).toContain(
           "migrate: serving user 'serve-x': models:/model-x@champion does not exist yet (Registered Model with name=model-x not found); READ on the model only.",
         );
+        expect(first.output).toContain("migrate: serving user 'serve-pinned': models:/model-x version 2 does not exist yet");
         expect(grantsOf(uri, users)).toEqual({
           'team-a': { experiments: { 'exp-a': 'EDIT' }, models: { 'model-a': 'READ' } },
           'serve-x': { experiments: {}, models: { 'model-x': 'READ' } },
+          'serve-pinned': { experiments: {}, models: { 'model-x': 'READ' } },
           'smoke-test': { experiments: {}, models: {} }, // the plain users are not touched
         });
         expect(authUsers(uri, ini, [['team-a', CLIENT_PASSWORD], ['serve-x', SERVING_PASSWORD]]).accepted).toEqual([`team-a:${CLIENT_PASSWORD}`, `serve-x:${SERVING_PASSWORD}`]);
@@ -684,13 +691,16 @@ if (SKIP_MLFLOW) console.warn('MLFLOW_GITOPS_SKIP_MLFLOW=1: test/scripts/migrate
         const mv = pythonJson(VERSIONS_PY, [uri, 'model-x', 'serving-a', 'serving-b'], { MLFLOW_TRACKING_URI: uri }); // the registry reads the logged model through the client
         // An admin grants team-a something by hand; the grant on model-a is changed by hand.
         adminDoes(uri, { do: 'experiment-grant', name: 'by-hand', user: 'team-a', permission: 'MANAGE' });
-        const plan = { clients: [client({ 'exp-a': 'EDIT' }, { 'model-a': 'READ' })], serving: [serving] };
+        const plan = { clients: [client({ 'exp-a': 'EDIT' }, { 'model-a': 'READ' })], serving };
         const v1 = migrate({ ...base, ...accessPlan(plan, passwords) });
         expectExit(v1, 0);
         expect(v1.output).toContain(`migrate: serving user 'serve-x': model-x @champion -> version ${mv.v1}, logged model ${mv.modelId}, experiment 'serving-a' (id ${mv.a})`);
         expect(v1.output).toContain(`migrate: granted READ to 'serve-x' on experiment 'serving-a' (id ${mv.a})`);
         expect(v1.output).not.toContain("client user 'team-a': created");
         expect(grantsOf(uri, ['serve-x'])['serve-x']).toEqual({ experiments: { 'serving-a': 'READ' }, models: { 'model-x': 'READ' } });
+        // The pinned version 2 was logged by a run in experiment B.
+        expect(v1.output).toContain(`migrate: serving user 'serve-pinned': model-x version ${mv.v2}, run ${mv.runId}, experiment 'serving-b' (id ${mv.b})`);
+        expect(grantsOf(uri, ['serve-pinned'])['serve-pinned']).toEqual({ experiments: { 'serving-b': 'READ' }, models: { 'model-x': 'READ' } });
 
         // A second run with the same plan changes nothing.
         const again = migrate({ ...base, ...accessPlan(plan, passwords) });
@@ -711,7 +721,7 @@ if (SKIP_MLFLOW) console.warn('MLFLOW_GITOPS_SKIP_MLFLOW=1: test/scripts/migrate
         adminDoes(uri, { do: 'model-grant-update', name: 'model-a', user: 'team-a', permission: 'MANAGE' });
         const changed = migrate({
           ...base,
-          ...accessPlan({ clients: [client({ 'exp-a': 'READ' }, {})], serving: [serving] }, { ...passwords, 'team-a': CLIENT_ROTATED }),
+          ...accessPlan({ clients: [client({ 'exp-a': 'READ' }, {})], serving }, { ...passwords, 'team-a': CLIENT_ROTATED }),
         });
         expectExit(changed, 0);
         expect(changed.output).toMatch(/^migrate: set 'team-a' on experiment 'exp-a' \(id \d+\) to READ \(was EDIT\)$/m);
@@ -726,7 +736,8 @@ if (SKIP_MLFLOW) console.warn('MLFLOW_GITOPS_SKIP_MLFLOW=1: test/scripts/migrate
         expectExit(gone, 0);
         expect(gone.output).toContain("migrate: user 'serve-x': deleted (no longer a client or serving), with its grants");
         expect(gone.output).toContain("migrate: user 'team-a': deleted (no longer a client or serving), with its grants");
-        expect(grantsOf(uri, users)).toEqual({ 'team-a': null, 'serve-x': null, 'smoke-test': { experiments: {}, models: {} } });
+        expect(gone.output).toContain("migrate: user 'serve-pinned': deleted (no longer a client or serving), with its grants");
+        expect(grantsOf(uri, users)).toEqual({ 'team-a': null, 'serve-x': null, 'serve-pinned': null, 'smoke-test': { experiments: {}, models: {} } });
         expect(sql('SELECT COUNT(*) FROM mlflow_gitops_access', auth.db)).toEqual([['0']]);
         expect(sql("SELECT name FROM experiments WHERE name = 'exp-a'", auth.db)).toEqual([['exp-a']]); // experiments are data: kept
       }, 300_000);

@@ -995,14 +995,19 @@ def served_version(registry, serving):
 def version_experiment_id(tracking, version):
     """The experiment a model version's files are stored under: its logged model's (MLflow 3: source
     models:/m-...), else its run's (a version registered from a run's artifacts)."""
+    from mlflow.exceptions import MlflowException
+
     model_id = getattr(version, "model_id", None)
     source = version.source or ""
     if not model_id and source.startswith("models:/m-"):
         model_id = source[len("models:/"):].split("/")[0]
-    if model_id:
-        return tracking.get_logged_model(model_id).experiment_id, f"logged model {model_id}"
-    if version.run_id:
-        return tracking.get_run(version.run_id).info.experiment_id, f"run {version.run_id}"
+    try:
+        if model_id:
+            return tracking.get_logged_model(model_id).experiment_id, f"logged model {model_id}"
+        if version.run_id:
+            return tracking.get_run(version.run_id).info.experiment_id, f"run {version.run_id}"
+    except MlflowException as e:  # e.g. its logged model deleted for good: not a reason to block the sync
+        return None, f"{source}: {scrub(e.message)}"
     return None, source
 
 
