@@ -499,6 +499,7 @@ def check_marker(engine):
             f"{MARKER_TABLE} and sync again.",
         )
     created = sorted(table_names(engine) - {MARKER_TABLE})
+    # ACCESS_TABLE: this script's own record of users and grants, written before the marker is dropped.
     foreign = sorted(set(created) - mlflow_table_names() - {ACCESS_TABLE})
     if foreign:
         raise MigrateError(
