@@ -10,6 +10,7 @@ import {
   restrictedContainerSecurityContext,
 } from '../conventions';
 import type { DatabaseAccess } from './database-access';
+import type { AccessPlan } from './access-plan';
 import type { BasicAuth } from './basic-auth';
 import type { ScrapeCredentials } from './metrics';
 import { skipSecretEnvCheck, skipTagPinnedImageChecks } from '../policy/checkov';
@@ -46,6 +47,12 @@ export interface MigrationScriptProps {
    * @default - no smoke user
    */
   readonly smokeUser?: SmokeUserSecret;
+  /**
+   * Basic-auth with clients or served models: their users and grants, which the script reconciles on every run
+   * (and revokes what an earlier run granted that the plan no longer says).
+   * @default - no clients or served models (users and grants an earlier run made for them are revoked)
+   */
+  readonly access?: AccessPlan;
 }
 
 /** Seconds the script retries its first database connection (proxy and metadata server start-up); always passed, the script has no default. */
@@ -58,7 +65,7 @@ const CONNECT_TIMEOUT_SECONDS = 120;
  * interrupted first install is started over; an interrupted upgrade is refused, exit 9, with the restore point it
  * logged). With auth: first check that the image can run the auth
  * app, pre-create the auth tables MySQL rejects upstream, then reconcile the admin (password from the auth ini)
- * and the plain users (metrics scraper, smoke test). Exit codes and reasons: docs/migration.md; why: docs/design.md#migrations. Used by {@link MigrationJob} and, for a
+ * and the plain users (metrics scraper, smoke test), then the clients' and served models' users and grants. Exit codes and reasons: docs/migration.md; why: docs/design.md#migrations. Used by {@link MigrationJob} and, for a
  * database on the server's own volume, as the server pod's init container.
  */
 export class MigrationScript extends Construct {
@@ -112,6 +119,7 @@ export class MigrationScript extends Construct {
       container.env.addVariable('MLFLOW_SMOKE_USERNAME', kplus.EnvValue.fromSecretValue({ secret: p.smokeUser.secret, key: 'username' }));
       container.env.addVariable('MLFLOW_SMOKE_PASSWORD', kplus.EnvValue.fromSecretValue({ secret: p.smokeUser.secret, key: 'password' }));
     }
+    p.access?.mountInto(container);
     return container;
   }
 }

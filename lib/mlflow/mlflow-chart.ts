@@ -5,6 +5,7 @@ import { environmentOf, type Server } from '../config/model';
 import { parseCpuMillis, parseMemoryMiB } from '../config/sizing';
 import { SERVED_MODEL_SYNC_WAVES, applySyncWaves, applyVersionLabel, selectorLabels, standardLabels } from '../conventions';
 import { SERVER_NAME, promoteCommand, servingName } from '../names';
+import { AccessPlan } from './access-plan';
 import { BasicAuth } from './basic-auth';
 import { DataVolume } from './data-volume';
 import { DatabaseAccess } from './database-access';
@@ -117,6 +118,10 @@ export class MlflowChart extends Chart {
       auth: basicAuth,
       metricsUser: metrics?.scrapeUser,
       smokeUser: smokeUser ? { secret: smokeUser.secret } : undefined,
+      access:
+        auth && (c.clients.length > 0 || c.serving.length > 0)
+          ? new AccessPlan(this, 'Access', { clients: c.clients, serving: c.serving, secretProject: auth.secretProject, serviceAccount })
+          : undefined,
     });
 
     const server = new TrackingServer(this, 'Server', {

@@ -42,7 +42,9 @@ describe('ESO v2 templates: exactly the functions the project uses', () => {
       'mlflow-dev-admin-password': 'a%b',
       'mlflow-dev-metrics-password': 'mp',
       'mlflow-dev-smoke-password': 'sp',
-      'mlflow-dev-serving-iris-password': 'sv',
+      'mlflow-dev-client-iris-trainer-password': 'tp',
+      'mlflow-dev-client-iris-predictor-password': 'pp',
+      'mlflow-dev-serving-iris-password': 'ip',
     });
     expect(secrets.get('mlflow-database')).toEqual({ MLFLOW_BACKEND_STORE_URI: 'mysql+pymysql://u%251:p%20w@127.0.0.1:3306/mlflow' });
     expect(secrets.get('mlflow-auth')!.MLFLOW_FLASK_SERVER_SECRET_KEY).toBe('fk');
@@ -50,7 +52,8 @@ describe('ESO v2 templates: exactly the functions the project uses', () => {
     expect(secrets.get('mlflow-auth')!['basic_auth.ini']).toContain('admin_password = a%%b\n');
     expect(secrets.get('mlflow-metrics-auth')).toEqual({ username: 'metrics-scraper', password: 'mp' });
     expect(secrets.get('mlflow-smoke-auth')).toEqual({ username: 'smoke-test', password: 'sp' });
-    expect(secrets.get('serve-iris-auth')).toEqual({ username: 'serve-iris', password: 'sv' });
+    expect(secrets.get('serve-iris-auth')).toEqual({ username: 'serve-iris', password: 'ip' });
+    expect(secrets.get('mlflow-user-passwords')).toEqual({ 'iris-trainer': 'tp', 'iris-predictor': 'pp', 'serve-iris': 'ip' });
   });
 
   test('a Secret Manager id without a test value fails, naming it', () => {

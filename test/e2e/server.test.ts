@@ -295,7 +295,7 @@ for (const c of CASES) {
         expect(r.status).toBe(200);
         expect(r.body).toMatch(/^# TYPE /m);
         // The scraper is a plain user: a route with a permission rule still refuses it (deleting the Default
-        // experiment needs MANAGE; the default permission is READ).
+        // experiment needs MANAGE; the default permission, NO_PERMISSIONS in dev and prod, grants less).
         const body = JSON.stringify({ experiment_id: '0' });
         const del = await httpRequest(port, '/api/2.0/mlflow/experiments/delete', {
           method: 'POST',

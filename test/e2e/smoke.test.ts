@@ -103,6 +103,8 @@ const PYTHON_WITHOUT_MLFLOW = spawnSync('/usr/bin/python3', ['-c', 'import mlflo
   beforeAll(async () => {
     console.log(`smoke.test.ts: real MLflow ${mlflowVersion()} (${PYTHON})`);
     const doc = rawConfig('dev');
+    // The shipped default the smoke user must pass under: no permission on anything it did not create.
+    expect(doc.auth.defaultPermission).toBe('NO_PERMISSIONS');
     doc.server.workers = 1;
     pod = await startPod(configFrom('dev', doc), { area: 'smoke' });
     url = pod.server.url;

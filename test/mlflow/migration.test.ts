@@ -134,6 +134,9 @@ test('the migrate container: telemetry off, HOME and /tmp on a bounded scratch v
     { mountPath: '/opt/mlflow-migrate', name: 'migrate-script', readOnly: true },
     { mountPath: '/tmp', name: 'migrate-tmp' },
     { mountPath: '/etc/mlflow/auth', name: 'auth-config', readOnly: true },
+    // dev has clients and a served model: their access plan and passwords (test/mlflow/access-plan.test.ts)
+    { mountPath: '/etc/mlflow/access', name: 'access-plan', readOnly: true },
+    { mountPath: '/etc/mlflow/user-passwords', name: 'user-passwords', readOnly: true },
   ]);
   const volume = (name: string) => spec.volumes.find((v: any) => v.name === name);
   expect(volume('migrate-script')).toEqual({ name: 'migrate-script', configMap: { name: 'mlflow-migrate-script' } });

@@ -51,6 +51,9 @@ const METRICS_PASSWORD = 'metrics-first-Pa55word';
 const METRICS_ROTATED = 'metrics-rotated-Pa55word';
 const SMOKE_PASSWORD = 'smoke-first-Pa55word';
 const SMOKE_ROTATED = 'smoke-rotated-Pa55word';
+const CLIENT_PASSWORD = 'client-first-Pa55word';
+const CLIENT_ROTATED = 'client-rotated-Pa55word';
+const SERVING_PASSWORD = 'serving-first-Pa55word';
 const SECRETS = [
   DB_PASSWORD,
   encodeURIComponent(DB_PASSWORD),
@@ -60,6 +63,9 @@ const SECRETS = [
   METRICS_ROTATED,
   SMOKE_PASSWORD,
   SMOKE_ROTATED,
+  CLIENT_PASSWORD,
+  CLIENT_ROTATED,
+  SERVING_PASSWORD,
   'S3cr3t',
 ];
 
@@ -164,6 +170,78 @@ print(json.dumps({
 function authUsers(databaseUri: string, ini: string, pairs: Array<[string, string]>): { accepted: string[]; admins: string[]; users: string[] } {
   return pythonJson(USERS_PY, [databaseUri, JSON.stringify(pairs)], { MLFLOW_AUTH_CONFIG_PATH: ini });
 }
+
+/** The access plan as the chart renders it (the ConfigMap's access.json) and the password files (the Secret), in a fresh directory. */
+function accessPlan(plan: unknown, passwords: Record<string, string>, dir = tmpDir()): Record<string, string> {
+  const file = path.join(dir, 'access.json');
+  fs.writeFileSync(file, JSON.stringify(plan));
+  const pwDir = path.join(dir, 'passwords');
+  fs.mkdirSync(pwDir, { recursive: true });
+  for (const [user, pw] of Object.entries(passwords)) fs.writeFileSync(path.join(pwDir, user), pw);
+  return { MIGRATE_ACCESS_FILE: file, MIGRATE_PASSWORDS_DIR: pwDir };
+}
+
+/** Each user's experiment grants (by experiment name) and model grants, as MLflow's auth store has them. */
+const GRANTS_PY = `
+import json, sys
+from mlflow.server.auth.sqlalchemy_store import SqlAlchemyStore
+from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore as Tracking
+store = SqlAlchemyStore()
+store.init_db(sys.argv[1])
+tracking = Tracking(sys.argv[1], "mlflow-artifacts:/")
+out = {}
+for user in json.loads(sys.argv[2]):
+    if not store.has_user(user):
+        out[user] = None
+        continue
+    out[user] = {
+        "experiments": {tracking.get_experiment(p.experiment_id).name: p.permission for p in store.list_experiment_permissions(user)},
+        "models": {p.name: p.permission for p in store.list_registered_model_permissions(user)},
+    }
+print(json.dumps(out))
+`;
+function grantsOf(uri: string, users: string[]): Record<string, { experiments: Record<string, string>; models: Record<string, string> } | null> {
+  return pythonJson(GRANTS_PY, [uri, JSON.stringify(users)]);
+}
+
+/** Through MLflow's stores on the database: experiments A and B, a registered model whose version 1 is a logged model
+ * in A (MLflow 3: source models:/m-...) and version 2 a run's artifacts in B (older clients), alias champion on v1. */
+const VERSIONS_PY = `
+import json, sys
+from mlflow.store.model_registry.sqlalchemy_store import SqlAlchemyStore as Registry
+from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore as Tracking
+uri, model, a_name, b_name = sys.argv[1:5]
+tracking, registry = Tracking(uri, "mlflow-artifacts:/"), Registry(uri)
+a, b = tracking.create_experiment(a_name), tracking.create_experiment(b_name)
+logged = tracking.create_logged_model(experiment_id=a, name="model")
+run = tracking.create_run(b, user_id="trainer", start_time=0, tags=[], run_name="train")
+registry.create_registered_model(model)
+v1 = registry.create_model_version(model, source="models:/" + logged.model_id, model_id=logged.model_id)
+v2 = registry.create_model_version(model, source=run.info.artifact_uri + "/model", run_id=run.info.run_id)
+registry.set_registered_model_alias(model, "champion", v1.version)
+print(json.dumps({"a": a, "b": b, "v1": v1.version, "v2": v2.version, "modelId": logged.model_id, "runId": run.info.run_id}))
+`;
+/** Moves the alias, or grants by hand as an admin would (kind: experiment name or model name). */
+const ADMIN_PY = `
+import json, sys
+from mlflow.server.auth.sqlalchemy_store import SqlAlchemyStore
+from mlflow.store.model_registry.sqlalchemy_store import SqlAlchemyStore as Registry
+from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore as Tracking
+uri, action = sys.argv[1], json.loads(sys.argv[2])
+store = SqlAlchemyStore()
+store.init_db(uri)
+if action["do"] == "alias":
+    Registry(uri).set_registered_model_alias(action["model"], "champion", action["version"])
+elif action["do"] == "experiment-grant":
+    tracking = Tracking(uri, "mlflow-artifacts:/")
+    experiment = tracking.get_experiment_by_name(action["name"])
+    experiment_id = experiment.experiment_id if experiment else tracking.create_experiment(action["name"])
+    store.create_experiment_permission(experiment_id, action["user"], action["permission"])
+elif action["do"] == "model-grant-update":
+    store.update_registered_model_permission(action["name"], action["user"], action["permission"])
+print(json.dumps("ok"))
+`;
+const adminDoes = (uri: string, action: Record<string, string>) => pythonJson(ADMIN_PY, [uri, JSON.stringify(action)]);
 
 /** The MLflow the suite runs against, and the heads of its own alembic scripts (not of migrate.py). */
 let mlflow: { version: string; trackingHead: string[]; authHead: string[] };
@@ -274,6 +352,37 @@ if (SKIP_MLFLOW) console.warn('MLFLOW_GITOPS_SKIP_MLFLOW=1: test/scripts/migrate
       expect(fs.existsSync(path.join(dir, 'mlflow.db'))).toBe(false); // nothing touched
     });
 
+    test('a bad access plan: exit 2 before anything is touched, every problem at once, no password shown', () => {
+      const dir = tmpDir();
+      const sqlite = `sqlite:///${dir}/mlflow.db`;
+      const ini = authIni(sqlite, ADMIN_PASSWORD);
+      const plan = {
+        clients: [
+          { username: 'team-a', experiments: [{ name: 'iris', permission: 'OWNER' }], models: [] },
+          { username: 'admin', experiments: [], models: [] },
+          { username: 'team-b', experiments: [], models: [] },
+        ],
+        serving: [{ username: 'serve-x', model: 'model-x', alias: 'champion' }],
+      };
+      const env = accessPlan(plan, { 'team-a': CLIENT_PASSWORD, admin: ADMIN_PASSWORD, 'serve-x': 'short' });
+      const run = migrate({ MLFLOW_BACKEND_STORE_URI: sqlite, MLFLOW_AUTH_CONFIG_PATH: ini, ...env });
+      expectExit(run, 2);
+      const file = env.MIGRATE_ACCESS_FILE;
+      expect(run.output).toContain(
+        `migrate: ERROR: bad access plan:\n` +
+          `  ${file}: clients[0].experiments[0].permission: 'OWNER' is not one of READ, USE, EDIT, MANAGE\n` +
+          `  ${file}: clients[1].username: 'admin' is the admin user; each client and serving needs its own user\n` +
+          `  ${file}: clients[2]: no password for 'team-b' (${env.MIGRATE_PASSWORDS_DIR}/team-b: No such file or directory)\n` +
+          `  ${file}: serving[0]: the password of 'serve-x' (${env.MIGRATE_PASSWORDS_DIR}/serve-x) has 5 characters; MLflow's auth store needs at least 12\n`,
+      );
+      expect(run.output).not.toContain("short'");
+      expect(fs.existsSync(`${dir}/mlflow.db`)).toBe(false);
+
+      const noAuth = migrate({ MLFLOW_BACKEND_STORE_URI: sqlite, ...env });
+      expectExit(noAuth, 2);
+      expect(noAuth.output).toContain('migrate: ERROR: MIGRATE_ACCESS_FILE is set but basic-auth is not (no MLFLOW_AUTH_CONFIG_PATH)');
+    });
+
     test('an unreachable database: retried, then exit 4 within the timeout, password never printed', async () => {
       const port = await freePort();
       const run = migrate({
@@ -357,12 +466,14 @@ if (SKIP_MLFLOW) console.warn('MLFLOW_GITOPS_SKIP_MLFLOW=1: test/scripts/migrate
       };
       const tableNames = (): string[] =>
         pythonJson('import json,sqlite3,sys; print(json.dumps(sorted(r[0] for r in sqlite3.connect(sys.argv[1]).execute("SELECT name FROM sqlite_master WHERE type=\'table\'"))))', [file]);
-      // What a first install killed after its marker and MLflow's first tables leaves, plus a table of someone else's.
+      // What a first install killed after its marker and MLflow's first tables leaves (the access record too, if it was
+      // killed while reconciling the clients' users), plus a table of someone else's.
       exec([
         'CREATE TABLE mlflow_gitops_migration (id INTEGER PRIMARY KEY, state VARCHAR(32) NOT NULL, started_at VARCHAR(32) NOT NULL, from_revision VARCHAR(255), clone_command VARCHAR(1000))',
         "INSERT INTO mlflow_gitops_migration (id, state, started_at) VALUES (1, 'first-install', '2026-12-07T01:02:03Z')",
         'CREATE TABLE experiments (experiment_id INTEGER PRIMARY KEY)',
         'CREATE TABLE runs (run_uuid VARCHAR(32) PRIMARY KEY)',
+        'CREATE TABLE mlflow_gitops_access (id INTEGER PRIMARY KEY)',
         'CREATE TABLE audit_log (id INTEGER PRIMARY KEY)',
       ]);
       const env = { MLFLOW_BACKEND_STORE_URI: `sqlite:///${file}` };
@@ -373,16 +484,16 @@ if (SKIP_MLFLOW) console.warn('MLFLOW_GITOPS_SKIP_MLFLOW=1: test/scripts/migrate
           "but the database now also holds tables MLflow's schema does not create (audit_log): that run did not make them, so nothing " +
           'is dropped. Find out what created them; move them elsewhere and sync again.',
       );
-      expect(tableNames()).toEqual(['audit_log', 'experiments', 'mlflow_gitops_migration', 'runs']);
+      expect(tableNames()).toEqual(['audit_log', 'experiments', 'mlflow_gitops_access', 'mlflow_gitops_migration', 'runs']);
 
       exec(['DROP TABLE audit_log']);
       const recovered = migrate(env);
       expectExit(recovered, 0);
       expect(recovered.output).toContain(
         'migrate: an earlier first install into this database (empty when it began at 2026-12-07T01:02:03Z) was interrupted: ' +
-          'starting over, after dropping the 2 tables it created',
+          'starting over, after dropping the 3 tables it created',
       );
-      expect(recovered.output).toContain('migrate: dropped experiments, runs');
+      expect(recovered.output).toContain('migrate: dropped experiments, mlflow_gitops_access, runs');
       expect(recovered.output).toContain('migrate: marker table mlflow_gitops_migration dropped');
       expect(tableNames()).not.toContain('mlflow_gitops_migration');
       expect(tableNames()).toContain('alembic_version');
@@ -540,6 +651,96 @@ if (SKIP_MLFLOW) console.warn('MLFLOW_GITOPS_SKIP_MLFLOW=1: test/scripts/migrate
         });
         engine.rotated(uri, ini);
       });
+
+      test('clients and a served model: users and exact grants, an experiment created for its grant, the serving grant follows the alias, what left the config revoked, the rest left alone', () => {
+        expect(auth.db).not.toBe(''); // the basic-auth database of the cases above
+        const uri = engine.uri(auth.db);
+        const ini = authIni(uri, ADMIN_ROTATED);
+        const base = { MLFLOW_BACKEND_STORE_URI: uri, MLFLOW_AUTH_CONFIG_PATH: ini };
+        const client = (experiments: Record<string, string>, models: Record<string, string>) => ({
+          username: 'team-a',
+          experiments: Object.entries(experiments).map(([name, permission]) => ({ name, permission })),
+          models: Object.entries(models).map(([name, permission]) => ({ name, permission })),
+        });
+        const serving = [
+          { username: 'serve-x', model: 'model-x', alias: 'champion' },
+          { username: 'serve-pinned', model: 'model-x', version: 2 },
+        ];
+        const passwords = { 'team-a': CLIENT_PASSWORD, 'serve-x': SERVING_PASSWORD, 'serve-pinned': SERVING_PASSWORD };
+        const users = ['team-a', 'serve-x', 'serve-pinned', 'smoke-test'];
+
+        // First sync: the model does not exist yet, the experiment neither.
+        const first = migrate({ ...base, ...accessPlan({ clients: [client({ 'exp-a': 'EDIT' }, { 'model-a': 'READ' })], serving }, passwords) });
+        expectExit(first, 0);
+        expect(first.output).toContain("migrate: client user 'team-a': created (not admin)");
+        expect(first.output).toContain("migrate: serving user 'serve-x': created (not admin)");
+        expect(first.output).toMatch(/^migrate: experiment 'exp-a' did not exist: created \(id (\d+), artifacts mlflow-artifacts:\/\1\) so that its grants hold from now on$/m);
+        expect(first.output).toContain(
+          "migrate: serving user 'serve-x': models:/model-x@champion does not exist yet (Registered Model with name=model-x not found); READ on the model only.",
+        );
+        expect(first.output).toContain("migrate: serving user 'serve-pinned': models:/model-x version 2 does not exist yet");
+        expect(grantsOf(uri, users)).toEqual({
+          'team-a': { experiments: { 'exp-a': 'EDIT' }, models: { 'model-a': 'READ' } },
+          'serve-x': { experiments: {}, models: { 'model-x': 'READ' } },
+          'serve-pinned': { experiments: {}, models: { 'model-x': 'READ' } },
+          'smoke-test': { experiments: {}, models: {} }, // the plain users are not touched
+        });
+        expect(authUsers(uri, ini, [['team-a', CLIENT_PASSWORD], ['serve-x', SERVING_PASSWORD]]).accepted).toEqual([`team-a:${CLIENT_PASSWORD}`, `serve-x:${SERVING_PASSWORD}`]);
+
+        // The model appears, v1 logged in experiment A (logged model), v2 in B (a run's artifacts); @champion → v1.
+        const mv = pythonJson(VERSIONS_PY, [uri, 'model-x', 'serving-a', 'serving-b'], { MLFLOW_TRACKING_URI: uri }); // the registry reads the logged model through the client
+        // An admin grants team-a something by hand; the grant on model-a is changed by hand.
+        adminDoes(uri, { do: 'experiment-grant', name: 'by-hand', user: 'team-a', permission: 'MANAGE' });
+        const plan = { clients: [client({ 'exp-a': 'EDIT' }, { 'model-a': 'READ' })], serving };
+        const v1 = migrate({ ...base, ...accessPlan(plan, passwords) });
+        expectExit(v1, 0);
+        expect(v1.output).toContain(`migrate: serving user 'serve-x': model-x @champion -> version ${mv.v1}, logged model ${mv.modelId}, experiment 'serving-a' (id ${mv.a})`);
+        expect(v1.output).toContain(`migrate: granted READ to 'serve-x' on experiment 'serving-a' (id ${mv.a})`);
+        expect(v1.output).not.toContain("client user 'team-a': created");
+        expect(grantsOf(uri, ['serve-x'])['serve-x']).toEqual({ experiments: { 'serving-a': 'READ' }, models: { 'model-x': 'READ' } });
+        // The pinned version 2 was logged by a run in experiment B.
+        expect(v1.output).toContain(`migrate: serving user 'serve-pinned': model-x version ${mv.v2}, run ${mv.runId}, experiment 'serving-b' (id ${mv.b})`);
+        expect(grantsOf(uri, ['serve-pinned'])['serve-pinned']).toEqual({ experiments: { 'serving-b': 'READ' }, models: { 'model-x': 'READ' } });
+
+        // A second run with the same plan changes nothing.
+        const again = migrate({ ...base, ...accessPlan(plan, passwords) });
+        expectExit(again, 0);
+        expect(again.output).not.toMatch(/granted|revoked|set '|deleted|created/);
+        expect(again.output).toContain("migrate: client user 'team-a': unchanged");
+
+        // The alias moves to v2 (another experiment): the next sync moves the serving user's experiment grant.
+        adminDoes(uri, { do: 'alias', model: 'model-x', version: mv.v2 });
+        const v2 = migrate({ ...base, ...accessPlan(plan, passwords) });
+        expectExit(v2, 0);
+        expect(v2.output).toContain(`migrate: serving user 'serve-x': model-x @champion -> version ${mv.v2}, run ${mv.runId}, experiment 'serving-b' (id ${mv.b})`);
+        expect(v2.output).toContain(`migrate: revoked READ of 'serve-x' on experiment 'serving-a' (id ${mv.a}) (no longer configured)`);
+        expect(grantsOf(uri, ['serve-x'])['serve-x']).toEqual({ experiments: { 'serving-b': 'READ' }, models: { 'model-x': 'READ' } });
+
+        // A permission changed in the config is set exactly; a grant removed from it is revoked, unless a person changed
+        // it since; the admin's grant by hand stays; a rotated password works.
+        adminDoes(uri, { do: 'model-grant-update', name: 'model-a', user: 'team-a', permission: 'MANAGE' });
+        const changed = migrate({
+          ...base,
+          ...accessPlan({ clients: [client({ 'exp-a': 'READ' }, {})], serving }, { ...passwords, 'team-a': CLIENT_ROTATED }),
+        });
+        expectExit(changed, 0);
+        expect(changed.output).toMatch(/^migrate: set 'team-a' on experiment 'exp-a' \(id \d+\) to READ \(was EDIT\)$/m);
+        expect(changed.output).toContain("migrate: 'team-a' on model 'model-a' is MANAGE, not the READ granted here: changed by hand, left alone");
+        expect(changed.output).toContain("migrate: client user 'team-a': password reset to the configured one");
+        expect(grantsOf(uri, ['team-a'])['team-a']).toEqual({ experiments: { 'exp-a': 'READ', 'by-hand': 'MANAGE' }, models: { 'model-a': 'MANAGE' } });
+        expect(authUsers(uri, ini, [['team-a', CLIENT_PASSWORD], ['team-a', CLIENT_ROTATED]]).accepted).toEqual([`team-a:${CLIENT_ROTATED}`]);
+
+        // Clients and serving gone from the config (the chart then renders no plan at all): their users are deleted;
+        // the plain users stay; the record is empty.
+        const gone = migrate(base);
+        expectExit(gone, 0);
+        expect(gone.output).toContain("migrate: user 'serve-x': deleted (no longer a client or serving), with its grants");
+        expect(gone.output).toContain("migrate: user 'team-a': deleted (no longer a client or serving), with its grants");
+        expect(gone.output).toContain("migrate: user 'serve-pinned': deleted (no longer a client or serving), with its grants");
+        expect(grantsOf(uri, users)).toEqual({ 'team-a': null, 'serve-x': null, 'serve-pinned': null, 'smoke-test': { experiments: {}, models: {} } });
+        expect(sql('SELECT COUNT(*) FROM mlflow_gitops_access', auth.db)).toEqual([['0']]);
+        expect(sql("SELECT name FROM experiments WHERE name = 'exp-a'", auth.db)).toEqual([['exp-a']]); // experiments are data: kept
+      }, 300_000);
 
       engine.ownCases(auth);
     });

@@ -130,6 +130,7 @@ export function testSecretValues(config: Server, overrides: Partial<TestCredenti
     metricsPassword: rnd(),
     smokePassword: rnd(),
     flaskSecretKey: rnd(),
+    userPasswords: Object.fromEntries([...config.clients.map((c) => c.user), ...config.serving.map((s) => s.user)].map((u) => [u.username, rnd()])),
     ...overrides,
   };
   const v: Record<string, string> = {};
@@ -144,8 +145,11 @@ export function testSecretValues(config: Server, overrides: Partial<TestCredenti
     v[config.auth.adminPasswordSecret] = credentials.adminPassword;
     if (config.auth.metricsUser) v[config.auth.metricsUser.passwordSecret] = credentials.metricsPassword;
     if (config.auth.smokeUser) v[config.auth.smokeUser.passwordSecret] = credentials.smokePassword;
-    // Each served model's user (`serve-<name>`): read from the server's Secrets by who needs it (renderSecrets).
-    for (const s of config.serving) v[s.user.passwordSecret] = rnd();
+    for (const u of [...config.clients.map((c) => c.user), ...config.serving.map((s) => s.user)]) {
+      const password = credentials.userPasswords[u.username];
+      if (password === undefined) throw new Error(`no test password for the MLflow user ${u.username}`);
+      v[u.passwordSecret] = password;
+    }
   }
   return { values: v, credentials };
 }
@@ -157,4 +161,6 @@ export interface TestCredentials {
   /** The smoke test user's password (`auth.smokePasswordSecret`). */
   readonly smokePassword: string;
   readonly flaskSecretKey: string;
+  /** The clients' and served models' MLflow users: username → password. */
+  readonly userPasswords: Readonly<Record<string, string>>;
 }

@@ -16,6 +16,9 @@ Environment:
   MLFLOW_METRICS_PASSWORD          the metrics collector logs in as to scrape /metrics
   MLFLOW_SMOKE_USERNAME            optional, basic-auth only, with MLFLOW_SMOKE_PASSWORD: the non-admin user
   MLFLOW_SMOKE_PASSWORD            the PostSync smoke test (and `npm run smoke`) logs in as
+  MIGRATE_ACCESS_FILE              optional, basic-auth only, with MIGRATE_PASSWORDS_DIR: the access plan (JSON: the
+  MIGRATE_PASSWORDS_DIR            clients' and served models' users and grants; see ACCESS_TABLE below) and the
+                                   directory with one password file per user, named after it
 
 Steps (every check before any change):
   1. Basic-auth: the image must be able to run the auth app (`import flask_wtf`, `import mlflow.server.auth`);
@@ -50,15 +53,21 @@ Steps (every check before any change):
      admin. The plain users (metrics scraper, smoke test) likewise, kept non-admins and granted no
      permission (/metrics only needs a logged-in user; the smoke test works under default_permission in an
      experiment it creates, which makes it that experiment's owner). Idempotent: a second run changes nothing.
+  8. Clients and served models (the access plan): their users likewise (non-admins, password rotation), each
+     configured grant set to exactly its permission, a serving user READ on its model and on the experiment of the
+     version its alias (or pinned version) points at now (a missing model or alias is logged, not an error), an
+     experiment named in a grant that does not exist created as the server would; what an earlier run granted and
+     the plan no longer says is revoked, a user no longer in it deleted (the table mlflow_gitops_access records what
+     this script made; anything else is left alone).
 
 Exit codes:
-  0  schema is current, users reconciled
-  2  bad configuration (missing or invalid URI, timeout, auth ini, metrics or smoke user or password)
+  0  schema is current, users and grants reconciled
+  2  bad configuration (missing or invalid URI, timeout, auth ini, metrics or smoke user or password, access plan)
   3  MySQL log_bin is on and log_bin_trust_function_creators is off while a migration is pending: set the
      database flag; nothing changed
   4  could not connect within MIGRATE_CONNECT_TIMEOUT_SECONDS
   5  half-initialized database (MLflow tables without a version, or an empty version table): refused
-  6  a step failed (store initialization, `mlflow db upgrade`, auth pre-create or upgrade, user reconciliation),
+  6  a step failed (store initialization, `mlflow db upgrade`, auth pre-create or upgrade, user and grant reconciliation),
      or this python has no MLflow (not the MLflow image)
   7  basic-auth is on but this image cannot run MLflow's auth app (e.g. no Flask-WTF): nothing changed
   8  the database is at a revision this image's MLflow does not know (migrated by a newer MLflow): nothing changed
@@ -70,6 +79,7 @@ Passwords are never printed: URLs are shown masked, and MLflow's output is filte
 
 import configparser
 import datetime
+import json
 import os
 import re
 import subprocess
@@ -489,7 +499,8 @@ def check_marker(engine):
             f"{MARKER_TABLE} and sync again.",
         )
     created = sorted(table_names(engine) - {MARKER_TABLE})
-    foreign = sorted(set(created) - mlflow_table_names())
+    # ACCESS_TABLE: this script's own record of users and grants, written before the marker is dropped.
+    foreign = sorted(set(created) - mlflow_table_names() - {ACCESS_TABLE})
     if foreign:
         raise MigrateError(
             EXIT_HALF_INITIALIZED,
@@ -807,6 +818,319 @@ def reconcile_users(auth_ini, plain_users):
         raise MigrateError(EXIT_FAILED, f"reconciling the basic-auth users failed: {short_error(e)}")
 
 
+# ---- Clients and served models: their users and grants ------------------------------------------------------------
+# The access plan (MIGRATE_ACCESS_FILE, JSON from the ConfigMap the chart renders; nothing secret in it):
+#   {"clients": [{"username": U, "experiments": [{"name": N, "permission": P}], "models": [...]}],
+#    "serving": [{"username": U, "model": M, "alias": A} | {"username": U, "model": M, "version": V}]}
+# and each user's password in the file MIGRATE_PASSWORDS_DIR/<username> (the Secret ESO renders from Secret Manager).
+# What the script granted is recorded in ACCESS_TABLE (in the auth database), so that the next run revokes what the
+# configuration no longer says; grants it did not make (MLflow's MANAGE for an experiment's creator, an admin's by
+# hand) are left alone. Why: docs/migration.md, "Users and grants".
+ACCESS_TABLE = "mlflow_gitops_access"
+# MLflow 3.17's grantable permissions on one experiment or registered model (mlflow/server/auth/permissions.py);
+# the config's MLFLOW_GRANTS (lib/config/schema.ts) is the same list.
+GRANTS = ("READ", "USE", "EDIT", "MANAGE")
+# What a serving user gets on its model and on the experiment its version was logged in: enough to download it.
+SERVING_GRANT = "READ"
+USER, EXPERIMENT, MODEL = "user", "experiment", "model"
+# Experiment id -> name, of the experiments looked up in this run (for the log).
+_experiment_names = {}
+
+
+class AccessPlan:
+    """The users of the access plan, with their passwords, and what each is to be granted."""
+
+    def __init__(self, users, client_grants, serving):
+        self.users = users  # [(role, username, password)]
+        self.client_grants = client_grants  # [(kind, username, name, permission)], kind EXPERIMENT or MODEL
+        self.serving = serving  # [{"username", "model", "alias" | "version"}]
+
+
+def read_access_plan(auth_ini, plain_users):
+    """The plan of MIGRATE_ACCESS_FILE, validated (exit 2), or None when the variable is unset."""
+    path = os.environ.get("MIGRATE_ACCESS_FILE", "").strip()
+    if not path:
+        return None
+    passwords_dir = os.environ.get("MIGRATE_PASSWORDS_DIR", "").strip()
+    if auth_ini is None:
+        raise MigrateError(EXIT_CONFIG, "MIGRATE_ACCESS_FILE is set but basic-auth is not (no MLFLOW_AUTH_CONFIG_PATH)")
+    if not passwords_dir:
+        raise MigrateError(EXIT_CONFIG, "MIGRATE_ACCESS_FILE is set but MIGRATE_PASSWORDS_DIR is not: the users need their passwords")
+    try:
+        with open(path, encoding="utf-8") as f:
+            doc = json.load(f)
+    except OSError as e:
+        raise MigrateError(EXIT_CONFIG, f"cannot read MIGRATE_ACCESS_FILE={path}: {e.strerror}")
+    except ValueError as e:
+        raise MigrateError(EXIT_CONFIG, f"MIGRATE_ACCESS_FILE={path} is not JSON: {e}")
+    problems = []
+    taken = {auth_ini.admin_username: "the admin user"}
+    taken.update({username: f"the {role} user" for role, username, _ in plain_users})
+    users, client_grants, serving = [], [], []
+
+    def user_of(entry, where, role):
+        username = entry.get("username") if isinstance(entry, dict) else None
+        if not isinstance(username, str) or not username:
+            problems.append(f"{where}.username: expected a user name")
+            return None
+        if username in taken:
+            problems.append(f"{where}.username: '{username}' is {taken[username]}; each client and serving needs its own user")
+            return None
+        taken[username] = f"the {role} user"
+        password_file = os.path.join(passwords_dir, username)
+        try:
+            with open(password_file, encoding="utf-8") as f:
+                password = f.read()
+        except OSError as e:
+            problems.append(f"{where}: no password for '{username}' ({password_file}: {e.strerror})")
+            return None
+        remember_secret(password)
+        if len(password) < MIN_PASSWORD_LENGTH:
+            problems.append(
+                f"{where}: the password of '{username}' ({password_file}) has {len(password)} characters; "
+                f"MLflow's auth store needs at least {MIN_PASSWORD_LENGTH}"
+            )
+            return None
+        users.append((role, username, password))
+        return username
+
+    for i, client in enumerate(doc.get("clients", []) if isinstance(doc, dict) else []):
+        where = f"{path}: clients[{i}]"
+        username = user_of(client, where, "client")
+        for kind, key in ((EXPERIMENT, "experiments"), (MODEL, "models")):
+            for j, grant in enumerate(client.get(key, []) if isinstance(client, dict) else []):
+                name = grant.get("name") if isinstance(grant, dict) else None
+                permission = grant.get("permission") if isinstance(grant, dict) else None
+                if not isinstance(name, str) or not name:
+                    problems.append(f"{where}.{key}[{j}].name: expected a name")
+                elif permission not in GRANTS:
+                    problems.append(f"{where}.{key}[{j}].permission: {permission!r} is not one of {', '.join(GRANTS)}")
+                elif username:
+                    client_grants.append((kind, username, name, permission))
+    for i, entry in enumerate(doc.get("serving", []) if isinstance(doc, dict) else []):
+        where = f"{path}: serving[{i}]"
+        username = user_of(entry, where, "serving")
+        if not isinstance(entry, dict):
+            continue
+        model, alias, version = entry.get("model"), entry.get("alias"), entry.get("version")
+        if not isinstance(model, str) or not model:
+            problems.append(f"{where}.model: expected a registered model name")
+        elif (alias is None) == (version is None) or (alias is not None and not isinstance(alias, str)) or (
+            version is not None and not isinstance(version, int)
+        ):
+            problems.append(f"{where}: expected either an alias (text) or a version (a number)")
+        elif username:
+            serving.append({"username": username, "model": model, "alias": alias, "version": version})
+    if problems:
+        raise MigrateError(EXIT_CONFIG, "bad access plan:\n  " + "\n  ".join(problems))
+    return AccessPlan(users, client_grants, serving)
+
+
+def access_table(metadata):
+    sa = sqlalchemy
+    return sa.Table(
+        ACCESS_TABLE,
+        metadata,
+        sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+        sa.Column("kind", sa.String(length=16), nullable=False),  # USER, EXPERIMENT or MODEL
+        sa.Column("username", sa.String(length=255), nullable=False),
+        sa.Column("resource", sa.String(length=500), nullable=False),  # experiment id or model name; '' for a user
+        sa.Column("permission", sa.String(length=32), nullable=False),  # '' for a user
+    )
+
+
+def read_ledger(engine):
+    """{(kind, username, resource): permission} of what an earlier run made; empty before the first."""
+    if ACCESS_TABLE not in table_names(engine):
+        return {}
+    with engine.connect() as conn:
+        rows = conn.execute(access_table(sqlalchemy.MetaData()).select()).mappings().all()
+    return {(r["kind"], r["username"], r["resource"]): r["permission"] for r in rows}
+
+
+def write_ledger(engine, entries):
+    table = access_table(sqlalchemy.MetaData())
+    with engine.begin() as conn:
+        table.create(conn, checkfirst=True)
+        conn.execute(table.delete())
+        rows = [dict(kind=k, username=u, resource=r, permission=p) for (k, u, r), p in sorted(entries.items())]
+        if rows:
+            conn.execute(table.insert(), rows)
+
+
+def experiment_id_for(tracking, name):
+    """The id of experiment `name`; created (as the server would: artifact location under its default root) when
+    absent, so that a grant on it holds from the first sync."""
+    experiment = tracking.get_experiment_by_name(name)
+    if experiment is not None:
+        if experiment.lifecycle_stage == "deleted":
+            log(f"experiment '{name}' (id {experiment.experiment_id}) is deleted: granted all the same (it holds if restored)")
+        _experiment_names[experiment.experiment_id] = name
+        return experiment.experiment_id
+    experiment_id = tracking.create_experiment(name)
+    location = tracking.get_experiment(experiment_id).artifact_location
+    _experiment_names[experiment_id] = name
+    log(f"experiment '{name}' did not exist: created (id {experiment_id}, artifacts {location}) so that its grants hold from now on")
+    return experiment_id
+
+
+def served_version(registry, serving):
+    """The model version a serving resolves now, or None (logged) when the model, alias or version does not exist."""
+    from mlflow.exceptions import MlflowException
+
+    target = f"{serving['model']}@{serving['alias']}" if serving["alias"] is not None else f"{serving['model']} version {serving['version']}"
+    try:
+        if serving["alias"] is not None:
+            return registry.get_model_version_by_alias(serving["model"], serving["alias"])
+        return registry.get_model_version(serving["model"], str(serving["version"]))
+    except MlflowException as e:
+        if e.error_code != "RESOURCE_DOES_NOT_EXIST":
+            raise
+        log(
+            f"serving user '{serving['username']}': models:/{target} does not exist yet ({scrub(e.message)}); "
+            f"READ on the model only. Its pods fail until it exists; then promote (docs/clients.md#serving)"
+        )
+        return None
+
+
+def version_experiment_id(tracking, version):
+    """The experiment a model version's files are stored under: its logged model's (MLflow 3: source
+    models:/m-...), else its run's (a version registered from a run's artifacts)."""
+    from mlflow.exceptions import MlflowException
+
+    model_id = getattr(version, "model_id", None)
+    source = version.source or ""
+    if not model_id and source.startswith("models:/m-"):
+        model_id = source[len("models:/"):].split("/")[0]
+    try:
+        if model_id:
+            return tracking.get_logged_model(model_id).experiment_id, f"logged model {model_id}"
+        if version.run_id:
+            return tracking.get_run(version.run_id).info.experiment_id, f"run {version.run_id}"
+    except MlflowException as e:  # e.g. its logged model deleted for good: not a reason to block the sync
+        return None, f"{source}: {scrub(e.message)}"
+    return None, source
+
+
+def desired_access(plan, tracking, registry):
+    """{(kind, username, resource): permission}: the users and the grants the configuration says, now."""
+    desired = {(USER, username, ""): "" for _, username, _ in plan.users}
+    for kind, username, name, permission in plan.client_grants:
+        resource = experiment_id_for(tracking, name) if kind == EXPERIMENT else name
+        desired[(kind, username, resource)] = permission
+    for serving in plan.serving:
+        username = serving["username"]
+        desired[(MODEL, username, serving["model"])] = SERVING_GRANT
+        version = served_version(registry, serving)
+        if version is None:
+            continue
+        experiment_id, via = version_experiment_id(tracking, version)
+        if experiment_id is None:
+            log(f"serving user '{username}': cannot tell the experiment of {serving['model']} version {version.version} (source {via}): READ on the model only")
+            continue
+        target = f"@{serving['alias']} -> version {version.version}" if serving["alias"] is not None else f"version {version.version}"
+        _experiment_names.setdefault(str(experiment_id), tracking.get_experiment(str(experiment_id)).name)
+        log(f"serving user '{username}': {serving['model']} {target}, {via}, experiment '{_experiment_names[str(experiment_id)]}' (id {experiment_id})")
+        desired[(EXPERIMENT, username, str(experiment_id))] = SERVING_GRANT
+    return desired
+
+
+def current_permission(store, kind, username, resource):
+    """The user's permission on the resource in MLflow's auth store, or None."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        if kind == EXPERIMENT:
+            return store.get_experiment_permission(resource, username).permission
+        return store.get_registered_model_permission(resource, username).permission
+    except MlflowException as e:
+        if e.error_code == "RESOURCE_DOES_NOT_EXIST":
+            return None
+        raise
+
+
+def grant_label(kind, username, resource):
+    if kind == MODEL:
+        return f"'{username}' on model '{resource}'"
+    name = _experiment_names.get(resource)
+    return f"'{username}' on experiment {repr(name) + ' ' if name else ''}(id {resource})"
+
+
+def set_grant(store, kind, username, resource, permission):
+    now = current_permission(store, kind, username, resource)
+    if now == permission:
+        return
+    if now is None:
+        (store.create_experiment_permission if kind == EXPERIMENT else store.create_registered_model_permission)(resource, username, permission)
+        log(f"granted {permission} to {grant_label(kind, username, resource)}")
+    else:
+        (store.update_experiment_permission if kind == EXPERIMENT else store.update_registered_model_permission)(resource, username, permission)
+        log(f"set {grant_label(kind, username, resource)} to {permission} (was {now})")
+
+
+def revoke_grant(store, kind, username, resource, recorded):
+    """Deletes a grant the configuration no longer says, if it is still the one this script made."""
+    if not store.has_user(username):
+        return
+    now = current_permission(store, kind, username, resource)
+    if now is None:
+        return
+    if now != recorded:
+        log(f"{grant_label(kind, username, resource)} is {now}, not the {recorded} granted here: changed by hand, left alone")
+        return
+    (store.delete_experiment_permission if kind == EXPERIMENT else store.delete_registered_model_permission)(resource, username)
+    log(f"revoked {recorded} of {grant_label(kind, username, resource)} (no longer configured)")
+
+
+def reconcile_access(auth_ini, plan, reserved):
+    """Creates and rotates the clients' and servings' users, sets their grants, and undoes what an earlier run made
+    that the configuration no longer says. `reserved`: the admin and plain users (never deleted here)."""
+    from mlflow.server.auth.sqlalchemy_store import SqlAlchemyStore
+    from mlflow.store.model_registry.sqlalchemy_store import SqlAlchemyStore as RegistryStore
+    from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore as TrackingStore
+
+    uri = os.environ["MLFLOW_BACKEND_STORE_URI"].strip()
+    plan = plan or AccessPlan([], [], [])
+    try:
+        store = SqlAlchemyStore()
+        store.init_db(auth_ini.database_uri)
+        engine = make_engine(auth_ini.database_uri)
+        ledger = read_ledger(engine)
+        if not ledger and not plan.users:
+            return  # no client, no serving, now or before: nothing to reconcile, no table
+        tracking = TrackingStore(uri, DEFAULT_ARTIFACT_ROOT)
+        registry = RegistryStore(uri)
+        desired = desired_access(plan, tracking, registry)
+        # Recorded first, so that what this run makes is revoked later even if the run stops halfway.
+        write_ledger(engine, {**ledger, **desired})
+        for role, username, password in plan.users:
+            reconcile_user(store, username, password, False, role)
+        for kind, _, resource in ledger:
+            if kind == EXPERIMENT and resource not in _experiment_names:
+                try:  # for the log only: an experiment gc removed for good has no name any more
+                    _experiment_names[resource] = tracking.get_experiment(resource).name
+                except Exception:
+                    pass
+        removed_users = {u for (k, u, _) in ledger if k == USER and (k, u, "") not in desired and u not in reserved}
+        for (kind, username, resource), recorded in sorted(ledger.items()):
+            if (kind, username, resource) in desired or kind == USER or username in removed_users:
+                continue
+            revoke_grant(store, kind, username, resource, recorded)
+        for username in sorted(removed_users):
+            if store.has_user(username):
+                store.delete_user(username)
+                log(f"user '{username}': deleted (no longer a client or serving), with its grants")
+        for (kind, username, resource), permission in sorted(desired.items()):
+            if kind != USER:
+                set_grant(store, kind, username, resource, permission)
+        write_ledger(engine, desired)
+        log(f"access: {len(plan.users)} users, {sum(1 for k in desired if k[0] != USER)} grants as configured")
+    except MigrateError:
+        raise
+    except Exception as e:  # MLflow's messages name users and resources, never passwords; scrubbed all the same
+        raise MigrateError(EXIT_FAILED, f"reconciling the clients' and servings' users and grants failed: {short_error(e)}")
+
+
 def read_timeout():
     raw = os.environ.get("MIGRATE_CONNECT_TIMEOUT_SECONDS", "").strip()
     if not raw:  # the Job sets it (lib/mlflow/migration.ts): one default, written once
@@ -835,6 +1159,7 @@ def main():
     if auth_ini:
         remember_secrets(auth_ini.database_uri)
     plain_users = read_plain_users(auth_ini)
+    access_plan = read_access_plan(auth_ini, plain_users)
 
     # Every check before any change.
     if auth_ini:
@@ -871,6 +1196,8 @@ def main():
         migrate_auth_store(auth_engine, auth_ini.database_uri)
     if auth_ini:
         reconcile_users(auth_ini, plain_users)
+        reserved = {auth_ini.admin_username, *(username for _, username, _ in plain_users)}
+        reconcile_access(auth_ini, access_plan, reserved)
     clear_marker(engine)
     log("done")
 
