@@ -108,6 +108,12 @@ describe('npm run promote', () => {
     }
   });
 
+  /** Files synth wrote under argocd/ (its marker aside), counted the way synth reports them. */
+  function bootstrapFileCount(root: string): number {
+    const dir = path.join(root, 'argocd');
+    return (fs.readdirSync(dir, { recursive: true }) as string[]).filter((f) => fs.statSync(path.join(dir, f)).isFile() && !path.basename(f).startsWith('.')).length;
+  }
+
   test('raises the count, re-synthesizes, and the diff is the serving Deployment rolling, named a promotion', () => {
     const root = tempRoot();
     try {
@@ -118,7 +124,7 @@ describe('npm run promote', () => {
       expect(c.err()).toBe('');
       expect(c.out()).toBe(
         'promote: config/dev.yaml: serving iris (iris@champion) promotion 0 → 1\n' +
-          'synthesized dev, local, prod → dist/ (' + `${before.length + distFiles(root, 'local').length + distFiles(root, 'prod').length} files), argocd/ (8 files)\n` +
+          'synthesized dev, local, prod → dist/ (' + `${before.length + distFiles(root, 'local').length + distFiles(root, 'prod').length} files), argocd/ (${bootstrapFileCount(root)} files)\n` +
           'next: review with `npm run diff -- --env dev` (the pod template of Deployment serve-iris rolls), commit config/dev.yaml and dist/dev/, merge; ' +
           'the sync grants the serving user READ on the experiment of the version iris@champion points at, then the pods roll and resolve it\n',
       );
