@@ -665,8 +665,10 @@ if (SKIP_MLFLOW) console.warn('MLFLOW_GITOPS_SKIP_MLFLOW=1: test/scripts/migrate
         const serving = [
           { username: 'serve-x', model: 'model-x', alias: 'champion' },
           { username: 'serve-pinned', model: 'model-x', version: 2 },
+          // An alias nobody sets: once the model exists, MLflow answers INVALID_PARAMETER_VALUE, not RESOURCE_DOES_NOT_EXIST.
+          { username: 'serve-unset', model: 'model-x', alias: 'challenger' },
         ];
-        const passwords = { 'team-a': CLIENT_PASSWORD, 'serve-x': SERVING_PASSWORD, 'serve-pinned': SERVING_PASSWORD };
+        const passwords = { 'team-a': CLIENT_PASSWORD, 'serve-x': SERVING_PASSWORD, 'serve-pinned': SERVING_PASSWORD, 'serve-unset': SERVING_PASSWORD };
         const users = ['team-a', 'serve-x', 'serve-pinned', 'smoke-test'];
 
         // First sync: the model does not exist yet, the experiment neither.
@@ -701,6 +703,11 @@ if (SKIP_MLFLOW) console.warn('MLFLOW_GITOPS_SKIP_MLFLOW=1: test/scripts/migrate
         // The pinned version 2 was logged by a run in experiment B.
         expect(v1.output).toContain(`migrate: serving user 'serve-pinned': model-x version ${mv.v2}, run ${mv.runId}, experiment 'serving-b' (id ${mv.b})`);
         expect(grantsOf(uri, ['serve-pinned'])['serve-pinned']).toEqual({ experiments: { 'serving-b': 'READ' }, models: { 'model-x': 'READ' } });
+        // The model exists, the alias is not set: logged, READ on the model only, the sync not blocked.
+        expect(v1.output).toContain(
+          "migrate: serving user 'serve-unset': models:/model-x@challenger does not exist yet (Registered model alias challenger not found.); READ on the model only.",
+        );
+        expect(grantsOf(uri, ['serve-unset'])['serve-unset']).toEqual({ experiments: {}, models: { 'model-x': 'READ' } });
 
         // A second run with the same plan changes nothing.
         const again = migrate({ ...base, ...accessPlan(plan, passwords) });

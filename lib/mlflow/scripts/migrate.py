@@ -984,7 +984,10 @@ def served_version(registry, serving):
             return registry.get_model_version_by_alias(serving["model"], serving["alias"])
         return registry.get_model_version(serving["model"], str(serving["version"]))
     except MlflowException as e:
-        if e.error_code != "RESOURCE_DOES_NOT_EXIST":
+        # A missing model or version is RESOURCE_DOES_NOT_EXIST; an alias not set (yet) on a model that exists is
+        # INVALID_PARAMETER_VALUE ("Registered model alias ... not found"): neither may block the server's sync.
+        missing = ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE") if serving["alias"] is not None else ("RESOURCE_DOES_NOT_EXIST",)
+        if e.error_code not in missing:
             raise
         log(
             f"serving user '{serving['username']}': models:/{target} does not exist yet ({scrub(e.message)}); "
