@@ -274,6 +274,9 @@ function loginProblems(database: CloudSqlDocument, serviceAccountEmail: string |
 // Clients and served models: each an MLflow user of its own, in a namespace of its own
 // ---------------------------------------------------------------------------------------------------------
 
+/** Longest Kubernetes label value and Service name (a DNS label): 63 characters. */
+export const MAX_LABEL_VALUE = 63;
+
 /** The rules of `clients` and `serving`: basic-auth, namespaces, unique names and users, alias or version, known clients. */
 export function clientProblems(c: ConfigDocument): Guard[] {
   const out: Guard[] = [];
@@ -321,6 +324,13 @@ export function clientProblems(c: ConfigDocument): Guard[] {
     } else {
       servingNames.set(s.name, i);
       claim(servingName(s.name), `serving.${i}.name`, 'serving user');
+    }
+    // `serve-<name>` names the Service and is the pods' component label value: a DNS label, at most MAX_LABEL_VALUE characters.
+    if (servingName(s.name).length > MAX_LABEL_VALUE) {
+      out.push({
+        path: `serving.${i}.name`,
+        message: `'${s.name}' makes the Service and label value '${servingName(s.name)}', longer than ${MAX_LABEL_VALUE} characters: use a name of at most ${MAX_LABEL_VALUE - servingName('').length}`,
+      });
     }
     if (s.alias === undefined && s.version === undefined) {
       out.push({ path: `serving.${i}.alias`, message: 'expected an alias (models:/<model>@<alias>) or a version (models:/<model>/<version>)' });

@@ -23,7 +23,7 @@ import { z } from 'zod';
 import { projectName, RESERVED_INSTANCE_NAMES } from '../names';
 import { environmentSchema, type ConfigDocument } from './schema';
 import { schemaProblems, type ConfigProblem } from './config';
-import { crossFieldProblems } from './guards';
+import { crossFieldProblems, MAX_LABEL_VALUE } from './guards';
 import { cloudSqlOf, connectionBudgetOf, hostsOf } from './model';
 import type { ConnectionBudget } from './sizing';
 
@@ -33,9 +33,6 @@ import type { ConnectionBudget } from './sizing';
 
 /** An instance name: an RFC 1123 label starting with a letter (a folder, part of an Application name and a label). */
 const INSTANCE_NAME = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
-
-/** Longest `app.kubernetes.io/instance` label value (a Kubernetes label value is at most 63 characters). */
-const MAX_LABEL_VALUE = 63;
 
 const { gitops: gitopsSection, namespace: namespaceField, ...sharedShape } = environmentSchema.shape;
 

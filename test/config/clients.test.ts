@@ -96,6 +96,15 @@ describe('clients: refused at synth, each with its field', () => {
     ]);
   });
 
+  test('a pod selector or permissions that are no mapping', () => {
+    expect(messages((d) => (d.clients[0].podSelector = ['x']))).toEqual([
+      'config/dev.yaml: clients.0.podSelector: expected a mapping of pod labels (matchLabels) (got ["x"])',
+    ]);
+    expect(messages((d) => (d.clients[0].permissions.experiments = ['iris']))).toEqual([
+      'config/dev.yaml: clients.0.permissions.experiments: expected a mapping of experiment name → permission (got ["iris"])',
+    ]);
+  });
+
   test('an empty pod selector, and a label key Kubernetes refuses', () => {
     expect(messages((d) => (d.clients[0].podSelector = {}))).toEqual([
       'config/dev.yaml: clients.0.podSelector: expected at least one label (omit podSelector to admit every pod of the namespace) (got {})',
@@ -132,6 +141,21 @@ describe('serving: refused at synth, each with its field', () => {
     expect(messages((d) => (d.serving[0].alias = alias))).toEqual([`config/dev.yaml: serving.0.alias: ${message} (got "${alias}")`]);
   });
 
+  test('an alias longer than MLflow allows', () => {
+    const long = 'a'.repeat(256);
+    expect(messages((d) => (d.serving[0].alias = long))).toEqual([
+      `config/dev.yaml: serving.0.alias: expected an alias of at most 255 characters (got "${'a'.repeat(119)}… (258 characters))`,
+    ]);
+    expect(messages((d) => (d.serving[0].alias = 'a'.repeat(255)))).toEqual([]);
+  });
+
+  test('a name whose serve-<name> is no Kubernetes name (more than 63 characters)', () => {
+    expect(messages((d) => (d.serving[0].name = 'm'.repeat(58)))).toEqual([
+      `config/dev.yaml: serving.0.name: '${'m'.repeat(58)}' makes the Service and label value 'serve-${'m'.repeat(58)}', longer than 63 characters: use a name of at most 57`,
+    ]);
+    expect(messages((d) => (d.serving[0].name = 'm'.repeat(57)))).toEqual([]);
+  });
+
   test('a model name MLflow would not accept', () => {
     expect(messages((d) => (d.serving[0].model = 'team/iris'))).toEqual([
       "config/dev.yaml: serving.0.model: MLflow refuses a registered model name with '/' or ':' (got \"team/iris\")",
@@ -142,6 +166,7 @@ describe('serving: refused at synth, each with its field', () => {
     expect(messages((d) => (d.serving[0].clients = ['iris-predictor', 'nobody']))).toEqual([
       "config/dev.yaml: serving.0.clients.1: no client named 'nobody' (clients: iris-trainer, iris-predictor)",
     ]);
+    expect(messages((d) => delete d.clients)).toEqual(["config/dev.yaml: serving.0.clients.0: no client named 'iris-predictor' (the file lists no clients)"]);
     expect(messages((d) => d.serving.push({ ...d.serving[0] }))).toEqual([
       "config/dev.yaml: serving.1.name: 'iris' is already the name of serving.0: serving names are unique",
     ]);
