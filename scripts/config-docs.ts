@@ -117,7 +117,8 @@ function table(rows: readonly Row[]): string {
 /** Rules of zod that a JSON Schema cannot state: the editor accepts such a file, `npm run synth` refuses it. */
 export const RULES_ONLY_ZOD = [
   'across fields (lib/config/guards.ts): `gcp` with Cloud SQL, GCS, basic-auth or IAM login; the secrets of `database.login`; the metrics and smoke users under basic-auth; `volume` exactly when SQLite or volume artifacts use it; `server.autoscaling` with Cloud SQL and without SQLite or a volume; the proxy-only subnet of regional Gateway classes; `gc` only with Cloud SQL; `gitops.addons.acmeEmail` with cert-manager; the Cloud SQL connection budget',
-  '`server.resources`: limits at least the requests; `server.autoscaling`: `minReplicas` at most `maxReplicas`',
+  "`clients` and `serving` (docs/clients.md): only with basic-auth; a client's namespace not the server's; distinct client and serving names, and MLflow users (clients, `serve-<name>`, the metrics and smoke users) distinct; `serving[]`: `alias` or `version`, not both, `promotion` only with `alias`, `clients` naming listed clients, `serve-<name>` at most 63 characters; permission keys: experiment and registered model names MLflow accepts",
+  '`server.resources` and `serving[].resources`: limits at least the requests; `server.autoscaling` and `serving[].autoscaling`: `minReplicas` at most `maxReplicas`',
   '`image.tag`: an exact version, not `latest` or a floating tag; `exposure.hosts`: distinct, not an IP address; `gc.schedule`: a valid cron schedule; `exposure.proxyOnlySubnetCidr`: a network address in a private range',
   'with `instances:`: each instance, merged with the top level, must hold every required section; distinct names, namespaces, hosts, databases and artifact locations across instances',
   'across files: one file per environment name (the file name is the environment name), no two environments on the same host, database, artifact location or Argo CD destination',

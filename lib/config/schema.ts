@@ -142,7 +142,7 @@ const imageSchema = section('the MLflow image', {
 
 const autoscalingSchema = section('the HorizontalPodAutoscaler', {
   minReplicas: int(1, 100, 'a replica count').describe('Fewest pods; at most maxReplicas.'),
-  maxReplicas: int(1, 100, 'a replica count').describe('Most pods; counts in the Cloud SQL connection budget.'),
+  maxReplicas: int(1, 100, 'a replica count').describe('Most pods.'),
   targetCpuUtilizationPercent: int(10, 100, 'a CPU utilization percentage').describe('Average CPU utilization (of the request) the HPA keeps.'),
 }).superRefine((a, ctx) => {
   if (Number.isInteger(a.minReplicas) && Number.isInteger(a.maxReplicas) && a.minReplicas > a.maxReplicas) {
@@ -160,7 +160,10 @@ const serverSchema = section("the tracking server's size", {
   ),
   resources,
   autoscaling: autoscalingSchema
-    .meta({ description: 'The HorizontalPodAutoscaler. Omitted: a single replica and no HPA (required for SQLite or a ReadWriteOnce volume).' })
+    .meta({
+      description:
+        'The HorizontalPodAutoscaler; its maxReplicas counts in the Cloud SQL connection budget. Omitted: a single replica and no HPA (required for SQLite or a ReadWriteOnce volume).',
+    })
     .optional(),
 });
 
@@ -588,7 +591,7 @@ const clientSchema = section('a client of the server', {
 
 const servingSchema = section('a model served by registry alias', {
   name: pattern(DNS_LABEL, 'a serving name (RFC 1123 label: lowercase letters, digits, -)').describe(
-    'The serving: the name of its Deployment, Service and MLflow user (unique in the file).',
+    'The serving: its Deployment, Service and MLflow user are `serve-<name>` (unique in the file; at most 57 characters).',
   ),
   model: modelName.describe('The registered model served.'),
   alias: z

@@ -112,6 +112,11 @@ describe('the JSON Schema and the loader agree', () => {
     ["image.tag 'latest'", () => variant(rawConfig('local'), (d) => { d.image.tag = 'latest'; }), "'latest' is not allowed"],
     ['a host given twice', () => variant(rawConfig('dev'), (d) => { d.exposure.hosts = [d.exposure.hosts[0], d.exposure.hosts[0]]; }), 'expected distinct host names'],
     ['a bad cron schedule', () => variant(rawConfig('dev'), (d) => { d.gc = { schedule: '61 * * * *' }; }), 'gc.schedule'],
+    ["clients: a client in the server's namespace", () => variant(rawConfig('dev'), (d) => { d.clients[0].namespace = d.namespace; }), "clients.0.namespace: is the server's own namespace"],
+    ['serving: both alias and version', () => variant(rawConfig('dev'), (d) => { d.serving[0].version = 2; }), 'serving.0.version: set alias or version, not both'],
+    ['serving: a name too long for serve-<name>', () => variant(rawConfig('dev'), (d) => { d.serving[0].name = 'm'.repeat(58); }), 'use a name of at most 57'],
+    ['serving: limits below the requests', () => variant(rawConfig('dev'), (d) => { d.serving[0].resources.limits.memory = '256Mi'; }), 'serving.0.resources.limits.memory: expected limits.memory (256Mi) ≥ requests.memory (512Mi)'],
+    ['clients: a model name MLflow refuses as a permission key', () => variant(rawConfig('dev'), (d) => { d.clients[0].permissions.models = { 'team/iris': 'READ' }; }), "MLflow refuses a registered model name with '/' or ':'"],
     ['instances: two instances of one name', () => variant(teams(), (d) => { d.instances[1].name = d.instances[0].name; }), 'instances.1.name'],
     ['instances: an instance missing a required section', () => variant(teams(), (d) => { delete d.auth; for (const i of d.instances) delete i.auth; }), 'auth'],
   ];
