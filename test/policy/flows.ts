@@ -8,7 +8,7 @@
  * the metadata server, the collector's namespace), not read from lib/: the table is the specification the
  * policies are checked against. Why each flow exists: docs/design.md#network-flows.
  */
-import type { Client, Server } from '../../lib/config/model';
+import type { Server } from '../../lib/config/model';
 import { servingName } from '../../lib/names';
 import type { Peer, Protocol } from './netpol-analyzer';
 
@@ -68,11 +68,6 @@ function collectorNamespace(c: Server): string | undefined {
 /** The scoring server's port in a served model's pods (`mlflow models serve --port`). */
 const SCORING_PORT = 8080;
 
-/** A pod of `client` that calls a served model: in its namespace, with its pod selector's labels (or any). */
-function servingCaller(client: Client): { namespace: string; name: string; labels: Record<string, string> } {
-  return { namespace: client.namespace, name: `${client.name}-caller`, labels: { ...(client.podSelector ?? { app: client.name }) } };
-}
-
 /** Namespace of the client pod that models "any other workload of the cluster". */
 export const ELSEWHERE = 'elsewhere';
 
@@ -87,9 +82,10 @@ export function runtimePods(c: Server): object[] {
   });
   const collector = collectorNamespace(c);
   return [
-    // Each client's namespace: a pod it runs (with the labels of its podSelector), and with a podSelector one without them.
+    // Each client's namespace (once); a pod of each client (with the labels of its podSelector), the one that calls the
+    // server and its served models, and with a podSelector one of the same namespace without them.
+    ...[...new Set(c.clients.map((cl) => cl.namespace))].map(ns),
     ...c.clients.flatMap((cl) => [
-      ns(cl.namespace),
       pod(cl.namespace, clientPod(cl.name), { ...(cl.podSelector ?? { app: cl.name }) }, 8080),
       ...(cl.podSelector !== undefined ? [pod(cl.namespace, otherPod(cl.name), { app: 'other' }, 8080)] : []),
     ]),
@@ -100,12 +96,6 @@ export function runtimePods(c: Server): object[] {
     // cert-manager creates it in the namespace of the Ingress (edit-in-place) or of the Challenge (Gateway).
     pod(c.namespace, 'cm-acme-http-solver', { 'acme.cert-manager.io/http01-solver': 'true' }, SOLVER_PORT),
     ...(collector !== undefined ? [ns(collector), pod(collector, 'collector', { 'app.kubernetes.io/name': 'collector' }, 9090)] : []),
-    // For served models: a calling pod of every client (and one without the client's labels where it has a selector).
-    ...[...new Set(c.clients.map((cl) => cl.namespace))].map(ns),
-    ...c.clients.flatMap((cl) => {
-      const caller = servingCaller(cl);
-      return [pod(caller.namespace, caller.name, caller.labels, 8080), ...(cl.podSelector ? [pod(caller.namespace, `${cl.name}-other`, { app: 'other' }, 8080)] : [])];
-    }),
   ];
 }
 
@@ -206,11 +196,10 @@ export function flowsOf(c: Server): Flow[] {
     const serving: Peer = { workload: `${ns}/${servingName(s.name)}[Deployment]` };
     const what = `the served model ${s.name}`;
     for (const cl of c.clients) {
-      const caller = servingCaller(cl);
-      const from: Peer = { workload: `${caller.namespace}/${caller.name}[Pod]` };
+      const from: Peer = { workload: `${cl.namespace}/${clientPod(cl.name)}[Pod]` };
       if (s.clients.some((listed) => listed.name === cl.name)) {
         allow(from, serving, 'TCP', SCORING_PORT, `client ${cl.name} (listed) to ${what}`);
-        if (cl.podSelector) deny({ workload: `${caller.namespace}/${cl.name}-other[Pod]` }, serving, 'TCP', SCORING_PORT, `a pod of ${cl.namespace} outside client ${cl.name}'s selector to ${what}`);
+        if (cl.podSelector) deny({ workload: `${cl.namespace}/${otherPod(cl.name)}[Pod]` }, serving, 'TCP', SCORING_PORT, `a pod of ${cl.namespace} outside client ${cl.name}'s selector to ${what}`);
       } else deny(from, serving, 'TCP', SCORING_PORT, `client ${cl.name} (not listed for it) to ${what}`);
     }
     deny(client, serving, 'TCP', SCORING_PORT, `a namespace that is no client to ${what}`);
