@@ -3,6 +3,9 @@
  * the plan (a ConfigMap, no secret), and each user's password (an ExternalSecret over the user's own Secret Manager
  * secret), mounted into the migrate container; only for a server with clients or served models.
  */
+import * as fs from 'fs';
+import * as path from 'path';
+import { MLFLOW_GRANTS } from '../../lib/config/schema';
 import { configFrom, envOf, find, rawConfig, render, shippedConfig } from '../../tools/environments';
 import { renderSecrets } from '../../tools/pod-harness/secrets';
 import { containerNamed, volumeNamed } from '../support/constructs';
@@ -102,4 +105,12 @@ test.each(['prod', 'local'])('%s (no clients, no serving): no plan, no password 
   const container = containerNamed((workload as any).spec.template.spec, 'migrate');
   expect(envOf(container).MIGRATE_ACCESS_FILE).toBeUndefined();
   expect(envOf(container).MIGRATE_PASSWORDS_DIR).toBeUndefined();
+});
+
+test("the script grants exactly the permissions the config accepts (migrate.py's GRANTS is the schema's MLFLOW_GRANTS)", () => {
+  const script = fs.readFileSync(path.join(__dirname, '..', '..', 'lib', 'mlflow', 'scripts', 'migrate.py'), 'utf8');
+  const tuple = /^GRANTS = \(([^)]*)\)$/m.exec(script);
+  expect(tuple).not.toBeNull();
+  expect([...tuple![1].matchAll(/"([A-Z_]+)"/g)].map((m) => m[1])).toEqual([...MLFLOW_GRANTS]);
+  expect([...MLFLOW_GRANTS]).toEqual(['READ', 'USE', 'EDIT', 'MANAGE']);
 });
