@@ -9,7 +9,6 @@
  * policies are checked against. Why each flow exists: docs/design.md#network-flows.
  */
 import type { Server } from '../../lib/config/model';
-import { servingName } from '../../lib/names';
 import type { Peer, Protocol } from './netpol-analyzer';
 
 export type Verdict = 'allow' | 'deny';
@@ -193,7 +192,8 @@ export function flowsOf(c: Server): Flow[] {
 
   // Served models: the clients listed for each call it, nobody else; it reaches the server and DNS, nothing else.
   for (const s of c.serving) {
-    const serving: Peer = { workload: `${ns}/${servingName(s.name)}[Deployment]` };
+    // `serve-<name>`, written here as the docs say it (the table is not read from lib/).
+    const serving: Peer = { workload: `${ns}/serve-${s.name}[Deployment]` };
     const what = `the served model ${s.name}`;
     for (const cl of c.clients) {
       const from: Peer = { workload: `${cl.namespace}/${clientPod(cl.name)}[Pod]` };
