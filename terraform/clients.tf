@@ -93,7 +93,8 @@ resource "google_secret_manager_secret_version" "serving" {
   secret_data = random_password.serving[each.key].result
 }
 
-# The serving pods run beside the server as its Kubernetes service account: the MLflow service account reads it.
+# Read by the server namespace's SecretStore, which reads Secret Manager as the MLflow service account (the serving
+# pods' own Kubernetes service account has no Google identity): the MLflow service account reads it, nothing else.
 resource "google_secret_manager_secret_iam_member" "mlflow_serving" {
   for_each  = google_secret_manager_secret.serving
   project   = var.project_id
