@@ -25,3 +25,14 @@ test("runs app.py in the client's namespace with the client Secret by envFrom, p
   expect(c.envFrom).toEqual([{ secretRef: { name: 'mlflow-dev-iris-predictor' } }]);
   expect(c.readinessProbe.httpGet.path).toBe('/health');
 });
+
+test("the Secret it names is the one dev's client iris-predictor gets in that namespace (dist/)", () => {
+  const dir = path.join(ROOT, 'dist', 'dev', 'clients', 'mlflow', 'iris-predictor');
+  const externalSecrets = fs
+    .readdirSync(dir)
+    .map((f) => yaml.load(fs.readFileSync(path.join(dir, f), 'utf8')) as any)
+    .filter((o) => o.kind === 'ExternalSecret');
+  expect(externalSecrets.map((o) => [o.metadata.namespace, o.spec.target.name])).toEqual([
+    [deployment.metadata.namespace, deployment.spec.template.spec.containers[0].envFrom[0].secretRef.name],
+  ]);
+});
