@@ -5,18 +5,21 @@
  * the test MariaDB), with two changes stated: `server.workers: 1`, and one more client, `reports` (READ on the
  * experiment `iris-predictions` only, no grant on the model). dev ships `auth.defaultPermission: NO_PERMISSIONS`, so
  * only a grant opens a door. Every user, password and grant comes from the migration Job's runs of the rendered
- * config: nothing here creates a user or grants anything, and the admin's credentials are used by nobody.
+ * config: no step here creates a user or grants anything, and none uses the admin's credentials.
  *
- * The story, in order (each test continues the previous one's state):
- * 1. The Job's first run creates the users and the experiments named in grants; the model does not exist yet.
- * 2. The training client `iris-trainer` registers v1 (in `iris`) and v2 (in `iris-challengers`, an experiment of its
- *    own) of `iris` and points `@champion` at v1, with its own credentials.
- * 3. The serving pod started before a sync saw the model fails; the next sync's Job grants; it serves v1.
- * 4. The alias moved to v2: a restarted pod fails until the promotion (`npm run promote`'s render, its Job) grants
- *    READ on `iris-challengers` and takes back `iris`; then it serves v2.
- * 5. The example prediction API as client `iris-predictor`, from its client Secret: predicts as v1 and logs it; once
- *    `@champion` → v2 (an experiment it may not read) it cannot load the model.
- * 6. The client `reports` reads the predictions but gets 403 on the model.
+ * The story, in order (each test continues the state the previous one left):
+ * 1. The Job's first run creates the users and the experiments named in grants; the model does not exist yet, and a
+ *    serving pod says so.
+ * 2. The training client `iris-trainer`, with its own credentials, registers v1 (logged in `iris`) and v2 (logged in
+ *    `iris-challengers`, an experiment it creates) of `iris` and points `@champion` at v1.
+ * 3. The serving pod started before a sync saw the model fails naming `iris`; the next sync's Job grants it; it
+ *    serves v1.
+ * 4. The example prediction API as client `iris-predictor`, from its client Secret: predicts as v1 and logs it; the
+ *    client `reports` reads that back, and gets 403 on the model.
+ * 5. The trainer moves `@champion` to v2: a restarted serving pod fails until the promotion (`npm run promote`'s
+ *    render, its Job) grants READ on `iris-challengers` and takes back `iris`; then it serves v2.
+ * 6. The prediction API, which loads the model itself, cannot load v2 until its own config grants it READ on
+ *    `iris-challengers`.
  */
 import { spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
@@ -50,20 +53,20 @@ const REPORTS = {
   permissions: { experiments: { 'iris-predictions': 'READ' } },
 };
 
-/** dev from `text` (config/dev.yaml's, or `npm run promote`'s edit of it) with the suite's stated changes. */
-function dev(text = fs.readFileSync(DEV_YAML, 'utf8'), change: (serving: any) => void = () => undefined): Server {
+/** dev from `text` (config/dev.yaml's, or `npm run promote`'s edit of it) with the suite's stated changes, then `change`. */
+function dev(text = fs.readFileSync(DEV_YAML, 'utf8'), change: (doc: any) => void = () => undefined): Server {
   const doc = yaml.load(text) as any;
   doc.server.workers = 1;
   doc.clients.push(REPORTS);
-  change(doc.serving[0]);
+  change(doc);
   return configFrom('dev', doc);
 }
 
-/** dev as `npm run promote -- dev iris` leaves it: config/dev.yaml with `serving[iris].promotion` raised. */
-function promoted(): Server {
+/** dev as `npm run promote -- dev iris` leaves it (config/dev.yaml with `serving[iris].promotion` raised), then `change`. */
+function promoted(change: (doc: any) => void = () => undefined): Server {
   const r = promoteText('config/dev.yaml', fs.readFileSync(DEV_YAML, 'utf8'), 'iris');
   if (!r.ok) throw new Error(r.problem);
-  return dev(r.text);
+  return dev(r.text, change);
 }
 
 type User = { username: string; password: string };
@@ -193,6 +196,14 @@ type User = { username: string; password: string };
     return { port, output: () => output, code, stop: async () => void (child.kill('SIGKILL'), await exited) };
   };
 
+  /** One prediction from the API on `port`: its answer (prediction, model_version, run_id). */
+  const predict = async (port: number) => {
+    const body = JSON.stringify({ features: [5.1, 3.5, 1.4, 0.2] });
+    const r = await httpRequest(port, '/predict', { method: 'POST', headers: { 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(body)) }, body });
+    expect(r.status).toBe(200);
+    return JSON.parse(r.body);
+  };
+
   beforeAll(async () => {
     console.log(`serving.test.ts: real MLflow ${mlflowVersion()} (${PYTHON})`);
     pod = await timed('server up (first migration Job + start)', () => startPod(dev(), { area: 'serving' }));
@@ -204,7 +215,7 @@ type User = { username: string; password: string };
     for (const r of roots) r.remove();
   }, 60_000);
 
-  test('1. the first sync: dev ships NO_PERMISSIONS; the Job creates every client and serving user and the experiments named in grants; the model does not exist yet: logged, exit 0', async () => {
+  test('the first sync: dev ships NO_PERMISSIONS; the Job creates every client and serving user and the experiments named in grants; the model does not exist yet: logged, exit 0', async () => {
     expect(pod.rendered.config.auth?.defaultPermission).toBe('NO_PERMISSIONS');
     expect(pod.migration.code).toBe(0);
     const out = pod.migration.output;
@@ -226,7 +237,7 @@ type User = { username: string; password: string };
     );
   }, 180_000);
 
-  test('2. the training client iris-trainer, with its own credentials: v1 in iris, v2 in iris-challengers (its own experiment), @champion → v1', async () => {
+  test('the training client iris-trainer, with its own credentials: v1 in iris, v2 in iris-challengers (its own experiment), @champion → v1', async () => {
     const env = clientEnv('iris-trainer');
     expect(userOf(env).username).toBe('iris-trainer');
     const r = await timed('training client: train and register v1, v2, set @champion', async () =>
@@ -241,7 +252,7 @@ type User = { username: string; password: string };
     expect(champion.json().model_version.version).toBe('1');
   }, 240_000);
 
-  test('3. the serving pod started before a sync saw the model fails naming experiment iris; the next sync grants it; it serves v1 and logs v1', async () => {
+  test('the serving pod started before a sync saw the model fails naming experiment iris; the next sync grants it; it serves v1 and logs v1', async () => {
     expect(await servingFails(dev())).toContain(
       `serve: ERROR: user 'serve-iris' may not read experiment ${model.experiments.iris}, where iris version 1 was logged (403 from the artifact proxy): ` +
         'the sync grants the serving user READ on the experiment of the version it serves; run `npm run promote -- dev iris`, review and merge, ' +
@@ -253,17 +264,19 @@ type User = { username: string; password: string };
       new RegExp(`^migrate: serving user 'serve-iris': iris @champion -> version 1, logged model m-[0-9a-f]+, experiment 'iris' \\(id ${model.experiments.iris}\\)$`, 'm'),
     );
     expect(out.output).toMatch(new RegExp(`^migrate: granted READ to 'serve-iris' on experiment 'iris' \\(id ${model.experiments.iris}\\)$`, 'm'));
+    // MLflow made the trainer MANAGE on the model it created, on the very grant the config names EDIT: the config wins.
+    expect(out.output).toContain("migrate: set 'iris-trainer' on model 'iris' to EDIT (was MANAGE)\n");
     await servesAs(dev(), '1', 0);
   }, 240_000);
 
-  test('3b. with v1 granted: an alias not set and a pinned version whose experiment is not granted exit 1 with what to check', async () => {
-    expect(await servingFails(dev(undefined, (s) => (s.alias = 'no-such-alias')))).toContain(
+  test('with v1 granted: an alias not set and a pinned version whose experiment is not granted exit 1 with what to check', async () => {
+    expect(await servingFails(dev(undefined, (d) => (d.serving[0].alias = 'no-such-alias')))).toContain(
       `serve: ERROR: cannot resolve iris@no-such-alias at ${pod.server.url}: INVALID_PARAMETER_VALUE: Registered model alias no-such-alias not found.\n`,
     );
     const pinned = await servingFails(
-      dev(undefined, (s) => {
-        delete s.alias;
-        s.version = 2;
+      dev(undefined, (d) => {
+        delete d.serving[0].alias;
+        d.serving[0].version = 2;
       }),
     );
     expect(pinned).toContain('serve: iris (pinned) → version 2 (run ');
@@ -273,15 +286,8 @@ type User = { username: string; password: string };
     );
   }, 180_000);
 
-  describe('5 and 6. the example prediction API as a client, from the Secret its ExternalSecret renders', () => {
-    const predict = async (port: number) => {
-      const body = JSON.stringify({ features: [5.1, 3.5, 1.4, 0.2] });
-      const r = await httpRequest(port, '/predict', { method: 'POST', headers: { 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(body)) }, body });
-      expect(r.status).toBe(200);
-      return JSON.parse(r.body);
-    };
-
-    test('5. as iris-predictor with the grants the Job gave it: predicts as v1 and logs inputs, output, inference time and version; reports reads them back', async () => {
+  describe('the example prediction API as a client, from the Secret its ExternalSecret renders', () => {
+    test('as iris-predictor with the grants the Job gave it: predicts as v1 and logs inputs, output, inference time and version; reports reads them back', async () => {
       const api = await predictionApi(clientEnv('iris-predictor'));
       try {
         expect(api.output()).toContain('prediction-api: iris@champion → version 1, listening on');
@@ -303,14 +309,14 @@ type User = { username: string; password: string };
       }
     }, 180_000);
 
-    test('6. as reports, a client the Job created without a grant on the model: the API does not start, MLflow answers 403', async () => {
+    test('as reports, a client the Job created without a grant on the model: the API does not start, MLflow answers 403', async () => {
       const api = await predictionApi(clientEnv('reports'));
       expect(api.code).not.toBe(0);
       expect(api.output()).toContain("/api/2.0/mlflow/registered-models/alias failed with error code 403 != 200. Response body: 'Permission denied'");
     }, 180_000);
   });
 
-  describe('4. @champion moved to v2, logged in iris-challengers', () => {
+  describe('@champion moved to v2, logged in iris-challengers', () => {
     beforeAll(async () => {
       // The training client moves the alias in the registry (EDIT on the model): no config change yet.
       const moved = await as(userOf(clientEnv('iris-trainer')))('POST', '/api/2.0/mlflow/registered-models/alias', { name: 'iris', alias: 'champion', version: '2' });
@@ -341,10 +347,26 @@ type User = { username: string; password: string };
       expect([await servingDownload('2'), await servingDownload('1')]).toEqual([200, 403]);
     }, 240_000);
 
-    test('5b. iris-predictor loads the model itself: READ on iris only, it cannot load v2 from iris-challengers (the promotion grants the serving user, not clients)', async () => {
+    test('iris-predictor loads the model itself: with READ on experiment iris only it cannot load v2 (the promotion grants the serving user, not clients); with READ on iris-challengers from its config and the Job, it predicts as v2', async () => {
       const api = await predictionApi(clientEnv('iris-predictor'));
-      expect(api.code).not.toBe(0);
-      expect(api.output()).toContain('403');
-    }, 180_000);
+      expect(api.code).toBe(1);
+      expect(api.output()).toContain(
+        `prediction-api: ERROR: user 'iris-predictor' may not read experiment ${model.experiments['iris-challengers']}, where iris version 2 (@champion) was logged ` +
+          '(403 from the artifact proxy): a client that loads the model itself needs READ on the experiment of every version the alias may point at, ' +
+          'or it calls the served model instead\n',
+      );
+      // The first remedy, as config: READ on iris-challengers for the client, and the sync's Job grants it.
+      const granted = promoted((d) => (d.clients.find((c: any) => c.name === 'iris-predictor').permissions.experiments['iris-challengers'] = 'READ'));
+      const out = await timed('migration Job (client grant)', () => syncJob(granted));
+      expect(out).toMatch(new RegExp(`^migrate: granted READ to 'iris-predictor' on experiment 'iris-challengers' \\(id ${model.experiments['iris-challengers']}\\)$`, 'm'));
+      const v2 = await predictionApi(clientEnv('iris-predictor'));
+      try {
+        expect(v2.output()).toContain('prediction-api: iris@champion → version 2, listening on');
+        const answer = await predict(v2.port);
+        expect([answer.prediction, answer.model_version]).toEqual([42, '2']);
+      } finally {
+        await v2.stop();
+      }
+    }, 240_000);
   });
 });
