@@ -14,14 +14,14 @@
  *    `iris-challengers`, an experiment it creates) of `iris` and points `@champion` at v1.
  * 3. The serving pod started before a sync saw the model fails naming `iris`; the next sync's Job grants it; it
  *    serves v1.
- * 4. The example prediction API as client `iris-predictor`, from its client Secret: predicts as v1 and logs it; the
- *    client `reports` reads that back, and gets 403 on the model.
+ * 4. The example prediction API's Deployment as client `iris-predictor`'s pod, with its client Secret: predicts as v1
+ *    and logs it; the client `reports` reads that back, and gets 403 on the model.
  * 5. The trainer moves `@champion` to v2: a restarted serving pod fails until the promotion (`npm run promote`'s
  *    render, its Job) grants READ on `iris-challengers` and takes back `iris`; then it serves v2.
  * 6. The prediction API, which loads the model itself, cannot load v2 until its own config grants it READ on
  *    `iris-challengers`.
  */
-import { spawn, spawnSync } from 'child_process';
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as yaml from 'js-yaml';
 import * as os from 'os';
@@ -33,7 +33,7 @@ import { CONFIG_DIR, ROOT, configFrom, find, render } from '../../tools/environm
 import { PodRoot, prepareContainer, renderPod, serviceUrls, type PreparedContainer } from '../../tools/pod-harness/container';
 import { basicAuth, httpRequest } from '../../tools/pod-harness/http';
 import { migrationSelector, startContainerServer, startPod, type StartedPod } from '../../tools/pod-harness/pod';
-import { freePort, runToCompletion, sleep } from '../../tools/pod-harness/process';
+import { runToCompletion } from '../../tools/pod-harness/process';
 import { rewrite, rewriteRules, type AppliedRewrite } from '../../tools/pod-harness/rewrites';
 import { renderSecrets } from '../../tools/pod-harness/secrets';
 import { mlflowPython, mlflowVersion } from '../../tools/pod-harness/test-servers';
@@ -41,6 +41,8 @@ import { mlflowPython, mlflowVersion } from '../../tools/pod-harness/test-server
 const PYTHON = mlflowPython();
 const SKIP = process.env.MLFLOW_GITOPS_SKIP_MLFLOW === '1' || process.env.MLFLOW_GITOPS_SKIP_MARIADB === '1';
 const SERVE = { kind: 'Deployment', name: 'serve-iris', container: 'serve' } as const;
+const API = { kind: 'Deployment', name: 'prediction-api', container: 'api' } as const;
+const EXAMPLE = path.join(ROOT, 'examples', 'prediction-api');
 const SAMPLE = JSON.stringify({ inputs: [[5.1, 3.5, 1.4, 0.2]] });
 const DEV_YAML = path.join(CONFIG_DIR, 'dev.yaml');
 
@@ -168,32 +170,43 @@ type User = { username: string; password: string };
     }
   };
 
-  /** examples/prediction-api/app.py as a process with a client's environment; up on /health, or exited. */
-  const predictionApi = async (env: Record<string, string>) => {
-    const port = await freePort();
-    const child = spawn(PYTHON!, [path.join(ROOT, 'examples', 'prediction-api', 'app.py')], { env: processEnv({ ...env, PORT: String(port) }), stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout!.on('data', (d) => (output += d));
-    child.stderr!.on('data', (d) => (output += d));
-    const exited = new Promise<number>((resolve) => child.on('exit', (code) => resolve(code ?? -1)));
-    let code: number | undefined;
-    void exited.then((c) => (code = c));
-    const t = Date.now();
-    for (;;) {
-      if (code !== undefined) {
-        timings.push(`prediction API start to exit ${code} ${Date.now() - t} ms`);
-        return { port, output: () => output, code, stop: async () => undefined };
-      }
-      const up = await httpRequest(port, '/health').catch(() => undefined);
-      if (up?.status === 200) break;
-      if (Date.now() - t > 120_000) {
-        child.kill('SIGKILL');
-        throw new Error(`the prediction API did not start; output:\n${output}`);
-      }
-      await sleep(200);
+  /**
+   * The example prediction API as `client`'s team deploys it: examples/prediction-api/deployment.yaml (for another
+   * client than `iris-predictor`, with that client's namespace and Secret name, the one line its comment names), app.py
+   * in the ConfigMap `kubectl create configmap` makes of it, beside the client's folder (dist/dev/clients/mlflow/<client>/,
+   * whose ExternalSecret renders the Secret the container takes by envFrom), through the harness.
+   */
+  const predictionApiPod = async (client: string): Promise<PreparedContainer> => {
+    const deployment = yaml.load(fs.readFileSync(path.join(EXAMPLE, 'deployment.yaml'), 'utf8')) as any;
+    const namespace = pod.rendered.config.clients.find((c) => c.name === client)!.namespace;
+    if (client !== 'iris-predictor') {
+      deployment.metadata.namespace = namespace;
+      deployment.spec.template.spec.containers[0].envFrom[0].secretRef.name = `mlflow-dev-${client}`;
     }
-    timings.push(`prediction API start to /health ${Date.now() - t} ms`);
-    return { port, output: () => output, code, stop: async () => void (child.kill('SIGKILL'), await exited) };
+    const configMap = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'prediction-api', namespace }, data: { 'app.py': fs.readFileSync(path.join(EXAMPLE, 'app.py'), 'utf8') } };
+    const manifests = [...pod.rendered.manifests, ...render(pod.rendered.config).byPath[`clients/mlflow/${client}`], deployment, configMap];
+    const root = new PodRoot(`api-${client}`);
+    roots.push(root);
+    const prepared = await prepareContainer({ config: pod.rendered.config, manifests }, API, { pod: root, secretValues: pod.secretValues, serverUrl: pod.server.url });
+    // What differs from the pod besides the mount paths: the Secret's in-cluster URI and the listening port.
+    expect(prepared.rewrites.filter((r) => r.rule !== 'mount-path').map((r) => `${r.where}: ${r.from} → ${r.to}`)).toEqual([
+      `env MLFLOW_TRACKING_URI (envFrom Secret/mlflow-dev-${client}): http://mlflow.mlflow.svc.cluster.local:5000 → ${pod.server.url}`,
+      `env PORT: 8000 → ${prepared.ports.get(8000)}`,
+    ]);
+    expect(prepared.env.MLFLOW_TRACKING_USERNAME).toBe(client);
+    return prepared;
+  };
+  /** The prediction API pod of `client`, up (its readiness probe on /health passed). */
+  const predictionApi = async (client: string) => {
+    const prepared = await predictionApiPod(client);
+    return timed('prediction API start to /health', () => startContainerServer(prepared));
+  };
+  /** The prediction API pod of `client`, failing at start: its output. */
+  const predictionApiFails = async (client: string) => {
+    const prepared = await predictionApiPod(client);
+    const r = await timed('prediction API start to exit 1', () => runToCompletion(prepared, 120_000));
+    expect(r.code).toBe(1);
+    return r.output;
   };
 
   /** One prediction from the API on `port`: its answer (prediction, model_version, run_id). */
@@ -286,11 +299,11 @@ type User = { username: string; password: string };
     );
   }, 180_000);
 
-  describe('the example prediction API as a client, from the Secret its ExternalSecret renders', () => {
+  describe('the example prediction API\'s Deployment as a client\'s pod, with the Secret its client ExternalSecret renders by envFrom', () => {
     test('as iris-predictor with the grants the Job gave it: predicts as v1 and logs inputs, output, inference time and version; reports reads them back', async () => {
-      const api = await predictionApi(clientEnv('iris-predictor'));
+      const api = await predictionApi('iris-predictor');
       try {
-        expect(api.output()).toContain('prediction-api: iris@champion → version 1, listening on');
+        expect(api.running.output()).toContain('prediction-api: iris@champion → version 1, listening on');
         const answer = await predict(api.port);
         expect([answer.prediction, answer.model_version]).toEqual([0, '1']);
         // Read back as the client `reports` (READ on iris-predictions): the run the API logged there.
@@ -310,9 +323,7 @@ type User = { username: string; password: string };
     }, 180_000);
 
     test('as reports, a client the Job created without a grant on the model: the API does not start, MLflow answers 403', async () => {
-      const api = await predictionApi(clientEnv('reports'));
-      expect(api.code).not.toBe(0);
-      expect(api.output()).toContain("/api/2.0/mlflow/registered-models/alias failed with error code 403 != 200. Response body: 'Permission denied'");
+      expect(await predictionApiFails('reports')).toContain("/api/2.0/mlflow/registered-models/alias failed with error code 403 != 200. Response body: 'Permission denied'");
     }, 180_000);
   });
 
@@ -335,9 +346,9 @@ type User = { username: string; password: string };
 
     test('the promotion: npm run promote\'s render rolls the pods (annotation), its Job grants iris-challengers and takes back iris; the new pod serves v2', async () => {
       const config = promoted();
-      expect(config.serving[0].target).toEqual({ alias: 'champion', promotion: (dev().serving[0].target as { promotion: number }).promotion + 1 });
+      expect([dev().serving[0].target, config.serving[0].target]).toEqual([{ alias: 'champion', promotion: 0 }, { alias: 'champion', promotion: 1 }]);
       const template = (c: Server) => find(renderPod(c).manifests, 'Deployment', 'serve-iris').spec.template.metadata.annotations[PROMOTION_ANNOTATION];
-      expect(template(config)).not.toBe(template(dev()));
+      expect([template(dev()), template(config)]).toEqual(['0', '1']);
 
       const out = await timed('migration Job (promotion sync)', () => syncJob(config));
       expect(out).toMatch(new RegExp(`^migrate: granted READ to 'serve-iris' on experiment 'iris-challengers' \\(id ${model.experiments['iris-challengers']}\\)$`, 'm'));
@@ -348,9 +359,7 @@ type User = { username: string; password: string };
     }, 240_000);
 
     test('iris-predictor loads the model itself: with READ on experiment iris only it cannot load v2 (the promotion grants the serving user, not clients); with READ on iris-challengers from its config and the Job, it predicts as v2', async () => {
-      const api = await predictionApi(clientEnv('iris-predictor'));
-      expect(api.code).toBe(1);
-      expect(api.output()).toContain(
+      expect(await predictionApiFails('iris-predictor')).toContain(
         `prediction-api: ERROR: user 'iris-predictor' may not read experiment ${model.experiments['iris-challengers']}, where iris version 2 (@champion) was logged ` +
           '(403 from the artifact proxy): a client that loads the model itself needs READ on the experiment of every version the alias may point at, ' +
           'or it calls the served model instead\n',
@@ -359,9 +368,9 @@ type User = { username: string; password: string };
       const granted = promoted((d) => (d.clients.find((c: any) => c.name === 'iris-predictor').permissions.experiments['iris-challengers'] = 'READ'));
       const out = await timed('migration Job (client grant)', () => syncJob(granted));
       expect(out).toMatch(new RegExp(`^migrate: granted READ to 'iris-predictor' on experiment 'iris-challengers' \\(id ${model.experiments['iris-challengers']}\\)$`, 'm'));
-      const v2 = await predictionApi(clientEnv('iris-predictor'));
+      const v2 = await predictionApi('iris-predictor');
       try {
-        expect(v2.output()).toContain('prediction-api: iris@champion → version 2, listening on');
+        expect(v2.running.output()).toContain('prediction-api: iris@champion → version 2, listening on');
         const answer = await predict(v2.port);
         expect([answer.prediction, answer.model_version]).toEqual([42, '2']);
       } finally {
