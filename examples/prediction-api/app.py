@@ -12,6 +12,8 @@ PREDICTIONS_EXPERIMENT (iris-predictions), PORT (8000).
 
 import json
 import os
+import re
+import sys
 import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
@@ -23,8 +25,20 @@ MODEL = os.environ.get("MODEL_NAME", "iris")
 ALIAS = os.environ.get("MODEL_ALIAS", "champion")
 
 # Resolve the alias once, then load that exact version: the version logged with each prediction is the one that made it.
-VERSION = MlflowClient().get_model_version_by_alias(MODEL, ALIAS).version
-model = mlflow.pyfunc.load_model(f"models:/{MODEL}/{VERSION}")
+client = MlflowClient()
+VERSION = client.get_model_version_by_alias(MODEL, ALIAS).version
+try:
+    model = mlflow.pyfunc.load_model(f"models:/{MODEL}/{VERSION}")
+except Exception as e:  # noqa: BLE001
+    if not re.search(r"\b403\b", str(e)):
+        raise
+    # The artifact proxy checks the experiment in the files' path (mlflow-artifacts:/<experiment id>/models/...).
+    found = re.match(r"^mlflow-artifacts:(?://[^/]*)?/([^/]+)/", client.get_model_version_download_uri(MODEL, VERSION))
+    sys.exit(
+        f"prediction-api: ERROR: user '{os.environ.get('MLFLOW_TRACKING_USERNAME')}' may not read experiment {found.group(1) if found else '?'}, "
+        f"where {MODEL} version {VERSION} (@{ALIAS}) was logged (403 from the artifact proxy): a client that loads the model itself needs READ "
+        f"on the experiment of every version the alias may point at, or it calls the served model instead"
+    )
 mlflow.set_experiment(os.environ.get("PREDICTIONS_EXPERIMENT", "iris-predictions"))
 
 

@@ -161,7 +161,8 @@ describe('rewrite rules', () => {
   }
 
   test.each([
-    ['envFrom', (c: any) => (c.envFrom = [{ secretRef: { name: 'x' } }]), `${WHERE}: envFrom is not supported by the harness`],
+    ['an envFrom of another kind', (c: any) => (c.envFrom = [{ volumeRef: { name: 'x' } }]), `${WHERE}: envFrom {"volumeRef":{"name":"x"}}: only secretRef and configMapRef are supported by the harness`],
+    ['an envFrom Secret no ExternalSecret renders', (c: any) => (c.envFrom = [{ secretRef: { name: 'x' } }]), `${WHERE}: envFrom Secret/x is not rendered`],
     ['a fieldRef other than name/namespace', (c: any) => c.env.push({ name: 'IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } }), `${WHERE}: env IP: fieldRef status.podIP is not supported by the harness`],
     ['a Secret no ExternalSecret renders', (c: any) => c.env.push({ name: 'S', valueFrom: { secretKeyRef: { name: 'nope', key: 'k' } } }), `${WHERE}: env S: Secret nope key k is not rendered`],
     ['a subPath mount', (c: any) => (c.volumeMounts[0].subPath = 'x'), `${WHERE}: volumeMount tmp uses subPath (not supported by the harness)`],

@@ -207,9 +207,23 @@ export async function prepareContainer(rendered: RenderedPod, sel: ContainerSele
 
   const rules = rewriteRules({ database: opts.database, proxyAddress: proxy, engine, ports, gcsRoot: opts.pod.gcsRoot, mounts, service: opts.serverUrl ? { urls: serviceUrls(rendered.manifests), to: opts.serverUrl } : undefined });
 
-  // Env: in order, as the kubelet builds it (later entries may refer to earlier ones with $(VAR)).
-  if (container.envFrom) throw new Error(`${where}: envFrom is not supported by the harness`);
+  // Env: envFrom first, then env in order, as the kubelet builds it (an env entry overrides an envFrom key; later
+  // entries may refer to earlier ones with $(VAR)).
   const env: Record<string, string> = {};
+  for (const from of container.envFrom ?? []) {
+    const ref = from.secretRef ?? from.configMapRef;
+    const src = from.secretRef ? `Secret/${ref.name}` : `ConfigMap/${ref?.name}`;
+    if (!ref) throw new Error(`${where}: envFrom ${JSON.stringify(from)}: only secretRef and configMapRef are supported by the harness`);
+    const data = from.secretRef ? secrets.get(ref.name) : configMaps.get(ref.name);
+    if (!data) {
+      if (ref.optional) continue;
+      throw new Error(`${where}: envFrom ${src} is not rendered`);
+    }
+    for (const [k, v] of Object.entries(data)) {
+      const name = `${from.prefix ?? ''}${k}`;
+      env[name] = rewrite(rules, v, `env ${name} (envFrom ${src})`, log, ['artifacts-gcs', 'mount-path', 'service-address']);
+    }
+  }
   for (const e of container.env ?? []) {
     let value: string;
     if (e.value !== undefined) value = expandVars(String(e.value), env);
@@ -235,6 +249,12 @@ export async function prepareContainer(rendered: RenderedPod, sel: ContainerSele
       else if (f === 'metadata.name') value = `${sel.name}-harness`;
       else throw new Error(`${where}: env ${e.name}: fieldRef ${f} is not supported by the harness`);
     } else throw new Error(`${where}: env ${e.name}: unsupported source ${JSON.stringify(e.valueFrom)}`);
+    // A listening port given as PORT (a declared containerPort) → its host port, like `--port` in argv.
+    if (e.name === 'PORT' && e.value !== undefined && ports.has(Number(value))) {
+      const to = String(ports.get(Number(value)));
+      log.push({ rule: 'port', where: 'env PORT', from: value, to });
+      value = to;
+    }
     // (database addresses in Secret values were rewritten above, and are logged there)
     env[e.name] = rewrite(rules, value, `env ${e.name}`, log, e.value !== undefined ? ['database-address', 'artifacts-gcs', 'mount-path', 'service-address'] : ['artifacts-gcs', 'mount-path', 'service-address']);
   }

@@ -6,7 +6,8 @@
  *   1. database address: the Cloud SQL proxy address (`127.0.0.1:3306/<db>`, PostgreSQL `127.0.0.1:5432/<db>`) → the
  *      test MariaDB (PostgreSQL) and a test database;
  *   2. artifacts: `gs://bucket/prefix` → a local folder (no google-cloud-storage and no network here);
- *   3. port: `--port <containerPort>` → a free loopback port (several servers run at once);
+ *   3. port: `--port <containerPort>`, and an env `PORT` of a declared containerPort, → a free loopback port (several
+ *      servers run at once);
  *   4. mount paths: every volume's mountPath → `<pod root>/volumes/<volume name>` (a per-run temp dir): no
  *      root-owned system paths, no collision between pods of different environments mounting the same path
  *      (dev and prod both mount /etc/mlflow/auth), and two containers of one pod share a volume exactly when they
@@ -86,7 +87,7 @@ export function rewriteRules(t: RewriteTargets): RewriteRule[] {
   });
   rules.push({
     name: 'port',
-    description: `--port <containerPort> → a free loopback port (${[...t.ports].map(([c, h]) => `${c}→${h}`).join(', ')})`,
+    description: `--port <containerPort> (and env PORT) → a free loopback port (${[...t.ports].map(([c, h]) => `${c}→${h}`).join(', ')})`,
     apply: (s) => s, // argv-aware: see rewriteArgv
   });
   if (t.service) {
