@@ -15,7 +15,7 @@ import {
 import { PROMOTION_ANNOTATION, servingName } from '../names';
 import { skipSecretEnvCheck, skipTagPinnedImageChecks } from '../policy/checkov';
 import { mlflowClientEnv } from './client-env';
-import { namespacePeer, type NetworkPolicies } from './network-policies';
+import { namespacePeer, ServerEgressPolicy } from './network-policies';
 import type { SecretManagerStore } from './secret-store';
 
 /** The wrapper that resolves the alias once and starts the scoring server, shipped in a ConfigMap. */
@@ -41,14 +41,16 @@ export interface ServedModelDeploymentProps {
   readonly image: string;
   /** The tracking server as in-cluster clients reach it: its Service URL. */
   readonly serverUrl: string;
-  /** The server namespace's Secret Manager store: the serving user's password comes from it. */
+  /** The Secret Manager store the serving user's password comes from. */
   readonly store: SecretManagerStore;
   /** Labels of the serving pods (a superset of `selectorLabels`). */
   readonly podLabels: Record<string, string>;
   /** Labels selecting the serving pods; pinned, never derived (a Deployment selector is immutable). */
   readonly selectorLabels: Record<string, string>;
-  /** The namespace's network policies: the serving pods' own policy is added, and the server admits them. */
-  readonly network: NetworkPolicies;
+  /** Labels of the tracking server's pods: the serving pods may reach them (the server's chart admits the serving pods). */
+  readonly serverLabels: Record<string, string>;
+  /** The tracking server's port. */
+  readonly serverPort: number;
   /** The command that promotes this serving (`promoteCommand()`): named in the pods' message on a missing grant (alias targets). */
   readonly promoteCommand: string;
 }
@@ -182,6 +184,6 @@ export class ServedModelDeployment extends Construct {
         ingress: clients.length > 0 ? [{ from: clients, ports: [tcp] }] : [],
       },
     });
-    props.network.serverClientEgress(this, 'Egress', { name: `${name}-egress`, podLabels: props.selectorLabels, dns: true });
+    new ServerEgressPolicy(this, 'Egress', { name: `${name}-egress`, podLabels: props.selectorLabels, serverLabels: props.serverLabels, port: props.serverPort, dns: true });
   }
 }

@@ -206,8 +206,8 @@ local: 1 changed
     expect(objects).toEqual([
       '    ~ Job mlflow/mlflow-migrate (wave 0, Sync hook)',
       '    ~ Deployment mlflow/mlflow (wave 1)',
-      '    ~ Deployment mlflow/serve-iris (wave 2)',
       '    ~ Job mlflow/mlflow-smoke (wave 0, PostSync hook)',
+      '    ~ Deployment mlflow/serve-iris (wave 1)',
     ]);
     expect(r.stdout).toContain('\ndev: 4 changed\n');
   });
@@ -221,8 +221,8 @@ local: 1 changed
     ! dev Deployment mlflow/serve-iris: a promotion (mlflow-gitops/promotion 0 → 1): every pod is replaced, RollingUpdate (maxSurge 1, maxUnavailable 0), and the new pods resolve the served model's alias again
 
 dev: 1 changed
-  dist/dev/mlflow (Application mlflow-dev)
-    ~ Deployment mlflow/serve-iris (wave 2)
+  dist/dev/serving/mlflow (Application mlflow-dev-serving)
+    ~ Deployment mlflow/serve-iris (wave 1)
         spec.template.metadata.annotations["mlflow-gitops/promotion"]: "0" → "1"
 `);
   });
