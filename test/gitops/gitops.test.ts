@@ -216,6 +216,7 @@ test('a variant without cert-manager drops its Application, its destination and 
     'mlflow-dev-client-iris-predictor',
     'mlflow-dev-client-iris-trainer',
     'mlflow-dev-external-secrets',
+    'mlflow-dev-serving',
   ]);
   expect(project.spec.destinations.map((d: any) => d.namespace)).not.toContain('cert-manager');
   expect(project.spec.clusterResourceWhitelist.map((k: any) => k.kind)).not.toContain('MutatingWebhookConfiguration');

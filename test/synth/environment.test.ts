@@ -54,6 +54,7 @@ test('a ClusterIssuer gets its folder and its Application only in an environment
     'apps/application-mlflow-dev-client-iris-trainer.yaml',
     'apps/application-mlflow-dev-cluster-issuer.yaml',
     'apps/application-mlflow-dev-external-secrets.yaml',
+    'apps/application-mlflow-dev-serving.yaml',
     'apps/application-mlflow-dev.yaml',
   ]);
   // prod: its Ingress names letsencrypt-prod, but it has no cert-manager add-on (cert-manager and that issuer
