@@ -212,7 +212,7 @@ local: 1 changed
     expect(r.stdout).toContain('\ndev: 4 changed\n');
   });
 
-  test('a promotion: one change, the served model rolling, named as a promotion', async () => {
+  test("a promotion: the served model rolling, named as a promotion, and the count in the server's access plan (its sync runs the migration Job)", async () => {
     branch('promote-iris', () => editYaml('config/dev.yaml', (d) => (d.serving[0].promotion = 1)));
     const r = await diff('--env', 'dev');
     expect([r.code, r.stderr]).toEqual([0, '']);
@@ -220,7 +220,13 @@ local: 1 changed
   rolls the pods:
     ! dev Deployment mlflow/serve-iris: a promotion (mlflow-gitops/promotion 0 → 1): every pod is replaced, RollingUpdate (maxSurge 1, maxUnavailable 0), and the new pods resolve the served model's alias again
 
-dev: 1 changed
+dev: 2 changed
+  dist/dev/mlflow (Application mlflow-dev)
+    ~ ConfigMap mlflow/mlflow-access-plan (wave -2)
+        data["access.json"]: text changed
+            @@ line 43
+            -       "promotion": 0
+            +       "promotion": 1
   dist/dev/serving/mlflow (Application mlflow-dev-serving)
     ~ Deployment mlflow/serve-iris (wave 1)
         spec.template.metadata.annotations["mlflow-gitops/promotion"]: "0" → "1"
