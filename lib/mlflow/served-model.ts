@@ -30,6 +30,16 @@ export const SCORING_PORT_NAME = 'http';
 const TMP_SIZE = Size.gibibytes(2);
 /** preStop sleep: the pod keeps answering while endpoints stop sending to it. */
 const PRE_STOP_DELAY = Duration.seconds(10);
+/** Startup probe: the scoring server must answer /ping within this many periods of {@link STARTUP_PERIOD}. */
+const STARTUP_PERIOD = Duration.seconds(5);
+const STARTUP_FAILURES = 60;
+/**
+ * How long the wrapper retries a 403 or a model/alias not found (`SERVE_WAIT_SECONDS`): a promotion's new pods may
+ * start before the server's migration Job has granted what the alias points at now (the two Applications sync apart).
+ * Inside the startup probe's 5 minutes, leaving 2 for the download and the scoring server's start.
+ */
+export const SERVE_WAIT = Duration.minutes(3);
+
 /** The scoring server's own request timeout (MLflow's `MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT` default): in-flight requests finish within it. */
 const REQUEST_TIMEOUT = Duration.seconds(60);
 
@@ -112,6 +122,7 @@ export class ServedModelDeployment extends Construct {
       ports: [{ name: SCORING_PORT_NAME, number: SCORING_PORT }],
       envVariables: {
         MLFLOW_TRACKING_URI: kplus.EnvValue.fromValue(props.serverUrl),
+        SERVE_WAIT_SECONDS: kplus.EnvValue.fromValue(String(SERVE_WAIT.toSeconds())),
         ...mlflowClientEnv(credentials),
       },
       securityContext: restrictedContainerSecurityContext(MLFLOW_UID),
@@ -120,8 +131,8 @@ export class ServedModelDeployment extends Construct {
         memory: { request: Size.mebibytes(parseMemoryMiB(s.resources.requests.memory)), limit: Size.mebibytes(parseMemoryMiB(s.resources.limits.memory)) },
         ephemeralStorage: { request: Size.gibibytes(1), limit: Size.gibibytes(TMP_SIZE.toGibibytes() + 1) },
       },
-      // Resolve, download and load before the first /ping: up to 5 minutes before the first restart.
-      startup: probe('/ping', 5, 60),
+      // Resolve (waiting for a grant up to SERVE_WAIT), download and load before the first /ping: up to 5 minutes.
+      startup: probe('/ping', STARTUP_PERIOD.toSeconds(), STARTUP_FAILURES),
       readiness: probe('/ping', 10, 3),
       liveness: probe('/health', 20, 3),
       lifecycle: { preStop: kplus.Handler.fromCommand(['sleep', String(PRE_STOP_DELAY.toSeconds())]) },

@@ -46,6 +46,10 @@ describe('dev: serving iris (alias champion)', () => {
     expect(env.MLFLOW_TRACKING_USERNAME).toEqual({ secretKeyRef: { name: 'serve-iris-auth', key: 'username' } });
     expect(env.MLFLOW_TRACKING_PASSWORD).toEqual({ secretKeyRef: { name: 'serve-iris-auth', key: 'password' } });
     expect(env.HOME).toBe('/tmp');
+    // A missing grant is waited for 3 minutes (a promotion's pods may start before the server's Job grants), inside the
+    // startup probe's 5, which leaves the download and the start 2.
+    expect(env.SERVE_WAIT_SECONDS).toBe('180');
+    expect(container.startupProbe.periodSeconds * container.startupProbe.failureThreshold - Number(env.SERVE_WAIT_SECONDS)).toBe(120);
     const es = find(app, 'ExternalSecret', 'serve-iris-auth');
     expect(es.spec.data).toEqual([{ secretKey: 'password', remoteRef: { key: 'mlflow-dev-serving-iris-password' } }]);
     expect(es.spec.target.template.data).toEqual({ username: 'serve-iris', password: '{{ .password }}' });
