@@ -108,26 +108,17 @@ export const SYNC_WAVES: Readonly<Record<string, number>> = {
 };
 
 /**
- * The waves of a served model's objects (lib/mlflow/served-model.ts): its workload after the server's, since its pods
- * resolve their model through the server at start, and after the migration Job, which grants the serving user what
- * the version served now needs; its HPA one wave later (an HPA reports Degraded until its target has pods).
- */
-export const SERVED_MODEL_SYNC_WAVES: Readonly<Record<string, number>> = {
-  ...SYNC_WAVES,
-  Deployment: SYNC_WAVES.Deployment + 1,
-  Service: SYNC_WAVES.Service + 1,
-  PodDisruptionBudget: SYNC_WAVES.PodDisruptionBudget + 1,
-  HorizontalPodAutoscaler: SYNC_WAVES.Deployment + 2,
-};
-
-/**
  * Waves of the Argo CD Applications inside an environment's root app: the operators first (their CRDs and
- * webhooks must exist), then the ClusterIssuer (needs cert-manager's webhook), then MLflow (needs both).
+ * webhooks must exist), then the ClusterIssuer (needs cert-manager's webhook), then MLflow (needs both), then the
+ * served models (their pods resolve their model through a healthy server, and their store reads as its KSA). Last,
+ * because the root app waits for a wave's Applications to be healthy: a served model that cannot start (its model not
+ * registered yet) leaves no later wave waiting.
  */
 export const APP_SYNC_WAVES = {
   addons: -20,
   clusterIssuer: -10,
   mlflow: 0,
+  serving: 10,
 } as const;
 
 /**

@@ -20,6 +20,8 @@ export const APP_PATHS = {
   clusterIssuer: 'cluster-issuer',
   /** The clients' applications: `clients/<server folder>/<client>/` ({@link clientPath}). */
   clients: 'clients',
+  /** The served models' applications: `serving/<server folder>/` ({@link servingPath}). */
+  serving: 'serving',
 } as const;
 
 /** The root Application's suffix: `mlflow-<env>-root`. */
@@ -30,8 +32,8 @@ export const ADDON_NAMES = { externalSecrets: 'external-secrets', certManager: '
 
 /**
  * Names an instance may not take: the folders and Application suffixes `dist/<env>/` already has (the root app's
- * `apps`, `cluster-issuer`, the clients' `clients`; Applications `mlflow-<env>-root`, `-external-secrets`,
- * `-cert-manager`, `-cluster-issuer`).
+ * `apps`, `cluster-issuer`, the clients' `clients`, the served models' `serving`; Applications `mlflow-<env>-root`,
+ * `-external-secrets`, `-cert-manager`, `-cluster-issuer`, `-serving`).
  */
 export const RESERVED_INSTANCE_NAMES: readonly string[] = [
   APP_PATHS.apps,
@@ -40,6 +42,7 @@ export const RESERVED_INSTANCE_NAMES: readonly string[] = [
   APP_PATHS.clusterIssuer,
   ADDON_NAMES.externalSecrets,
   ROOT_APP,
+  APP_PATHS.serving,
 ].sort();
 
 /**
@@ -62,6 +65,18 @@ export function clientAppName(server: string, client: string): string {
  */
 export function clientObjectName(server: string, client: string): string {
   return `${projectName(server)}-${client}`;
+}
+
+/**
+ * A server's served models' folder under `dist/<env>/` (their Application's `source.path`): `serving/<server folder>`.
+ */
+export function servingPath(serverPath: string): string {
+  return `${APP_PATHS.serving}/${serverPath}`;
+}
+
+/** A server's served models' Argo CD Application: `mlflow-<server>-serving`. */
+export function servingAppName(server: string): string {
+  return `${projectName(server)}-serving`;
 }
 
 /** The AppProject of an environment's client applications: `mlflow-<env>-clients`. */

@@ -1,9 +1,11 @@
 /**
  * `npm run promote -- <env> <serving>` — rolls out the version a served model's alias points at now, as a reviewed
  * change: raises `promotion` of that `serving` entry in `config/<env>.yaml` (every other byte kept, tools/promote.ts),
- * validates the file, writes it, and re-synthesizes `dist/` (only that environment's serving Deployment changes: its
- * pod template's promotion annotation). After review and merge, the sync's migration Job grants the serving user
- * READ on the experiment of the version the alias points at, then the Deployment rolls out (docs/clients.md#serving).
+ * validates the file, writes it, and re-synthesizes `dist/` (that environment's serving Deployment changes, its pod
+ * template's promotion annotation, and the server's access plan, by the same count). After review and merge, the
+ * server's sync runs the migration Job, which grants the serving user READ on the experiment of the version the alias
+ * points at; the served models' Application rolls the Deployment, whose new pods wait for that grant
+ * (docs/clients.md#serving).
  * Only wiring lives here: arguments, file I/O, messages and exit codes.
  */
 import * as fs from 'fs';
@@ -11,7 +13,7 @@ import * as path from 'path';
 import { isEnvironmentName, parseEnvironmentText, formatProblem, ENVIRONMENT_NAME_RULE } from '../lib/config/config';
 import { boundsProblem, clip } from '../lib/config/yaml-document';
 import { run as synth } from '../main';
-import { servingName } from '../lib/names';
+import { APP_PATHS, servingName } from '../lib/names';
 import { promoteText } from '../tools/promote';
 
 const EXIT_OK = 0;
@@ -85,8 +87,10 @@ export function run(argv: readonly string[], io: Io, root: string = path.resolve
     return code;
   }
   io.stdout.write(
-    `next: review with \`npm run diff -- --env ${env}\` (the pod template of Deployment ${servingName(serving)} rolls), commit ${shown} and dist/${env}/, merge; ` +
-      `the sync grants the serving user READ on the experiment of the version ${result.model}@${result.alias} points at, then the pods roll and resolve it\n`,
+    `next: review with \`npm run diff -- --env ${env}\` (under dist/${env}/${APP_PATHS.serving}/ the pod template of Deployment ${servingName(serving)} rolls; ` +
+      `in the server's folder the access plan ConfigMap carries the new count), commit ${shown} and dist/${env}/, merge; ` +
+      `the server's sync runs the migration Job, which grants the serving user READ on the experiment of the version ${result.model}@${result.alias} points at; ` +
+      `the new pods wait for that grant, the old ones serving meanwhile, then resolve it\n`,
   );
   return EXIT_OK;
 }

@@ -4,6 +4,7 @@ import * as path from 'path';
 import * as yaml from 'js-yaml';
 import { configFilesIn, loadEnvironments } from '../lib/config/config';
 import { renderEnvironment, type Manifest } from '../lib/synth/synth';
+import { servingPath } from '../lib/names';
 import { waveDiagram } from '../tools/wave-diagram';
 
 const USAGE = `usage: npm run docs:waves
@@ -18,7 +19,7 @@ function main(): void {
   if (!dev) throw new Error('config/dev.yaml is missing');
   const out = renderEnvironment(dev);
   const under = (dir: string) => out.dist.filter((f) => f.path.startsWith(`${dir}/`)).map((f) => yaml.load(f.content) as Manifest);
-  const diagram = waveDiagram('dev', under('apps'), under('mlflow'));
+  const diagram = waveDiagram('dev', under('apps'), under('mlflow'), under(servingPath('mlflow')));
   const readmePath = path.join(root, 'docs', 'deploying.md');
   const readme = fs.readFileSync(readmePath, 'utf8');
   const updated = readme.replace(/(<!-- waves:begin -->\n```text\n)[\s\S]*?(\n```\n<!-- waves:end -->)/, `$1${diagram}$2`);

@@ -4,10 +4,10 @@
  */
 import { ApiObject, Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
-import { APP_SYNC_WAVES, SERVED_MODEL_SYNC_WAVES, SYNC_WAVES, applySyncWaves, hookJob, selectorLabels, standardLabels } from '../lib/conventions';
+import { APP_SYNC_WAVES, SYNC_WAVES, applySyncWaves, hookJob, selectorLabels, standardLabels } from '../lib/conventions';
 import { find, objectsOf, testChart } from './support/constructs';
 import type { Server } from '../lib/config/model';
-import { servingName } from '../lib/names';
+import { servingPath } from '../lib/names';
 import { allContainers, configFrom, podSpecs, rawConfig, render, shippedConfig, shippedConfigs } from '../tools/environments';
 import { gatewayConfig } from './support/gateway';
 
@@ -40,9 +40,6 @@ const EXPECTED_WAVES: Record<string, number> = {
   ServiceMonitor: 2,
 };
 
-/** A served model's objects (`serve-<name>…`): its workload, Service and PDB after the server's, its HPA one wave later. */
-const EXPECTED_SERVED_WAVES: Record<string, number> = { ...EXPECTED_WAVES, Deployment: 2, Service: 2, PodDisruptionBudget: 2, HorizontalPodAutoscaler: 3 };
-
 describe('applySyncWaves', () => {
   test('annotates every object with its kind’s wave, as a string', () => {
     const chart = testChart();
@@ -65,8 +62,7 @@ describe('applySyncWaves', () => {
 
   test('the default table is the documented order', () => {
     expect(SYNC_WAVES).toEqual(EXPECTED_WAVES);
-    expect(APP_SYNC_WAVES).toEqual({ addons: -20, clusterIssuer: -10, mlflow: 0 });
-    expect(SERVED_MODEL_SYNC_WAVES).toEqual(EXPECTED_SERVED_WAVES);
+    expect(APP_SYNC_WAVES).toEqual({ addons: -20, clusterIssuer: -10, mlflow: 0, serving: 10 });
   });
 });
 
@@ -142,14 +138,15 @@ describe.each(CASES)('%s', (_label, configOf) => {
   beforeAll(() => {
     const config = configOf();
     name = config.name;
-    mlflow = render(config).byPath.mlflow;
+    // The server's Application and its served models' (each ordered on its own, by the same table).
+    const byPath = render(config).byPath;
+    mlflow = [...byPath.mlflow, ...(byPath[servingPath('mlflow')] ?? [])];
   });
 
   test('every MLflow object carries its kind’s wave', () => {
     for (const m of mlflow) {
       const obj = `${m.kind}/${m.metadata.name}`;
-      const waves = m.metadata.name.startsWith(servingName('')) ? EXPECTED_SERVED_WAVES : EXPECTED_WAVES;
-      expect({ obj, wave: (m.metadata as any).annotations?.['argocd.argoproj.io/sync-wave'] }).toEqual({ obj, wave: String(waves[m.kind]) });
+      expect({ obj, wave: (m.metadata as any).annotations?.['argocd.argoproj.io/sync-wave'] }).toEqual({ obj, wave: String(EXPECTED_WAVES[m.kind]) });
     }
   });
 

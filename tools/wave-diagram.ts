@@ -2,7 +2,7 @@
  * A text picture of an environment's sync order, generated from the rendered objects (docs/deploying.md embeds it
  * and a test keeps the two equal).
  */
-import { APP_PATHS, HOOK_ANNOTATION, projectName, ROOT_APP, SYNC_WAVE_ANNOTATION } from '../lib/names';
+import { APP_PATHS, HOOK_ANNOTATION, projectName, ROOT_APP, servingAppName, servingPath, SYNC_WAVE_ANNOTATION } from '../lib/names';
 
 /** What the picture reads of a rendered object. */
 interface Manifest {
@@ -20,8 +20,11 @@ function groupByWave(manifests: readonly Manifest[], label: (m: Manifest) => str
   });
 }
 
-/** Root app → child Applications by wave → inside the MLflow app, objects by wave. */
-export function waveDiagram(environment: string, applications: readonly Manifest[], mlflow: readonly Manifest[]): string {
+/**
+ * Root app → child Applications by wave → inside the MLflow app, objects by wave → inside the served models' app (when
+ * `serving` has objects), objects by wave.
+ */
+export function waveDiagram(environment: string, applications: readonly Manifest[], mlflow: readonly Manifest[], serving: readonly Manifest[] = []): string {
   const phaseOf = (m: Manifest) => (m.metadata.annotations as Record<string, string> | undefined)?.[HOOK_ANNOTATION];
   const hook = (m: Manifest) => (phaseOf(m) ? ` (${phaseOf(m)} hook)` : '');
   // A PostSync hook runs after every wave of the sync is healthy, whatever its own wave.
@@ -35,6 +38,12 @@ export function waveDiagram(environment: string, applications: readonly Manifest
       (m) => `${m.kind}/${m.metadata.name}${hook(m)}`,
     ).map((l) => `  ${l}`),
     ...(postSync.length > 0 ? [`  then, all healthy:  ${postSync.map((m) => `${m.kind}/${m.metadata.name} (PostSync hook)`).join(', ')}`] : []),
+    ...(serving.length > 0
+      ? [
+          `Application ${servingAppName(environment)} (dist/${environment}/${servingPath(APP_PATHS.mlflow)}):`,
+          ...groupByWave(serving, (m) => `${m.kind}/${m.metadata.name}`).map((l) => `  ${l}`),
+        ]
+      : []),
   ];
   return lines.join('\n');
 }

@@ -5,7 +5,7 @@ import { ApplicationHealthCheck, ARGOCD_NAMESPACE, ArgoApplication, ArgoProject,
 import { AcmeClusterIssuer, type AcmeClusterIssuerProps } from './cluster-issuer';
 import { certManagerIssuerOf, type Server } from '../config/model';
 import type { ServerWorkloads } from '../mlflow/mlflow-chart';
-import { APP_PATHS, clientAppName, clientPath, clientsProjectName, projectName, ROOT_APP } from '../names';
+import { APP_PATHS, clientAppName, clientPath, clientsProjectName, projectName, ROOT_APP, servingAppName, servingName, servingPath } from '../names';
 import { APP_SYNC_WAVES } from '../conventions';
 
 type GitOpsConfig = NonNullable<Server['gitops']>;
@@ -25,6 +25,8 @@ export interface GitOpsPlan {
   readonly autoscaledDeployments: readonly string[];
   /** The server's clients: each gets an Application writing its credentials into its namespace. */
   readonly clients: ReadonlyArray<{ readonly name: string; readonly namespace: string }>;
+  /** The served models' Deployments (each HPA-managed), in an Application of their own; empty: no such Application. */
+  readonly servedDeployments: readonly string[];
 }
 
 /** Derives the GitOps plan of an environment, or undefined when it has no `gitops` section (e.g. `local`). */
@@ -55,6 +57,7 @@ export function gitOpsPlan(config: Server, workloads: ServerWorkloads): GitOpsPl
     clusterIssuer,
     autoscaledDeployments: workloads.autoscaledDeployments,
     clients: config.clients.map((c) => ({ name: c.name, namespace: c.namespace })),
+    servedDeployments: config.serving.map((s) => servingName(s.name)),
   };
 }
 
@@ -72,6 +75,18 @@ export interface ServerApplication {
   readonly autoscaledDeployments: readonly string[];
   /** Its clients' Applications. */
   readonly clients: readonly ClientApplication[];
+  /** Its served models' Application, when it serves any. */
+  readonly serving?: ServingApplication;
+}
+
+/** A server's served models' Argo CD Application: their objects in the server's namespace, synced apart from the server. */
+export interface ServingApplication {
+  /** `mlflow-<server>-serving`. */
+  readonly name: string;
+  /** Its folder under `dist/<env>/`: `serving/<server folder>`. */
+  readonly path: string;
+  /** The served models' Deployments, each HPA-managed. */
+  readonly autoscaledDeployments: readonly string[];
 }
 
 /** A client's Argo CD Application: its credentials in its namespace. */
@@ -144,13 +159,17 @@ export function environmentPlan(environment: string, servers: ReadonlyArray<{ re
       namespace: plan.namespace,
       autoscaledDeployments: plan.autoscaledDeployments,
       clients: plan.clients.map((c) => ({ name: clientAppName(plan.environment, c.name), path: clientPath(path, c.name), namespace: c.namespace })),
+      ...(plan.servedDeployments.length > 0
+        ? { serving: { name: servingAppName(plan.environment), path: servingPath(path), autoscaledDeployments: plan.servedDeployments } }
+        : {}),
     })),
   };
-  // A server's and a client's Application could meet (instance `a-client-b` beside instance `a`'s client `b`).
-  const names = result.servers.flatMap((s) => [s.name, ...s.clients.map((c) => c.name)]);
+  // A server's, a client's and a serving Application could meet (instance `a-client-b` beside instance `a`'s client
+  // `b`; instance `a-serving` beside instance `a`'s served models).
+  const names = result.servers.flatMap((s) => [s.name, ...s.clients.map((c) => c.name), ...(s.serving ? [s.serving.name] : [])]);
   const twice = [...new Set(names.filter((n, i) => names.indexOf(n) !== i))];
   if (twice.length > 0) {
-    throw new PlanError(`two Applications would be named ${twice.map((n) => `'${n}'`).join(', ')}: rename the instance or the client`);
+    throw new PlanError(`two Applications would be named ${twice.map((n) => `'${n}'`).join(', ')}: rename the instance, the client or the serving`);
   }
   return result;
 }
@@ -208,6 +227,18 @@ export class ApplicationsChart extends Chart {
           destination: { server: g.destinationServer, namespace: client.namespace },
           // Beside the server, not after it: a client's credentials need the operator's CRDs, not a healthy server.
           syncWave: APP_SYNC_WAVES.mlflow,
+        });
+      }
+      if (server.serving !== undefined) {
+        new ArgoApplication(this, server.serving.name, {
+          name: server.serving.name,
+          project: plan.project,
+          source: fromRepo(server.serving.path),
+          // The server's namespace, which the server's Application owns: never created here.
+          destination: { server: g.destinationServer, namespace: server.namespace },
+          // After the server, and apart from it: a served model that cannot start never holds up the server's sync.
+          syncWave: APP_SYNC_WAVES.serving,
+          hpaManaged: server.serving.autoscaledDeployments.map((name) => ({ name, namespace: server.namespace })),
         });
       }
     }

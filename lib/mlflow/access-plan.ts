@@ -22,7 +22,12 @@ export interface AccessPlanDocument {
     readonly experiments: ReadonlyArray<{ readonly name: string; readonly permission: string }>;
     readonly models: ReadonlyArray<{ readonly name: string; readonly permission: string }>;
   }>;
-  readonly serving: ReadonlyArray<{ readonly username: string; readonly model: string; readonly alias?: string; readonly version?: number }>;
+  /**
+   * Each serving's user and target. `promotion` (with an alias) is its `serving[].promotion` count: the script does not
+   * need it, but raising it changes this plan, so the server's Application is out of sync too and its sync runs the
+   * migration Job, which grants what the alias points at now (the served models sync in their own Application).
+   */
+  readonly serving: ReadonlyArray<{ readonly username: string; readonly model: string; readonly alias?: string; readonly promotion?: number; readonly version?: number }>;
 }
 
 /** The ESO template key of a user's password: a Go template field name (a DNS label's `-` is not allowed there). */
@@ -55,7 +60,7 @@ export class AccessPlan extends Construct {
       serving: serving.map((s) => ({
         username: s.user.username,
         model: s.model,
-        ...(s.target.alias !== undefined ? { alias: s.target.alias } : { version: s.target.version }),
+        ...(s.target.alias !== undefined ? { alias: s.target.alias, promotion: s.target.promotion } : { version: s.target.version }),
       })),
     };
   }

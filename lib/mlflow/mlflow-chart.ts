@@ -1,10 +1,10 @@
 import { Chart, Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { environmentOf, type Server } from '../config/model';
+import { type Server } from '../config/model';
 import { parseCpuMillis, parseMemoryMiB } from '../config/sizing';
-import { SERVED_MODEL_SYNC_WAVES, applySyncWaves, applyVersionLabel, selectorLabels, standardLabels } from '../conventions';
-import { SERVER_NAME, promoteCommand, servingName } from '../names';
+import { applySyncWaves, applyVersionLabel, selectorLabels, standardLabels } from '../conventions';
+import { SERVER_NAME, servingName } from '../names';
 import { AccessPlan } from './access-plan';
 import { BasicAuth } from './basic-auth';
 import { DataVolume } from './data-volume';
@@ -18,10 +18,12 @@ import { MigrationJob, MigrationScript } from './migration';
 import { namespacePeer, NetworkPolicies } from './network-policies';
 import { RestrictedNamespace } from './restricted-namespace';
 import { SecretManagerStore } from './secret-store';
-import { ServedModelDeployment } from './served-model';
 import { SmokeTest, SmokeUser } from './smoke-test';
 import { inClusterUrl, MLFLOW_PORT, MLFLOW_PORT_NAME, MLFLOW_SERVICE_NAME, TrackingServer } from './tracking-server';
 import { WorkloadIdentity } from './workload-identity';
+
+/** `app.kubernetes.io/component` of the server's pods: selected by the workloads, monitors and network policies. */
+export const COMPONENTS = { server: 'server', migration: 'migration', smoke: 'smoke', gc: 'gc' } as const;
 
 /** Props of {@link MlflowChart}. */
 export interface MlflowChartProps {
@@ -31,7 +33,7 @@ export interface MlflowChartProps {
 
 /** What the GitOps side needs to know of a rendered server. */
 export interface ServerWorkloads {
-  /** The HPA-managed Deployments (Argo CD ignores their replica counts): the server's when it autoscales, and every served model's. */
+  /** The HPA-managed Deployments of the server's Application (Argo CD ignores their replica counts): the server's when it autoscales. */
   readonly autoscaledDeployments: readonly string[];
   /** The Gateway listener cert-manager's HTTP-01 solver attaches to (with `exposure.mode: gateway`). */
   readonly http01Listener: { readonly gateway: string; readonly sectionName: string };
@@ -64,8 +66,7 @@ export class MlflowChart extends Chart {
     super(scope, id, { namespace: c.namespace, labels });
 
     const image = imageReference(c.image);
-    // `app.kubernetes.io/component` of the pods: selected by the workloads, monitors and network policies.
-    const components = { server: 'server', migration: 'migration', smoke: 'smoke', gc: 'gc' } as const;
+    const components = COMPONENTS;
     const serverLabels = selectorLabels(c.name, components.server);
     const auth = c.auth;
     const metricsMode = c.metrics === 'none' ? undefined : c.metrics;
@@ -86,7 +87,7 @@ export class MlflowChart extends Chart {
     });
     // One store for every credential; rendered with Cloud SQL even when no feature reads a secret (IAM login without auth).
     const secretProject = c.database.engine !== 'sqlite' ? c.database.secretProject : auth?.secretProject;
-    const store = secretProject !== undefined ? SecretManagerStore.of(this, { projectId: secretProject, serviceAccount }) : undefined;
+    if (secretProject !== undefined) SecretManagerStore.of(this, { projectId: secretProject, serviceAccount });
 
     const volume = (v: NonNullable<Server['volume']>) => new DataVolume(this, 'Data', { size: Size.mebibytes(parseMemoryMiB(v.size)), storageClassName: v.storageClassName });
     let dataVolume: DataVolume | undefined;
@@ -217,29 +218,16 @@ export class MlflowChart extends Chart {
       });
     }
 
-    // Served models need basic-auth (the config guards), hence the store.
-    const served = c.serving.map((s) => {
-      if (store === undefined) throw new Error(`serving ${s.name} without a Secret Manager store`);
-      const selector = selectorLabels(c.name, servingName(s.name));
-      return new ServedModelDeployment(this, `Serving-${s.name}`, {
-        served: s,
-        image,
-        serverUrl,
-        store,
-        podLabels: { ...labels, ...selector },
-        selectorLabels: selector,
-        network,
-        promoteCommand: promoteCommand(environmentOf(c), s.name),
-      });
-    });
+    // The served models' pods (their own Application, lib/mlflow/serving-chart.ts) call the server: its ingress admits
+    // them here, with the server's other sources.
+    for (const s of c.serving) network.admitToServer({ podSelector: { matchLabels: selectorLabels(c.name, servingName(s.name)) } });
 
     this.workloads = {
-      autoscaledDeployments: [...(c.server.autoscaling ? [server.deployment.name] : []), ...served.map((s) => s.deployment.name)],
+      autoscaledDeployments: c.server.autoscaling ? [server.deployment.name] : [],
       http01Listener: { gateway: GATEWAY_NAME, sectionName: LISTENERS.http },
     };
 
     applySyncWaves(this);
-    for (const s of served) applySyncWaves(s, SERVED_MODEL_SYNC_WAVES);
     applyVersionLabel(this, mlflowVersion(c.image.tag));
   }
 }

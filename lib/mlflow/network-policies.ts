@@ -159,10 +159,35 @@ export class NetworkPolicies extends Construct {
    */
   public serverClientEgress(scope: Construct, id: string, opts: { name: string; podLabels: Record<string, string>; dns: boolean }): void {
     this.admitToServer({ podSelector: { matchLabels: opts.podLabels } });
-    const toServer = { to: [{ podSelector: { matchLabels: this.props.serverLabels } }], ports: [tcp(this.props.port)] };
-    new kplus.k8s.KubeNetworkPolicy(scope, id, {
-      metadata: { name: opts.name },
-      spec: { podSelector: { matchLabels: opts.podLabels }, policyTypes: ['Egress'], egress: [...(opts.dns ? [DNS] : []), toServer] },
+    new ServerEgressPolicy(scope, id, { ...opts, serverLabels: this.props.serverLabels, port: this.props.port });
+  }
+}
+
+/** Props of {@link ServerEgressPolicy}. */
+export interface ServerEgressPolicyProps {
+  /** The policy's name. */
+  readonly name: string;
+  /** Labels of the pods it lets out. */
+  readonly podLabels: Record<string, string>;
+  /** Labels of the MLflow server pods: the one destination besides DNS. */
+  readonly serverLabels: Record<string, string>;
+  /** The server port. */
+  readonly port: number;
+  /** Whether the pods may also reach DNS. */
+  readonly dns: boolean;
+}
+
+/**
+ * The egress of pods that only talk to the server: to the server pods on its port, and DNS when `dns`. The server's
+ * side (its ingress admitting these pods) is {@link NetworkPolicies.admitToServer}, in the server's chart.
+ */
+export class ServerEgressPolicy extends Construct {
+  constructor(scope: Construct, id: string, props: ServerEgressPolicyProps) {
+    super(scope, id);
+    const toServer = { to: [{ podSelector: { matchLabels: props.serverLabels } }], ports: [tcp(props.port)] };
+    new kplus.k8s.KubeNetworkPolicy(this, 'Resource', {
+      metadata: { name: props.name },
+      spec: { podSelector: { matchLabels: props.podLabels }, policyTypes: ['Egress'], egress: [...(props.dns ? [DNS] : []), toServer] },
     });
   }
 }

@@ -15,7 +15,7 @@ export interface SecretManagerStoreProps {
   /** GCP project holding the Secret Manager secrets. */
   readonly projectId: string;
   /** The KSA whose Workload Identity reads Secret Manager (its GSA needs `roles/secretmanager.secretAccessor`). */
-  readonly serviceAccount: kplus.ServiceAccount;
+  readonly serviceAccount: kplus.IServiceAccount;
   /**
    * The store's name, referenced by its ExternalSecrets.
    * @default SecretManagerStore.NAME

@@ -15,7 +15,7 @@ import {
 import { PROMOTION_ANNOTATION, servingName } from '../names';
 import { skipSecretEnvCheck, skipTagPinnedImageChecks } from '../policy/checkov';
 import { mlflowClientEnv } from './client-env';
-import { namespacePeer, type NetworkPolicies } from './network-policies';
+import { namespacePeer, ServerEgressPolicy } from './network-policies';
 import type { SecretManagerStore } from './secret-store';
 
 /** The wrapper that resolves the alias once and starts the scoring server, shipped in a ConfigMap. */
@@ -30,6 +30,16 @@ export const SCORING_PORT_NAME = 'http';
 const TMP_SIZE = Size.gibibytes(2);
 /** preStop sleep: the pod keeps answering while endpoints stop sending to it. */
 const PRE_STOP_DELAY = Duration.seconds(10);
+/** Startup probe: the scoring server must answer /ping within this many periods of {@link STARTUP_PERIOD}. */
+const STARTUP_PERIOD = Duration.seconds(5);
+const STARTUP_FAILURES = 60;
+/**
+ * How long the wrapper retries a 403 or a model/alias not found (`SERVE_WAIT_SECONDS`): a promotion's new pods may
+ * start before the server's migration Job has granted what the alias points at now (the two Applications sync apart).
+ * Inside the startup probe's 5 minutes, leaving 2 for the download and the scoring server's start.
+ */
+export const SERVE_WAIT = Duration.minutes(3);
+
 /** The scoring server's own request timeout (MLflow's `MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT` default): in-flight requests finish within it. */
 const REQUEST_TIMEOUT = Duration.seconds(60);
 
@@ -41,14 +51,16 @@ export interface ServedModelDeploymentProps {
   readonly image: string;
   /** The tracking server as in-cluster clients reach it: its Service URL. */
   readonly serverUrl: string;
-  /** The server namespace's Secret Manager store: the serving user's password comes from it. */
+  /** The Secret Manager store the serving user's password comes from. */
   readonly store: SecretManagerStore;
   /** Labels of the serving pods (a superset of `selectorLabels`). */
   readonly podLabels: Record<string, string>;
   /** Labels selecting the serving pods; pinned, never derived (a Deployment selector is immutable). */
   readonly selectorLabels: Record<string, string>;
-  /** The namespace's network policies: the serving pods' own policy is added, and the server admits them. */
-  readonly network: NetworkPolicies;
+  /** Labels of the tracking server's pods: the serving pods may reach them (the server's chart admits the serving pods). */
+  readonly serverLabels: Record<string, string>;
+  /** The tracking server's port. */
+  readonly serverPort: number;
   /** The command that promotes this serving (`promoteCommand()`): named in the pods' message on a missing grant (alias targets). */
   readonly promoteCommand: string;
 }
@@ -110,6 +122,7 @@ export class ServedModelDeployment extends Construct {
       ports: [{ name: SCORING_PORT_NAME, number: SCORING_PORT }],
       envVariables: {
         MLFLOW_TRACKING_URI: kplus.EnvValue.fromValue(props.serverUrl),
+        SERVE_WAIT_SECONDS: kplus.EnvValue.fromValue(String(SERVE_WAIT.toSeconds())),
         ...mlflowClientEnv(credentials),
       },
       securityContext: restrictedContainerSecurityContext(MLFLOW_UID),
@@ -118,8 +131,8 @@ export class ServedModelDeployment extends Construct {
         memory: { request: Size.mebibytes(parseMemoryMiB(s.resources.requests.memory)), limit: Size.mebibytes(parseMemoryMiB(s.resources.limits.memory)) },
         ephemeralStorage: { request: Size.gibibytes(1), limit: Size.gibibytes(TMP_SIZE.toGibibytes() + 1) },
       },
-      // Resolve, download and load before the first /ping: up to 5 minutes before the first restart.
-      startup: probe('/ping', 5, 60),
+      // Resolve (waiting for a grant up to SERVE_WAIT), download and load before the first /ping: up to 5 minutes.
+      startup: probe('/ping', STARTUP_PERIOD.toSeconds(), STARTUP_FAILURES),
       readiness: probe('/ping', 10, 3),
       liveness: probe('/health', 20, 3),
       lifecycle: { preStop: kplus.Handler.fromCommand(['sleep', String(PRE_STOP_DELAY.toSeconds())]) },
@@ -182,6 +195,6 @@ export class ServedModelDeployment extends Construct {
         ingress: clients.length > 0 ? [{ from: clients, ports: [tcp] }] : [],
       },
     });
-    props.network.serverClientEgress(this, 'Egress', { name: `${name}-egress`, podLabels: props.selectorLabels, dns: true });
+    new ServerEgressPolicy(this, 'Egress', { name: `${name}-egress`, podLabels: props.selectorLabels, serverLabels: props.serverLabels, port: props.serverPort, dns: true });
   }
 }

@@ -8,7 +8,7 @@ import * as path from 'path';
 import { App, Chart } from 'cdk8s';
 import * as yaml from 'js-yaml';
 import type { Environment, Server } from '../config/model';
-import { APP_PATHS, clientAppName, clientPath, projectName } from '../names';
+import { APP_PATHS, clientAppName, clientPath, projectName, servingAppName, servingPath } from '../names';
 import { ClientChart } from '../clients/client-chart';
 import {
   ApplicationsChart,
@@ -22,6 +22,7 @@ import {
   PlanError,
 } from '../gitops/gitops';
 import { MlflowChart, type ServerWorkloads } from '../mlflow/mlflow-chart';
+import { ServingChart } from '../mlflow/serving-chart';
 import { containerResourceViolations, podSecurityViolations } from '../policy/pod-security';
 
 /** A Kubernetes object as rendered. */
@@ -74,6 +75,11 @@ export function mlflowManifests(server: Server): Manifest[] {
   return renderServer(server).manifests;
 }
 
+/** The objects of a server's served models' Application (none when it serves no model: no Application either). */
+export function servingManifests(server: Server): Manifest[] {
+  return server.serving.length > 0 ? manifestsOf(new ServingChart(new App(), servingAppName(server.name), { config: server })) : [];
+}
+
 /** The objects one client's Application writes into its namespace. */
 export function clientManifests(server: Server, client: Server['clients'][number]): Manifest[] {
   return manifestsOf(new ClientChart(new App(), clientAppName(server.name, client.name), { server, client }));
@@ -93,7 +99,7 @@ function kindsOf(manifests: readonly Manifest[]): Array<{ group: string; kind: s
 export interface EnvironmentOutput {
   /**
    * Files under `dist/<env>/`, one folder per Argo CD Application path: `mlflow/…` (or one folder per instance,
-   * `<instance>/…`), `apps/…`, `cluster-issuer/…`.
+   * `<instance>/…`), `serving/<server folder>/…`, `clients/<server folder>/<client>/…`, `apps/…`, `cluster-issuer/…`.
    */
   readonly dist: RenderedFile[];
   /** Files under `argocd/<env>/`: what a person applies once (none without a `gitops` section). */
@@ -117,6 +123,11 @@ export function renderEnvironment(env: Environment): EnvironmentOutput {
     if (problems.length > 0) throw new SynthError(problems.map((p) => `${s.name}: ${p}`));
     dist.push(...filesOf(s.path, objects));
     mlflow.push(...objects);
+    const served = servingManifests(s);
+    const servedProblems = policyProblems(served);
+    if (servedProblems.length > 0) throw new SynthError(servedProblems.map((p) => `${s.name}: ${p}`));
+    dist.push(...filesOf(servingPath(s.path), served));
+    mlflow.push(...served);
     for (const client of s.clients) {
       // No pods: nothing for the Pod Security and resource policies to check.
       const own = clientManifests(s, client);

@@ -177,7 +177,7 @@ describe('single-file mode writes exactly that environment into --out', () => {
     const r = synth(['--config', DEV, '--out', out]);
     expect(r).toEqual({ code: 0, stdout: `synthesized ${DEV} → ${out}\n${applicationsNote('dev', out)}`, stderr: '' });
     // dev has add-ons: the MLflow app, the Argo CD Applications, the ClusterIssuer, and the bootstrap.
-    expect(entries(out)).toEqual([MARKER, 'apps/', 'argocd/', 'clients/', 'cluster-issuer/', 'mlflow/']);
+    expect(entries(out)).toEqual([MARKER, 'apps/', 'argocd/', 'clients/', 'cluster-issuer/', 'mlflow/', 'serving/']);
     expectMarked(out, 'dev');
     expect(filesUnder(out)['mlflow/deployment-mlflow.yaml']).toMatch(/^apiVersion: apps\/v1\nkind: Deployment\nmetadata:\n(?: .*\n)*  name: mlflow\n/);
     const kustomization = filesUnder(out)['argocd/kustomization.yaml'];
@@ -196,11 +196,11 @@ describe('single-file mode writes exactly that environment into --out', () => {
   test('a directory synth wrote for the same environment is replaced: files it no longer writes are gone, the marker lists the new ones', () => {
     const out = writtenDir();
     const config = path.join(tmpdir('dev-without-gitops'), 'dev.yaml');
-    // dev without its gitops section: no Applications, no ClusterIssuer, no bootstrap (its clients' objects remain).
+    // dev without its gitops section: no Applications, no ClusterIssuer, no bootstrap (its clients' and served models' objects remain).
     fs.writeFileSync(config, fs.readFileSync(DEV, 'utf8').replace(/^gitops:\n(?:  .*\n)*/m, ''));
     const r = synth(['--config', config, '--out', out]);
     expect(r).toEqual({ code: 0, stdout: `synthesized ${config} → ${out}\n`, stderr: '' });
-    expect(entries(out)).toEqual([MARKER, 'clients/', 'mlflow/']);
+    expect(entries(out)).toEqual([MARKER, 'clients/', 'mlflow/', 'serving/']);
     expectMarked(out, 'dev');
   });
 
@@ -451,7 +451,7 @@ describe('without options: every config/*.yaml into dist/ and argocd/ (of a scra
     expect(entries(root)).toEqual(['argocd/', 'config/', 'dist/']);
     expect(entries(dist)).toEqual([MARKER, 'dev/', 'local/', 'prod/']);
     expect(entries(argocd)).toEqual([MARKER, 'dev/', 'prod/']);
-    expect(entries(path.join(dist, 'dev'))).toEqual(['apps/', 'clients/', 'cluster-issuer/', 'mlflow/']);
+    expect(entries(path.join(dist, 'dev'))).toEqual(['apps/', 'clients/', 'cluster-issuer/', 'mlflow/', 'serving/']);
     expect(entries(path.join(argocd, 'prod'))).toContain('kustomization.yaml');
     expectMarked(dist);
     expectMarked(argocd);

@@ -183,10 +183,10 @@ describe('rules across instances', () => {
 
   test('the names of shared folders and Applications are reserved', () => {
     expect(problems((d) => (d.instances[0].name = 'apps'))).toEqual([
-      `${FILE}: instances.0.name: 'apps' is reserved: dist/teams/ has a shared folder or Application of that name (reserved: apps, cert-manager, clients, cluster-issuer, external-secrets, root)`,
+      `${FILE}: instances.0.name: 'apps' is reserved: dist/teams/ has a shared folder or Application of that name (reserved: apps, cert-manager, clients, cluster-issuer, external-secrets, root, serving)`,
     ]);
     expect(problems((d) => (d.instances[0].name = 'clients'))).toEqual([
-      `${FILE}: instances.0.name: 'clients' is reserved: dist/teams/ has a shared folder or Application of that name (reserved: apps, cert-manager, clients, cluster-issuer, external-secrets, root)`,
+      `${FILE}: instances.0.name: 'clients' is reserved: dist/teams/ has a shared folder or Application of that name (reserved: apps, cert-manager, clients, cluster-issuer, external-secrets, root, serving)`,
     ]);
     // The list covers every folder and Application name synth gives an environment besides the servers'.
     const shared = [...Object.values(APP_PATHS).filter((p) => p !== APP_PATHS.mlflow), EXTERNAL_SECRETS.name, CERT_MANAGER.name, 'root'];

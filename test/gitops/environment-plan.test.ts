@@ -31,11 +31,12 @@ test('a single server: its Application is the environment project itself, on the
         name: 'mlflow-dev',
         path: 'mlflow',
         namespace: 'mlflow',
-        autoscaledDeployments: ['mlflow', 'serve-iris'],
+        autoscaledDeployments: ['mlflow'],
         clients: [
           { name: 'mlflow-dev-client-iris-trainer', path: 'clients/mlflow/iris-trainer', namespace: 'ml-training' },
           { name: 'mlflow-dev-client-iris-predictor', path: 'clients/mlflow/iris-predictor', namespace: 'ml-apps' },
         ],
+        serving: { name: 'mlflow-dev-serving', path: 'serving/mlflow', autoscaledDeployments: ['serve-iris'] },
       },
     ],
   });
@@ -58,7 +59,23 @@ test("a client's Application may not take an instance's Application name", () =>
   const x = server('x', 'mlflow-x', (d) => ((d.clients = [{ ...d.clients[1], name: 'y' }]), delete d.serving));
   const xClientY = server('x-client-y', 'mlflow-xy', (d) => (delete d.clients, delete d.serving));
   expect(() => environmentPlan('teams', [{ plan: x, path: 'x' }, { plan: xClientY, path: 'x-client-y' }])).toThrow(
-    new PlanError("two Applications would be named 'mlflow-teams-x-client-y': rename the instance or the client"),
+    new PlanError("two Applications would be named 'mlflow-teams-x-client-y': rename the instance, the client or the serving"),
+  );
+});
+
+test("an instance's served models: their folder serving/<instance>/, their Application named after the instance; none without serving", () => {
+  const plan = environmentPlan('teams', [
+    { plan: server('a', 'mlflow-a'), path: 'a' },
+    { plan: server('b', 'mlflow-b', (d) => delete d.serving), path: 'b' },
+  ]);
+  expect(plan.servers.map((s) => s.serving)).toEqual([{ name: 'mlflow-teams-a-serving', path: 'serving/a', autoscaledDeployments: ['serve-iris'] }, undefined]);
+});
+
+test("a served models' Application may not take an instance's Application name", () => {
+  const x = server('x', 'mlflow-x');
+  const xServing = server('x-serving', 'mlflow-xs', (d) => (delete d.clients, delete d.serving));
+  expect(() => environmentPlan('teams', [{ plan: x, path: 'x' }, { plan: xServing, path: 'x-serving' }])).toThrow(
+    new PlanError("two Applications would be named 'mlflow-teams-x-serving': rename the instance, the client or the serving"),
   );
 });
 

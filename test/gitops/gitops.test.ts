@@ -64,11 +64,28 @@ describe.each(envs)('%s', (env) => {
     expect(a.spec.syncPolicy.syncOptions).toEqual(
       expect.arrayContaining(['CreateNamespace=false', 'RespectIgnoreDifferences=true']),
     );
-    // Every Deployment an HPA scales: the server, and each served model (dev's serve-iris).
+    // Every Deployment an HPA scales in this Application: the server's (the served models' are in their own).
     const scaled = ofKind(r.byPath.mlflow, 'HorizontalPodAutoscaler').map((h: any) => h.spec.scaleTargetRef.name);
-    expect(scaled).toEqual(env === 'dev' ? ['mlflow', 'serve-iris'] : ['mlflow']);
+    expect(scaled).toEqual(['mlflow']);
     expect(a.spec.ignoreDifferences).toEqual(scaled.map((name: string) => ({ group: 'apps', kind: 'Deployment', name, namespace: 'mlflow', jsonPointers: ['/spec/replicas'] })));
     for (const name of scaled) expect(find(r.byPath.mlflow, 'Deployment', name).spec.replicas).toBeUndefined();
+  });
+
+  test("the served models' app (dev only): its folder, the server's namespace and project, after the server, ignoring its HPA-managed replicas", () => {
+    const serving = apps.filter((m: any) => m.metadata.name === `mlflow-${env}-serving`);
+    if (env !== 'dev') {
+      expect(serving).toEqual([]);
+      return;
+    }
+    const [a] = serving;
+    expect(a.spec.source.path).toBe('dist/dev/serving/mlflow');
+    expect(a.spec.destination).toEqual({ server: 'https://kubernetes.default.svc', namespace: 'mlflow' });
+    expect(a.spec.project).toBe('mlflow-dev');
+    expect(a.spec.syncPolicy.syncOptions).toEqual(expect.arrayContaining(['CreateNamespace=false', 'RespectIgnoreDifferences=true']));
+    expect(Number(a.metadata.annotations['argocd.argoproj.io/sync-wave'])).toBeGreaterThan(Number(find(apps, 'Application', 'mlflow-dev').metadata.annotations['argocd.argoproj.io/sync-wave']));
+    const scaled = ofKind(r.byPath['serving/mlflow'], 'HorizontalPodAutoscaler').map((h: any) => h.spec.scaleTargetRef.name);
+    expect(scaled).toEqual(['serve-iris']);
+    expect(a.spec.ignoreDifferences).toEqual([{ group: 'apps', kind: 'Deployment', name: 'serve-iris', namespace: 'mlflow', jsonPointers: ['/spec/replicas'] }]);
   });
 
   test('the root app: app-of-apps over dist/<env>/apps, no cascade finalizer', () => {
@@ -183,7 +200,7 @@ test('the cluster-scoped kind table agrees with the CRD files', () => {
 
 test('the wave diagram of docs/deploying.md is the generated one', () => {
   const r = render(shippedConfig('dev'));
-  const diagram = waveDiagram('dev', r.byPath.apps, r.byPath.mlflow);
+  const diagram = waveDiagram('dev', r.byPath.apps, r.byPath.mlflow, r.byPath['serving/mlflow']);
   const readme = fs.readFileSync(path.join(ROOT, 'docs', 'deploying.md'), 'utf8');
   const m = /<!-- waves:begin -->\n```text\n([\s\S]*?)\n```\n<!-- waves:end -->/.exec(readme);
   expect(m?.[1]).toBe(diagram);
@@ -199,6 +216,7 @@ test('a variant without cert-manager drops its Application, its destination and 
     'mlflow-dev-client-iris-predictor',
     'mlflow-dev-client-iris-trainer',
     'mlflow-dev-external-secrets',
+    'mlflow-dev-serving',
   ]);
   expect(project.spec.destinations.map((d: any) => d.namespace)).not.toContain('cert-manager');
   expect(project.spec.clusterResourceWhitelist.map((k: any) => k.kind)).not.toContain('MutatingWebhookConfiguration');

@@ -9,7 +9,7 @@ function plan(mutate: (doc: any) => void) {
   return planOf(configFrom('dev', doc));
 }
 
-test('dev: both add-ons, a staging ClusterIssuer on the GKE class, HPA-managed server and served model', () => {
+test('dev: both add-ons, a staging ClusterIssuer on the GKE class, HPA-managed server, and its served model in an Application of its own', () => {
   expect(planOf(shippedConfig('dev'))).toEqual({
     environment: 'dev',
     project: 'mlflow-dev',
@@ -18,11 +18,12 @@ test('dev: both add-ons, a staging ClusterIssuer on the GKE class, HPA-managed s
     distPath: 'dist/dev',
     addons: [EXTERNAL_SECRETS, CERT_MANAGER],
     clusterIssuer: { name: 'letsencrypt-staging', email: 'platform-team@example.com', server: 'staging', ingressClass: 'gce' },
-    autoscaledDeployments: ['mlflow', 'serve-iris'],
+    autoscaledDeployments: ['mlflow'],
     clients: [
       { name: 'iris-trainer', namespace: 'ml-training' },
       { name: 'iris-predictor', namespace: 'ml-apps' },
     ],
+    servedDeployments: ['serve-iris'],
   });
 });
 
@@ -51,6 +52,7 @@ test('prod: no add-ons section, so no add-ons and no ClusterIssuer; HPA-managed'
     clusterIssuer: undefined,
     autoscaledDeployments: ['mlflow'],
     clients: [],
+    servedDeployments: [],
   });
 });
 

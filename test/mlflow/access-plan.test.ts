@@ -35,7 +35,7 @@ test("dev: the plan lists each client's grants and each serving's model and alia
         models: [{ name: 'iris', permission: 'READ' }],
       },
     ],
-    serving: [{ username: 'serve-iris', model: 'iris', alias: 'champion' }],
+    serving: [{ username: 'serve-iris', model: 'iris', alias: 'champion', promotion: 0 }],
   });
 });
 
@@ -85,6 +85,17 @@ test('a serving pinned to a version, and a client without permissions: the plan 
   const plan = JSON.parse(find(render(configFrom('dev', raw)).byPath.mlflow, 'ConfigMap', 'mlflow-access-plan').data['access.json']);
   expect(plan.clients[1]).toEqual({ username: 'iris-predictor', experiments: [], models: [] });
   expect(plan.serving).toEqual([{ username: 'serve-iris', model: 'iris', version: 3 }]);
+});
+
+test("a raised promotion changes the server's plan by that count alone: the server's sync, and so its migration Job, follows it", () => {
+  const planWith = (promotion: number) => {
+    const raw = rawConfig('dev');
+    raw.serving[0].promotion = promotion;
+    return JSON.parse(find(render(configFrom('dev', raw)).byPath.mlflow, 'ConfigMap', 'mlflow-access-plan').data['access.json']);
+  };
+  const [before, after] = [planWith(3), planWith(4)];
+  expect([before.serving[0].promotion, after.serving[0].promotion]).toEqual([3, 4]);
+  expect({ ...after, serving: [{ ...after.serving[0], promotion: 3 }] }).toEqual(before);
 });
 
 test('only a serving, no client: its user alone', () => {

@@ -2,7 +2,8 @@
  * A served model as rendered for dev (`serving: [iris]`, alias champion, clients [iris-predictor], 2–4 replicas): the
  * wrapper from its ConfigMap with the model, alias and promotion command; the serving user's credentials from its own
  * ExternalSecret; restricted, read-only, sized from the config; probes on the scoring server's own endpoints; the
- * promotion on the pod template; Service, HPA, PDB; its network policies; its waves after the server's.
+ * promotion on the pod template; Service, HPA, PDB; its network policies; all in the served models' own Application
+ * folder (`dist/dev/serving/mlflow`), none in the server's, whose ingress admits the serving pods.
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -12,21 +13,26 @@ import { containerNamed, mountsOf } from '../support/constructs';
 const SCRIPT = fs.readFileSync(path.join(ROOT, 'lib', 'mlflow', 'scripts', 'serve.py'), 'utf8');
 const WAVE = 'argocd.argoproj.io/sync-wave';
 
+/** The served models' folder of a single-server environment. */
+const SERVING = 'serving/mlflow';
+
 describe('dev: serving iris (alias champion)', () => {
   let app: any[];
+  let server: any[];
   let deployment: any;
   let pod: any;
   let container: any;
   beforeAll(() => {
-    app = render(shippedConfig('dev')).byPath.mlflow;
+    const byPath = render(shippedConfig('dev')).byPath;
+    app = byPath[SERVING];
+    server = byPath.mlflow;
     deployment = find(app, 'Deployment', 'serve-iris');
     pod = deployment.spec.template.spec;
     container = containerNamed(pod, 'serve');
   });
 
   test("runs the shipped wrapper with the server's image: model, alias, the scoring port and the promotion command", () => {
-    const server = containerNamed(find(app, 'Deployment', 'mlflow').spec.template.spec, 'mlflow');
-    expect(container.image).toBe(server.image);
+    expect(container.image).toBe(containerNamed(find(server, 'Deployment', 'mlflow').spec.template.spec, 'mlflow').image);
     expect(container.command).toEqual(['python', '/opt/mlflow-serve/serve.py', '--model', 'iris', '--alias', 'champion', '--promote-command', 'npm run promote -- dev iris', '--port', '8080']);
     const mount = container.volumeMounts.find((m: any) => m.mountPath === '/opt/mlflow-serve');
     expect(mount.readOnly).toBe(true);
@@ -40,6 +46,10 @@ describe('dev: serving iris (alias champion)', () => {
     expect(env.MLFLOW_TRACKING_USERNAME).toEqual({ secretKeyRef: { name: 'serve-iris-auth', key: 'username' } });
     expect(env.MLFLOW_TRACKING_PASSWORD).toEqual({ secretKeyRef: { name: 'serve-iris-auth', key: 'password' } });
     expect(env.HOME).toBe('/tmp');
+    // A missing grant is waited for 3 minutes (a promotion's pods may start before the server's Job grants), inside the
+    // startup probe's 5, which leaves the download and the start 2.
+    expect(env.SERVE_WAIT_SECONDS).toBe('180');
+    expect(container.startupProbe.periodSeconds * container.startupProbe.failureThreshold - Number(env.SERVE_WAIT_SECONDS)).toBe(120);
     const es = find(app, 'ExternalSecret', 'serve-iris-auth');
     expect(es.spec.data).toEqual([{ secretKey: 'password', remoteRef: { key: 'mlflow-dev-serving-iris-password' } }]);
     expect(es.spec.target.template.data).toEqual({ username: 'serve-iris', password: '{{ .password }}' });
@@ -80,23 +90,29 @@ describe('dev: serving iris (alias champion)', () => {
     expect(find(app, 'PodDisruptionBudget', 'serve-iris').spec).toEqual({ maxUnavailable: 1, selector: { matchLabels: selector }, unhealthyPodEvictionPolicy: 'AlwaysAllow' });
   });
 
-  test('after the server and the migration Job: workload, Service and PDB in wave 2, the HPA in 3', () => {
-    expect(find(app, 'Deployment', 'mlflow').metadata.annotations[WAVE]).toBe('1');
-    expect(find(app, 'Job', 'mlflow-migrate').metadata.annotations[WAVE]).toBe('0');
-    const waves = Object.fromEntries(
-      app.filter((m: any) => m.metadata.name.startsWith('serve-iris')).map((m: any) => [`${m.kind}/${m.metadata.name}`, m.metadata.annotations[WAVE]]),
-    );
+  test("in their own Application's folder, none in the server's; ordered there by the kinds' waves, the HPA after the workload", () => {
+    expect(server.filter((m: any) => m.metadata.name.startsWith('serve-'))).toEqual([]);
+    const waves = Object.fromEntries(app.map((m: any) => [`${m.kind}/${m.metadata.name}`, m.metadata.annotations[WAVE]]));
     expect(waves).toEqual({
+      'SecretStore/gcp-secret-manager-serving': '-2',
       'ConfigMap/serve-iris-script': '-2',
       'ExternalSecret/serve-iris-auth': '-1',
       'ServiceAccount/serve-iris': '-3',
-      'Deployment/serve-iris': '2',
-      'Service/serve-iris': '2',
-      'PodDisruptionBudget/serve-iris': '2',
-      'HorizontalPodAutoscaler/serve-iris': '3',
+      'Deployment/serve-iris': '1',
+      'Service/serve-iris': '1',
+      'PodDisruptionBudget/serve-iris': '1',
+      'HorizontalPodAutoscaler/serve-iris': '2',
       'NetworkPolicy/serve-iris-ingress': '-3',
       'NetworkPolicy/serve-iris-egress': '-3',
     });
+  });
+
+  test("its own store, beside the server's, reading Secret Manager as the server's KSA (which the server's Application renders)", () => {
+    const store = find(app, 'SecretStore', 'gcp-secret-manager-serving');
+    expect(store.spec.provider.gcpsm).toEqual({ projectID: 'example-mlflow-dev', auth: { workloadIdentity: { serviceAccountRef: { name: 'mlflow' } } } });
+    expect(find(app, 'ExternalSecret', 'serve-iris-auth').spec.secretStoreRef).toEqual({ kind: 'SecretStore', name: 'gcp-secret-manager-serving' });
+    expect(find(server, 'ServiceAccount', 'mlflow').metadata.name).toBe('mlflow');
+    expect(ofKind(app, 'ServiceAccount').map((m: any) => m.metadata.name)).toEqual(['serve-iris']);
   });
 
   test("network: the listed client's namespace on the scoring port; egress to the server and DNS; the server admits its pods", () => {
@@ -112,7 +128,7 @@ describe('dev: serving iris (alias champion)', () => {
       [{ protocol: 'UDP', port: 53 }, { protocol: 'TCP', port: 53 }],
       [{ protocol: 'TCP', port: 5000 }],
     ]);
-    expect(find(app, 'NetworkPolicy', 'mlflow-server-ingress').spec.ingress[0].from).toContainEqual({ podSelector: { matchLabels: selector } });
+    expect(find(server, 'NetworkPolicy', 'mlflow-server-ingress').spec.ingress[0].from).toContainEqual({ podSelector: { matchLabels: selector } });
   });
 });
 
@@ -120,7 +136,7 @@ describe('variants', () => {
   const variant = (change: (s: any) => void) => {
     const doc = rawConfig('dev');
     change(doc.serving[0]);
-    return render(configFrom('dev', doc)).byPath.mlflow;
+    return render(configFrom('dev', doc)).byPath[SERVING];
   };
 
   test('a pinned version: --version, no promotion command or annotation', () => {
@@ -152,7 +168,9 @@ describe('variants', () => {
     expect(find(app, 'NetworkPolicy', 'serve-iris-ingress').spec.ingress).toEqual([]);
   });
 
-  test('environments without serving render no serve- object', () => {
-    expect(ofKind(render(shippedConfig('prod')).byPath.mlflow, 'Deployment').map((d: any) => d.metadata.name)).toEqual(['mlflow']);
+  test('environments without serving render no serve- object and no serving folder', () => {
+    const byPath = render(shippedConfig('prod')).byPath;
+    expect(ofKind(byPath.mlflow, 'Deployment').map((d: any) => d.metadata.name)).toEqual(['mlflow']);
+    expect(Object.keys(byPath).filter((p) => p.startsWith('serving'))).toEqual([]);
   });
 });

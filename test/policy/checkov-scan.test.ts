@@ -155,8 +155,8 @@ test('every skip, by object, with its reason', () => {
       ];
     }),
     // dev's served model runs the MLflow image and logs in like the smoke test.
-    ...image(serving('dist/dev/mlflow', 'serve-iris')),
-    [serving('dist/dev/mlflow', 'serve-iris'), 'CKV_K8S_35', secrets(smokeLogin, SMOKE_ENV)],
+    ...image(serving('dist/dev/serving/mlflow', 'serve-iris')),
+    [serving('dist/dev/serving/mlflow', 'serve-iris'), 'CKV_K8S_35', secrets(smokeLogin, SMOKE_ENV)],
     // local: SQLite on the pod's volume, no Secrets.
     ...image(server('dist/local/mlflow')),
     // The options: IAM login puts no Secret in the backend store URI.

@@ -10,7 +10,8 @@ import * as path from 'path';
 import * as yaml from 'js-yaml';
 import { validateEnvironment } from '../../lib/config/config';
 import type { Server } from '../../lib/config/model';
-import { mlflowManifests } from '../../lib/synth/synth';
+import { mlflowManifests, servingManifests } from '../../lib/synth/synth';
+import { servingPath } from '../../lib/names';
 import { rawConfig, ROOT, shippedConfigs } from '../../tools/environments';
 import { describeFlow, flowsOf, runtimePods, type Flow } from './flows';
 import { PolicyWorld } from './netpol-analyzer';
@@ -29,9 +30,14 @@ function readDir(dir: string): object[] {
     .map((f) => yaml.load(fs.readFileSync(path.join(dir, f), 'utf8')) as object);
 }
 
-/** A shipped environment: its servers' folders under dist/. */
+/** A shipped environment: its server's folder under dist/, and its served models' (their own Application, the same namespace). */
 function shipped(config: Server): Case {
-  return { name: `${config.name} (dist/${config.name}/mlflow)`, servers: [config], manifests: () => readDir(path.join(ROOT, 'dist', config.name, 'mlflow')) };
+  const serving = path.join(ROOT, 'dist', config.name, servingPath('mlflow'));
+  return {
+    name: `${config.name} (dist/${config.name}/mlflow)`,
+    servers: [config],
+    manifests: () => [...readDir(path.join(ROOT, 'dist', config.name, 'mlflow')), ...(fs.existsSync(serving) ? readDir(serving) : [])],
+  };
 }
 
 /** A variant config document, rendered in memory. */
@@ -39,7 +45,7 @@ function variant(name: string, env: string, doc: Record<string, unknown>): Case 
   const r = validateEnvironment(`config/${env}.yaml`, doc);
   if (!r.environment) throw new Error(`${name}: ${r.problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`);
   const servers = r.environment.servers;
-  return { name, servers, manifests: () => servers.flatMap((s) => mlflowManifests(s)) };
+  return { name, servers, manifests: () => servers.flatMap((s) => [...mlflowManifests(s), ...servingManifests(s)]) };
 }
 
 function withChanges(env: string, change: (doc: any) => void): Record<string, unknown> {

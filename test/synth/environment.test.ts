@@ -29,13 +29,15 @@ describe('the AppProject admits the cluster-scoped kinds the environment renders
 
 test('dist files go to one folder per Application path; the bootstrap is flat, with its kustomization', () => {
   const dev = renderEnvironment(shippedEnvironment('dev'));
-  expect([...new Set(dev.dist.map((f) => f.path.split('/')[0]))].sort()).toEqual(['apps', 'clients', 'cluster-issuer', 'mlflow']);
+  expect([...new Set(dev.dist.map((f) => f.path.split('/')[0]))].sort()).toEqual(['apps', 'clients', 'cluster-issuer', 'mlflow', 'serving']);
+  // The served models' folder is its server's folder's serving: serving/mlflow/.
+  expect([...new Set(dev.dist.map((f) => path.posix.dirname(f.path)))].filter((d) => d.startsWith('serving'))).toEqual(['serving/mlflow']);
   // A client's folder is its server's folder's clients: clients/mlflow/<client>/.
   expect([...new Set(dev.dist.map((f) => path.posix.dirname(f.path)))].filter((d) => d.startsWith('clients')).sort()).toEqual([
     'clients/mlflow/iris-predictor',
     'clients/mlflow/iris-trainer',
   ]);
-  expect(dev.dist.filter((f) => !f.path.startsWith('clients/') && f.path.split('/').length !== 2)).toEqual([]);
+  expect(dev.dist.filter((f) => !f.path.startsWith('clients/') && !f.path.startsWith('serving/') && f.path.split('/').length !== 2)).toEqual([]);
   expect(dev.bootstrap.filter((f) => f.path.includes('/'))).toEqual([]);
   expect(dev.bootstrap.map((f) => f.path)).toContain('kustomization.yaml');
   const local = renderEnvironment(shippedEnvironment('local'));
@@ -52,6 +54,7 @@ test('a ClusterIssuer gets its folder and its Application only in an environment
     'apps/application-mlflow-dev-client-iris-trainer.yaml',
     'apps/application-mlflow-dev-cluster-issuer.yaml',
     'apps/application-mlflow-dev-external-secrets.yaml',
+    'apps/application-mlflow-dev-serving.yaml',
     'apps/application-mlflow-dev.yaml',
   ]);
   // prod: its Ingress names letsencrypt-prod, but it has no cert-manager add-on (cert-manager and that issuer

@@ -220,7 +220,7 @@ describe('every config/*.yaml of a repository (no options)', () => {
     fs.mkdirSync(path.join(root, 'config'));
     fs.writeFileSync(path.join(root, 'config', 'teams.yaml'), yaml.dump(single));
     expect(synth([], root).code).toBe(0);
-    expect(entries(path.join(root, 'dist', 'teams'))).toEqual(['apps/', 'clients/', 'cluster-issuer/', 'mlflow/']);
+    expect(entries(path.join(root, 'dist', 'teams'))).toEqual(['apps/', 'clients/', 'cluster-issuer/', 'mlflow/', 'serving/']);
     fs.copyFileSync(FIXTURE, path.join(root, 'config', 'teams.yaml'));
     expect(synth([], root).code).toBe(0);
     expect(entries(path.join(root, 'dist', 'teams'))).toEqual(['apps/', 'cluster-issuer/', 'team-a/', 'team-b/']);

@@ -114,7 +114,7 @@ describe('npm run promote', () => {
     return (fs.readdirSync(dir, { recursive: true }) as string[]).filter((f) => fs.statSync(path.join(dir, f)).isFile() && !path.basename(f).startsWith('.')).length;
   }
 
-  test('raises the count, re-synthesizes, and the diff is the serving Deployment rolling, named a promotion', () => {
+  test("raises the count, re-synthesizes, and the diff is the serving Deployment rolling, named a promotion, and the server's access plan", () => {
     const root = tempRoot();
     try {
       expect(synth([], capture().io, root)).toBe(0);
@@ -125,13 +125,18 @@ describe('npm run promote', () => {
       expect(c.out()).toBe(
         'promote: config/dev.yaml: serving iris (iris@champion) promotion 0 → 1\n' +
           'synthesized dev, local, prod → dist/ (' + `${before.length + distFiles(root, 'local').length + distFiles(root, 'prod').length} files), argocd/ (${bootstrapFileCount(root)} files)\n` +
-          'next: review with `npm run diff -- --env dev` (the pod template of Deployment serve-iris rolls), commit config/dev.yaml and dist/dev/, merge; ' +
-          'the sync grants the serving user READ on the experiment of the version iris@champion points at, then the pods roll and resolve it\n',
+          'next: review with `npm run diff -- --env dev` (under dist/dev/serving/ the pod template of Deployment serve-iris rolls; ' +
+          "in the server's folder the access plan ConfigMap carries the new count), commit config/dev.yaml and dist/dev/, merge; " +
+          "the server's sync runs the migration Job, which grants the serving user READ on the experiment of the version iris@champion points at; " +
+          'the new pods wait for that grant, the old ones serving meanwhile, then resolve it\n',
       );
       const report = diffReport({ baseLabel: 'before', headLabel: 'after', base: before, head: distFiles(root, 'dev') });
-      const changes = report.environments.flatMap((e) => e.folders.flatMap((f) => f.changes));
-      expect(changes.map((ch) => `${ch.status} ${(ch.after ?? ch.before)?.kind} ${(ch.after ?? ch.before)?.metadata?.name}: ${ch.fields.map((f) => f.path.join('.')).join(', ')}`)).toEqual([
-        'changed Deployment serve-iris: spec.template.metadata.annotations.mlflow-gitops/promotion',
+      const changes = report.environments.flatMap((e) => e.folders.flatMap((f) => f.changes.map((ch) => ({ folder: f, ch }))));
+      expect(
+        changes.map(({ folder, ch }) => `${folder.folder} ${ch.status} ${(ch.after ?? ch.before)?.kind} ${(ch.after ?? ch.before)?.metadata?.name}: ${ch.fields.map((f) => f.path.join('.')).join(', ')}`),
+      ).toEqual([
+        'dist/dev/mlflow changed ConfigMap mlflow-access-plan: data.access.json',
+        'dist/dev/serving/mlflow changed Deployment serve-iris: spec.template.metadata.annotations.mlflow-gitops/promotion',
       ]);
       expect(report.dangers.map((d) => `${d.kind} ${d.object}: ${d.message}`)).toEqual([
         'rolls-pods Deployment mlflow/serve-iris: a promotion (mlflow-gitops/promotion 0 → 1): every pod is replaced, RollingUpdate (maxSurge 1, maxUnavailable 0), and the new pods resolve the served model\'s alias again',

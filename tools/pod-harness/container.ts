@@ -9,7 +9,7 @@ import * as os from 'os';
 import * as path from 'path';
 import type { Server } from '../../lib/config/model';
 import type { Manifest } from '../../lib/synth/synth';
-import { SERVER_NAME } from '../../lib/names';
+import { SERVER_NAME, servingPath } from '../../lib/names';
 import { find, render, shippedConfig } from '../environments';
 import { freePort } from './process';
 import { proxyAddress, rewrite, rewriteArgv, rewriteRules, type AppliedRewrite, type RewriteRule } from './rewrites';
@@ -23,7 +23,7 @@ export interface ContainerSelector {
   readonly container: string;
 }
 
-/** The synthesized objects of one environment, with its config. */
+/** The synthesized objects of one server's namespace (its Application's and its served models'), with its config. */
 export interface RenderedPod {
   readonly config: Server;
   readonly manifests: readonly Manifest[];
@@ -32,7 +32,8 @@ export interface RenderedPod {
 /** Synthesizes a shipped environment (or a given config) in memory, exactly as `npm run synth` does. */
 export function renderPod(env: string | Server): RenderedPod {
   const config = typeof env === 'string' ? shippedConfig(env) : env;
-  return { config, manifests: render(config).byPath.mlflow };
+  const byPath = render(config).byPath;
+  return { config, manifests: [...byPath.mlflow, ...(byPath[servingPath('mlflow')] ?? [])] };
 }
 
 /** The pod template of a workload: `spec.template`, or a CronJob's `spec.jobTemplate.spec.template`. */

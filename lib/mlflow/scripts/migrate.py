@@ -821,7 +821,8 @@ def reconcile_users(auth_ini, plain_users):
 # ---- Clients and served models: their users and grants ------------------------------------------------------------
 # The access plan (MIGRATE_ACCESS_FILE, JSON from the ConfigMap the chart renders; nothing secret in it):
 #   {"clients": [{"username": U, "experiments": [{"name": N, "permission": P}], "models": [...]}],
-#    "serving": [{"username": U, "model": M, "alias": A} | {"username": U, "model": M, "version": V}]}
+#    "serving": [{"username": U, "model": M, "alias": A, "promotion": N} | {"username": U, "model": M, "version": V}]}
+#  ("promotion" is there only so that a promotion changes the plan, and the sync runs this Job: not read here.)
 # and each user's password in the file MIGRATE_PASSWORDS_DIR/<username> (the Secret ESO renders from Secret Manager).
 # What the script granted is recorded in ACCESS_TABLE (in the auth database), so that the next run revokes what the
 # configuration no longer says; grants it did not make (MLflow's MANAGE for an experiment's creator, an admin's by

@@ -206,13 +206,13 @@ local: 1 changed
     expect(objects).toEqual([
       '    ~ Job mlflow/mlflow-migrate (wave 0, Sync hook)',
       '    ~ Deployment mlflow/mlflow (wave 1)',
-      '    ~ Deployment mlflow/serve-iris (wave 2)',
       '    ~ Job mlflow/mlflow-smoke (wave 0, PostSync hook)',
+      '    ~ Deployment mlflow/serve-iris (wave 1)',
     ]);
     expect(r.stdout).toContain('\ndev: 4 changed\n');
   });
 
-  test('a promotion: one change, the served model rolling, named as a promotion', async () => {
+  test("a promotion: the served model rolling, named as a promotion, and the count in the server's access plan (its sync runs the migration Job)", async () => {
     branch('promote-iris', () => editYaml('config/dev.yaml', (d) => (d.serving[0].promotion = 1)));
     const r = await diff('--env', 'dev');
     expect([r.code, r.stderr]).toEqual([0, '']);
@@ -220,9 +220,15 @@ local: 1 changed
   rolls the pods:
     ! dev Deployment mlflow/serve-iris: a promotion (mlflow-gitops/promotion 0 → 1): every pod is replaced, RollingUpdate (maxSurge 1, maxUnavailable 0), and the new pods resolve the served model's alias again
 
-dev: 1 changed
+dev: 2 changed
   dist/dev/mlflow (Application mlflow-dev)
-    ~ Deployment mlflow/serve-iris (wave 2)
+    ~ ConfigMap mlflow/mlflow-access-plan (wave -2)
+        data["access.json"]: text changed
+            @@ line 43
+            -       "promotion": 0
+            +       "promotion": 1
+  dist/dev/serving/mlflow (Application mlflow-dev-serving)
+    ~ Deployment mlflow/serve-iris (wave 1)
         spec.template.metadata.annotations["mlflow-gitops/promotion"]: "0" → "1"
 `);
   });
