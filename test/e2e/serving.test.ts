@@ -144,7 +144,11 @@ type User = { username: string; password: string };
   const servingContainer = async (config: Server): Promise<PreparedContainer> => {
     const root = new PodRoot('serve-iris');
     roots.push(root);
-    return prepareContainer(renderPod(config), SERVE, { pod: root, secretValues: pod.secretValues, serverUrl: pod.server.url });
+    const prepared = await prepareContainer(renderPod(config), SERVE, { pod: root, secretValues: pod.secretValues, serverUrl: pod.server.url });
+    // The Deployment waits SERVE_WAIT_SECONDS for a grant a concurrent sync is making (test/scripts/serve.test.ts);
+    // here every grant is made before the container starts, so a refusal is final at once.
+    expect(prepared.env.SERVE_WAIT_SECONDS).toBe('180');
+    return { ...prepared, env: { ...prepared.env, SERVE_WAIT_SECONDS: '0' } };
   };
   const servingFails = async (config: Server) => {
     const r = await timed('serving container start to exit 1', async () => runToCompletion(await servingContainer(config), 120_000));
@@ -284,7 +288,7 @@ type User = { username: string; password: string };
 
   test('with v1 granted: an alias not set and a pinned version whose experiment is not granted exit 1 with what to check', async () => {
     expect(await servingFails(dev(undefined, (d) => (d.serving[0].alias = 'no-such-alias')))).toContain(
-      `serve: ERROR: cannot resolve iris@no-such-alias at ${pod.server.url}: INVALID_PARAMETER_VALUE: Registered model alias no-such-alias not found.\n`,
+      `serve: ERROR: iris@no-such-alias does not exist at ${pod.server.url}: register the model (and set the alias), then promote it\n`,
     );
     const pinned = await servingFails(
       dev(undefined, (d) => {

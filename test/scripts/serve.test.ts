@@ -25,7 +25,8 @@ class MlflowException(Exception):
 
 ERRORS = {
     "denied": ("API request failed with error code 403", "PERMISSION_DENIED"),
-    "not-found": ("alias champion not found", "RESOURCE_DOES_NOT_EXIST"),
+    # What MLflow 3.17 answers for an alias not set on an existing model (test/e2e/serving.test.ts meets it for real).
+    "not-found": ("INVALID_PARAMETER_VALUE: Registered model alias champion not found.", "INVALID_PARAMETER_VALUE"),
     "broken": ("connection refused", "INTERNAL_ERROR"),
     "download-denied": ("403 Client Error: FORBIDDEN", None),
 }

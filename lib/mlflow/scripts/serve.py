@@ -49,8 +49,13 @@ def denied(e):
 
 
 def not_found(e):
-    """True when MLflow answered that the model, version or alias does not exist."""
-    return getattr(e, "error_code", None) == "RESOURCE_DOES_NOT_EXIST"
+    """True when MLflow answered that the model, version or alias does not exist. MLflow 3.17 answers a version that
+    does not exist with RESOURCE_DOES_NOT_EXIST, but an alias not set on an existing model with INVALID_PARAMETER_VALUE
+    ("Registered model alias <alias> not found.")."""
+    code = getattr(e, "error_code", None)
+    if code == "RESOURCE_DOES_NOT_EXIST":
+        return True
+    return code == "INVALID_PARAMETER_VALUE" and re.search(r"Registered model alias \S+ not found", str(e)) is not None
 
 
 class Waiting(Exception):
