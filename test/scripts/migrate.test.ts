@@ -237,6 +237,8 @@ elif action["do"] == "experiment-grant":
     experiment = tracking.get_experiment_by_name(action["name"])
     experiment_id = experiment.experiment_id if experiment else tracking.create_experiment(action["name"])
     store.create_experiment_permission(experiment_id, action["user"], action["permission"])
+elif action["do"] == "create-user":
+    store.create_user(action["user"], action["password"])
 elif action["do"] == "model-grant-update":
     store.update_registered_model_permission(action["name"], action["user"], action["permission"])
 print(json.dumps("ok"))
@@ -652,7 +654,7 @@ if (SKIP_MLFLOW) console.warn('MLFLOW_GITOPS_SKIP_MLFLOW=1: test/scripts/migrate
         engine.rotated(uri, ini);
       });
 
-      test('clients and a served model: users and exact grants, an experiment created for its grant, the serving grant follows the alias, what left the config revoked, the rest left alone', () => {
+      test('clients and a served model: users and exact grants, an experiment created for its grant, the serving grant follows the alias, what left the config revoked (a user made by hand before it was named kept), the rest left alone', () => {
         expect(auth.db).not.toBe(''); // the basic-auth database of the cases above
         const uri = engine.uri(auth.db);
         const ini = authIni(uri, ADMIN_ROTATED);
@@ -668,12 +670,22 @@ if (SKIP_MLFLOW) console.warn('MLFLOW_GITOPS_SKIP_MLFLOW=1: test/scripts/migrate
           // An alias nobody sets: once the model exists, MLflow answers INVALID_PARAMETER_VALUE, not RESOURCE_DOES_NOT_EXIST.
           { username: 'serve-unset', model: 'model-x', alias: 'challenger' },
         ];
-        const passwords = { 'team-a': CLIENT_PASSWORD, 'serve-x': SERVING_PASSWORD, 'serve-pinned': SERVING_PASSWORD, 'serve-unset': SERVING_PASSWORD };
+        const passwords = { 'team-a': CLIENT_PASSWORD, 'team-b': CLIENT_PASSWORD, 'serve-x': SERVING_PASSWORD, 'serve-pinned': SERVING_PASSWORD, 'serve-unset': SERVING_PASSWORD };
         const users = ['team-a', 'serve-x', 'serve-pinned', 'smoke-test'];
 
+        // A user an admin made by hand before the configuration named it as a client: adopted, never deleted.
+        adminDoes(uri, { do: 'create-user', user: 'team-b', password: 'made-by-hand-long' });
+        const adopted = { username: 'team-b', experiments: [], models: [{ name: 'model-b', permission: 'READ' }] };
+
         // First sync: the model does not exist yet, the experiment neither.
-        const first = migrate({ ...base, ...accessPlan({ clients: [client({ 'exp-a': 'EDIT' }, { 'model-a': 'READ' })], serving }, passwords) });
+        const first = migrate({
+          ...base,
+          ...accessPlan({ clients: [client({ 'exp-a': 'EDIT' }, { 'model-a': 'READ' }), adopted], serving }, passwords),
+        });
         expectExit(first, 0);
+        expect(first.output).toContain("migrate: user 'team-b' existed before the configuration named it: reconciled from now on, kept if it leaves the configuration");
+        expect(first.output).toContain("migrate: client user 'team-b': password reset to the configured one");
+        expect(grantsOf(uri, ['team-b'])['team-b']).toEqual({ experiments: {}, models: { 'model-b': 'READ' } });
         expect(first.output).toContain("migrate: client user 'team-a': created (not admin)");
         expect(first.output).toContain("migrate: serving user 'serve-x': created (not admin)");
         expect(first.output).toMatch(/^migrate: experiment 'exp-a' did not exist: created \(id (\d+), artifacts mlflow-artifacts:\/\1\) so that its grants hold from now on$/m);
@@ -693,7 +705,7 @@ if (SKIP_MLFLOW) console.warn('MLFLOW_GITOPS_SKIP_MLFLOW=1: test/scripts/migrate
         const mv = pythonJson(VERSIONS_PY, [uri, 'model-x', 'serving-a', 'serving-b'], { MLFLOW_TRACKING_URI: uri }); // the registry reads the logged model through the client
         // An admin grants team-a something by hand; the grant on model-a is changed by hand.
         adminDoes(uri, { do: 'experiment-grant', name: 'by-hand', user: 'team-a', permission: 'MANAGE' });
-        const plan = { clients: [client({ 'exp-a': 'EDIT' }, { 'model-a': 'READ' })], serving };
+        const plan = { clients: [client({ 'exp-a': 'EDIT' }, { 'model-a': 'READ' }), adopted], serving };
         const v1 = migrate({ ...base, ...accessPlan(plan, passwords) });
         expectExit(v1, 0);
         expect(v1.output).toContain(`migrate: serving user 'serve-x': model-x @champion -> version ${mv.v1}, logged model ${mv.modelId}, experiment 'serving-a' (id ${mv.a})`);
@@ -728,7 +740,7 @@ if (SKIP_MLFLOW) console.warn('MLFLOW_GITOPS_SKIP_MLFLOW=1: test/scripts/migrate
         adminDoes(uri, { do: 'model-grant-update', name: 'model-a', user: 'team-a', permission: 'MANAGE' });
         const changed = migrate({
           ...base,
-          ...accessPlan({ clients: [client({ 'exp-a': 'READ' }, {})], serving }, { ...passwords, 'team-a': CLIENT_ROTATED }),
+          ...accessPlan({ clients: [client({ 'exp-a': 'READ' }, {}), adopted], serving }, { ...passwords, 'team-a': CLIENT_ROTATED }),
         });
         expectExit(changed, 0);
         expect(changed.output).toMatch(/^migrate: set 'team-a' on experiment 'exp-a' \(id \d+\) to READ \(was EDIT\)$/m);
@@ -744,7 +756,10 @@ if (SKIP_MLFLOW) console.warn('MLFLOW_GITOPS_SKIP_MLFLOW=1: test/scripts/migrate
         expect(gone.output).toContain("migrate: user 'serve-x': deleted (no longer a client or serving), with its grants");
         expect(gone.output).toContain("migrate: user 'team-a': deleted (no longer a client or serving), with its grants");
         expect(gone.output).toContain("migrate: user 'serve-pinned': deleted (no longer a client or serving), with its grants");
+        expect(gone.output).toContain("migrate: user 'team-b': kept (it existed before the configuration named it), the grants made for it revoked");
+        expect(gone.output).toContain("migrate: revoked READ of 'team-b' on model 'model-b' (no longer configured)");
         expect(grantsOf(uri, users)).toEqual({ 'team-a': null, 'serve-x': null, 'serve-pinned': null, 'smoke-test': { experiments: {}, models: {} } });
+        expect(grantsOf(uri, ['team-b'])['team-b']).toEqual({ experiments: {}, models: {} });
         expect(sql('SELECT COUNT(*) FROM mlflow_gitops_access', auth.db)).toEqual([['0']]);
         expect(sql("SELECT name FROM experiments WHERE name = 'exp-a'", auth.db)).toEqual([['exp-a']]); // experiments are data: kept
       }, 300_000);

@@ -834,6 +834,9 @@ GRANTS = ("READ", "USE", "EDIT", "MANAGE")
 # What a serving user gets on its model and on the experiment its version was logged in: enough to download it.
 SERVING_GRANT = "READ"
 USER, EXPERIMENT, MODEL = "user", "experiment", "model"
+# How the record holds a user: one this script created (deleted when the configuration drops it), or one that existed
+# before the configuration named it (kept then, only the grants recorded for it revoked: it was someone's before).
+CREATED, ADOPTED = "created", "adopted"
 # Experiment id -> name, of the experiments looked up in this run (for the log).
 _experiment_names = {}
 
@@ -1105,6 +1108,14 @@ def reconcile_access(auth_ini, plan, reserved):
         tracking = TrackingStore(uri, DEFAULT_ARTIFACT_ROOT)
         registry = RegistryStore(uri)
         desired = desired_access(plan, tracking, registry)
+        for key in [k for k in desired if k[0] == USER]:
+            earlier = ledger.get(key)
+            if earlier is not None:
+                desired[key] = ADOPTED if earlier == ADOPTED else CREATED
+            else:
+                desired[key] = ADOPTED if store.has_user(key[1]) else CREATED
+                if desired[key] == ADOPTED:
+                    log(f"user '{key[1]}' existed before the configuration named it: reconciled from now on, kept if it leaves the configuration")
         # Recorded first, so that what this run makes is revoked later even if the run stops halfway.
         write_ledger(engine, {**ledger, **desired})
         for role, username, password in plan.users:
@@ -1115,15 +1126,18 @@ def reconcile_access(auth_ini, plan, reserved):
                     _experiment_names[resource] = tracking.get_experiment(resource).name
                 except Exception:
                     pass
-        removed_users = {u for (k, u, _) in ledger if k == USER and (k, u, "") not in desired and u not in reserved}
+        removed = {u: p for (k, u, _), p in ledger.items() if k == USER and (k, u, "") not in desired and u not in reserved}
+        deleted = {u for u, how in removed.items() if how != ADOPTED}
         for (kind, username, resource), recorded in sorted(ledger.items()):
-            if (kind, username, resource) in desired or kind == USER or username in removed_users:
+            if (kind, username, resource) in desired or kind == USER or username in deleted:
                 continue
             revoke_grant(store, kind, username, resource, recorded)
-        for username in sorted(removed_users):
+        for username in sorted(deleted):
             if store.has_user(username):
                 store.delete_user(username)
                 log(f"user '{username}': deleted (no longer a client or serving), with its grants")
+        for username in sorted(set(removed) - deleted):
+            log(f"user '{username}': kept (it existed before the configuration named it), the grants made for it revoked")
         for (kind, username, resource), permission in sorted(desired.items()):
             if kind != USER:
                 set_grant(store, kind, username, resource, permission)
