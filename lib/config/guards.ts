@@ -299,15 +299,20 @@ export function clientProblems(c: ConfigDocument): Guard[] {
     if (c.auth.smokeUsername !== undefined && !users.has(c.auth.smokeUsername)) users.set(c.auth.smokeUsername, 'auth.smokeUsername');
   }
 
+  /** Refuses entry `i` of `list` when an earlier entry has its name; true for the first of a name. */
+  const firstOfName = (seen: Map<string, number>, list: 'clients' | 'serving', what: string, i: number, name: string): boolean => {
+    const first = seen.get(name);
+    if (first === undefined) {
+      seen.set(name, i);
+      return true;
+    }
+    out.push({ path: `${list}.${i}.name`, message: `'${name}' is already the name of ${list}.${first}: ${what} names are unique` });
+    return false;
+  };
+
   const clientNames = new Map<string, number>();
   clients.forEach((client, i) => {
-    const first = clientNames.get(client.name);
-    if (first !== undefined) {
-      out.push({ path: `clients.${i}.name`, message: `'${client.name}' is already the name of clients.${first}: client names are unique` });
-    } else {
-      clientNames.set(client.name, i);
-      claim(client.name, `clients.${i}.name`, 'client name');
-    }
+    if (firstOfName(clientNames, 'clients', 'client', i, client.name)) claim(client.name, `clients.${i}.name`, 'client name');
     if (client.namespace === c.namespace) {
       out.push({
         path: `clients.${i}.namespace`,
@@ -318,13 +323,7 @@ export function clientProblems(c: ConfigDocument): Guard[] {
 
   const servingNames = new Map<string, number>();
   serving.forEach((s, i) => {
-    const first = servingNames.get(s.name);
-    if (first !== undefined) {
-      out.push({ path: `serving.${i}.name`, message: `'${s.name}' is already the name of serving.${first}: serving names are unique` });
-    } else {
-      servingNames.set(s.name, i);
-      claim(servingName(s.name), `serving.${i}.name`, 'serving user');
-    }
+    if (firstOfName(servingNames, 'serving', 'serving', i, s.name)) claim(servingName(s.name), `serving.${i}.name`, 'serving user');
     // `serve-<name>` names the Service and is the pods' component label value: a DNS label, at most MAX_LABEL_VALUE characters.
     if (servingName(s.name).length > MAX_LABEL_VALUE) {
       out.push({
